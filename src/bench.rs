@@ -1,0 +1,163 @@
+//! Benchmarks (ARCHITECTURE section 5), run with `spoolbox bench`; never part of the tests.
+//! Each figure is a median over several runs and, where one exists, a ratio to a limit
+//! measured in the same run on the same disk.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::cli::BenchKind;
+use crate::mapi::tags::PR_SENTMAIL_ENTRYID;
+use crate::mapi::{Message, PropValue, Recipient, RecipientKind};
+use crate::spooler::{Clock, Command, Spooler, submit};
+use crate::store::profile::{Profile, TransportConfig, TransportKind};
+use crate::store::{FolderKind, Store, fs};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Runs the chosen benchmarks, printing a table.
+///
+/// # Errors
+/// I/O errors.
+pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
+    let base = match dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::temp_dir().join(format!("spoolbox-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&base)?;
+    let runs = runs.max(1);
+    let replace_rate = median((0..runs).map(|i| atomic_replace_rate(&base.join(format!("disk-{i}")), 1000)).collect::<Result<_>>()?);
+    println!("disk: fsynced atomic file replaces (write tmp, fsync, rename, fsync dir): {replace_rate:.0}/s (median of {runs})");
+    if matches!(kind, BenchKind::Pipeline | BenchKind::All) {
+        let mut rates = Vec::new();
+        let mut fsyncs = Vec::new();
+        for i in 0..runs {
+            let (rate, per) = pipeline(&base.join(format!("pipeline-{i}")), messages)?;
+            rates.push(rate);
+            fsyncs.push(per);
+        }
+        let rate = median(rates);
+        println!(
+            "pipeline: {messages} messages x 3 recipients, null transport, full durability: {rate:.0} msg/s (median of {runs}); \
+             {:.2} fsyncs/message; ratio to the disk's replace rate {:.2} (target >= 1000 msg/s, >= 0.5, <= 5 fsyncs)",
+            median(fsyncs),
+            rate / replace_rate
+        );
+    }
+    if matches!(kind, BenchKind::Store | BenchKind::All) {
+        let dir = base.join("store");
+        let (create_secs, per_save) = create_outbox(&dir, messages)?;
+        println!("store: created {messages} outbox messages x 3 recipients in {create_secs:.1} s ({per_save:.2} fsyncs per saved message)");
+        let mut cold = Vec::new();
+        for _ in 0..runs + 1 {
+            let t = Instant::now();
+            let (store, _) = Store::open(&dir)?;
+            let n = list_outbox(&store);
+            cold.push(t.elapsed().as_secs_f64());
+            drop(store);
+            anyhow::ensure!(n == messages, "listed {n} of {messages}");
+        }
+        // The first open reads every file and writes index.json; the later ones are warm.
+        let first = cold.remove(0);
+        println!(
+            "store: open + list outbox of {messages}: first open {:.3} s, warm median {:.3} s over {runs} (target <= 1 s)",
+            first,
+            median(cold)
+        );
+    }
+    if dir.is_none() {
+        let _ = std::fs::remove_dir_all(&base);
+    }
+    Ok(())
+}
+
+fn list_outbox(store: &Store) -> usize {
+    let outbox = store.folder_of(FolderKind::Outbox);
+    let mut rows: Vec<_> = store.summaries().filter(|s| s.folder == outbox).collect();
+    rows.sort_by_key(|s| (s.client_submit_time, s.eid));
+    rows.len()
+}
+
+/// The disk's own rate of fsynced atomic replaces of a 2 KiB file.
+fn atomic_replace_rate(dir: &Path, n: usize) -> Result<f64> {
+    std::fs::create_dir_all(dir.join("tmp"))?;
+    let data = vec![b'x'; 2048];
+    let t = Instant::now();
+    for i in 0..n {
+        fs::write_atomic(&dir.join("tmp"), &dir.join(format!("f{}.json", i % 64)), &data)?;
+    }
+    let rate = f64::from(u32::try_from(n).unwrap_or(u32::MAX)) / t.elapsed().as_secs_f64();
+    std::fs::remove_dir_all(dir)?;
+    Ok(rate)
+}
+
+fn null_profile() -> Profile {
+    Profile {
+        transports: vec![TransportConfig::new("Null", TransportKind::Null, &["SMTP"])],
+        coupled_addrtypes: Vec::new(),
+        ..Profile::default()
+    }
+}
+
+fn sample(store: &mut Store, i: usize) -> Result<Message> {
+    let eid = store.new_entry_id()?;
+    let mut m = Message::draft(eid, store.folder_of(FolderKind::Outbox), &format!("Benchmark message {i}"));
+    m.body = "Lorem ipsum dolor sit amet. ".repeat(8);
+    for r in 0..3u32 {
+        m.recipients.push(Recipient::new(r, &format!("Rcpt {r}"), &format!("r{r}.{i}@example.com"), "SMTP", RecipientKind::To));
+    }
+    let sent = store.folder_of(FolderKind::SentItems);
+    m.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+    Ok(m)
+}
+
+/// Submits `n` messages, then times the spooler sending all of them.
+fn pipeline(dir: &Path, n: usize) -> Result<(f64, f64)> {
+    let _ = std::fs::remove_dir_all(dir);
+    let (mut store, _) = Store::open(dir)?;
+    store.set_profile(null_profile())?;
+    let t0 = Timestamp::now();
+    for i in 0..n {
+        let mut m = sample(&mut store, i)?;
+        store.save(&mut m)?;
+        let at = t0 + SignedDuration::from_micros(i64::try_from(i).unwrap_or(0));
+        submit::submit_message(&mut store, m.entry_id, at)?;
+    }
+    let mut sp = Spooler::new(store, Clock::system());
+    sp.handle(Command::Resume);
+    let f0 = fs::fsync_count();
+    let t = Instant::now();
+    sp.run_until_idle();
+    let secs = t.elapsed().as_secs_f64();
+    let fsyncs = fs::fsync_count() - f0;
+    let sent = sp.store().summaries().filter(|s| s.folder == sp.store().folder_of(FolderKind::SentItems)).count();
+    anyhow::ensure!(sent == n, "only {sent} of {n} reached Sent Items");
+    drop(sp);
+    let _ = std::fs::remove_dir_all(dir);
+    let nf = f64::from(u32::try_from(n).unwrap_or(u32::MAX));
+    Ok((nf / secs, f64::from(u32::try_from(fsyncs).unwrap_or(u32::MAX)) / nf))
+}
+
+/// Creates a store with `n` queued outbox messages (skipped if it already holds them).
+fn create_outbox(dir: &Path, n: usize) -> Result<(f64, f64)> {
+    let _ = std::fs::remove_dir_all(dir);
+    let (mut store, _) = Store::open(dir)?;
+    store.set_profile(null_profile())?;
+    let t = Instant::now();
+    let f0 = fs::fsync_count();
+    let t0 = Timestamp::now();
+    for i in 0..n {
+        let mut m = sample(&mut store, i)?;
+        store.save(&mut m)?;
+        let at = t0 + SignedDuration::from_micros(i64::try_from(i).unwrap_or(0));
+        submit::submit_message(&mut store, m.entry_id, at)?;
+    }
+    let nf = f64::from(u32::try_from(n).unwrap_or(u32::MAX));
+    let per = f64::from(u32::try_from(fs::fsync_count() - f0).unwrap_or(u32::MAX)) / nf / 2.0;
+    Ok((t.elapsed().as_secs_f64(), per))
+}

@@ -1,0 +1,18 @@
+//! The MAPI vocabulary: property tags, flags, error codes, messages and recipients.
+//! Pure data; no I/O.
+
+pub mod error;
+pub mod flags;
+pub mod message;
+pub mod step;
+pub mod tags;
+pub mod value;
+
+pub use error::{MapiCode, MapiError};
+pub use message::{
+    Attachment, EntryId, Message, MessageState, Recipient, RecipientKind, RecipientState, SCHEMA_VERSION,
+    SpoolState, StepOutcome, StepRecord, TraceCall,
+};
+pub use step::Step;
+pub use tags::PropTag;
+pub use value::{PropBag, PropChange, PropValue};

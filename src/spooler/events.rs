@@ -1,0 +1,209 @@
+//! The contract between the UI (or CLI) and the spooler worker: commands in, events out.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use crate::mapi::{EntryId, Message, RecipientState, Step, StepOutcome, TraceCall};
+use crate::store::profile::{FaultConfig, Profile};
+use crate::store::{Folder, Summary};
+
+/// What the UI or CLI asks the spooler to do.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// `IMessage::SubmitMessage` on a draft.
+    Submit(EntryId),
+    /// `IMsgStore::AbortSubmit`.
+    AbortSubmit(EntryId),
+    /// Send this message now: submit a draft, release a hold, ignore its retry timer.
+    SendNow(EntryId),
+    /// Send/Receive (F9): every eligible message now, retry timers ignored.
+    Flush,
+    /// Stop after the current step.
+    Pause,
+    /// Run freely (same as Continue).
+    Resume,
+    /// Run exactly one step, then stop again (F10).
+    Step,
+    /// Run until the next breakpoint (F5).
+    Continue,
+    /// Set or clear a breakpoint before a step.
+    SetBreakpoint(Step, bool),
+    /// Change one transport's fault injection.
+    SetFaults(String, FaultConfig),
+    /// Replace the profile (transports are rebuilt).
+    SaveProfile(Box<Profile>),
+    /// Create or update a draft (refused with `MAPI_E_SUBMITTED` while submitted).
+    SaveDraft(Box<Message>),
+    /// A new empty draft in the Outbox; answered with [`Event::DraftCreated`].
+    NewDraft,
+    /// Hold or release a queued message.
+    Hold(EntryId, bool),
+    /// Move a message to Deleted Items, or delete it for good if it is there already.
+    Delete(EntryId),
+    /// Move a message to another folder.
+    Move(EntryId, EntryId),
+    /// Resend the failed recipients of an NDR.
+    Resend(EntryId),
+    /// The message whose details the UI shows: its changes come as [`Event::Detail`].
+    Watch(Option<EntryId>),
+    /// Import an `.eml` file as a draft.
+    ImportEml(PathBuf),
+    /// Export a message as `.eml`.
+    ExportEml(EntryId, PathBuf),
+    /// Save a message's trace as text.
+    ExportTrace(EntryId, PathBuf),
+    /// Create a user folder.
+    CreateFolder(String),
+    /// Send every summary again (after the UI lost events).
+    Resync,
+    /// Stop the worker.
+    Shutdown,
+}
+
+/// One row of the status table (`IMAPISession::GetStatusTable`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusRow {
+    /// `PR_DISPLAY_NAME`
+    pub name: String,
+    /// `PR_RESOURCE_TYPE` (`MAPI_SPOOLER` 37 or `MAPI_TRANSPORT_PROVIDER` 36).
+    pub resource_type: u32,
+    /// `PR_STATUS_CODE`
+    pub status_code: u32,
+    /// `PR_REMOTE_PROGRESS`: −1 idle, 0..100.
+    pub progress: i32,
+    /// `PR_STATUS_STRING`
+    pub text: String,
+    /// Address types (transports only).
+    pub address_types: Vec<String>,
+}
+
+/// Where the debugger stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DebugState {
+    /// Paused (by the user, a breakpoint or a single step).
+    pub paused: bool,
+    /// Stopped before this step of this message.
+    pub at: Option<(EntryId, Step)>,
+    /// The breakpoints set.
+    pub breakpoints: Vec<Step>,
+}
+
+/// What the spooler reports.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The store was opened.
+    Opened {
+        /// The store directory.
+        root: PathBuf,
+        /// Folders.
+        folders: Vec<Folder>,
+        /// The profile.
+        profile: Box<Profile>,
+        /// What opening found (quarantine, replay), one line each.
+        notes: Vec<String>,
+    },
+    /// Every summary (at start and after a resync).
+    Snapshot(Vec<Summary>),
+    /// A message changed.
+    Summary(Summary),
+    /// A message is gone (deleted).
+    Removed(EntryId),
+    /// The folder list changed.
+    Folders(Vec<Folder>),
+    /// The profile changed.
+    Profile(Box<Profile>),
+    /// The watched message as it is now.
+    Detail(Box<Message>),
+    /// A draft was created.
+    DraftCreated(EntryId),
+    /// A step began.
+    StepStarted {
+        /// Message.
+        eid: EntryId,
+        /// Step.
+        step: Step,
+    },
+    /// A step ended.
+    StepFinished {
+        /// Message.
+        eid: EntryId,
+        /// Step.
+        step: Step,
+        /// How.
+        outcome: StepOutcome,
+        /// Duration in microseconds.
+        micros: u64,
+    },
+    /// A recipient's `PR_RESPONSIBILITY` or outcome changed.
+    RecipientMarked {
+        /// Message.
+        eid: EntryId,
+        /// Row id.
+        row: u32,
+        /// `PR_RESPONSIBILITY` now.
+        responsibility: bool,
+        /// Outcome now.
+        outcome: RecipientState,
+    },
+    /// `SUBMITFLAG_LOCKED` changed.
+    LockChanged {
+        /// Message.
+        eid: EntryId,
+        /// Locked now.
+        locked: bool,
+    },
+    /// A message moved between folders.
+    Moved {
+        /// Message.
+        eid: EntryId,
+        /// From folder.
+        from: EntryId,
+        /// To folder.
+        to: EntryId,
+    },
+    /// An NDR was written.
+    NdrCreated {
+        /// The original.
+        eid: EntryId,
+        /// The report.
+        ndr: EntryId,
+    },
+    /// A message waits for a retry.
+    RetryScheduled {
+        /// Message.
+        eid: EntryId,
+        /// When.
+        at: Timestamp,
+        /// Which transport asked.
+        transport: String,
+        /// Why.
+        reason: String,
+    },
+    /// A MAPI call was made.
+    Trace {
+        /// Message.
+        eid: EntryId,
+        /// The call.
+        call: TraceCall,
+    },
+    /// The debugger state changed.
+    Debug(DebugState),
+    /// The status table changed.
+    Status(Vec<StatusRow>),
+    /// Something went wrong; shown once, in the error banner or on stderr.
+    Error(String),
+    /// Something worth telling (a stale lock cleared, a file exported).
+    Notice(String),
+    /// Work in progress (bulk import, flush): done of total.
+    Progress {
+        /// What.
+        label: String,
+        /// Done.
+        done: u64,
+        /// Total.
+        total: u64,
+    },
+    /// Nothing is eligible now; the next timer, if any, fires at this time.
+    Idle(Option<Timestamp>),
+}

@@ -1,0 +1,661 @@
+//! The MAPI spooler: the queue, one function per pipeline step named after its MAPI call, the
+//! debugger (breakpoints, step, continue), the status table, and the worker thread.
+//!
+//! [`Spooler`] is the synchronous engine; [`worker`] runs it on a named thread behind the
+//! command/event channels that the app, the CLI and the tests all use.
+
+pub mod events;
+mod steps;
+pub use steps::rewind;
+pub mod submit;
+pub mod worker;
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+
+pub use events::{Command, DebugState, Event, StatusRow};
+use crate::mapi::flags::{
+    MAPI_SPOOLER, MAPI_TRANSPORT_PROVIDER, STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ACTIVE,
+    SUBMITFLAG_LOCKED,
+};
+use crate::mapi::tags::PR_SUBMIT_FLAGS;
+use crate::mapi::{EntryId, Message, MessageState, Recipient, Step, TraceCall};
+use crate::store::{Patch, Store, StoreError, Summary};
+use crate::transport::{self, Transport};
+
+/// Where the time comes from: the real clock, or a hand-moved one in tests.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> Timestamp + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(Timestamp::now))
+    }
+
+    /// A clock that only moves when told; returns the clock and its hand.
+    pub fn manual(start: Timestamp) -> (Self, Arc<Mutex<Timestamp>>) {
+        let hand = Arc::new(Mutex::new(start));
+        let h = Arc::clone(&hand);
+        (Self(Arc::new(move || h.lock().map_or(Timestamp::UNIX_EPOCH, |t| *t))), hand)
+    }
+
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Running,
+    Paused,
+    StepOnce,
+}
+
+/// What one [`Spooler::tick`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tick {
+    /// Ran one step of one message.
+    Ran(EntryId, Step),
+    /// Paused (by the user or at a breakpoint).
+    Paused,
+    /// Nothing eligible; the next timer fires at this time, if any.
+    Idle(Option<Timestamp>),
+}
+
+/// The spooler engine. One per store; it owns the store.
+pub struct Spooler {
+    store: Store,
+    transports: Vec<Box<dyn Transport>>,
+    clock: Clock,
+    breakpoints: BTreeSet<Step>,
+    mode: Mode,
+    at: Option<(EntryId, Step)>,
+    released: Option<(EntryId, Step)>,
+    current: Option<EntryId>,
+    watched: Option<EntryId>,
+    active_transport: Option<usize>,
+    events: Vec<Event>,
+    sink: Option<Box<dyn Fn(Event) + Send>>,
+}
+
+impl std::fmt::Debug for Spooler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spooler").field("root", &self.store.root()).field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+impl Spooler {
+    /// A spooler over `store`, with the profile's transports. Locks left by a dead spooler
+    /// are cleared here (reference a.6).
+    pub fn new(store: Store, clock: Clock) -> Self {
+        let transports = transport::from_profile(&store.profile().transports);
+        let paused = store.profile().start_paused;
+        let mut s = Self {
+            store,
+            transports,
+            clock,
+            breakpoints: BTreeSet::new(),
+            mode: if paused { Mode::Paused } else { Mode::Running },
+            at: None,
+            released: None,
+            current: None,
+            watched: None,
+            active_transport: None,
+            events: Vec::new(),
+            sink: None,
+        };
+        s.clear_stale_locks();
+        s
+    }
+
+    /// Replaces the transports (tests plug in their own).
+    pub fn set_transports(&mut self, transports: Vec<Box<dyn Transport>>) {
+        self.transports = transports;
+        self.emit_status();
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The store, for change (tests and the CLI's one-shot commands).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Now, by this spooler's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Takes the events produced since the last call.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn emit(&mut self, e: Event) {
+        self.events.push(e);
+    }
+
+    /// Sends buffered events at once through the sink (the worker sets one), so the UI sees
+    /// each transport hand-off as it happens rather than at the end of the step.
+    pub fn flush_events(&mut self) {
+        if let Some(sink) = &self.sink {
+            for e in self.events.drain(..) {
+                sink(e);
+            }
+        }
+    }
+
+    /// Sends every event straight to `sink` from now on.
+    pub fn set_sink(&mut self, sink: Box<dyn Fn(Event) + Send>) {
+        self.sink = Some(sink);
+        self.flush_events();
+    }
+
+    /// The debugger state.
+    pub fn debug_state(&self) -> DebugState {
+        DebugState {
+            paused: self.mode != Mode::Running,
+            at: self.at,
+            breakpoints: self.breakpoints.iter().copied().collect(),
+        }
+    }
+
+    fn emit_debug(&mut self) {
+        let d = self.debug_state();
+        self.emit(Event::Debug(d));
+    }
+
+    /// The status table: the spooler's row, then one per transport.
+    pub fn status_table(&self) -> Vec<StatusRow> {
+        let (progress, text) = match self.current.and_then(|e| self.store.summary(e)) {
+            Some(s) => {
+                let i = s.next_step.and_then(|st| Step::ALL.iter().position(|x| *x == st)).unwrap_or(0);
+                (i32::try_from(i * 100 / Step::ALL.len()).unwrap_or(0), format!("message {}: {}", s.eid, s.subject))
+            }
+            None => (-1, if self.mode == Mode::Running { "idle".into() } else { "paused".into() }),
+        };
+        let mut rows = vec![StatusRow {
+            name: "MAPI Spooler".into(),
+            resource_type: MAPI_SPOOLER,
+            status_code: STATUS_AVAILABLE | if self.mode == Mode::Running { 0 } else { STATUS_OFFLINE },
+            progress,
+            text,
+            address_types: Vec::new(),
+        }];
+        for (i, t) in self.transports.iter().enumerate() {
+            let active = self.active_transport == Some(i);
+            let code = t.status_code() | if active { STATUS_OUTBOUND_ACTIVE } else { 0 };
+            rows.push(StatusRow {
+                name: t.name().to_owned(),
+                resource_type: MAPI_TRANSPORT_PROVIDER,
+                status_code: code,
+                progress: if active { 0 } else { -1 },
+                text: if active { "sending".into() } else { t.status_text() },
+                address_types: t.address_types().to_vec(),
+            });
+        }
+        rows
+    }
+
+    fn emit_status(&mut self) {
+        let rows = self.status_table();
+        self.emit(Event::Status(rows));
+    }
+
+    /// Every summary, for a first frame.
+    pub fn snapshot(&self) -> Vec<Summary> {
+        self.store.summaries().cloned().collect()
+    }
+
+    fn clear_stale_locks(&mut self) {
+        let locked: Vec<EntryId> =
+            self.store.queue().filter(|e| self.store.summary(*e).is_some_and(Summary::is_locked)).collect();
+        let now = self.now();
+        for eid in locked {
+            let Ok(msg) = self.store.load(eid) else { continue };
+            let mut patch = Patch::default();
+            patch.set.set_flags(PR_SUBMIT_FLAGS, msg.submit_flags().unwrap_or(0) & !SUBMITFLAG_LOCKED);
+            let mut spool = msg.spool.clone();
+            // Re-take the lock before going on; FinishedMsg already unlocked, so DoSentMail resumes as is.
+            if matches!(spool.next_step, Some(Step::Transmit | Step::NonDeliveryReport | Step::RemovePreprocessInfo | Step::FinishedMsg)) {
+                spool.next_step = Some(Step::SetLockState);
+            }
+            patch.spool = Some(spool);
+            patch.trace.push(TraceCall {
+                at: now,
+                step: Step::SetLockState,
+                call: "IMsgStore::SetLockState".into(),
+                args: format!("{eid}, MSG_UNLOCKED"),
+                result: "S_OK (stale lock of a spooler that died, cleared at start)".into(),
+            });
+            if self.store.patch(eid, patch, true).is_ok() {
+                tracing::info!("cleared stale lock on message {eid}");
+                self.emit(Event::Notice(format!(
+                    "message {eid} was locked by a spooler that stopped; the lock was cleared and it resumes"
+                )));
+            }
+        }
+    }
+
+    /// Handles one command.
+    pub fn handle(&mut self, cmd: Command) {
+        let now = self.now();
+        let result: Result<(), StoreError> = match cmd {
+            Command::Submit(eid) => submit::submit_message(&mut self.store, eid, now).map(|m| self.changed(&m)),
+            Command::AbortSubmit(eid) => submit::abort_submit(&mut self.store, eid, now).map(|m| {
+                if self.current == Some(eid) {
+                    self.current = None;
+                }
+                if self.at.is_some_and(|(e, _)| e == eid) {
+                    self.at = None;
+                    self.emit_debug();
+                }
+                self.changed(&m);
+            }),
+            Command::SendNow(eid) => self.send_now(eid, now),
+            Command::Flush => self.flush_queue(),
+            Command::Pause => {
+                self.mode = Mode::Paused;
+                self.emit_debug();
+                self.emit_status();
+                Ok(())
+            }
+            Command::Resume | Command::Continue => {
+                self.released = self.at.take();
+                self.mode = Mode::Running;
+                self.emit_debug();
+                self.emit_status();
+                Ok(())
+            }
+            Command::Step => {
+                self.released = self.at.take();
+                self.mode = Mode::StepOnce;
+                Ok(())
+            }
+            Command::SetBreakpoint(step, on) => {
+                if on {
+                    self.breakpoints.insert(step);
+                } else {
+                    self.breakpoints.remove(&step);
+                }
+                self.emit_debug();
+                Ok(())
+            }
+            Command::SetFaults(name, faults) => self.set_faults(&name, faults),
+            Command::SaveProfile(p) => self.store.set_profile(*p).map(|()| {
+                self.transports = transport::from_profile(&self.store.profile().transports);
+                let p = Box::new(self.store.profile().clone());
+                self.emit(Event::Profile(p));
+                self.emit_status();
+            }),
+            Command::SaveDraft(m) => submit::save_draft(&mut self.store, *m).map(|m| self.changed(&m)),
+            Command::NewDraft => self.new_draft(),
+            Command::Hold(eid, on) => self.hold(eid, on),
+            Command::Delete(eid) => self.delete(eid),
+            Command::Move(eid, to) => self.move_message(eid, to),
+            Command::Resend(ndr) => submit::resend(&mut self.store, ndr, now).map(|m| self.changed(&m)),
+            Command::Watch(eid) => {
+                self.watched = eid;
+                if let Some(e) = eid
+                    && let Ok(m) = self.store.peek(e)
+                {
+                    self.emit(Event::Detail(Box::new(m)));
+                }
+                Ok(())
+            }
+            Command::ImportEml(_) | Command::ExportEml(..) => {
+                Err(StoreError::Invalid(".eml import and export are not available yet".into()))
+            }
+            Command::ExportTrace(eid, path) => self.export_trace(eid, &path),
+            Command::CreateFolder(name) => self.store.create_folder(&name).map(|_| {
+                let f = self.store.folders().to_vec();
+                self.emit(Event::Folders(f));
+            }),
+            Command::Resync => {
+                let s = self.snapshot();
+                self.emit(Event::Snapshot(s));
+                Ok(())
+            }
+            Command::Shutdown => Ok(()),
+        };
+        if let Err(e) = result {
+            self.emit(Event::Error(e.to_string()));
+        }
+    }
+
+    fn changed(&mut self, m: &Message) {
+        if let Some(s) = self.store.summary(m.entry_id).cloned() {
+            self.emit(Event::Summary(s));
+        }
+        if self.watched == Some(m.entry_id) {
+            self.emit(Event::Detail(Box::new(m.clone())));
+        }
+    }
+
+    /// Send/Receive: clears the retry timer of every waiting message, once. Messages that
+    /// run into trouble again wait again (a dead server never makes this spin).
+    fn flush_queue(&mut self) -> Result<(), StoreError> {
+        let now = self.now();
+        let waiting: Vec<EntryId> = self
+            .store
+            .queue()
+            .filter(|e| self.store.summary(*e).is_some_and(|s| s.state(now) == MessageState::WaitingRetry))
+            .collect();
+        for eid in &waiting {
+            let msg = self.store.load(*eid)?;
+            let mut spool = msg.spool.clone();
+            spool.next_retry = None;
+            let m = self.store.patch(*eid, Patch { spool: Some(spool), ..Patch::default() }, false)?;
+            self.changed(&m);
+        }
+        let queued = self.store.queue().count();
+        self.emit(Event::Notice(format!(
+            "Send/Receive: {queued} queued message(s) eligible now ({} retry timer(s) ignored)",
+            waiting.len()
+        )));
+        Ok(())
+    }
+
+    fn send_now(&mut self, eid: EntryId, now: Timestamp) -> Result<(), StoreError> {
+        let Some(s) = self.store.summary(eid).cloned() else { return Err(StoreError::NotFound(eid)) };
+        if !s.is_submitted() {
+            let m = submit::submit_message(&mut self.store, eid, now)?;
+            self.changed(&m);
+        } else {
+            let msg = self.store.load(eid)?;
+            let mut spool = msg.spool.clone();
+            spool.next_retry = None;
+            spool.held = false;
+            let m = self.store.patch(eid, Patch { spool: Some(spool), ..Patch::default() }, false)?;
+            self.changed(&m);
+        }
+        if self.current.is_none() {
+            self.current = Some(eid);
+        }
+        Ok(())
+    }
+
+    fn set_faults(&mut self, name: &str, faults: crate::store::profile::FaultConfig) -> Result<(), StoreError> {
+        let mut profile = self.store.profile().clone();
+        let Some(cfg) = profile.transports.iter_mut().find(|t| t.name == name) else {
+            return Err(StoreError::Invalid(format!("no transport named {name:?}")));
+        };
+        cfg.faults = faults.clone();
+        self.store.set_profile(profile)?;
+        if let Some(f) = self.transports.iter_mut().find(|t| t.name() == name).and_then(|t| t.faults_mut()) {
+            *f = faults;
+        }
+        let p = Box::new(self.store.profile().clone());
+        self.emit(Event::Profile(p));
+        self.emit_status();
+        Ok(())
+    }
+
+    fn new_draft(&mut self) -> Result<(), StoreError> {
+        let eid = self.store.new_entry_id()?;
+        let outbox = self.store.folder_of(crate::store::FolderKind::Outbox);
+        let mut m = Message::draft(eid, outbox, "");
+        let sent = self.store.folder_of(crate::store::FolderKind::SentItems);
+        m.props.set(crate::mapi::tags::PR_SENTMAIL_ENTRYID, crate::mapi::PropValue::Binary(sent.to_bytes()));
+        self.store.save(&mut m)?;
+        self.changed(&m);
+        self.emit(Event::DraftCreated(eid));
+        Ok(())
+    }
+
+    fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), StoreError> {
+        let msg = self.store.load(eid)?;
+        if !msg.is_submitted() {
+            return Err(StoreError::Invalid(format!("message {eid} is not queued, so it cannot be held")));
+        }
+        let mut spool = msg.spool.clone();
+        spool.held = on;
+        let m = self.store.patch(eid, Patch { spool: Some(spool), ..Patch::default() }, true)?;
+        if on && self.current == Some(eid) && !m.is_locked() {
+            self.current = None;
+        }
+        self.changed(&m);
+        Ok(())
+    }
+
+    fn delete(&mut self, eid: EntryId) -> Result<(), StoreError> {
+        let Some(s) = self.store.summary(eid).cloned() else { return Err(StoreError::NotFound(eid)) };
+        if s.is_submitted() {
+            return Err(crate::mapi::MapiError::new(
+                crate::mapi::MapiCode::Submitted,
+                "a queued message cannot be deleted; abort the submission first",
+            )
+            .into());
+        }
+        let wastebasket = self.store.folder_of(crate::store::FolderKind::DeletedItems);
+        if s.folder == wastebasket {
+            self.store.delete(eid)?;
+            self.emit(Event::Removed(eid));
+        } else {
+            let m = self.store.move_to(eid, wastebasket)?;
+            self.emit(Event::Moved { eid, from: s.folder, to: wastebasket });
+            self.changed(&m);
+        }
+        Ok(())
+    }
+
+    fn move_message(&mut self, eid: EntryId, to: EntryId) -> Result<(), StoreError> {
+        let Some(s) = self.store.summary(eid).cloned() else { return Err(StoreError::NotFound(eid)) };
+        if s.is_submitted() {
+            return Err(crate::mapi::MapiError::new(crate::mapi::MapiCode::Submitted, "a queued message cannot be moved").into());
+        }
+        let m = self.store.move_to(eid, to)?;
+        self.emit(Event::Moved { eid, from: s.folder, to });
+        self.changed(&m);
+        Ok(())
+    }
+
+    fn export_trace(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+        let text = self.trace_text(eid)?;
+        std::fs::write(path, text).map_err(|e| StoreError::io(path, e))?;
+        self.emit(Event::Notice(format!("trace of message {eid} saved to {}", path.display())));
+        Ok(())
+    }
+
+    /// The trace of a message as text, one call per line (also for deleted messages).
+    ///
+    /// # Errors
+    /// When neither the message nor a saved trace exists.
+    pub fn trace_text(&mut self, eid: EntryId) -> Result<String, StoreError> {
+        let calls = self.trace_of(eid)?;
+        Ok(calls
+            .iter()
+            .map(|c| format!("{}  {:<20} {c}\n", c.at.strftime("%H:%M:%S%.3f"), c.step.name()))
+            .collect())
+    }
+
+    /// The recorded MAPI calls of a message; for a message deleted by `DoSentMail`, the trace
+    /// saved beside the store when it was deleted.
+    ///
+    /// # Errors
+    /// When neither exists.
+    pub fn trace_of(&mut self, eid: EntryId) -> Result<Vec<TraceCall>, StoreError> {
+        if self.store.summary(eid).is_some() {
+            return Ok(self.store.load(eid)?.trace);
+        }
+        let path = self.store.root().join("traces").join(format!("{}.json", eid.file_stem()));
+        let bytes = std::fs::read(&path).map_err(|_| StoreError::NotFound(eid))?;
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// Runs at most one step of one message, honouring pause and breakpoints.
+    pub fn tick(&mut self) -> Tick {
+        self.collect_sent_deferred();
+        if self.mode == Mode::Paused {
+            return Tick::Paused;
+        }
+        let now = self.now();
+        let Some(eid) = self.pick(now) else {
+            if self.mode == Mode::StepOnce {
+                self.mode = Mode::Paused;
+                self.emit_debug();
+            }
+            let wake = self.next_wake(now);
+            return Tick::Idle(wake);
+        };
+        let Some(step) = self.store.summary(eid).and_then(|s| s.next_step) else {
+            self.current = None;
+            return Tick::Idle(None);
+        };
+        if self.breakpoints.contains(&step) && self.released != Some((eid, step)) {
+            self.at = Some((eid, step));
+            self.mode = Mode::Paused;
+            self.current = Some(eid);
+            self.emit(Event::Notice(format!("breakpoint: stopped before {step} of message {eid}")));
+            self.emit_debug();
+            self.emit_status();
+            return Tick::Paused;
+        }
+        self.released = None;
+        self.current = Some(eid);
+        self.run_step(eid, step);
+        let next = self.store.summary(eid).and_then(|s| s.next_step);
+        let waiting = self.store.summary(eid).is_some_and(|s| {
+            matches!(s.state(self.now()), MessageState::WaitingRetry | MessageState::DeferredByTransport | MessageState::Held)
+        });
+        if next.is_none() || waiting {
+            self.current = None;
+        }
+        if self.mode == Mode::StepOnce {
+            self.mode = Mode::Paused;
+            self.at = if waiting { None } else { next.map(|s| (eid, s)) };
+            self.emit_debug();
+        }
+        self.emit_status();
+        Tick::Ran(eid, step)
+    }
+
+    /// Runs ticks until nothing is eligible (or paused); returns the number of steps run.
+    pub fn run_until_idle(&mut self) -> usize {
+        let mut n = 0;
+        while let Tick::Ran(..) = self.tick() {
+            n += 1;
+        }
+        n
+    }
+
+    fn collect_sent_deferred(&mut self) {
+        let now = self.now();
+        let mut ready = Vec::new();
+        for t in &mut self.transports {
+            for eid in t.sent_deferred(now) {
+                ready.push((eid, t.name().to_owned()));
+            }
+        }
+        for (eid, name) in ready {
+            let Ok(msg) = self.store.load(eid) else { continue };
+            let mut spool = msg.spool.clone();
+            spool.deferred_by = None;
+            spool.begin_deferred = Some(name.clone());
+            let mut patch = Patch { spool: Some(spool), ..Patch::default() };
+            patch.trace.push(TraceCall {
+                at: now,
+                step: Step::Transmit,
+                call: "IMAPISupport::SpoolerNotify".into(),
+                args: format!("NOTIFY_SENTDEFERRED, {eid} (from {name})"),
+                result: "S_OK".into(),
+            });
+            if let Ok(m) = self.store.patch(eid, patch, false) {
+                self.changed(&m);
+            }
+        }
+    }
+
+    /// The first transport (in priority order) that would be offered each pending row.
+    fn first_choice(&self, msg: &Message) -> HashSet<usize> {
+        msg.recipients
+            .iter()
+            .filter(|r| pending(r))
+            .filter_map(|r| self.transports.iter().position(|t| t.address_types().iter().any(|a| a == r.addrtype())))
+            .collect()
+    }
+
+    /// The next message to work on: the one in progress, else the first eligible in queue
+    /// order. A message waiting on a transport blocks later messages bound for the same
+    /// transport (never reorder two messages for one transport) but not others (e.6).
+    fn pick(&mut self, now: Timestamp) -> Option<EntryId> {
+        if let Some(cur) = self.current
+            && self.store.summary(cur).is_some_and(|s| s.next_step.is_some())
+            && self.eligible(cur, now)
+        {
+            return Some(cur);
+        }
+        self.current = None;
+        let ids: Vec<EntryId> = self.store.queue().collect();
+        let mut blocked: HashSet<usize> = HashSet::new();
+        for eid in ids {
+            let Some(s) = self.store.summary(eid) else { continue };
+            if s.next_step.is_none() {
+                continue;
+            }
+            let state = s.state(now);
+            let waiting = matches!(state, MessageState::WaitingRetry | MessageState::DeferredByTransport);
+            let due = state != MessageState::WaitingRetry || s.next_retry.is_none_or(|t| t <= now);
+            if waiting && !due || state == MessageState::DeferredByTransport {
+                if let Ok(m) = self.store.peek(eid) {
+                    blocked.extend(self.first_choice(&m));
+                }
+                continue;
+            }
+            if matches!(state, MessageState::Held | MessageState::DeferredSend) {
+                continue;
+            }
+            if !blocked.is_empty()
+                && let Ok(m) = self.store.peek(eid)
+            {
+                let mine = self.first_choice(&m);
+                if !mine.is_disjoint(&blocked) {
+                    blocked.extend(mine);
+                    continue;
+                }
+            }
+            return Some(eid);
+        }
+        None
+    }
+
+    fn eligible(&self, eid: EntryId, now: Timestamp) -> bool {
+        self.store.summary(eid).is_some_and(|s| match s.state(now) {
+            MessageState::WaitingRetry => s.next_retry.is_none_or(|t| t <= now),
+            MessageState::Held | MessageState::DeferredSend | MessageState::DeferredByTransport => false,
+            _ => true,
+        })
+    }
+
+    /// The earliest retry or deferred-send time still ahead.
+    pub fn next_wake(&self, now: Timestamp) -> Option<Timestamp> {
+        self.store
+            .queue()
+            .filter_map(|e| self.store.summary(e))
+            .filter_map(|s| match s.state(now) {
+                MessageState::WaitingRetry => s.next_retry,
+                MessageState::DeferredSend => s.deferred_send_time,
+                _ => None,
+            })
+            .min()
+    }
+}
+
+/// A row that still needs a transport: FALSE and not in a final state (`MAPI_P1` rows are
+/// envelope copies and are never offered).
+pub(crate) fn pending(r: &Recipient) -> bool {
+    !r.responsibility() && !r.outcome.is_final() && !r.is_p1()
+}

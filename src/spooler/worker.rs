@@ -1,0 +1,160 @@
+//! The spooler's worker thread: it owns the store, takes [`Command`]s from a bounded channel,
+//! runs the pipeline one step at a time, and sends [`Event`]s back, waking the UI with a
+//! repaint request. Nothing polls: between steps it waits on commands and the next timer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use super::{Command, Event, Spooler, Tick};
+use crate::store::OpenReport;
+
+/// Called after events were sent (the app passes `ctx.request_repaint`).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The UI's end of the worker.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    /// Commands to the spooler.
+    pub commands: Sender<Command>,
+    /// Events from the spooler.
+    pub events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Sends a command; a full or closed channel is reported as an error text.
+    ///
+    /// # Errors
+    /// When the worker is gone or its queue is full.
+    pub fn send(&self, cmd: Command) -> Result<(), String> {
+        self.commands.try_send(cmd).map_err(|e| match e {
+            TrySendError::Full(_) => "the spooler is busy: too many commands queued, try again".to_owned(),
+            TrySendError::Disconnected(_) => "the spooler worker has stopped".to_owned(),
+        })
+    }
+
+    /// Stops the worker and waits for it (the store is closed cleanly).
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts the worker thread `spoolbox-spooler` for `spooler`.
+///
+/// # Errors
+/// When the OS refuses a thread.
+pub fn spawn(mut spooler: Spooler, report: &OpenReport, waker: Waker) -> std::io::Result<WorkerHandle> {
+    let (cmd_tx, cmd_rx) = bounded::<Command>(1024);
+    let (evt_tx, evt_rx) = bounded::<Event>(65_536);
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let notes = open_notes(report);
+    let thread = std::thread::Builder::new().name("spoolbox-spooler".into()).spawn(move || {
+        let sink_tx = evt_tx.clone();
+        let sink_over = Arc::clone(&overflowed);
+        let sink_waker = Arc::clone(&waker);
+        spooler.set_sink(Box::new(move |e| {
+            send(&sink_tx, &sink_over, e);
+            sink_waker();
+        }));
+        let opened = Event::Opened {
+            root: spooler.store().root().to_path_buf(),
+            folders: spooler.store().folders().to_vec(),
+            profile: Box::new(spooler.store().profile().clone()),
+            notes,
+        };
+        send(&evt_tx, &overflowed, opened);
+        send(&evt_tx, &overflowed, Event::Snapshot(spooler.snapshot()));
+        send(&evt_tx, &overflowed, Event::Status(spooler.status_table()));
+        send(&evt_tx, &overflowed, Event::Debug(spooler.debug_state()));
+        waker();
+        run(&mut spooler, &cmd_rx, &evt_tx, &overflowed, &waker);
+    })?;
+    Ok(WorkerHandle { commands: cmd_tx, events: evt_rx, thread: Some(thread) })
+}
+
+fn open_notes(r: &OpenReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    for q in &r.quarantined {
+        notes.push(format!("{} was unreadable and moved to {}: {}", q.original.display(), q.moved_to.display(), q.reason));
+    }
+    if let Some(d) = &r.journal_damage {
+        notes.push(format!("journal: {d}; the good records before it were replayed"));
+    }
+    if r.journal_replayed > 0 {
+        notes.push(format!("recovered {} unsaved step(s) from the journal", r.journal_replayed));
+    }
+    if r.duplicates_resolved > 0 {
+        notes.push(format!("completed {} message(s) left half-way through FinishedMsg", r.duplicates_resolved));
+    }
+    notes
+}
+
+fn send(tx: &Sender<Event>, overflowed: &AtomicBool, e: Event) {
+    // Never block the spooler on a slow UI: drop fine-grained events and resync later.
+    if tx.try_send(e).is_err() {
+        overflowed.store(true, Ordering::Relaxed);
+    }
+}
+
+fn run(spooler: &mut Spooler, cmds: &Receiver<Command>, tx: &Sender<Event>, overflowed: &AtomicBool, waker: &Waker) {
+    let mut last_idle = None;
+    loop {
+        while let Ok(cmd) = cmds.try_recv() {
+            if matches!(cmd, Command::Shutdown) {
+                return;
+            }
+            spooler.handle(cmd);
+            spooler.flush_events();
+        }
+        if overflowed.swap(false, Ordering::Relaxed) {
+            spooler.handle(Command::Resync);
+            spooler.flush_events();
+        }
+        let tick = spooler.tick();
+        spooler.flush_events();
+        let wait = match tick {
+            Tick::Ran(..) => {
+                last_idle = None;
+                continue;
+            }
+            Tick::Paused => Duration::from_millis(500),
+            Tick::Idle(wake) => {
+                if last_idle != Some(wake) {
+                    last_idle = Some(wake);
+                    send(tx, overflowed, Event::Idle(wake));
+                    waker();
+                }
+                let now = spooler.now();
+                wake.map_or(Duration::from_millis(500), |w| {
+                    Duration::try_from(w.duration_since(now)).unwrap_or_default().min(Duration::from_millis(500))
+                })
+            }
+        };
+        // Sleep until a command arrives or a timer (retry, deferred send, transport call-back) is due.
+        match cmds.recv_timeout(wait) {
+            Ok(Command::Shutdown) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            Ok(cmd) => {
+                spooler.handle(cmd);
+                spooler.flush_events();
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+        }
+    }
+}

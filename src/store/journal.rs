@@ -1,0 +1,241 @@
+//! The append-only journal of per-step changes.
+//!
+//! Rewriting a whole message file for every recipient mark would cost two fsyncs each; instead
+//! the spooler appends a [`Patch`] here and syncs once per transport hand-off (as Postfix marks
+//! each recipient done in its queue file). Each line is `CRC32 JSON\n`; a torn or damaged tail
+//! is where replay stops. Each record names the message revision it applies to, so a record
+//! older than the message file (already folded in) is skipped on replay.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::mapi::{EntryId, Message, PropBag, PropTag, Recipient, SpoolState, StepRecord, TraceCall};
+
+/// A change to one message, as the spooler makes them between whole-file writes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Patch {
+    /// Message properties set.
+    #[serde(default, skip_serializing_if = "PropBag::is_empty")]
+    pub set: PropBag,
+    /// Message properties removed (canonical names or hex tags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unset: Vec<String>,
+    /// Recipient rows replaced whole, matched by row id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Recipient>,
+    /// The attachments, replaced whole (preprocessors add and remove cover pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<crate::mapi::Attachment>>,
+    /// New spooler bookkeeping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool: Option<SpoolState>,
+    /// Steps recorded (appended).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<StepRecord>,
+    /// Trace calls (appended).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<TraceCall>,
+}
+
+impl Patch {
+    /// Marks a property for removal.
+    pub fn unset(&mut self, tag: PropTag) {
+        self.unset.push(crate::mapi::value::key_for_tag(tag));
+    }
+
+    /// Applies the patch to a message in memory.
+    pub fn apply(&self, msg: &mut Message) {
+        for (tag, v) in self.set.iter() {
+            msg.props.set(tag, v.clone());
+        }
+        for key in &self.unset {
+            if let Some(tag) = crate::mapi::value::tag_from_key(key) {
+                msg.props.remove(tag);
+            }
+        }
+        for r in &self.recipients {
+            match msg.recipient_mut(r.row_id) {
+                Some(row) => *row = r.clone(),
+                None => msg.recipients.push(r.clone()),
+            }
+        }
+        if let Some(a) = &self.attachments {
+            msg.attachments.clone_from(a);
+        }
+        if let Some(s) = &self.spool {
+            msg.spool = s.clone();
+        }
+        msg.history.extend(self.history.iter().cloned());
+        msg.trace.extend(self.trace.iter().cloned());
+    }
+}
+
+/// One journal line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The message.
+    pub eid: EntryId,
+    /// The message file revision this record applies on top of.
+    pub rev: u64,
+    /// The change.
+    pub patch: Patch,
+}
+
+/// What reading a journal found.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// Complete, checksummed records in order.
+    pub records: Vec<Record>,
+    /// Byte length of the good prefix.
+    pub good_len: u64,
+    /// Why reading stopped before the end, if it did.
+    pub damage: Option<String>,
+}
+
+/// The open journal file.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    len: u64,
+    unsynced: bool,
+}
+
+/// Encodes one record as a journal line.
+pub fn encode(rec: &Record) -> Vec<u8> {
+    let json = serde_json::to_string(rec).unwrap_or_default();
+    let crc = crc32fast::hash(json.as_bytes());
+    format!("{crc:08x} {json}\n").into_bytes()
+}
+
+/// Parses journal bytes, stopping at the first torn or damaged line.
+pub fn parse(bytes: &[u8]) -> Replay {
+    let mut out = Replay::default();
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
+            out.damage = Some(format!("torn record at byte {pos} (no end of line): a write cut short"));
+            break;
+        };
+        let line = rest.get(..nl).unwrap_or_default();
+        match parse_line(line) {
+            Ok(rec) => out.records.push(rec),
+            Err(why) => {
+                out.damage = Some(format!("damaged record at byte {pos}: {why}"));
+                break;
+            }
+        }
+        pos += nl + 1;
+        out.good_len = pos as u64;
+    }
+    out
+}
+
+fn parse_line(line: &[u8]) -> Result<Record, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
+    let (crc, json) = text.split_once(' ').ok_or("no checksum")?;
+    let crc = u32::from_str_radix(crc, 16).map_err(|_| "bad checksum field".to_owned())?;
+    if crc32fast::hash(json.as_bytes()) != crc {
+        return Err("checksum mismatch".into());
+    }
+    serde_json::from_str(json).map_err(|e| format!("unreadable record: {e}"))
+}
+
+impl Journal {
+    /// Opens (creating) the journal at `path` for appending at `len` bytes, cutting off any
+    /// damaged tail beyond it.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn open(path: &Path, len: u64) -> io::Result<Self> {
+        let file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)?;
+        if file.metadata()?.len() != len {
+            file.set_len(len)?;
+            super::fs::sync_file(&file)?;
+        }
+        let mut j = Self { path: path.to_path_buf(), file, len, unsynced: false };
+        j.seek_end()?;
+        Ok(j)
+    }
+
+    fn seek_end(&mut self) -> io::Result<()> {
+        use std::io::Seek as _;
+        self.file.seek(io::SeekFrom::Start(self.len)).map(|_| ())
+    }
+
+    /// Reads the whole journal at `path` (missing means empty).
+    ///
+    /// # Errors
+    /// I/O errors other than "not found".
+    pub fn read(path: &Path) -> io::Result<Replay> {
+        let mut bytes = Vec::new();
+        match File::open(path) {
+            Ok(mut f) => {
+                f.read_to_end(&mut bytes)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(parse(&bytes))
+    }
+
+    /// Appends a record; durable only after [`Journal::sync`].
+    ///
+    /// # Errors
+    /// I/O errors (the journal is then cut back to its last good length).
+    pub fn append(&mut self, rec: &Record) -> io::Result<()> {
+        let line = encode(rec);
+        if let Err(e) = self.file.write_all(&line) {
+            let _ = self.file.set_len(self.len);
+            let _ = self.seek_end();
+            return Err(e);
+        }
+        self.len += line.len() as u64;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Makes every appended record durable (one fsync, none if nothing is pending).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn sync(&mut self) -> io::Result<()> {
+        if self.unsynced {
+            super::fs::fail_point("journal.before_sync");
+            super::fs::sync_file(&self.file)?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// Current length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when the journal holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Empties the journal once everything in it has been folded into message files.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn truncate(&mut self) -> io::Result<()> {
+        self.file.set_len(0)?;
+        super::fs::sync_file(&self.file)?;
+        self.len = 0;
+        self.unsynced = false;
+        self.seek_end()
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}

@@ -1,0 +1,53 @@
+//! One process owns a store at a time: an exclusive advisory lock on `store.lock`.
+//!
+//! The kernel drops the lock when its holder dies (even by SIGKILL), so a crashed owner never
+//! blocks the store. The holder writes its pid into the file so a refused process can say who
+//! holds it.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::Path;
+
+use super::StoreError;
+
+/// The held lock; dropping it releases the store.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
+}
+
+impl StoreLock {
+    /// Takes the lock or says which process holds it.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another process holds the store; I/O errors otherwise.
+    pub fn acquire(root: &Path) -> Result<Self, StoreError> {
+        let path = root.join("store.lock");
+        // Never truncate before holding the lock: the pid inside belongs to the holder.
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut who = String::new();
+                let _ = file.read_to_string(&mut who);
+                let who = who.trim();
+                let holder = if who.is_empty() { "another process".to_owned() } else { format!("process {who}") };
+                return Err(StoreError::Locked { root: root.to_path_buf(), holder });
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
+        }
+        let pid = std::process::id().to_string();
+        let write = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(pid.as_bytes()));
+        write.map_err(|e| StoreError::io(&path, e))?;
+        Ok(Self { _file: file })
+    }
+}

@@ -1,0 +1,833 @@
+//! The JSON message store on disk (ARCHITECTURE section 3).
+//!
+//! ```text
+//! STORE/
+//!   store.lock      exclusive advisory lock held by the owning process
+//!   store.json      store properties, folders, profile, schema version
+//!   tmp/            scratch: every file is written here, fsynced, then renamed into place
+//!   folders/<folder-id>/<entry-id>.json   one message per file, pretty JSON
+//!   journal/journal.log                  per-step patches, checksummed lines
+//!   quarantine/     files that could not be read, each with a .why beside it
+//!   index.json      rebuildable summaries for a fast first frame
+//! ```
+//!
+//! The store knows nothing of transports; the spooler drives it.
+
+pub mod demo;
+pub mod fs;
+pub mod journal;
+pub mod lock;
+pub mod profile;
+pub mod summary;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::mapi::tags::{PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID};
+use crate::mapi::{EntryId, MapiError, Message, PropBag, PropValue, SCHEMA_VERSION};
+pub use journal::Patch;
+use journal::{Journal, Record};
+pub use lock::StoreLock;
+pub use profile::Profile;
+pub use summary::Summary;
+
+/// Entry ids are reserved in blocks so that a crash never hands out an id twice without
+/// writing `store.json` for every new message.
+const ID_BLOCK: u64 = 64;
+/// Fold the journal into message files once it grows past this.
+const JOURNAL_COMPACT_BYTES: u64 = 8 << 20;
+
+/// What can go wrong with a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process owns the store.
+    #[error("the store {root} is in use by {holder}: only one Spoolbox may open a store at a time; close the other one or pick another store with --store")]
+    Locked {
+        /// The store directory.
+        root: PathBuf,
+        /// "process 1234".
+        holder: String,
+    },
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A MAPI rule refused the operation.
+    #[error(transparent)]
+    Mapi(#[from] MapiError),
+    /// No such message.
+    #[error("no message {0} in this store")]
+    NotFound(EntryId),
+    /// No such folder.
+    #[error("no folder named {0:?} in this store")]
+    NoFolder(String),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: io::Error) -> Self {
+        Self::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// Shorthand.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The well-known folders and user folders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FolderKind {
+    /// `PR_IPM_OUTBOX_ENTRYID`
+    Outbox,
+    /// `PR_IPM_SENTMAIL_ENTRYID`
+    SentItems,
+    /// `PR_IPM_WASTEBASKET_ENTRYID`
+    DeletedItems,
+    /// Receives NDRs and local deliveries.
+    Inbox,
+    /// Created by the user or a hook.
+    User,
+}
+
+/// One folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folder {
+    /// Its entry id (also its directory name under `folders/`).
+    pub entry_id: EntryId,
+    /// Display name.
+    pub name: String,
+    /// Which folder it is.
+    pub kind: FolderKind,
+}
+
+/// `store.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct StoreMeta {
+    schema: u32,
+    created: Timestamp,
+    /// Store properties (`PR_DISPLAY_NAME`, `PR_IPM_*_ENTRYID`).
+    props: PropBag,
+    folders: Vec<Folder>,
+    /// Entry ids below this may have been handed out.
+    id_reserved_until: u64,
+    profile: Profile,
+}
+
+/// A file moved aside because it could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Quarantined {
+    /// Where it was.
+    pub original: PathBuf,
+    /// Where it is now.
+    pub moved_to: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// What opening a store found and repaired.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OpenReport {
+    /// The store was created now.
+    pub created: bool,
+    /// Messages found.
+    pub messages: usize,
+    /// Files moved to quarantine.
+    pub quarantined: Vec<Quarantined>,
+    /// Journal records replayed into message files.
+    pub journal_replayed: usize,
+    /// Damage found at the journal's tail.
+    pub journal_damage: Option<String>,
+    /// Leftover temp files removed.
+    pub tmp_removed: usize,
+    /// Messages found twice (a crash inside FinishedMsg) and resolved to one copy.
+    pub duplicates_resolved: usize,
+    /// Summaries taken from `index.json` without reading the message file.
+    pub from_index: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct IndexEntry {
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    summary: Summary,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IndexFile {
+    schema: u32,
+    entries: Vec<IndexEntry>,
+}
+
+/// An open store, owned by this process.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    _lock: StoreLock,
+    meta: StoreMeta,
+    summaries: HashMap<EntryId, Summary>,
+    /// Messages in the pipeline (submitted, or finishing) in queue order (`PR_CLIENT_SUBMIT_TIME`, then id).
+    queue: BTreeSet<(Timestamp, EntryId)>,
+    /// Whole messages in memory: those with unfolded journal records, and recently used ones.
+    cache: HashMap<EntryId, Message>,
+    /// Messages whose journal records are not yet folded into their file.
+    dirty: HashSet<EntryId>,
+    journal: Journal,
+    next_id: u64,
+    fingerprints: HashMap<EntryId, (u64, u64, i128)>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |e| StoreError::io(path, e)
+}
+
+impl Store {
+    /// The default store directory (the platform data directory, e.g. `~/.local/share/spoolbox`).
+    pub fn default_dir() -> Option<PathBuf> {
+        directories::ProjectDirs::from("org", "Spoolbox", "spoolbox").map(|d| d.data_dir().to_path_buf())
+    }
+
+    /// Opens the store at `root`, creating it (empty, default profile) if it does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] if another process owns it; I/O errors that leave it unusable.
+    pub fn open(root: &Path) -> Result<(Self, OpenReport)> {
+        Self::open_with(root, None)
+    }
+
+    /// Opens the store at `root`, creating it with the demo profile and messages if new.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_or_create_demo(root: &Path) -> Result<(Self, OpenReport)> {
+        Self::open_with(root, Some(demo::seed))
+    }
+
+    fn open_with(root: &Path, seed: Option<fn(&mut Self) -> Result<()>>) -> Result<(Self, OpenReport)> {
+        std::fs::create_dir_all(root).map_err(io_err(root))?;
+        let lock = StoreLock::acquire(root)?;
+        for sub in ["tmp", "folders", "journal", "quarantine"] {
+            let p = root.join(sub);
+            std::fs::create_dir_all(&p).map_err(io_err(&p))?;
+        }
+        let mut report = OpenReport::default();
+        let meta_path = root.join("store.json");
+        let (meta, created) = match std::fs::read(&meta_path) {
+            Ok(bytes) => match parse_meta(&bytes) {
+                Ok(m) => (m, false),
+                Err(why) => {
+                    report.quarantined.push(quarantine(root, &meta_path, &why)?);
+                    (recover_meta(root, seed.is_some()), false)
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let m = new_meta(seed.is_some());
+                (m, true)
+            }
+            Err(e) => return Err(StoreError::io(&meta_path, e)),
+        };
+        report.created = created;
+        let journal_path = root.join("journal").join("journal.log");
+        let replay = Journal::read(&journal_path).map_err(io_err(&journal_path))?;
+        let journal = Journal::open(&journal_path, replay.good_len).map_err(io_err(&journal_path))?;
+        let mut store = Self {
+            root: root.to_path_buf(),
+            _lock: lock,
+            next_id: meta.id_reserved_until,
+            meta,
+            summaries: HashMap::new(),
+            queue: BTreeSet::new(),
+            cache: HashMap::new(),
+            dirty: HashSet::new(),
+            journal,
+            fingerprints: HashMap::new(),
+        };
+        // Reserve a fresh block at once: ids handed out before a crash are never reused.
+        store.meta.id_reserved_until = store.next_id + ID_BLOCK;
+        for f in store.meta.folders.clone() {
+            let d = store.folder_dir(f.entry_id);
+            std::fs::create_dir_all(&d).map_err(io_err(&d))?;
+        }
+        store.write_meta()?;
+        report.tmp_removed = store.clean_tmp();
+        store.scan(&mut report)?;
+        store.replay(replay, &mut report)?;
+        report.messages = store.summaries.len();
+        if created && let Some(seed) = seed {
+            seed(&mut store)?;
+            report.messages = store.summaries.len();
+        }
+        Ok((store, report))
+    }
+
+    /// The store directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &Profile {
+        &self.meta.profile
+    }
+
+    /// Replaces the profile (durably).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn set_profile(&mut self, profile: Profile) -> Result<()> {
+        self.meta.profile = profile;
+        self.write_meta()
+    }
+
+    /// Store properties (`PR_IPM_OUTBOX_ENTRYID`, ...).
+    pub fn props(&self) -> &PropBag {
+        &self.meta.props
+    }
+
+    /// All folders.
+    pub fn folders(&self) -> &[Folder] {
+        &self.meta.folders
+    }
+
+    /// The folder with this id.
+    pub fn folder(&self, id: EntryId) -> Option<&Folder> {
+        self.meta.folders.iter().find(|f| f.entry_id == id)
+    }
+
+    /// The well-known folder of this kind.
+    pub fn folder_of(&self, kind: FolderKind) -> EntryId {
+        self.meta.folders.iter().find(|f| f.kind == kind).map_or(EntryId(0), |f| f.entry_id)
+    }
+
+    /// The folder with this name (case-insensitive).
+    pub fn folder_named(&self, name: &str) -> Option<&Folder> {
+        self.meta.folders.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Creates a user folder (or returns the existing one of that name).
+    ///
+    /// # Errors
+    /// A name that is empty or path-like; I/O errors.
+    pub fn create_folder(&mut self, name: &str) -> Result<EntryId> {
+        let name = name.trim();
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(StoreError::Invalid(format!("{name:?} is not a valid folder name")));
+        }
+        if let Some(f) = self.folder_named(name) {
+            return Ok(f.entry_id);
+        }
+        let id = self.new_entry_id()?;
+        let dir = self.folder_dir(id);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        self.meta.folders.push(Folder { entry_id: id, name: name.to_owned(), kind: FolderKind::User });
+        self.write_meta()?;
+        Ok(id)
+    }
+
+    /// A fresh entry id, never handed out before in this store.
+    ///
+    /// # Errors
+    /// I/O errors writing `store.json` when a new block is reserved.
+    pub fn new_entry_id(&mut self) -> Result<EntryId> {
+        if self.next_id >= self.meta.id_reserved_until {
+            self.meta.id_reserved_until = self.next_id + ID_BLOCK;
+            self.write_meta()?;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        Ok(EntryId(id))
+    }
+
+    /// Every message's summary (unordered).
+    pub fn summaries(&self) -> impl Iterator<Item = &Summary> {
+        self.summaries.values()
+    }
+
+    /// Number of messages.
+    pub fn message_count(&self) -> usize {
+        self.summaries.len()
+    }
+
+    /// One message's summary.
+    pub fn summary(&self, eid: EntryId) -> Option<&Summary> {
+        self.summaries.get(&eid)
+    }
+
+    /// Messages in the pipeline (submitted, or finishing) in queue order (ascending `PR_CLIENT_SUBMIT_TIME`).
+    pub fn queue(&self) -> impl Iterator<Item = EntryId> + '_ {
+        self.queue.iter().map(|(_, e)| *e)
+    }
+
+    /// Loads a whole message (from memory or disk).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], or a file that became unreadable (then quarantined).
+    pub fn load(&mut self, eid: EntryId) -> Result<Message> {
+        if let Some(m) = self.cache.get(&eid) {
+            return Ok(m.clone());
+        }
+        let msg = self.read_from_disk(eid)?;
+        self.remember(msg.clone());
+        Ok(msg)
+    }
+
+    /// Reads a message without caching it (for a quick look, e.g. the UI's detail view).
+    ///
+    /// # Errors
+    /// As [`Store::load`].
+    pub fn peek(&self, eid: EntryId) -> Result<Message> {
+        if let Some(m) = self.cache.get(&eid) {
+            return Ok(m.clone());
+        }
+        let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
+        let path = self.message_path(s.folder, eid);
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        parse_message(&bytes).map_err(|why| StoreError::Invalid(format!("{}: {why}", path.display())))
+    }
+
+    fn read_from_disk(&mut self, eid: EntryId) -> Result<Message> {
+        let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
+        let folder = s.folder;
+        let path = self.message_path(folder, eid);
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        match parse_message(&bytes) {
+            Ok(mut m) => {
+                m.folder = folder;
+                Ok(m)
+            }
+            Err(why) => {
+                quarantine(&self.root, &path, &why)?;
+                self.forget(eid);
+                Err(StoreError::Invalid(format!("message {eid} was unreadable and is now in quarantine: {why}")))
+            }
+        }
+    }
+
+    fn remember(&mut self, msg: Message) {
+        // Keep memory bounded: drop clean entries once the cache is large.
+        if self.cache.len() >= 4096 {
+            let dirty = &self.dirty;
+            self.cache.retain(|k, _| dirty.contains(k));
+        }
+        self.cache.insert(msg.entry_id, msg);
+    }
+
+    fn forget(&mut self, eid: EntryId) {
+        if let Some(s) = self.summaries.remove(&eid) {
+            self.queue.remove(&(s.client_submit_time.unwrap_or(Timestamp::MIN), eid));
+        }
+        self.cache.remove(&eid);
+        self.dirty.remove(&eid);
+        self.fingerprints.remove(&eid);
+    }
+
+    fn set_summary(&mut self, s: Summary) {
+        if let Some(old) = self.summaries.get(&s.eid)
+            && old.in_pipeline()
+        {
+            self.queue.remove(&(old.client_submit_time.unwrap_or(Timestamp::MIN), s.eid));
+        }
+        if s.in_pipeline() {
+            self.queue.insert((s.client_submit_time.unwrap_or(Timestamp::MIN), s.eid));
+        }
+        self.summaries.insert(s.eid, s);
+    }
+
+    /// Writes a whole message durably (tmp, fsync, rename, fsync dir) into its folder. If it
+    /// was in another folder before, that copy is removed afterwards: a crash in between leaves
+    /// two copies, and the next open keeps the newer revision (FinishedMsg is idempotent).
+    ///
+    /// # Errors
+    /// I/O errors; the message on disk is then as it was.
+    pub fn save(&mut self, msg: &mut Message) -> Result<()> {
+        if self.folder(msg.folder).is_none() {
+            return Err(StoreError::Invalid(format!("folder {} does not exist", msg.folder)));
+        }
+        let old = self.summaries.get(&msg.entry_id).map(|s| (s.folder, s.revision));
+        msg.revision = old.map_or(msg.revision, |(_, r)| r.max(msg.revision)) + 1;
+        msg.schema = SCHEMA_VERSION;
+        let bytes = serde_json::to_vec_pretty(&msg).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let dest = self.message_path(msg.folder, msg.entry_id);
+        fs::write_atomic(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))?;
+        if let Some((old_folder, _)) = old
+            && old_folder != msg.folder
+        {
+            fs::fail_point("store.between_copy_and_remove");
+            let old_path = self.message_path(old_folder, msg.entry_id);
+            fs::remove_durable(&old_path).map_err(io_err(&old_path))?;
+        }
+        if let Ok(md) = std::fs::metadata(&dest) {
+            self.fingerprints.insert(msg.entry_id, fingerprint(&md));
+        }
+        self.dirty.remove(&msg.entry_id);
+        self.set_summary(Summary::of(msg));
+        self.remember(msg.clone());
+        self.maybe_compact()?;
+        Ok(())
+    }
+
+    /// Appends a per-step change to the journal and applies it in memory. With `sync` the
+    /// journal is fsynced before returning (one fsync per transport hand-off).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], I/O errors (the change is then not applied).
+    pub fn patch(&mut self, eid: EntryId, patch: Patch, sync: bool) -> Result<Message> {
+        let mut msg = self.load(eid)?;
+        let rec = Record { eid, rev: msg.revision, patch };
+        let jp = self.journal.path().to_path_buf();
+        self.journal.append(&rec).map_err(io_err(&jp))?;
+        if sync {
+            self.journal.sync().map_err(io_err(&jp))?;
+        }
+        rec.patch.apply(&mut msg);
+        self.dirty.insert(eid);
+        self.set_summary(Summary::of(&msg));
+        self.cache.insert(eid, msg.clone());
+        Ok(msg)
+    }
+
+    /// Makes every journal record durable.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn sync_journal(&mut self) -> Result<()> {
+        let jp = self.journal.path().to_path_buf();
+        self.journal.sync().map_err(io_err(&jp))
+    }
+
+    /// Deletes a message for good (durably).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], I/O errors.
+    pub fn delete(&mut self, eid: EntryId) -> Result<()> {
+        let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
+        let path = self.message_path(s.folder, eid);
+        fs::remove_durable(&path).map_err(io_err(&path))?;
+        self.forget(eid);
+        Ok(())
+    }
+
+    /// Moves a message to another folder (durably).
+    ///
+    /// # Errors
+    /// As [`Store::save`].
+    pub fn move_to(&mut self, eid: EntryId, folder: EntryId) -> Result<Message> {
+        let mut msg = self.load(eid)?;
+        msg.folder = folder;
+        self.save(&mut msg)?;
+        Ok(msg)
+    }
+
+    /// Folds every journal record into its message file and empties the journal.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn compact(&mut self) -> Result<()> {
+        let dirty: Vec<EntryId> = self.dirty.iter().copied().collect();
+        for eid in dirty {
+            if let Some(mut m) = self.cache.get(&eid).cloned() {
+                self.save(&mut m)?;
+            }
+        }
+        self.dirty.clear();
+        let jp = self.journal.path().to_path_buf();
+        self.journal.truncate().map_err(io_err(&jp))
+    }
+
+    fn maybe_compact(&mut self) -> Result<()> {
+        if self.journal.is_empty() {
+            return Ok(());
+        }
+        if self.dirty.is_empty() {
+            // Every record is older than its message file: the journal holds nothing live.
+            let jp = self.journal.path().to_path_buf();
+            if self.journal.len() > JOURNAL_COMPACT_BYTES / 8 {
+                self.journal.truncate().map_err(io_err(&jp))?;
+            }
+        } else if self.journal.len() > JOURNAL_COMPACT_BYTES {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// Writes `index.json` so the next open can skip reading unchanged message files.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn write_index(&mut self) -> Result<()> {
+        let mut entries = Vec::with_capacity(self.summaries.len());
+        for (eid, s) in &self.summaries {
+            if self.dirty.contains(eid) {
+                continue; // its file is older than its summary; read it next time
+            }
+            let Some((ino, len, mtime_ns)) = self.fingerprints.get(eid).copied() else { continue };
+            entries.push(IndexEntry { ino, len, mtime_ns, summary: s.clone() });
+        }
+        let bytes = serde_json::to_vec(&IndexFile { schema: SCHEMA_VERSION, entries })
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let dest = self.root.join("index.json");
+        fs::write_replace_nosync(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))
+    }
+
+    fn folder_dir(&self, folder: EntryId) -> PathBuf {
+        self.root.join("folders").join(folder.file_stem())
+    }
+
+    fn message_path(&self, folder: EntryId, eid: EntryId) -> PathBuf {
+        self.folder_dir(folder).join(format!("{}.json", eid.file_stem()))
+    }
+
+    fn write_meta(&mut self) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(&self.meta).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let dest = self.root.join("store.json");
+        fs::write_atomic(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))
+    }
+
+    fn clean_tmp(&self) -> usize {
+        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else { return 0 };
+        rd.flatten().filter(|e| std::fs::remove_file(e.path()).is_ok()).count()
+    }
+
+    /// Reads every folder: summaries from `index.json` where the file is unchanged, else from
+    /// the file; unreadable files go to quarantine; duplicates are resolved.
+    fn scan(&mut self, report: &mut OpenReport) -> Result<()> {
+        let index: HashMap<EntryId, IndexEntry> = std::fs::read(self.root.join("index.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<IndexFile>(&b).ok())
+            .filter(|f| f.schema == SCHEMA_VERSION)
+            .map(|f| f.entries.into_iter().map(|e| (e.summary.eid, e)).collect())
+            .unwrap_or_default();
+        let known: HashSet<EntryId> = self.meta.folders.iter().map(|f| f.entry_id).collect();
+        let folders_dir = self.root.join("folders");
+        let rd = std::fs::read_dir(&folders_dir).map_err(io_err(&folders_dir))?;
+        for dir in rd.flatten() {
+            let Some(fid) = dir.file_name().to_str().and_then(|s| s.parse::<u64>().ok()).map(EntryId) else {
+                continue;
+            };
+            if !known.contains(&fid) {
+                // A folder directory store.json does not list (store.json was lost): keep it.
+                self.meta.folders.push(Folder { entry_id: fid, name: format!("Recovered {fid}"), kind: FolderKind::User });
+                self.write_meta()?;
+            }
+            let files = std::fs::read_dir(dir.path()).map_err(io_err(&dir.path()))?;
+            for f in files.flatten() {
+                let path = f.path();
+                let Some(eid) = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .map(EntryId)
+                else {
+                    let q = quarantine(&self.root, &path, "not a message file name (expected <entry-id>.json)")?;
+                    report.quarantined.push(q);
+                    continue;
+                };
+                let Ok(md) = f.metadata() else { continue };
+                let fp = fingerprint(&md);
+                let summary = match index.get(&eid) {
+                    Some(ie) if (ie.ino, ie.len, ie.mtime_ns) == fp && ie.summary.folder == fid => {
+                        report.from_index += 1;
+                        ie.summary.clone()
+                    }
+                    _ => match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| parse_message(&b)) {
+                        Ok(m) if m.entry_id != eid => {
+                            let why = format!("the file name says message {eid} but it holds message {}", m.entry_id);
+                            report.quarantined.push(quarantine(&self.root, &path, &why)?);
+                            continue;
+                        }
+                        Ok(mut m) => {
+                            m.folder = fid;
+                            Summary::of(&m)
+                        }
+                        Err(why) => {
+                            report.quarantined.push(quarantine(&self.root, &path, &why)?);
+                            continue;
+                        }
+                    },
+                };
+                self.next_id = self.next_id.max(eid.0 + 1);
+                if let Some(prev) = self.summaries.get(&eid).cloned() {
+                    // Two copies: a crash between FinishedMsg's copy and its removal. The newer
+                    // revision is the finished one; drop the other.
+                    report.duplicates_resolved += 1;
+                    let (keep, drop_folder) =
+                        if summary.revision > prev.revision { (summary, prev.folder) } else { (prev, fid) };
+                    let drop_path = self.message_path(drop_folder, eid);
+                    fs::remove_durable(&drop_path).map_err(io_err(&drop_path))?;
+                    if keep.folder == fid {
+                        self.fingerprints.insert(eid, fp);
+                    }
+                    self.set_summary(keep);
+                    continue;
+                }
+                self.fingerprints.insert(eid, fp);
+                self.set_summary(summary);
+            }
+        }
+        if self.next_id >= self.meta.id_reserved_until {
+            self.meta.id_reserved_until = self.next_id + ID_BLOCK;
+            self.write_meta()?;
+        }
+        Ok(())
+    }
+
+    /// Applies the journal's records to the messages they belong to, writes those messages
+    /// whole, and empties the journal.
+    fn replay(&mut self, replay: journal::Replay, report: &mut OpenReport) -> Result<()> {
+        if let Some(why) = &replay.damage {
+            let jp = self.journal.path().to_path_buf();
+            // Keep the damaged bytes for inspection before they are cut off.
+            if let Ok(bytes) = std::fs::read(&jp) {
+                let dest = self.root.join("quarantine").join(format!("journal-{}.log", Timestamp::now().as_second()));
+                let _ = std::fs::write(&dest, bytes);
+                let _ = std::fs::write(dest.with_extension("why"), why);
+            }
+            report.journal_damage = Some(why.clone());
+        }
+        for rec in replay.records {
+            let Ok(mut msg) = self.load(rec.eid) else { continue };
+            if msg.revision != rec.rev {
+                continue; // already folded into the file
+            }
+            rec.patch.apply(&mut msg);
+            report.journal_replayed += 1;
+            self.dirty.insert(rec.eid);
+            self.set_summary(Summary::of(&msg));
+            self.cache.insert(rec.eid, msg);
+        }
+        self.compact()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.sync_journal();
+        let _ = self.write_index();
+    }
+}
+
+fn fingerprint(md: &std::fs::Metadata) -> (u64, u64, i128) {
+    use std::os::unix::fs::MetadataExt as _;
+    (md.ino(), md.len(), i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()))
+}
+
+#[derive(Deserialize)]
+struct SchemaHead {
+    schema: Option<u32>,
+}
+
+/// Parses a message file, or says in one sentence why it cannot be read.
+///
+/// # Errors
+/// The reason: empty, not UTF-8, not JSON, a newer schema, a shape this build does not know.
+pub fn parse_message(bytes: &[u8]) -> Result<Message, String> {
+    check_schema(bytes, "message")?;
+    serde_json::from_slice::<Message>(bytes).map_err(|e| describe_json_error(bytes, &e))
+}
+
+fn check_schema(bytes: &[u8], what: &str) -> Result<(), String> {
+    if bytes.is_empty() {
+        return Err(format!("empty {what} file (a write cut short)"));
+    }
+    if bytes.iter().all(|b| *b == 0) {
+        return Err(format!("{what} file is all zero bytes ({} bytes): lost in a crash", bytes.len()));
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(format!("{what} file is not valid UTF-8 text"));
+    }
+    match serde_json::from_slice::<SchemaHead>(bytes) {
+        Ok(SchemaHead { schema: Some(v) }) if v > SCHEMA_VERSION => Err(format!(
+            "{what} file has schema version {v}, newer than this Spoolbox reads (up to {SCHEMA_VERSION}); open it with a newer Spoolbox"
+        )),
+        Ok(SchemaHead { schema: None }) => Err(format!("{what} file has no schema version")),
+        Ok(_) => Ok(()),
+        Err(e) => Err(describe_json_error(bytes, &e)),
+    }
+}
+
+fn describe_json_error(bytes: &[u8], e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        format!("truncated JSON ({} bytes, cut off at line {} column {})", bytes.len(), e.line(), e.column())
+    } else {
+        format!("not a valid message: {e}")
+    }
+}
+
+fn parse_meta(bytes: &[u8]) -> Result<StoreMeta, String> {
+    check_schema(bytes, "store.json")?;
+    serde_json::from_slice(bytes).map_err(|e| describe_json_error(bytes, &e))
+}
+
+const OUTBOX: EntryId = EntryId(1);
+const SENT: EntryId = EntryId(2);
+const DELETED: EntryId = EntryId(3);
+const INBOX: EntryId = EntryId(4);
+
+fn new_meta(demo: bool) -> StoreMeta {
+    let folders = vec![
+        Folder { entry_id: INBOX, name: "Inbox".into(), kind: FolderKind::Inbox },
+        Folder { entry_id: OUTBOX, name: "Outbox".into(), kind: FolderKind::Outbox },
+        Folder { entry_id: SENT, name: "Sent Items".into(), kind: FolderKind::SentItems },
+        Folder { entry_id: DELETED, name: "Deleted Items".into(), kind: FolderKind::DeletedItems },
+    ];
+    let mut props = PropBag::new();
+    props.set_text(PR_DISPLAY_NAME, "Spoolbox store");
+    props.set(PR_IPM_OUTBOX_ENTRYID, PropValue::Binary(OUTBOX.to_bytes()));
+    props.set(PR_IPM_SENTMAIL_ENTRYID, PropValue::Binary(SENT.to_bytes()));
+    props.set(PR_IPM_WASTEBASKET_ENTRYID, PropValue::Binary(DELETED.to_bytes()));
+    StoreMeta {
+        schema: SCHEMA_VERSION,
+        created: Timestamp::now(),
+        props,
+        folders,
+        id_reserved_until: 16,
+        profile: if demo { demo::profile() } else { Profile::default() },
+    }
+}
+
+/// `store.json` could not be read: rebuild it with the well-known folders; folder directories
+/// it listed are found again by the scan. Entry ids restart above anything on disk.
+fn recover_meta(root: &Path, demo: bool) -> StoreMeta {
+    let mut m = new_meta(demo);
+    m.props.set_text(PR_DISPLAY_NAME, format!("Spoolbox store (recovered {})", root.display()));
+    m.id_reserved_until = 1 << 20;
+    m
+}
+
+/// Moves an unreadable file into `quarantine/` with a `.why` beside it.
+///
+/// # Errors
+/// I/O errors moving it.
+pub fn quarantine(root: &Path, path: &Path, why: &str) -> Result<Quarantined> {
+    let qdir = root.join("quarantine");
+    std::fs::create_dir_all(&qdir).map_err(io_err(&qdir))?;
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let flat = rel.to_string_lossy().replace(['/', '\\'], "-");
+    let mut dest = qdir.join(&flat);
+    let mut n = 1;
+    while dest.exists() {
+        dest = qdir.join(format!("{flat}.{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &dest).map_err(io_err(path))?;
+    let why_path = PathBuf::from(format!("{}.why", dest.display()));
+    let text = format!("{}\nmoved here from {} at {}\n", why, rel.display(), Timestamp::now());
+    std::fs::write(&why_path, text).map_err(io_err(&why_path))?;
+    if let Some(parent) = path.parent() {
+        let _ = fs::sync_dir(parent);
+    }
+    let _ = fs::sync_dir(&qdir);
+    tracing::warn!("quarantined {}: {why}", rel.display());
+    Ok(Quarantined { original: path.to_path_buf(), moved_to: dest, reason: why.to_owned() })
+}

@@ -1,0 +1,104 @@
+//! The light per-message summary the store keeps for every message (the outbox table, the
+//! queue, `spoolbox list`) without holding whole messages in memory.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::mapi::flags::{MSGFLAG_SUBMIT, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS};
+use crate::mapi::{EntryId, Message, MessageState, Step};
+
+/// What lists and tables show of one message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// `PR_ENTRYID`
+    pub eid: EntryId,
+    /// The folder holding it.
+    pub folder: EntryId,
+    /// File revision.
+    pub revision: u64,
+    /// `PR_SUBJECT`
+    pub subject: String,
+    /// `PR_DISPLAY_TO`
+    pub to: String,
+    /// `PR_MESSAGE_CLASS`
+    pub class: String,
+    /// `PR_MESSAGE_FLAGS`
+    pub message_flags: u32,
+    /// `PR_SUBMIT_FLAGS`
+    pub submit_flags: Option<u32>,
+    /// `PR_CLIENT_SUBMIT_TIME`
+    pub client_submit_time: Option<Timestamp>,
+    /// `PR_DEFERRED_SEND_TIME`
+    pub deferred_send_time: Option<Timestamp>,
+    /// Next retry, while waiting.
+    pub next_retry: Option<Timestamp>,
+    /// State ignoring the clock (see [`Summary::state`]).
+    pub base_state: MessageState,
+    /// Next pipeline step while submitted.
+    pub next_step: Option<Step>,
+    /// Why it last failed or waited.
+    pub last_error: Option<String>,
+    /// Recipients with a final outcome.
+    pub done: u32,
+    /// Recipients (without `MAPI_P1` rows).
+    pub total: u32,
+    /// Attachments.
+    pub attachments: u32,
+}
+
+impl Summary {
+    /// The summary of a message.
+    pub fn of(msg: &Message) -> Self {
+        let (done, total) = msg.recipients_done();
+        Self {
+            eid: msg.entry_id,
+            folder: msg.folder,
+            revision: msg.revision,
+            subject: msg.subject().to_owned(),
+            to: msg.display_to(),
+            class: msg.message_class().to_owned(),
+            message_flags: msg.message_flags(),
+            submit_flags: msg.submit_flags(),
+            client_submit_time: msg.client_submit_time(),
+            deferred_send_time: msg.deferred_send_time(),
+            next_retry: msg.spool.next_retry,
+            // With the clock at its minimum every deferred send time is still ahead; `state`
+            // resolves that against the real clock.
+            base_state: msg.state(Timestamp::MIN),
+            next_step: msg.spool.next_step,
+            last_error: msg.spool.last_error.clone(),
+            done: u32::try_from(done).unwrap_or(u32::MAX),
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            attachments: u32::try_from(msg.attachments.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The state at time `now`.
+    pub fn state(&self, now: Timestamp) -> MessageState {
+        match self.base_state {
+            MessageState::DeferredSend if self.deferred_send_time.is_none_or(|t| t <= now) => {
+                if self.submit_flags.unwrap_or(0) & SUBMITFLAG_PREPROCESS != 0 {
+                    MessageState::QueuedForPreprocess
+                } else {
+                    MessageState::Queued
+                }
+            }
+            s => s,
+        }
+    }
+
+    /// `MSGFLAG_SUBMIT` is set: the message is in the outgoing queue.
+    pub fn is_submitted(&self) -> bool {
+        self.message_flags & MSGFLAG_SUBMIT != 0
+    }
+
+    /// In the spooler's queue: submitted, or finished but with `DoSentMail` still to run.
+    pub fn in_pipeline(&self) -> bool {
+        self.is_submitted() || self.next_step.is_some()
+    }
+
+    /// `SUBMITFLAG_LOCKED` is set.
+    pub fn is_locked(&self) -> bool {
+        self.submit_flags.unwrap_or(0) & SUBMITFLAG_LOCKED != 0
+    }
+}

@@ -1,0 +1,129 @@
+//! Fault injection around any transport: fail the next N hand-offs, fail recipients matching
+//! a pattern (for good or transiently), add latency, decline (`MAPI_E_NOT_ME`), or defer
+//! (`END_DONT_RESEND`) and call back later.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{EndFlag, Handoff, Preprocessed, RowOutcome, SubmitResult, SubmitView, Transport};
+use crate::mapi::{EntryId, Message};
+use crate::store::profile::FaultConfig;
+
+/// A transport with faults injected in front of it.
+pub struct Faulty {
+    inner: Box<dyn Transport>,
+    faults: FaultConfig,
+    deferred: HashMap<EntryId, Timestamp>,
+}
+
+impl std::fmt::Debug for Faulty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faulty").field("inner", &self.inner.name()).field("faults", &self.faults).finish()
+    }
+}
+
+impl Faulty {
+    /// Wraps `inner`.
+    pub fn new(inner: Box<dyn Transport>, faults: FaultConfig) -> Self {
+        Self { inner, faults, deferred: HashMap::new() }
+    }
+
+    fn failure(&self, text: String) -> RowOutcome {
+        if self.faults.permanent { RowOutcome::Failed(text) } else { RowOutcome::Transient(text) }
+    }
+}
+
+impl Transport for Faulty {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn address_types(&self) -> &[String] {
+        self.inner.address_types()
+    }
+
+    fn status_code(&self) -> u32 {
+        self.inner.status_code()
+    }
+
+    fn status_text(&self) -> String {
+        let base = self.inner.status_text();
+        if self.faults.is_off() { base } else { format!("{base}; faults injected") }
+    }
+
+    fn has_preprocessor(&self) -> bool {
+        self.inner.has_preprocessor()
+    }
+
+    fn preprocess(&mut self, msg: &mut Message, rows: &[u32]) -> Preprocessed {
+        self.inner.preprocess(msg, rows)
+    }
+
+    fn remove_preprocess_info(&mut self, msg: &mut Message) -> String {
+        self.inner.remove_preprocess_info(msg)
+    }
+
+    fn faults_mut(&mut self) -> Option<&mut FaultConfig> {
+        Some(&mut self.faults)
+    }
+
+    fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
+        if self.faults.latency_ms > 0 {
+            std::thread::sleep(Duration::from_millis(self.faults.latency_ms));
+        }
+        if self.faults.decline {
+            return Handoff::refused(SubmitResult::NotMe);
+        }
+        if self.faults.fail_next > 0 {
+            self.faults.fail_next -= 1;
+            let text = format!("injected failure ({} more to come)", self.faults.fail_next);
+            if !self.faults.permanent {
+                return Handoff::refused(SubmitResult::NetworkError(0, text));
+            }
+            return Handoff::sent(view.rows.iter().map(|r| (*r, RowOutcome::Failed(text.clone()))).collect());
+        }
+        if self.faults.defer_secs > 0 && !view.begin_deferred {
+            let at = Timestamp::now() + SignedDuration::from_secs(i64::try_from(self.faults.defer_secs).unwrap_or(i64::MAX));
+            self.deferred.insert(view.msg.entry_id, at);
+            return Handoff { result: SubmitResult::Ok, outcomes: Vec::new(), end: EndFlag::DontResend };
+        }
+        let mut passed = Vec::new();
+        let mut outcomes = Vec::new();
+        for row in &view.rows {
+            let hit = self.faults.fail_pattern.as_deref().filter(|p| !p.is_empty()).is_some_and(|p| {
+                view.msg.recipient(*row).is_some_and(|r| r.email().contains(p))
+            });
+            if hit {
+                outcomes.push((*row, self.failure("injected failure for recipients matching the fault pattern".into())));
+            } else {
+                passed.push(*row);
+            }
+        }
+        if passed.is_empty() {
+            return Handoff::sent(outcomes);
+        }
+        let inner_view = SubmitView {
+            msg: view.msg,
+            rows: passed,
+            begin_deferred: view.begin_deferred,
+            sender: view.sender.clone(),
+            deliver_for_real: view.deliver_for_real,
+            store_root: view.store_root.clone(),
+        };
+        let mut h = self.inner.submit_message(&inner_view);
+        h.outcomes.extend(outcomes);
+        h
+    }
+
+    fn sent_deferred(&mut self, now: Timestamp) -> Vec<EntryId> {
+        let ready: Vec<EntryId> = self.deferred.iter().filter(|(_, t)| **t <= now).map(|(e, _)| *e).collect();
+        for e in &ready {
+            self.deferred.remove(e);
+        }
+        let mut all = ready;
+        all.extend(self.inner.sent_deferred(now));
+        all
+    }
+}

@@ -1,0 +1,231 @@
+//! Transports, mirroring `IXPLogon`: each declares its address types, receives a view of the
+//! message in which only its recipients read `PR_RESPONSIBILITY == FALSE`, and answers with a
+//! per-recipient outcome, a `SubmitMessage` result and an `EndMessage` flag.
+
+pub mod fax;
+pub mod faults;
+pub mod null;
+
+use jiff::Timestamp;
+
+use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
+use crate::mapi::{EntryId, Message};
+use crate::store::profile::{TransportConfig, TransportKind};
+
+/// What the spooler hands a transport (`IXPLogon::SubmitMessage`'s `lpMessage`).
+#[derive(Debug)]
+pub struct SubmitView<'a> {
+    /// The message as this transport sees it: every row not offered to it reads TRUE.
+    pub msg: &'a Message,
+    /// Row ids offered to this transport (they read FALSE).
+    pub rows: Vec<u32>,
+    /// `BEGIN_DEFERRED`: a re-offer of a message this transport deferred.
+    pub begin_deferred: bool,
+    /// The profile's sender identity, stamped as `PR_SENDER_*`.
+    pub sender: (String, String),
+    /// Off: only loopback servers and local folders may be used.
+    pub deliver_for_real: bool,
+    /// The store directory (for relative paths).
+    pub store_root: std::path::PathBuf,
+}
+
+/// `IXPLogon::SubmitMessage`'s return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubmitResult {
+    /// `S_OK`: `EndMessage` follows.
+    Ok,
+    /// `MAPI_E_BUSY`: nothing done; retry later.
+    Busy,
+    /// `MAPI_E_NOT_ME`: try the next matching transport.
+    NotMe,
+    /// `MAPI_E_WAIT`: retry after this many seconds.
+    Wait(u64),
+    /// `MAPI_E_NETWORK_ERROR`: retry after this many seconds; the text says what broke.
+    NetworkError(u64, String),
+    /// `MAPI_E_CANCEL`: do not resend; move on.
+    Cancel,
+}
+
+impl SubmitResult {
+    /// The MAPI name, for the trace.
+    pub fn mapi_name(&self) -> String {
+        match self {
+            Self::Ok => "S_OK".into(),
+            Self::Busy => "MAPI_E_BUSY".into(),
+            Self::NotMe => "MAPI_E_NOT_ME".into(),
+            Self::Wait(s) => format!("MAPI_E_WAIT (retry in {s} s)"),
+            Self::NetworkError(s, why) => format!("MAPI_E_NETWORK_ERROR (retry in {s} s): {why}"),
+            Self::Cancel => "MAPI_E_CANCEL".into(),
+        }
+    }
+}
+
+/// What became of one offered recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// Delivered (`PR_RESPONSIBILITY` TRUE, `PR_DELIVER_TIME`); the text is the server's answer.
+    Delivered(String),
+    /// Failed for good (TRUE, `PR_REPORT_TEXT`): goes in the NDR.
+    Failed(String),
+    /// Transient trouble for this recipient (e.g. SMTP 4xx): stays FALSE, retried later.
+    Transient(String),
+    /// The outcome cannot be known (connection lost after DATA): retried, shown as such.
+    Unknown(String),
+}
+
+/// `IXPLogon::EndMessage`'s flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndFlag {
+    /// 0: sent.
+    Sent,
+    /// `END_RESEND_NOW`: call `SubmitMessage` again at once.
+    ResendNow,
+    /// `END_RESEND_LATER`: retry later, not an error.
+    ResendLater,
+    /// `END_DONT_RESEND`: the transport keeps it and calls back (`NOTIFY_SENTDEFERRED`).
+    DontResend,
+}
+
+impl EndFlag {
+    /// The MAPI name, for the trace.
+    pub const fn mapi_name(self) -> &'static str {
+        match self {
+            Self::Sent => "0 (sent)",
+            Self::ResendNow => "END_RESEND_NOW",
+            Self::ResendLater => "END_RESEND_LATER",
+            Self::DontResend => "END_DONT_RESEND",
+        }
+    }
+}
+
+/// One complete hand-off: `SubmitMessage` then (after `S_OK`) `EndMessage`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handoff {
+    /// `SubmitMessage`'s result.
+    pub result: SubmitResult,
+    /// Outcomes for offered rows; rows left out stay FALSE and pass to the next transport.
+    pub outcomes: Vec<(u32, RowOutcome)>,
+    /// `EndMessage`'s flag (only read after `S_OK`).
+    pub end: EndFlag,
+}
+
+impl Handoff {
+    /// A hand-off that ended with `result` and no outcomes.
+    pub fn refused(result: SubmitResult) -> Self {
+        Self { result, outcomes: Vec::new(), end: EndFlag::Sent }
+    }
+
+    /// `S_OK` with these outcomes, sent.
+    pub fn sent(outcomes: Vec<(u32, RowOutcome)>) -> Self {
+        Self { result: SubmitResult::Ok, outcomes, end: EndFlag::Sent }
+    }
+}
+
+/// What a preprocessor decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preprocessed {
+    /// Rows it found undeliverable, with the reason (they get an NDR).
+    pub rejected: Vec<(u32, String)>,
+    /// A short description for the trace.
+    pub note: String,
+}
+
+/// A transport provider logon (`IXPLogon`).
+pub trait Transport: Send {
+    /// The display name (status row).
+    fn name(&self) -> &str;
+
+    /// `IXPLogon::AddressTypes`.
+    fn address_types(&self) -> &[String];
+
+    /// `PR_STATUS_CODE` bits besides `STATUS_OUTBOUND_ACTIVE` (which the spooler manages).
+    fn status_code(&self) -> u32 {
+        STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED
+    }
+
+    /// A human status (`PR_STATUS_STRING`).
+    fn status_text(&self) -> String {
+        "ready".into()
+    }
+
+    /// True when this transport registered a preprocessor (`RegisterPreprocessor`).
+    fn has_preprocessor(&self) -> bool {
+        false
+    }
+
+    /// `PreprocessMessage` for the rows this transport will receive.
+    fn preprocess(&mut self, _msg: &mut Message, _rows: &[u32]) -> Preprocessed {
+        Preprocessed::default()
+    }
+
+    /// `RemovePreprocessInfo`: undo what `preprocess` added.
+    fn remove_preprocess_info(&mut self, _msg: &mut Message) -> String {
+        String::new()
+    }
+
+    /// `IXPLogon::SubmitMessage` followed by `EndMessage`.
+    fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff;
+
+    /// The fault-injection settings, for transports wrapped in [`faults::Faulty`].
+    fn faults_mut(&mut self) -> Option<&mut crate::store::profile::FaultConfig> {
+        None
+    }
+
+    /// Messages this transport deferred and is now ready to take
+    /// (`SpoolerNotify(NOTIFY_SENTDEFERRED)`).
+    fn sent_deferred(&mut self, _now: Timestamp) -> Vec<EntryId> {
+        Vec::new()
+    }
+}
+
+/// Builds the transports of a profile, in priority order, each wrapped in fault injection.
+pub fn from_profile(configs: &[TransportConfig]) -> Vec<Box<dyn Transport>> {
+    configs
+        .iter()
+        .map(|c| {
+            let inner: Box<dyn Transport> = match &c.kind {
+                TransportKind::Null => Box::new(null::NullTransport::new(&c.name, &c.address_types)),
+                TransportKind::Fax(s) => Box::new(fax::FaxTransport::new(&c.name, &c.address_types, s.clone())),
+                // SMTP and pickup arrive with the real-transport work; until then they stand
+                // offline and decline, so lower transports take their recipients.
+                TransportKind::Smtp(_) | TransportKind::Pickup(_) => {
+                    Box::new(Offline { name: c.name.clone(), types: c.address_types.clone() })
+                }
+            };
+            let mut t: Box<dyn Transport> = Box::new(faults::Faulty::new(inner, c.faults.clone()));
+            if !c.enabled {
+                t = Box::new(Offline { name: c.name.clone(), types: c.address_types.clone() });
+            }
+            t
+        })
+        .collect()
+}
+
+/// A transport that is logged off or not configured: `STATUS_OFFLINE`, declines everything.
+#[derive(Debug)]
+pub struct Offline {
+    name: String,
+    types: Vec<String>,
+}
+
+impl Transport for Offline {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address_types(&self) -> &[String] {
+        &self.types
+    }
+
+    fn status_code(&self) -> u32 {
+        STATUS_OFFLINE
+    }
+
+    fn status_text(&self) -> String {
+        "offline: not configured or disabled".into()
+    }
+
+    fn submit_message(&mut self, _view: &SubmitView<'_>) -> Handoff {
+        Handoff::refused(SubmitResult::NotMe)
+    }
+}
