@@ -2,9 +2,11 @@
 //! message in which only its recipients read `PR_RESPONSIBILITY == FALSE`, and answers with a
 //! per-recipient outcome, a `SubmitMessage` result and an `EndMessage` flag.
 
+pub mod eml;
 pub mod fax;
 pub mod faults;
 pub mod null;
+pub mod pickup;
 
 use jiff::Timestamp;
 
@@ -186,9 +188,10 @@ pub fn from_profile(configs: &[TransportConfig]) -> Vec<Box<dyn Transport>> {
             let inner: Box<dyn Transport> = match &c.kind {
                 TransportKind::Null => Box::new(null::NullTransport::new(&c.name, &c.address_types)),
                 TransportKind::Fax(s) => Box::new(fax::FaxTransport::new(&c.name, &c.address_types, s.clone())),
-                // SMTP and pickup arrive with the real-transport work; until then they stand
-                // offline and decline, so lower transports take their recipients.
-                TransportKind::Smtp(_) | TransportKind::Pickup(_) => {
+                TransportKind::Pickup(s) => Box::new(pickup::PickupTransport::new(&c.name, &c.address_types, s.clone())),
+                // SMTP arrives with the real-transport work; until then it stands offline and
+                // declines, so lower transports (the pickup folder) take its recipients.
+                TransportKind::Smtp(_) => {
                     Box::new(Offline { name: c.name.clone(), types: c.address_types.clone() })
                 }
             };

@@ -1,0 +1,113 @@
+//! The pickup-folder transport: each hand-off becomes one RFC 5322 `.eml` file in a directory,
+//! as IIS and Exchange pickup directories take them. Exactly once: the file name is
+//! deterministic (message id and offered rows), the file is written under a temp name, fsynced,
+//! and linked into place without ever overwriting; a replay after a crash finds the file there
+//! and reports the rows delivered without writing a second one.
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+
+use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, eml};
+use crate::store::profile::PickupSettings;
+
+/// Writes `.eml` files into a directory.
+#[derive(Debug)]
+pub struct PickupTransport {
+    name: String,
+    types: Vec<String>,
+    settings: PickupSettings,
+}
+
+impl PickupTransport {
+    /// A pickup transport.
+    pub fn new(name: &str, types: &[String], settings: PickupSettings) -> Self {
+        Self { name: name.to_owned(), types: types.to_vec(), settings }
+    }
+
+    /// The directory, resolved against the store for relative paths.
+    pub fn dir(&self, store_root: &Path) -> PathBuf {
+        let d = PathBuf::from(&self.settings.dir);
+        if d.is_absolute() { d } else { store_root.join(d) }
+    }
+}
+
+/// The deterministic file name for one hand-off.
+pub fn file_name(eid: crate::mapi::EntryId, rows: &[u32]) -> String {
+    let mut rows = rows.to_vec();
+    rows.sort_unstable();
+    let rows: Vec<String> = rows.iter().map(u32::to_string).collect();
+    format!("spoolbox-{}-r{}.eml", eid.file_stem(), rows.join("_"))
+}
+
+fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
+    fs::create_dir_all(dir)?;
+    let dest = dir.join(name);
+    if dest.exists() {
+        return Ok(false);
+    }
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+    f.write_all(bytes)?;
+    crate::store::fs::sync_file(&f)?;
+    drop(f);
+    // link(2) fails if the name exists: the commit point never overwrites.
+    let linked = match fs::hard_link(&tmp, &dest) {
+        Ok(()) => true,
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => false,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    fs::remove_file(&tmp)?;
+    crate::store::fs::sync_dir(dir)?;
+    Ok(linked)
+}
+
+impl Transport for PickupTransport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address_types(&self) -> &[String] {
+        &self.types
+    }
+
+    fn status_text(&self) -> String {
+        format!("writing .eml files to {}", self.settings.dir)
+    }
+
+    fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
+        let mut bad = Vec::new();
+        let mut good = Vec::new();
+        for row in &view.rows {
+            let Some(r) = view.msg.recipient(*row) else { continue };
+            if r.email().parse::<lettre::Address>().is_err() {
+                bad.push((*row, RowOutcome::Failed(format!("{:?} is not a valid Internet address", r.email()))));
+            } else {
+                good.push(*row);
+            }
+        }
+        if good.is_empty() {
+            return Handoff::sent(bad);
+        }
+        let bytes = match eml::render(view.msg, &good, &view.sender) {
+            Ok(b) => b,
+            Err(e) => {
+                bad.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
+                return Handoff::sent(bad);
+            }
+        };
+        let dir = self.dir(&view.store_root);
+        let name = file_name(view.msg.entry_id, &good);
+        match write_once(&dir, &name, &bytes) {
+            Ok(fresh) => {
+                let text = if fresh { format!("written to {}", dir.join(&name).display()) } else { format!("already in the pickup folder as {name}") };
+                bad.extend(good.iter().map(|r| (*r, RowOutcome::Delivered(text.clone()))));
+                Handoff::sent(bad)
+            }
+            Err(e) => Handoff::refused(SubmitResult::NetworkError(0, format!("pickup folder {}: {e}", dir.display()))),
+        }
+    }
+}
