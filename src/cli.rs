@@ -23,9 +23,6 @@ pub struct Cli {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     pub json: bool,
-    /// (window) Save a screenshot of the first frames to this PNG and exit.
-    #[arg(long, value_name = "PNG")]
-    pub screenshot: Option<PathBuf>,
     /// (window) Start in dark mode.
     #[arg(long)]
     pub dark: bool,

@@ -63,30 +63,35 @@ impl Drop for WorkerHandle {
 pub fn spawn(mut spooler: Spooler, report: &OpenReport, waker: Waker) -> std::io::Result<WorkerHandle> {
     let (cmd_tx, cmd_rx) = bounded::<Command>(1024);
     let (evt_tx, evt_rx) = bounded::<Event>(65_536);
-    let overflowed = Arc::new(AtomicBool::new(false));
     let notes = open_notes(report);
-    let thread = std::thread::Builder::new().name("spoolbox-spooler".into()).spawn(move || {
-        let sink_tx = evt_tx.clone();
-        let sink_over = Arc::clone(&overflowed);
-        let sink_waker = Arc::clone(&waker);
-        spooler.set_sink(Box::new(move |e| {
-            send(&sink_tx, &sink_over, e);
-            sink_waker();
-        }));
-        let opened = Event::Opened {
-            root: spooler.store().root().to_path_buf(),
-            folders: spooler.store().folders().to_vec(),
-            profile: Box::new(spooler.store().profile().clone()),
-            notes,
-        };
-        send(&evt_tx, &overflowed, opened);
-        send(&evt_tx, &overflowed, Event::Snapshot(spooler.snapshot()));
-        send(&evt_tx, &overflowed, Event::Status(spooler.status_table()));
-        send(&evt_tx, &overflowed, Event::Debug(spooler.debug_state()));
-        waker();
-        run(&mut spooler, &cmd_rx, &evt_tx, &overflowed, &waker);
-    })?;
+    let thread = std::thread::Builder::new()
+        .name("spoolbox-spooler".into())
+        .spawn(move || serve(&mut spooler, notes, &cmd_rx, &evt_tx, &waker))?;
     Ok(WorkerHandle { commands: cmd_tx, events: evt_rx, thread: Some(thread) })
+}
+
+/// The worker thread's body: wire the event sink, announce the store, then run.
+fn serve(spooler: &mut Spooler, notes: Vec<String>, cmds: &Receiver<Command>, evt_tx: &Sender<Event>, waker: &Waker) {
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let sink_tx = evt_tx.clone();
+    let sink_over = Arc::clone(&overflowed);
+    let sink_waker = Arc::clone(waker);
+    spooler.set_sink(Box::new(move |e| {
+        send(&sink_tx, &sink_over, e);
+        sink_waker();
+    }));
+    let opened = Event::Opened {
+        root: spooler.store().root().to_path_buf(),
+        folders: spooler.store().folders().to_vec(),
+        profile: Box::new(spooler.store().profile().clone()),
+        notes,
+    };
+    send(evt_tx, &overflowed, opened);
+    send(evt_tx, &overflowed, Event::Snapshot(spooler.snapshot()));
+    send(evt_tx, &overflowed, Event::Status(spooler.status_table()));
+    send(evt_tx, &overflowed, Event::Debug(spooler.debug_state()));
+    waker();
+    run(spooler, cmds, evt_tx, &overflowed, waker);
 }
 
 fn open_notes(r: &OpenReport) -> Vec<String> {
@@ -157,4 +162,29 @@ fn run(spooler: &mut Spooler, cmds: &Receiver<Command>, tx: &Sender<Event>, over
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
         }
     }
+}
+
+/// Opens the store at `dir` on the worker thread itself (so the UI never touches the disk)
+/// and runs the spooler there. A store that cannot be opened (in use by another process,
+/// unreadable) is reported as an [`Event::Error`] and the worker ends.
+///
+/// # Errors
+/// When the OS refuses a thread.
+pub fn spawn_store(dir: std::path::PathBuf, demo: bool, waker: Waker) -> std::io::Result<WorkerHandle> {
+    let (cmd_tx, cmd_rx) = bounded::<Command>(1024);
+    let (evt_tx, evt_rx) = bounded::<Event>(65_536);
+    let thread = std::thread::Builder::new().name("spoolbox-spooler".into()).spawn(move || {
+        let opened = if demo { crate::store::Store::open_or_create_demo(&dir) } else { crate::store::Store::open(&dir) };
+        let (store, report) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = evt_tx.try_send(Event::Error(e.to_string()));
+                waker();
+                return;
+            }
+        };
+        let mut spooler = Spooler::new(store, super::Clock::system());
+        serve(&mut spooler, open_notes(&report), &cmd_rx, &evt_tx, &waker);
+    })?;
+    Ok(WorkerHandle { commands: cmd_tx, events: evt_rx, thread: Some(thread) })
 }

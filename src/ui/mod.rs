@@ -1,9 +1,39 @@
-//! The desktop app (eframe/egui). Draws state and emits commands; no file or network I/O.
+//! The desktop app (eframe/egui). Draws state and emits commands; no file or network I/O:
+//! the spooler worker owns the store, and dialogs only return paths that travel as commands.
 
-/// Opens the window.
+pub mod app;
+pub mod compose;
+pub mod detail;
+pub mod folders;
+pub mod model;
+pub mod outbox;
+pub mod status;
+pub mod theme;
+pub mod toolbar;
+pub mod windows;
+
+pub use app::SpoolboxApp;
+
+/// Opens the window on the store the command line names (or the default one).
 ///
 /// # Errors
-/// When the store cannot be opened or no window can be created.
-pub fn run(_cli: &crate::cli::Cli) -> anyhow::Result<()> {
-    anyhow::bail!("the window is not built yet")
+/// When no store directory is known or no window can be created.
+pub fn run(cli: &crate::cli::Cli) -> anyhow::Result<()> {
+    let dir = crate::cli::store_dir(cli)?;
+    let dark = cli.dark;
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Spoolbox — MAPI spooler debugger")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([900.0, 560.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Spoolbox",
+        options,
+        Box::new(move |cc| {
+            Ok(Box::new(SpoolboxApp::new(cc, dir, dark)))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

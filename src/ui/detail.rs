@@ -1,0 +1,336 @@
+//! The message detail: Pipeline (step bar, recipients, time travel), Properties, Trace, Source.
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use super::app::SpoolboxApp;
+use super::model::Tab;
+use super::{compose, theme};
+use crate::mapi::flags::{self, FlagKind};
+use crate::mapi::{Message, PropBag, PropChange, RecipientState, Step, StepOutcome, tags};
+use crate::spooler::{Command, rewind};
+
+/// Draws the detail area.
+pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
+    ui.add_space(4.0);
+    let Some(msg) = app.model.detail.clone() else {
+        ui.label(RichText::new(if app.model.focused.is_some() { "Loading…" } else { "Select a message to see its pipeline, properties, trace and source." }).color(theme::muted(ui)));
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.heading(if msg.subject().is_empty() { "(no subject)" } else { msg.subject() });
+        ui.label(RichText::new(format!("message {}", msg.entry_id)).color(theme::muted(ui)));
+    });
+    ui.horizontal(|ui| {
+        let draft = msg.state(jiff::Timestamp::now()) == crate::mapi::MessageState::Draft;
+        for (tab, label) in [(Tab::Pipeline, "Pipeline"), (Tab::Properties, "Properties"), (Tab::Trace, "Trace"), (Tab::Source, "Source")] {
+            if ui.selectable_label(app.model.tab == tab, label).clicked() {
+                app.model.tab = tab;
+            }
+        }
+        if draft && ui.selectable_label(app.model.tab == Tab::Compose, "Edit draft").clicked() {
+            app.model.tab = Tab::Compose;
+        }
+        if msg.message_class().ends_with(".NDR") && msg.embedded.is_some() {
+            ui.separator();
+            if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {
+                app.command(Command::Resend(msg.entry_id));
+            }
+        }
+    });
+    ui.separator();
+    egui::ScrollArea::vertical().id_salt("detail-scroll").auto_shrink([false, false]).show(ui, |ui| match app.model.tab {
+        Tab::Pipeline => pipeline_ui(app, ui, &msg),
+        Tab::Properties => properties_ui(ui, &msg),
+        Tab::Trace => trace_ui(app, ui, &msg),
+        Tab::Source => source_ui(app, ui, &msg),
+        Tab::Compose => compose::compose_ui(app, ui, &msg),
+    });
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StepState {
+    Pending,
+    Active,
+    Done,
+    Skipped,
+    Waiting,
+    Failed,
+}
+
+/// Draws the step bar and returns the step whose history record was clicked.
+fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
+    let at = app.model.debug.at.filter(|(e, _)| *e == msg.entry_id).map(|(_, s)| s);
+    ui.horizontal_wrapped(|ui| {
+        for (i, step) in Step::ALL.iter().enumerate() {
+            let rec_idx = msg.history.iter().rposition(|r| r.step == *step);
+            let rec = rec_idx.and_then(|i| msg.history.get(i));
+            let next = msg.spool.next_step;
+            let state = if at == Some(*step) || (next == Some(*step) && msg.is_submitted() && rec.is_none()) && at.is_some() {
+                StepState::Active
+            } else {
+                match rec.map(|r| &r.outcome) {
+                    Some(StepOutcome::Done) => StepState::Done,
+                    Some(StepOutcome::Skipped) => StepState::Skipped,
+                    Some(StepOutcome::Waiting(_)) if next.is_some_and(|n| n <= *step) => StepState::Waiting,
+                    Some(StepOutcome::Waiting(_)) => StepState::Done,
+                    Some(StepOutcome::Failed(_)) => StepState::Failed,
+                    None => StepState::Pending,
+                }
+            };
+            let (color, mark) = match state {
+                StepState::Pending => (theme::muted(ui), "○"),
+                StepState::Active => (theme::active(ui), "▶"),
+                StepState::Done => (theme::ok(ui), "✔"),
+                StepState::Skipped => (theme::muted(ui), "–"),
+                StepState::Waiting => (theme::warn(ui), "…"),
+                StepState::Failed => (theme::bad(ui), "✗"),
+            };
+            let timing = rec.map(|r| if r.micros >= 1000 { format!(" {} ms", r.micros / 1000) } else { format!(" {} µs", r.micros) }).unwrap_or_default();
+            let selected = app.model.travel.is_some() && app.model.travel == rec_idx;
+            let text = RichText::new(format!("{mark} {}{timing}", step.name())).color(color);
+            let text = if selected { text.strong().underline() } else { text };
+            let frame_stroke = if state == StepState::Active { egui::Stroke::new(2.0, color) } else { egui::Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color) };
+            egui::Frame::new().stroke(frame_stroke).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
+                ui.vertical(|ui| {
+                    let r = ui.add(egui::Button::new(text).frame(false));
+                    let mut tip = step.doc().to_owned();
+                    if let Some(r) = rec {
+                        tip.push_str(&format!("\n\n{}: {:?}", r.started.strftime("%H:%M:%S%.3f"), r.outcome));
+                        tip.push_str("\nClick to see the message as it was before this step, with the properties it changed.");
+                    }
+                    if r.on_hover_text(tip).clicked() {
+                        app.model.travel = if selected { None } else { rec_idx };
+                    }
+                    let mut on = app.model.debug.breakpoints.contains(step);
+                    if ui.checkbox(&mut on, RichText::new("break").small()).on_hover_text(format!("Break before {}", step.name())).changed() {
+                        app.command(Command::SetBreakpoint(*step, on));
+                    }
+                });
+            });
+            if i + 1 < Step::ALL.len() {
+                ui.label(RichText::new("→").color(theme::muted(ui)));
+            }
+        }
+    });
+}
+
+fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
+    step_bar_ui(app, ui, msg);
+    if let Some(err) = &msg.spool.last_error {
+        ui.label(RichText::new(format!("Last trouble: {err}")).color(theme::warn(ui)));
+    }
+    if let Some(t) = msg.spool.next_retry {
+        ui.label(RichText::new(format!("Next retry at {} (attempt {})", t.strftime("%H:%M:%S UTC"), msg.spool.attempts + 1)).color(theme::warn(ui)));
+    }
+    ui.add_space(6.0);
+    let shown = match app.model.travel {
+        Some(i) => {
+            let then = rewind(msg, i);
+            let rec = msg.history.get(i);
+            ui.group(|ui| {
+                ui.label(RichText::new(format!(
+                    "Time travel: the message before {} ({} change(s) made by that step)",
+                    rec.map_or("?", |r| r.step.name()),
+                    rec.map_or(0, |r| r.changes.len())
+                ))
+                .strong()
+                .color(theme::active(ui)));
+                if let Some(r) = rec {
+                    diff_ui(ui, &r.changes);
+                }
+                if ui.button("Back to now").clicked() {
+                    app.model.travel = None;
+                }
+            });
+            then
+        }
+        None => msg.clone(),
+    };
+    ui.add_space(4.0);
+    recipients_ui(ui, &shown);
+}
+
+fn diff_ui(ui: &mut Ui, changes: &[PropChange]) {
+    egui::Grid::new("diff").striped(true).show(ui, |ui| {
+        ui.strong("Row");
+        ui.strong("Property");
+        ui.strong("Before");
+        ui.strong("After");
+        ui.end_row();
+        for c in changes {
+            ui.label(c.row.map_or("message".into(), |r| format!("recipient {r}")));
+            ui.label(c.tag.name()).on_hover_text(tags::lookup(c.tag).map_or("", |d| d.doc));
+            ui.label(c.before.as_ref().map_or("(absent)".into(), |v| value_text(c.tag, v)));
+            ui.label(c.after.as_ref().map_or("(removed)".into(), |v| value_text(c.tag, v)));
+            ui.end_row();
+        }
+    });
+}
+
+fn value_text(tag: tags::PropTag, v: &crate::mapi::PropValue) -> String {
+    match (tags::lookup(tag).map(|d| d.flags), v.as_u32()) {
+        (Some(k), Some(bits)) if k != FlagKind::None => format!("0x{bits:08X} {}", flags::decode(k, bits)),
+        _ => v.to_string(),
+    }
+}
+
+fn recipients_ui(ui: &mut Ui, msg: &Message) {
+    ui.label(RichText::new("Recipients").strong());
+    TableBuilder::new(ui)
+        .id_salt("recipients")
+        .striped(true)
+        .vscroll(false)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(40.0))
+        .column(Column::initial(190.0).clip(true))
+        .column(Column::exact(60.0))
+        .column(Column::exact(40.0))
+        .column(Column::exact(150.0))
+        .column(Column::initial(110.0).clip(true))
+        .column(Column::initial(120.0))
+        .column(Column::remainder().clip(true))
+        .header(20.0, |mut h| {
+            for t in ["Row", "Recipient", "Type", "Kind", "PR_RESPONSIBILITY", "Transport", "Outcome", "Report text"] {
+                h.col(|ui| {
+                    let r = ui.strong(t);
+                    if t == "PR_RESPONSIBILITY" {
+                        r.on_hover_text(tags::lookup(tags::PR_RESPONSIBILITY).map_or("", |d| d.doc));
+                    }
+                });
+            }
+        })
+        .body(|mut body| {
+            for r in msg.recipients.iter().filter(|r| !r.is_p1()) {
+                body.row(20.0, |mut row| {
+                    row.col(|ui| {
+                        ui.label(r.row_id.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(r.label());
+                    });
+                    row.col(|ui| {
+                        ui.label(r.addrtype()).on_hover_text("PR_ADDRTYPE: matched exactly against each transport's address types");
+                    });
+                    row.col(|ui| {
+                        let k = r.kind().label();
+                        if r.is_submitted_marker() {
+                            ui.label(format!("{k}*")).on_hover_text("MAPI_SUBMITTED: already received; shown, never sent again");
+                        } else {
+                            ui.label(k);
+                        }
+                    });
+                    row.col(|ui| {
+                        let mut v = r.responsibility();
+                        let text = if v { "TRUE" } else { "FALSE" };
+                        ui.add_enabled(false, egui::Checkbox::new(&mut v, format!("{text} (row {})", r.row_id)));
+                    });
+                    row.col(|ui| {
+                        ui.label(r.transport.as_deref().unwrap_or("—"));
+                    });
+                    row.col(|ui| {
+                        let c = match r.outcome {
+                            RecipientState::Delivered | RecipientState::HandledByStore | RecipientState::SkippedResend => theme::ok(ui),
+                            RecipientState::Failed | RecipientState::NoTransport => theme::bad(ui),
+                            RecipientState::Retrying | RecipientState::OutcomeUnknown => theme::warn(ui),
+                            RecipientState::Pending => theme::muted(ui),
+                        };
+                        ui.label(RichText::new(r.outcome.label()).color(c));
+                    });
+                    row.col(|ui| {
+                        let t = r.report_text().unwrap_or("");
+                        ui.label(t).on_hover_text(t);
+                    });
+                });
+            }
+        });
+}
+
+fn props_grid(ui: &mut Ui, id: &str, bag: &PropBag) {
+    egui::Grid::new(id).striped(true).num_columns(5).show(ui, |ui| {
+        ui.strong("Tag");
+        ui.strong("Name");
+        ui.strong("Type");
+        ui.strong("Value");
+        ui.strong("Flags");
+        ui.end_row();
+        for (tag, v) in bag.iter() {
+            let def = tags::lookup(tag);
+            ui.monospace(tag.hex());
+            ui.label(tag.name()).on_hover_text(def.map_or("(not in the catalogue; kept as is)", |d| d.doc));
+            ui.label(tags::type_name(tag.prop_type()));
+            let value = v.to_string();
+            let shown = if value.len() > 80 { format!("{}…", value.chars().take(80).collect::<String>()) } else { value.clone() };
+            ui.label(shown).on_hover_text(value);
+            match (def.map(|d| d.flags), v.as_u32()) {
+                (Some(k), Some(bits)) if k != FlagKind::None => {
+                    let decoded = flags::decode(k, bits);
+                    let tip: Vec<String> = decoded.split(" | ").filter_map(|n| flags::flag_doc(n).map(|d| format!("{n}: {d}"))).collect();
+                    let r = ui.label(decoded);
+                    if !tip.is_empty() {
+                        r.on_hover_text(tip.join("\n"));
+                    }
+                }
+                _ => {
+                    ui.label("");
+                }
+            }
+            ui.end_row();
+        }
+    });
+}
+
+fn properties_ui(ui: &mut Ui, msg: &Message) {
+    ui.label(RichText::new(format!("Message properties ({})", msg.props.len())).strong());
+    props_grid(ui, "msg-props", &msg.props);
+    for r in &msg.recipients {
+        egui::CollapsingHeader::new(format!("Recipient row {}: {}", r.row_id, r.label())).default_open(false).show(ui, |ui| {
+            props_grid(ui, &format!("rcpt-{}", r.row_id), &r.props);
+        });
+    }
+    if !msg.attachments.is_empty() {
+        ui.label(RichText::new("Attachments").strong());
+        for a in &msg.attachments {
+            ui.label(format!("{} ({}, {} bytes)", a.file_name, a.mime_type, a.data.len()));
+        }
+    }
+}
+
+fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("{} MAPI call(s)", msg.trace.len())).strong());
+        if ui.button("Export trace…").clicked()
+            && let Some(path) = rfd::FileDialog::new().set_file_name(format!("trace-{}.txt", msg.entry_id)).save_file()
+        {
+            app.command(Command::ExportTrace(msg.entry_id, path));
+        }
+    });
+    egui::Grid::new("trace").striped(true).show(ui, |ui| {
+        for c in &msg.trace {
+            ui.monospace(c.at.strftime("%H:%M:%S%.3f").to_string());
+            ui.label(RichText::new(c.step.name()).color(theme::muted(ui)));
+            let failed = c.result.starts_with("MAPI_E") || c.result.contains("FAIL");
+            let text = RichText::new(c.to_string()).monospace();
+            ui.label(if failed { text.color(theme::bad(ui)) } else { text });
+            ui.end_row();
+        }
+    });
+}
+
+fn source_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
+    let sender = app.model.profile.as_ref().map_or(("Spoolbox User".into(), "user@localhost".into()), |p| (p.sender_name.clone(), p.sender_address.clone()));
+    let rows: Vec<u32> = msg.recipients.iter().filter(|r| !r.is_p1() && r.addrtype().eq_ignore_ascii_case("SMTP")).map(|r| r.row_id).collect();
+    if rows.is_empty() {
+        ui.label(RichText::new("No SMTP recipients: there is no RFC 5322 form to show.").color(theme::muted(ui)));
+        return;
+    }
+    match crate::transport::eml::render(msg, &rows, &sender) {
+        Ok(bytes) => {
+            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+            ui.add(egui::TextEdit::multiline(&mut text).code_editor().desired_width(f32::INFINITY).interactive(true));
+        }
+        Err(e) => {
+            ui.label(RichText::new(e).color(theme::bad(ui)));
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The view model: what the UI knows, built only from the spooler's events.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use crate::mapi::{EntryId, Message};
+use crate::spooler::{DebugState, Event, StatusRow};
+use crate::store::{Folder, FolderKind, Profile, Summary};
+
+/// The detail tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// Step bar and recipients.
+    Pipeline,
+    /// Every property.
+    Properties,
+    /// The MAPI calls.
+    Trace,
+    /// RFC 5322 text.
+    Source,
+    /// Edit a draft.
+    Compose,
+}
+
+/// Columns the outbox table sorts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// Queue order.
+    Submitted,
+    /// State.
+    State,
+    /// Subject.
+    Subject,
+    /// Recipients done.
+    Done,
+    /// Next retry.
+    Retry,
+}
+
+/// Everything the window shows.
+#[derive(Debug)]
+pub struct Model {
+    /// The open store, once the worker reported it.
+    pub root: Option<PathBuf>,
+    /// Folders.
+    pub folders: Vec<Folder>,
+    /// Every message's summary.
+    pub summaries: HashMap<EntryId, Summary>,
+    /// The profile.
+    pub profile: Option<Profile>,
+    /// The folder shown.
+    pub folder: Option<EntryId>,
+    /// Selected messages (multi-select).
+    pub selected: BTreeSet<EntryId>,
+    /// The message whose details are shown.
+    pub focused: Option<EntryId>,
+    /// Its latest full copy.
+    pub detail: Option<Message>,
+    /// The recorded step picked for time travel (index into `history`).
+    pub travel: Option<usize>,
+    /// Debugger state.
+    pub debug: DebugState,
+    /// Status table.
+    pub status: Vec<StatusRow>,
+    /// Errors not yet dismissed.
+    pub errors: Vec<String>,
+    /// Recent notices.
+    pub notices: Vec<String>,
+    /// The tab shown.
+    pub tab: Tab,
+    /// Outbox filter text.
+    pub filter: String,
+    /// Sort column and direction.
+    pub sort: (SortKey, bool),
+    /// The next timer while idle.
+    pub idle_until: Option<Option<Timestamp>>,
+    /// Long work in progress: (label, done, total).
+    pub progress: Option<(String, u64, u64)>,
+    /// Rows of the current folder, sorted and filtered (rebuilt when dirty).
+    pub rows: Vec<EntryId>,
+    rows_dirty: bool,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self {
+            root: None,
+            folders: Vec::new(),
+            summaries: HashMap::new(),
+            profile: None,
+            folder: None,
+            selected: BTreeSet::new(),
+            focused: None,
+            detail: None,
+            travel: None,
+            debug: DebugState::default(),
+            status: Vec::new(),
+            errors: Vec::new(),
+            notices: Vec::new(),
+            tab: Tab::Pipeline,
+            filter: String::new(),
+            sort: (SortKey::Submitted, true),
+            idle_until: None,
+            progress: None,
+            rows: Vec::new(),
+            rows_dirty: true,
+        }
+    }
+}
+
+impl Model {
+    /// Applies one event.
+    pub fn apply(&mut self, e: Event) {
+        match e {
+            Event::Opened { root, folders, profile, notes } => {
+                self.root = Some(root);
+                self.folder = folders.iter().find(|f| f.kind == FolderKind::Outbox).map(|f| f.entry_id);
+                self.folders = folders;
+                self.profile = Some(*profile);
+                for n in notes {
+                    self.errors.push(n);
+                }
+                self.rows_dirty = true;
+            }
+            Event::Snapshot(all) => {
+                self.summaries = all.into_iter().map(|s| (s.eid, s)).collect();
+                self.rows_dirty = true;
+            }
+            Event::Summary(s) => {
+                self.summaries.insert(s.eid, s);
+                self.rows_dirty = true;
+            }
+            Event::Removed(eid) => {
+                self.summaries.remove(&eid);
+                self.selected.remove(&eid);
+                if self.focused == Some(eid) {
+                    self.detail = None;
+                }
+                self.rows_dirty = true;
+            }
+            Event::Folders(f) => self.folders = f,
+            Event::Profile(p) => self.profile = Some(*p),
+            Event::Detail(m) => {
+                if Some(m.entry_id) == self.focused {
+                    if self.travel.is_some_and(|i| i >= m.history.len()) {
+                        self.travel = None;
+                    }
+                    self.detail = Some(*m);
+                }
+            }
+            Event::DraftCreated(eid) => {
+                self.selected.clear();
+                self.selected.insert(eid);
+                self.focused = Some(eid);
+                self.tab = Tab::Compose;
+            }
+            Event::Debug(d) => self.debug = d,
+            Event::Status(s) => self.status = s,
+            Event::Error(e) => {
+                if !self.errors.contains(&e) {
+                    self.errors.push(e);
+                }
+            }
+            Event::Notice(n) => {
+                self.notices.push(n);
+                if self.notices.len() > 50 {
+                    self.notices.remove(0);
+                }
+            }
+            Event::Progress { label, done, total } => {
+                self.progress = if done >= total { None } else { Some((label, done, total)) };
+            }
+            Event::Idle(t) => self.idle_until = Some(t),
+            Event::StepStarted { .. } => self.idle_until = None,
+            Event::StepFinished { .. }
+            | Event::RecipientMarked { .. }
+            | Event::LockChanged { .. }
+            | Event::Moved { .. }
+            | Event::NdrCreated { .. }
+            | Event::RetryScheduled { .. }
+            | Event::Trace { .. } => {}
+        }
+    }
+
+    /// Messages in a folder.
+    pub fn count(&self, folder: EntryId) -> usize {
+        self.summaries.values().filter(|s| s.folder == folder).count()
+    }
+
+    /// The folder of this kind.
+    pub fn folder_of(&self, kind: FolderKind) -> Option<EntryId> {
+        self.folders.iter().find(|f| f.kind == kind).map(|f| f.entry_id)
+    }
+
+    /// Rebuilds the visible rows if anything changed.
+    pub fn refresh_rows(&mut self, now: Timestamp) {
+        if !self.rows_dirty {
+            return;
+        }
+        self.rows_dirty = false;
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&Summary> = self
+            .summaries
+            .values()
+            .filter(|s| Some(s.folder) == self.folder)
+            .filter(|s| {
+                needle.is_empty()
+                    || s.subject.to_lowercase().contains(&needle)
+                    || s.to.to_lowercase().contains(&needle)
+                    || s.state(now).label().to_lowercase().contains(&needle)
+            })
+            .collect();
+        let (key, asc) = self.sort;
+        rows.sort_by(|a, b| {
+            let o = match key {
+                SortKey::Submitted => (a.client_submit_time, a.eid).cmp(&(b.client_submit_time, b.eid)),
+                SortKey::State => a.state(now).cmp(&b.state(now)).then(a.eid.cmp(&b.eid)),
+                SortKey::Subject => a.subject.to_lowercase().cmp(&b.subject.to_lowercase()),
+                SortKey::Done => (a.done, a.total).cmp(&(b.done, b.total)),
+                SortKey::Retry => a.next_retry.cmp(&b.next_retry),
+            };
+            if asc { o } else { o.reverse() }
+        });
+        self.rows = rows.into_iter().map(|s| s.eid).collect();
+    }
+
+    /// Marks the rows for a rebuild (filter, sort or folder changed).
+    pub fn invalidate_rows(&mut self) {
+        self.rows_dirty = true;
+    }
+}

@@ -1,0 +1,52 @@
+//! The status table (`IMAPISession::GetStatusTable`): the spooler's row and one per transport.
+
+use egui::RichText;
+
+use super::app::SpoolboxApp;
+use super::theme;
+use crate::mapi::flags::{self, FlagKind, STATUS_FAILURE, STATUS_OFFLINE, STATUS_OUTBOUND_ACTIVE};
+
+/// Draws the status bar at the bottom.
+pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
+    egui::Panel::bottom("status").show(ui, |ui| {
+        ui.add_space(3.0);
+        ui.horizontal_wrapped(|ui| {
+            for row in &app.model.status {
+                let c = if row.status_code & STATUS_FAILURE != 0 {
+                    theme::bad(ui)
+                } else if row.status_code & STATUS_OUTBOUND_ACTIVE != 0 {
+                    theme::active(ui)
+                } else if row.status_code & STATUS_OFFLINE != 0 {
+                    theme::warn(ui)
+                } else {
+                    theme::ok(ui)
+                };
+                let r = ui.label(RichText::new(format!("● {}", row.name)).color(c).strong());
+                r.on_hover_text(format!(
+                    "PR_STATUS_CODE: {}\nPR_REMOTE_PROGRESS: {}\nPR_STATUS_STRING: {}\n{}",
+                    flags::decode(FlagKind::StatusCode, row.status_code),
+                    row.progress,
+                    row.text,
+                    if row.address_types.is_empty() { String::new() } else { format!("address types: {}", row.address_types.join(", ")) }
+                ));
+                if row.progress >= 0 {
+                    let p = f32::from(u8::try_from(row.progress.clamp(0, 100)).unwrap_or(0)) / 100.0;
+                    ui.add(egui::ProgressBar::new(p).desired_width(60.0));
+                } else {
+                    ui.label(RichText::new(&row.text).color(theme::muted(ui)).small());
+                }
+                ui.separator();
+            }
+            if let Some((label, done, total)) = &app.model.progress {
+                let p = if *total == 0 { 0.0 } else { *done as f32 / *total as f32 };
+                ui.add(egui::ProgressBar::new(p).text(format!("{label}: {done}/{total}")).desired_width(200.0));
+            }
+            if let Some(root) = &app.model.root {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.label(RichText::new(format!("store: {}", root.display())).color(theme::muted(ui)).small());
+                });
+            }
+        });
+        ui.add_space(1.0);
+    });
+}
