@@ -239,6 +239,10 @@ impl Store {
         report.created = created;
         let journal_path = root.join("journal").join("journal.log");
         let replay = Journal::read(&journal_path).map_err(io_err(&journal_path))?;
+        if let Some(why) = &replay.damage {
+            // Keep the damaged bytes for inspection before `Journal::open` cuts them off.
+            keep_damaged_journal(root, &journal_path, why);
+        }
         let journal = Journal::open(&journal_path, replay.good_len).map_err(io_err(&journal_path))?;
         let mut store = Self {
             root: root.to_path_buf(),
@@ -686,13 +690,6 @@ impl Store {
     /// whole, and empties the journal.
     fn replay(&mut self, replay: journal::Replay, report: &mut OpenReport) -> Result<()> {
         if let Some(why) = &replay.damage {
-            let jp = self.journal.path().to_path_buf();
-            // Keep the damaged bytes for inspection before they are cut off.
-            if let Ok(bytes) = std::fs::read(&jp) {
-                let dest = self.root.join("quarantine").join(format!("journal-{}.log", Timestamp::now().as_second()));
-                let _ = std::fs::write(&dest, bytes);
-                let _ = std::fs::write(dest.with_extension("why"), why);
-            }
             report.journal_damage = Some(why.clone());
         }
         for rec in replay.records {
@@ -714,6 +711,15 @@ impl Drop for Store {
     fn drop(&mut self) {
         let _ = self.sync_journal();
         let _ = self.write_index();
+    }
+}
+
+/// Copies a damaged journal, whole, into `quarantine/` with a `.why` beside it.
+fn keep_damaged_journal(root: &Path, journal_path: &Path, why: &str) {
+    if let Ok(bytes) = std::fs::read(journal_path) {
+        let dest = root.join("quarantine").join(format!("journal-{}.log", Timestamp::now().as_second()));
+        let _ = std::fs::write(&dest, bytes);
+        let _ = std::fs::write(dest.with_extension("why"), why);
     }
 }
 

@@ -2,11 +2,10 @@
 //! that renders a cover page into the message (and `RemovePreprocessInfo` strips it again),
 //! numbers matching a pattern that fail for good, busy lines, and per-recipient latency.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{Handoff, Preprocessed, RowOutcome, SubmitView, Transport};
-use crate::mapi::{Attachment, EntryId, Message};
+use crate::mapi::{Attachment, Message};
 use crate::store::profile::FaxSettings;
 
 /// The cover page's file name; `RemovePreprocessInfo` removes exactly this attachment.
@@ -18,13 +17,12 @@ pub struct FaxTransport {
     name: String,
     types: Vec<String>,
     settings: FaxSettings,
-    busy_seen: HashMap<(EntryId, u32), u32>,
 }
 
 impl FaxTransport {
     /// A fax transport with these settings.
     pub fn new(name: &str, types: &[String], settings: FaxSettings) -> Self {
-        Self { name: name.to_owned(), types: types.to_vec(), settings, busy_seen: HashMap::new() }
+        Self { name: name.to_owned(), types: types.to_vec(), settings }
     }
 }
 
@@ -88,16 +86,15 @@ impl Transport for FaxTransport {
                 outcomes.push((*row, RowOutcome::Failed(format!("fax to {number}: number not in service (no carrier)"))));
                 continue;
             }
-            let seen = self.busy_seen.entry((view.msg.entry_id, *row)).or_insert(0);
-            if *seen < self.settings.busy_times {
-                *seen += 1;
+            // The message's own attempt count decides, so a restart does not reset the line.
+            let attempt = view.msg.spool.attempts;
+            if attempt < self.settings.busy_times {
                 outcomes.push((
                     *row,
-                    RowOutcome::Transient(format!("fax to {number}: line busy (attempt {seen} of {})", self.settings.busy_times + 1)),
+                    RowOutcome::Transient(format!("fax to {number}: line busy (attempt {} of {})", attempt + 1, self.settings.busy_times + 1)),
                 ));
                 continue;
             }
-            self.busy_seen.remove(&(view.msg.entry_id, *row));
             outcomes.push((*row, RowOutcome::Delivered(format!("fax to {number}: transmitted, CSID OK"))));
         }
         Handoff::sent(outcomes)

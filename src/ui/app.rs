@@ -73,6 +73,9 @@ impl SpoolboxApp {
     pub fn new(cc: &eframe::CreationContext<'_>, dir: PathBuf, dark: bool) -> Self {
         let ctx = cc.egui_ctx.clone();
         ctx.set_theme(if dark { egui::Theme::Dark } else { egui::Theme::Light });
+        // Table rows are picked by clicking anywhere on them, text included; the Source tab
+        // and the profile editor are text fields, where selecting text still works.
+        ctx.all_styles_mut(|s| s.interaction.selectable_labels = false);
         let mut app = Self {
             model: Model::default(),
             windows: Windows::default(),
@@ -188,6 +191,9 @@ impl eframe::App for SpoolboxApp {
             while let Ok(e) = w.events.try_recv() {
                 self.model.apply(e);
             }
+        }
+        if let Some(eid) = self.model.watch_request.take() {
+            self.command(Command::Watch(Some(eid)));
         }
         self.shortcuts(ctx);
         // A deferred send or a retry counts down on screen: redraw once a second while waiting.

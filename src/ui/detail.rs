@@ -79,12 +79,12 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                 }
             };
             let (color, mark) = match state {
-                StepState::Pending => (theme::muted(ui), "○"),
-                StepState::Active => (theme::active(ui), "▶"),
-                StepState::Done => (theme::ok(ui), "✔"),
+                StepState::Pending => (theme::muted(ui), "·"),
+                StepState::Active => (theme::active(ui), "»"),
+                StepState::Done => (theme::ok(ui), "+"),
                 StepState::Skipped => (theme::muted(ui), "–"),
                 StepState::Waiting => (theme::warn(ui), "…"),
-                StepState::Failed => (theme::bad(ui), "✗"),
+                StepState::Failed => (theme::bad(ui), "×"),
             };
             let timing = rec.map(|r| if r.micros >= 1000 { format!(" {} ms", r.micros / 1000) } else { format!(" {} µs", r.micros) }).unwrap_or_default();
             let selected = app.model.travel.is_some() && app.model.travel == rec_idx;
@@ -109,7 +109,7 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                 });
             });
             if i + 1 < Step::ALL.len() {
-                ui.label(RichText::new("→").color(theme::muted(ui)));
+                ui.label(RichText::new("·").color(theme::muted(ui)));
             }
         }
     });
@@ -226,7 +226,7 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
                         ui.add_enabled(false, egui::Checkbox::new(&mut v, format!("{text} (row {})", r.row_id)));
                     });
                     row.col(|ui| {
-                        ui.label(r.transport.as_deref().unwrap_or("—"));
+                        ui.label(r.transport.as_deref().unwrap_or("-"));
                     });
                     row.col(|ui| {
                         let c = match r.outcome {

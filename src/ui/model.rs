@@ -78,6 +78,9 @@ pub struct Model {
     pub idle_until: Option<Option<Timestamp>>,
     /// Long work in progress: (label, done, total).
     pub progress: Option<(String, u64, u64)>,
+    /// A message the worker should stream details of (set when the worker itself picked
+    /// the focus, e.g. a new draft).
+    pub watch_request: Option<EntryId>,
     /// Rows of the current folder, sorted and filtered (rebuilt when dirty).
     pub rows: Vec<EntryId>,
     rows_dirty: bool,
@@ -104,6 +107,7 @@ impl Default for Model {
             sort: (SortKey::Submitted, true),
             idle_until: None,
             progress: None,
+            watch_request: None,
             rows: Vec::new(),
             rows_dirty: true,
         }
@@ -154,6 +158,8 @@ impl Model {
                 self.selected.clear();
                 self.selected.insert(eid);
                 self.focused = Some(eid);
+                self.detail = None;
+                self.watch_request = Some(eid);
                 self.tab = Tab::Compose;
             }
             Event::Debug(d) => self.debug = d,

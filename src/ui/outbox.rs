@@ -71,7 +71,7 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     let header = |ui: &mut egui::Ui, label: &str, key: Option<SortKey>, current: (SortKey, bool), sort_by: &mut Option<SortKey>| {
         match key {
             Some(k) => {
-                let arrow = if current.0 == k { if current.1 { " ↑" } else { " ↓" } } else { "" };
+                let arrow = if current.0 == k { if current.1 { " ^" } else { " v" } } else { "" };
                 if ui.add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false)).clicked() {
                     *sort_by = Some(k);
                 }
@@ -120,7 +120,7 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                     ui.label(RichText::new(text).color(theme::state(ui, state)));
                 });
                 row.col(|ui| {
-                    ui.label(s.client_submit_time.map(|t| t.strftime("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into()));
+                    ui.label(s.client_submit_time.map(|t| t.strftime("%H:%M:%S").to_string()).unwrap_or_else(|| "-".into()));
                 });
                 row.col(|ui| {
                     let subj = if s.subject.is_empty() { "(no subject)" } else { s.subject.as_str() };
@@ -133,11 +133,11 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                     ui.label(format!("{}/{}", s.done, s.total));
                 });
                 row.col(|ui| {
-                    ui.label(s.next_step.map_or("—", |x| x.name()));
+                    ui.label(s.next_step.map_or("-", |x| x.name()));
                 });
                 row.col(|ui| {
                     if s.is_locked() {
-                        ui.label("🔒").on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
+                        ui.label("locked").on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
                     }
                 });
                 row.col(|ui| {

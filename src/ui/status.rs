@@ -21,7 +21,7 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 } else {
                     theme::ok(ui)
                 };
-                let r = ui.label(RichText::new(format!("● {}", row.name)).color(c).strong());
+                let r = ui.label(RichText::new(row.name.clone()).color(c).strong());
                 r.on_hover_text(format!(
                     "PR_STATUS_CODE: {}\nPR_REMOTE_PROGRESS: {}\nPR_STATUS_STRING: {}\n{}",
                     flags::decode(FlagKind::StatusCode, row.status_code),

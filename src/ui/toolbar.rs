@@ -44,7 +44,7 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             ui.separator();
             let paused = app.model.debug.paused;
             if paused {
-                if ui.button("▶ Resume").on_hover_text("Run the spooler (Ctrl+P)").clicked() {
+                if ui.button("Resume").on_hover_text("Run the spooler (Ctrl+P)").clicked() {
                     app.command(Command::Resume);
                 }
             } else if ui.button("Pause").on_hover_text("Stop after the current step (Ctrl+P)").clicked() {
@@ -61,12 +61,12 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             let _ = FLUSH;
             ui.separator();
             let state = match (&app.model.debug.at, paused) {
-                (Some((eid, step)), _) => RichText::new(format!("■ stopped before {step} of message {eid}")).color(theme::active(ui)),
+                (Some((eid, step)), _) => RichText::new(format!("Stopped before {step} of message {eid}")).color(theme::active(ui)),
                 (None, true) => RichText::new("spooler paused").color(theme::warn(ui)),
                 (None, false) => match app.model.idle_until {
                     Some(Some(t)) => RichText::new(format!("idle until {}", t.strftime("%H:%M:%S UTC"))).color(theme::muted(ui)),
                     Some(None) => RichText::new("idle").color(theme::muted(ui)),
-                    None => RichText::new("● running").color(theme::ok(ui)),
+                    None => RichText::new("running").color(theme::ok(ui)),
                 },
             };
             ui.label(state);
@@ -110,7 +110,7 @@ fn banner_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     egui::Frame::new().fill(theme::banner_bg(ui)).inner_margin(6.0).corner_radius(4.0).show(ui, |ui| {
         for (i, e) in app.model.errors.iter().enumerate() {
             ui.horizontal(|ui| {
-                ui.label(RichText::new("⚠").color(theme::bad(ui)));
+                ui.label(RichText::new("Error:").color(theme::bad(ui)));
                 ui.label(RichText::new(e).color(theme::bad(ui)));
                 if ui.small_button("Dismiss").clicked() {
                     dismiss = Some(i);
