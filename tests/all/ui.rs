@@ -184,3 +184,49 @@ fn keyboard_f10_steps_f5_continues_and_f9_flushes() {
     });
 }
 
+
+/// The real binary under Xvfb opens a window titled "Spoolbox" on a fresh demo store.
+#[test]
+fn the_real_binary_shows_a_window_under_xvfb() {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg");
+    std::fs::create_dir_all(&xdg).unwrap();
+    let num_file = tmp.path().join("display.num");
+    // -displayfd lets Xvfb pick a free display and write its number to fd 3.
+    let mut xvfb = Command::new("sh")
+        .args(["-c", "exec Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>\"$0\"", num_file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let num = loop {
+        let n = std::fs::read_to_string(&num_file).unwrap_or_default();
+        if n.ends_with('\n') {
+            break n;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "Xvfb did not start: scripts/test.sh installs it (package xvfb)");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let display = format!(":{}", num.trim());
+    let mut app = Command::new(env!("CARGO_BIN_EXE_spoolbox"))
+        .args(["--store", tmp.path().join("demo").to_str().unwrap()])
+        .env("DISPLAY", &display)
+        .env("XDG_RUNTIME_DIR", &xdg)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let found = Command::new("timeout")
+        .args(["30", "xdotool", "search", "--sync", "--name", "Spoolbox"])
+        .env("DISPLAY", &display)
+        .output()
+        .unwrap();
+    let _ = app.kill();
+    let _ = app.wait();
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    assert!(found.status.success() && !found.stdout.is_empty(), "no Spoolbox window appeared on {display}");
+}
