@@ -207,7 +207,7 @@ impl eframe::App for SpoolboxApp {
         status::status_ui(self, ui);
         folders::folders_ui(self, ui);
         egui::CentralPanel::default().show(ui, |ui| {
-            egui::Panel::bottom("detail").resizable(true).default_size(360.0).min_size(160.0).show(ui, |ui| {
+            egui::Panel::bottom("detail").resizable(true).default_size(440.0).min_size(320.0).show(ui, |ui| {
                 detail::detail_ui(self, ui);
             });
             outbox::outbox_ui(self, ui);

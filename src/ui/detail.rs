@@ -62,7 +62,8 @@ enum StepState {
 fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
     let at = app.model.debug.at.filter(|(e, _)| *e == msg.entry_id).map(|(_, s)| s);
     ui.horizontal_wrapped(|ui| {
-        for (i, step) in Step::ALL.iter().enumerate() {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        for step in &Step::ALL {
             let rec_idx = msg.history.iter().rposition(|r| r.step == *step);
             let rec = rec_idx.and_then(|i| msg.history.get(i));
             let next = msg.spool.next_step;
@@ -108,9 +109,6 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                     }
                 });
             });
-            if i + 1 < Step::ALL.len() {
-                ui.label(RichText::new("·").color(theme::muted(ui)));
-            }
         }
     });
 }

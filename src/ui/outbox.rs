@@ -137,7 +137,7 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 });
                 row.col(|ui| {
                     if s.is_locked() {
-                        ui.label("locked").on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
+                        ui.label("yes").on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
                     }
                 });
                 row.col(|ui| {

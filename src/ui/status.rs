@@ -11,6 +11,18 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.add_space(3.0);
         ui.horizontal_wrapped(|ui| {
+            let paused = app.model.debug.paused;
+            let state = match (&app.model.debug.at, paused) {
+                (Some((eid, step)), _) => RichText::new(format!("Stopped before {step} of message {eid}")).color(theme::active(ui)).strong(),
+                (None, true) => RichText::new("Spooler paused").color(theme::warn(ui)).strong(),
+                (None, false) => match app.model.idle_until {
+                    Some(Some(t)) => RichText::new(format!("Idle until {}", t.strftime("%H:%M:%S UTC"))).color(theme::muted(ui)),
+                    Some(None) => RichText::new("Idle").color(theme::muted(ui)),
+                    None => RichText::new("Running").color(theme::ok(ui)),
+                },
+            };
+            ui.label(state);
+            ui.separator();
             for row in &app.model.status {
                 let c = if row.status_code & STATUS_FAILURE != 0 {
                     theme::bad(ui)

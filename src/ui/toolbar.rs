@@ -59,17 +59,6 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 app.command(Command::Continue);
             }
             let _ = FLUSH;
-            ui.separator();
-            let state = match (&app.model.debug.at, paused) {
-                (Some((eid, step)), _) => RichText::new(format!("Stopped before {step} of message {eid}")).color(theme::active(ui)),
-                (None, true) => RichText::new("spooler paused").color(theme::warn(ui)),
-                (None, false) => match app.model.idle_until {
-                    Some(Some(t)) => RichText::new(format!("idle until {}", t.strftime("%H:%M:%S UTC"))).color(theme::muted(ui)),
-                    Some(None) => RichText::new("idle").color(theme::muted(ui)),
-                    None => RichText::new("running").color(theme::ok(ui)),
-                },
-            };
-            ui.label(state);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Help (F1)").clicked() {
                     app.windows.help = !app.windows.help;
