@@ -115,6 +115,7 @@ impl Spooler {
             sink: None,
         };
         s.clear_stale_locks();
+        s.requeue_deferred("the spooler started");
         s
     }
 
@@ -250,6 +251,42 @@ impl Spooler {
         }
     }
 
+    /// Re-offers every message a transport kept (`END_DONT_RESEND`): the transport object that
+    /// would call back is gone (a new process, or rebuilt transports), so the message would wait
+    /// forever. WINDS queues pending deferred messages again at the next logon (reference a.5,
+    /// a.6); the re-offer carries `BEGIN_DEFERRED`.
+    fn requeue_deferred(&mut self, why: &str) {
+        let candidates: Vec<EntryId> = self
+            .store
+            .queue()
+            .filter(|e| {
+                self.store
+                    .summary(*e)
+                    .is_some_and(|s| matches!(s.base_state, MessageState::DeferredByTransport | MessageState::Held))
+            })
+            .collect();
+        let now = self.now();
+        for eid in candidates {
+            let Ok(msg) = self.store.load(eid) else { continue };
+            let Some(name) = msg.spool.deferred_by.clone() else { continue };
+            let mut spool = msg.spool.clone();
+            spool.deferred_by = None;
+            spool.begin_deferred = Some(name.clone());
+            let mut patch = Patch { spool: Some(spool), ..Patch::default() };
+            patch.trace.push(TraceCall {
+                at: now,
+                step: Step::Transmit,
+                call: "IMAPISupport::SpoolerNotify".into(),
+                args: format!("NOTIFY_SENTDEFERRED, {eid} (re-queued for {name}: {why})"),
+                result: "S_OK".into(),
+            });
+            if let Ok(m) = self.store.patch(eid, patch, true) {
+                self.emit(Event::Notice(format!("message {eid} was deferred by {name}; it is offered again because {why}")));
+                self.changed(&m);
+            }
+        }
+    }
+
     /// Handles one command.
     pub fn handle(&mut self, cmd: Command) {
         let now = self.now();
@@ -297,6 +334,7 @@ impl Spooler {
             Command::SetFaults(name, faults) => self.set_faults(&name, faults),
             Command::SaveProfile(p) => self.store.set_profile(*p).map(|()| {
                 self.transports = transport::from_profile(&self.store.profile().transports);
+                self.requeue_deferred("the transports were rebuilt from the new profile");
                 let p = Box::new(self.store.profile().clone());
                 self.emit(Event::Profile(p));
                 self.emit_status();

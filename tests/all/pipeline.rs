@@ -1372,6 +1372,24 @@ fn restart_reoffers_a_message_deferred_by_its_transport() {
 }
 
 #[test]
+fn saving_the_profile_reoffers_messages_deferred_by_the_old_transports() {
+    let mut rig = Rig::new(&[smtp().first(&[Reply::Defer(3600)])]);
+    let eid = rig.send("deferred while the profile changes", &[A]);
+    rig.run();
+    assert_eq!(rig.msg(eid).state(rig.now()), MessageState::DeferredByTransport);
+    // The transports are rebuilt from the profile (null transports here): the one that kept
+    // the message, and would have called back, is gone.
+    let p = rig.sp.store().profile().clone();
+    rig.sp.handle(Command::SaveProfile(Box::new(p)));
+    rig.run();
+    let m = rig.msg(eid);
+    assert_eq!(m.recipients[0].outcome, RecipientState::Delivered);
+    assert_eq!(m.recipients[0].transport.as_deref(), Some("SMTP"));
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+    position(&m.trace, |c| c.call == "IXPLogon::SubmitMessage" && c.args.contains("BEGIN_DEFERRED"));
+}
+
+#[test]
 fn resend_from_an_ndr_sends_only_the_failed_recipients() {
     let mut rig = Rig::new(&[smtp()]);
     let orig = rig.send("first try", &[A, ("c=US;s=Smith", "X400"), ("/o=x/cn=local", "EX")]);
