@@ -31,8 +31,14 @@ pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) ->
     };
     std::fs::create_dir_all(&base)?;
     let runs = runs.max(1);
-    let replace_rate = median((0..runs).map(|i| atomic_replace_rate(&base.join(format!("disk-{i}")), 1000)).collect::<Result<_>>()?);
-    println!("disk: fsynced atomic file replaces (write tmp, fsync, rename, fsync dir): {replace_rate:.0}/s (median of {runs})");
+    let replace_rate = median(
+        (0..runs)
+            .map(|i| atomic_replace_rate(&base.join(format!("disk-{i}")), 1000))
+            .collect::<Result<_>>()?,
+    );
+    println!(
+        "disk: fsynced atomic file replaces (write tmp, fsync, rename, fsync dir): {replace_rate:.0}/s (median of {runs})"
+    );
     if matches!(kind, BenchKind::Pipeline | BenchKind::All) {
         let mut rates = Vec::new();
         let mut fsyncs = Vec::new();
@@ -52,7 +58,9 @@ pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) ->
     if matches!(kind, BenchKind::Store | BenchKind::All) {
         let dir = base.join("store");
         let (create_secs, per_save) = create_outbox(&dir, messages)?;
-        println!("store: created {messages} outbox messages x 3 recipients in {create_secs:.1} s ({per_save:.2} fsyncs per saved message)");
+        println!(
+            "store: created {messages} outbox messages x 3 recipients in {create_secs:.1} s ({per_save:.2} fsyncs per saved message)"
+        );
         let mut cold = Vec::new();
         for _ in 0..runs + 1 {
             let t = Instant::now();
@@ -89,7 +97,11 @@ fn atomic_replace_rate(dir: &Path, n: usize) -> Result<f64> {
     let data = vec![b'x'; 2048];
     let t = Instant::now();
     for i in 0..n {
-        fs::write_atomic(&dir.join("tmp"), &dir.join(format!("f{}.json", i % 64)), &data)?;
+        fs::write_atomic(
+            &dir.join("tmp"),
+            &dir.join(format!("f{}.json", i % 64)),
+            &data,
+        )?;
     }
     let rate = f64::from(u32::try_from(n).unwrap_or(u32::MAX)) / t.elapsed().as_secs_f64();
     std::fs::remove_dir_all(dir)?;
@@ -106,13 +118,24 @@ fn null_profile() -> Profile {
 
 fn sample(store: &mut Store, i: usize) -> Result<Message> {
     let eid = store.new_entry_id()?;
-    let mut m = Message::draft(eid, store.folder_of(FolderKind::Outbox), &format!("Benchmark message {i}"));
+    let mut m = Message::draft(
+        eid,
+        store.folder_of(FolderKind::Outbox),
+        &format!("Benchmark message {i}"),
+    );
     m.body = "Lorem ipsum dolor sit amet. ".repeat(8);
     for r in 0..3u32 {
-        m.recipients.push(Recipient::new(r, &format!("Rcpt {r}"), &format!("r{r}.{i}@example.com"), "SMTP", RecipientKind::To));
+        m.recipients.push(Recipient::new(
+            r,
+            &format!("Rcpt {r}"),
+            &format!("r{r}.{i}@example.com"),
+            "SMTP",
+            RecipientKind::To,
+        ));
     }
     let sent = store.folder_of(FolderKind::SentItems);
-    m.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+    m.props
+        .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
     Ok(m)
 }
 
@@ -135,12 +158,19 @@ fn pipeline(dir: &Path, n: usize) -> Result<(f64, f64)> {
     sp.run_until_idle();
     let secs = t.elapsed().as_secs_f64();
     let fsyncs = fs::fsync_count() - f0;
-    let sent = sp.store().summaries().filter(|s| s.folder == sp.store().folder_of(FolderKind::SentItems)).count();
+    let sent = sp
+        .store()
+        .summaries()
+        .filter(|s| s.folder == sp.store().folder_of(FolderKind::SentItems))
+        .count();
     anyhow::ensure!(sent == n, "only {sent} of {n} reached Sent Items");
     drop(sp);
     let _ = std::fs::remove_dir_all(dir);
     let nf = f64::from(u32::try_from(n).unwrap_or(u32::MAX));
-    Ok((nf / secs, f64::from(u32::try_from(fsyncs).unwrap_or(u32::MAX)) / nf))
+    Ok((
+        nf / secs,
+        f64::from(u32::try_from(fsyncs).unwrap_or(u32::MAX)) / nf,
+    ))
 }
 
 /// Creates a store with `n` queued outbox messages (skipped if it already holds them).

@@ -102,7 +102,8 @@ pub enum BenchKind {
 pub fn store_dir(cli: &Cli) -> Result<PathBuf> {
     match &cli.store {
         Some(d) => Ok(d.clone()),
-        None => Store::default_dir().context("no platform data directory is known here; pass --store DIR"),
+        None => Store::default_dir()
+            .context("no platform data directory is known here; pass --store DIR"),
     }
 }
 
@@ -121,7 +122,12 @@ fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
     let dir = store_dir(cli)?;
     let (store, report) = Store::open_or_create_demo(&dir)?;
     for q in &report.quarantined {
-        eprintln!("spoolbox: warning: {} was unreadable and is now in {}: {}", q.original.display(), q.moved_to.display(), q.reason);
+        eprintln!(
+            "spoolbox: warning: {} was unreadable and is now in {}: {}",
+            q.original.display(),
+            q.moved_to.display(),
+            q.reason
+        );
     }
     if let Some(d) = &report.journal_damage {
         eprintln!("spoolbox: warning: journal: {d}");
@@ -130,8 +136,14 @@ fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
 }
 
 fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
-    if let Cmd::Bench { kind, messages, runs } = cmd {
-        return crate::bench::run(*kind, *messages, *runs, cli.store.as_deref()).map(|()| ExitCode::SUCCESS);
+    if let Cmd::Bench {
+        kind,
+        messages,
+        runs,
+    } = cmd
+    {
+        return crate::bench::run(*kind, *messages, *runs, cli.store.as_deref())
+            .map(|()| ExitCode::SUCCESS);
     }
     let (store, report) = open(cli)?;
     match cmd {
@@ -175,16 +187,26 @@ fn one_command(sp: &mut Spooler, cmd: Command) -> Result<()> {
 }
 
 fn folder_name(store: &Store, id: EntryId) -> String {
-    store.folder(id).map_or_else(|| id.to_string(), |f| f.name.clone())
+    store
+        .folder(id)
+        .map_or_else(|| id.to_string(), |f| f.name.clone())
 }
 
 fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
     let only = match folder {
-        Some(name) => Some(store.folder_named(name).with_context(|| format!("no folder named {name:?}"))?.entry_id),
+        Some(name) => Some(
+            store
+                .folder_named(name)
+                .with_context(|| format!("no folder named {name:?}"))?
+                .entry_id,
+        ),
         None => None,
     };
     let now = Timestamp::now();
-    let mut rows: Vec<_> = store.summaries().filter(|s| only.is_none_or(|f| s.folder == f)).collect();
+    let mut rows: Vec<_> = store
+        .summaries()
+        .filter(|s| only.is_none_or(|f| s.folder == f))
+        .collect();
     rows.sort_by_key(|s| (s.folder, s.eid));
     if cli.json {
         let out: Vec<_> = rows
@@ -209,7 +231,10 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:>6}  {:<14} {:<22} {:>5}  SUBJECT", "ID", "FOLDER", "STATE", "DONE");
+    println!(
+        "{:>6}  {:<14} {:<22} {:>5}  SUBJECT",
+        "ID", "FOLDER", "STATE", "DONE"
+    );
     for s in rows {
         println!(
             "{:>6}  {:<14} {:<22} {:>2}/{:<2}  {}",
@@ -231,35 +256,68 @@ fn prop_line(tag: tags::PropTag, v: &PropValue) -> (String, String, String, Stri
         (Some(kind), Some(bits)) if kind != FlagKind::None => flags::decode(kind, bits),
         _ => String::new(),
     };
-    (tag.hex(), tag.name(), tags::type_name(tag.prop_type()).to_owned(), v.to_string(), decoded)
+    (
+        tag.hex(),
+        tag.name(),
+        tags::type_name(tag.prop_type()).to_owned(),
+        v.to_string(),
+        decoded,
+    )
 }
 
 fn show(cli: &Cli, mut store: Store, id: EntryId) -> Result<ExitCode> {
     let msg = store.load(id)?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&show_json(&store, &msg))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&show_json(&store, &msg))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Message {id} in {} (state {})", folder_name(&store, msg.folder), msg.state(Timestamp::now()).label());
+    println!(
+        "Message {id} in {} (state {})",
+        folder_name(&store, msg.folder),
+        msg.state(Timestamp::now()).label()
+    );
     println!("{:<10}  {:<44} {:<11} VALUE", "TAG", "NAME", "TYPE");
     for (tag, v) in msg.props.iter() {
         let (hex, name, ty, value, decoded) = prop_line(tag, v);
-        let value = if decoded.is_empty() { value } else { format!("{value} ({decoded})") };
+        let value = if decoded.is_empty() {
+            value
+        } else {
+            format!("{value} ({decoded})")
+        };
         println!("{hex:<10}  {name:<44} {ty:<11} {value}");
     }
     println!("\nRecipients:");
     for r in &msg.recipients {
-        println!("  row {}: {} [{}] {} by {}", r.row_id, r.label(), r.addrtype(), r.outcome.label(), r.transport.as_deref().unwrap_or("-"));
+        println!(
+            "  row {}: {} [{}] {} by {}",
+            r.row_id,
+            r.label(),
+            r.addrtype(),
+            r.outcome.label(),
+            r.transport.as_deref().unwrap_or("-")
+        );
         for (tag, v) in r.props.iter() {
             let (hex, name, ty, value, decoded) = prop_line(tag, v);
-            let value = if decoded.is_empty() { value } else { format!("{value} ({decoded})") };
+            let value = if decoded.is_empty() {
+                value
+            } else {
+                format!("{value} ({decoded})")
+            };
             println!("    {hex:<10}  {name:<40} {ty:<11} {value}");
         }
     }
     if !msg.attachments.is_empty() {
         println!("\nAttachments:");
         for a in &msg.attachments {
-            println!("  {} ({}, {} bytes)", a.file_name, a.mime_type, a.data.len());
+            println!(
+                "  {} ({}, {} bytes)",
+                a.file_name,
+                a.mime_type,
+                a.data.len()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -292,7 +350,12 @@ fn doctor(cli: &Cli, store: Store, report: &OpenReport) -> Result<ExitCode> {
     let sp = Spooler::new(store, Clock::system());
     let stale_notes: Vec<String> = Vec::new();
     let queued = sp.store().queue().count();
-    let waiting = sp.store().queue().filter_map(|e| sp.store().summary(e)).filter(|s| s.state(now) == crate::mapi::MessageState::WaitingRetry).count();
+    let waiting = sp
+        .store()
+        .queue()
+        .filter_map(|e| sp.store().summary(e))
+        .filter(|s| s.state(now) == crate::mapi::MessageState::WaitingRetry)
+        .count();
     if cli.json {
         println!(
             "{}",
@@ -312,25 +375,49 @@ fn doctor(cli: &Cli, store: Store, report: &OpenReport) -> Result<ExitCode> {
         );
     } else {
         println!("store: {}", sp.store().root().display());
-        println!("messages: {} ({} queued, {} waiting for a retry)", report.messages, queued, waiting);
+        println!(
+            "messages: {} ({} queued, {} waiting for a retry)",
+            report.messages, queued, waiting
+        );
         println!("quarantined now: {}", report.quarantined.len());
         for q in &report.quarantined {
-            println!("  {} -> {}: {}", q.original.display(), q.moved_to.display(), q.reason);
+            println!(
+                "  {} -> {}: {}",
+                q.original.display(),
+                q.moved_to.display(),
+                q.reason
+            );
         }
         println!("journal records replayed: {}", report.journal_replayed);
         if let Some(d) = &report.journal_damage {
             println!("journal damage repaired: {d}");
         }
         println!("leftover temp files removed: {}", report.tmp_removed);
-        println!("half-finished FinishedMsg completed: {}", report.duplicates_resolved);
+        println!(
+            "half-finished FinishedMsg completed: {}",
+            report.duplicates_resolved
+        );
         println!("stale locks cleared: {locked}");
         for n in stale_notes {
             println!("  {n}");
         }
         let qdir = sp.store().root().join("quarantine");
-        let earlier = std::fs::read_dir(&qdir).map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "why")).count()).unwrap_or(0);
+        let earlier = std::fs::read_dir(&qdir)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "why"))
+                    .count()
+            })
+            .unwrap_or(0);
         println!("files in quarantine/ (with a .why beside each): {earlier}");
-        println!("{}", if report.quarantined.is_empty() && report.journal_damage.is_none() { "store OK" } else { "store repaired" });
+        println!(
+            "{}",
+            if report.quarantined.is_empty() && report.journal_damage.is_none() {
+                "store OK"
+            } else {
+                "store repaired"
+            }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -367,14 +454,36 @@ fn send(cli: &Cli, store: Store, all: bool, id: Option<EntryId>) -> Result<ExitC
             Tick::Paused => break,
             Tick::Idle(wake) => {
                 let now = Timestamp::now();
-                let waiting: Vec<_> = sp.store().queue().filter_map(|e| sp.store().summary(e)).filter(|s| s.state(now).in_queue()).collect();
+                let waiting: Vec<_> = sp
+                    .store()
+                    .queue()
+                    .filter_map(|e| sp.store().summary(e))
+                    .filter(|s| s.state(now).in_queue())
+                    .collect();
                 if !cli.json {
                     if waiting.is_empty() {
                         println!("queue empty");
                     } else {
-                        println!("{} message(s) still queued{}", waiting.len(), wake.map(|w| format!("; next timer at {}", w.strftime("%Y-%m-%d %H:%M:%S UTC"))).unwrap_or_default());
+                        println!(
+                            "{} message(s) still queued{}",
+                            waiting.len(),
+                            wake.map(|w| format!(
+                                "; next timer at {}",
+                                w.strftime("%Y-%m-%d %H:%M:%S UTC")
+                            ))
+                            .unwrap_or_default()
+                        );
                         for s in waiting {
-                            println!("  {:>6}  {:<22} {}{}", s.eid.0, s.state(now).label(), s.subject, s.last_error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default());
+                            println!(
+                                "  {:>6}  {:<22} {}{}",
+                                s.eid.0,
+                                s.state(now).label(),
+                                s.subject,
+                                s.last_error
+                                    .as_deref()
+                                    .map(|e| format!("  ({e})"))
+                                    .unwrap_or_default()
+                            );
                         }
                     }
                 }
@@ -382,20 +491,41 @@ fn send(cli: &Cli, store: Store, all: bool, id: Option<EntryId>) -> Result<ExitC
             }
         }
     }
-    Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
     if cli.json {
         let v = match e {
-            Event::StepFinished { eid, step, outcome, micros } => {
+            Event::StepFinished {
+                eid,
+                step,
+                outcome,
+                micros,
+            } => {
                 serde_json::json!({"event": "step", "id": eid.0, "step": step.name(), "outcome": outcome, "micros": micros})
             }
-            Event::RecipientMarked { eid, row, responsibility, outcome } => {
+            Event::RecipientMarked {
+                eid,
+                row,
+                responsibility,
+                outcome,
+            } => {
                 serde_json::json!({"event": "recipient", "id": eid.0, "row": row, "PR_RESPONSIBILITY": responsibility, "outcome": outcome})
             }
-            Event::NdrCreated { eid, ndr } => serde_json::json!({"event": "ndr", "id": eid.0, "ndr": ndr.0}),
-            Event::RetryScheduled { eid, at, transport, reason } => {
+            Event::NdrCreated { eid, ndr } => {
+                serde_json::json!({"event": "ndr", "id": eid.0, "ndr": ndr.0})
+            }
+            Event::RetryScheduled {
+                eid,
+                at,
+                transport,
+                reason,
+            } => {
                 serde_json::json!({"event": "retry", "id": eid.0, "at": at.to_string(), "transport": transport, "reason": reason})
             }
             Event::Error(t) => serde_json::json!({"event": "error", "text": t}),
@@ -405,24 +535,63 @@ fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
         return;
     }
     match e {
-        Event::StepFinished { eid, step, outcome, micros } => {
-            let subject = sp.store().summary(*eid).map(|s| s.subject.clone()).unwrap_or_default();
+        Event::StepFinished {
+            eid,
+            step,
+            outcome,
+            micros,
+        } => {
+            let subject = sp
+                .store()
+                .summary(*eid)
+                .map(|s| s.subject.clone())
+                .unwrap_or_default();
             let o = match outcome {
                 crate::mapi::StepOutcome::Done => "done".to_owned(),
                 crate::mapi::StepOutcome::Skipped => "skipped".to_owned(),
                 crate::mapi::StepOutcome::Waiting(w) => format!("waiting: {w}"),
                 crate::mapi::StepOutcome::Failed(f) => format!("FAILED: {f}"),
             };
-            println!("{:>6}  {:<20} {:<8} {:>7} µs  {subject}", eid.0, step.name(), o, micros);
+            println!(
+                "{:>6}  {:<20} {:<8} {:>7} µs  {subject}",
+                eid.0,
+                step.name(),
+                o,
+                micros
+            );
         }
-        Event::RecipientMarked { eid, row, responsibility, outcome } => {
-            println!("{:>6}    recipient row {row}: PR_RESPONSIBILITY {} ({})", eid.0, if *responsibility { "TRUE" } else { "FALSE" }, outcome.label());
+        Event::RecipientMarked {
+            eid,
+            row,
+            responsibility,
+            outcome,
+        } => {
+            println!(
+                "{:>6}    recipient row {row}: PR_RESPONSIBILITY {} ({})",
+                eid.0,
+                if *responsibility { "TRUE" } else { "FALSE" },
+                outcome.label()
+            );
         }
-        Event::NdrCreated { eid, ndr } => println!("{:>6}    non-delivery report {} written to Inbox", eid.0, ndr.0),
-        Event::RetryScheduled { eid, at, transport, reason } => {
-            println!("{:>6}    waiting for {transport}: {reason}; next retry {}", eid.0, at.strftime("%H:%M:%S UTC"));
+        Event::NdrCreated { eid, ndr } => println!(
+            "{:>6}    non-delivery report {} written to Inbox",
+            eid.0, ndr.0
+        ),
+        Event::RetryScheduled {
+            eid,
+            at,
+            transport,
+            reason,
+        } => {
+            println!(
+                "{:>6}    waiting for {transport}: {reason}; next retry {}",
+                eid.0,
+                at.strftime("%H:%M:%S UTC")
+            );
         }
-        Event::Moved { eid, to, .. } => println!("{:>6}    moved to {}", eid.0, folder_name(sp.store(), *to)),
+        Event::Moved { eid, to, .. } => {
+            println!("{:>6}    moved to {}", eid.0, folder_name(sp.store(), *to))
+        }
         Event::Removed(eid) => println!("{:>6}    deleted", eid.0),
         Event::Notice(t) => println!("note: {t}"),
         Event::Error(t) => eprintln!("spoolbox: error: {t}"),

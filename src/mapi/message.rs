@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::flags::{
-    MAPI_BCC, MAPI_CC, MAPI_P1, MAPI_SUBMITTED, MAPI_TO, MSGFLAG_READ, MSGFLAG_RESEND, MSGFLAG_SUBMIT,
-    MSGFLAG_UNSENT, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
+    MAPI_BCC, MAPI_CC, MAPI_P1, MAPI_SUBMITTED, MAPI_TO, MSGFLAG_READ, MSGFLAG_RESEND,
+    MSGFLAG_SUBMIT, MSGFLAG_UNSENT, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
 };
 use super::step::Step;
 use super::tags::{
@@ -53,7 +53,9 @@ impl std::str::FromStr for EntryId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let t = s.trim().trim_start_matches('#');
-        t.parse::<u64>().map(Self).map_err(|_| format!("{s:?} is not a message id (a number such as 42)"))
+        t.parse::<u64>()
+            .map(Self)
+            .map_err(|_| format!("{s:?} is not a message id (a number such as 42)"))
     }
 }
 
@@ -86,7 +88,11 @@ impl RecipientState {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            Self::Delivered | Self::Failed | Self::NoTransport | Self::HandledByStore | Self::SkippedResend
+            Self::Delivered
+                | Self::Failed
+                | Self::NoTransport
+                | Self::HandledByStore
+                | Self::SkippedResend
         )
     }
 
@@ -168,13 +174,24 @@ impl RecipientKind {
 
 impl Recipient {
     /// A new row with the client-side columns set.
-    pub fn new(row_id: u32, name: &str, address: &str, addrtype: &str, kind: RecipientKind) -> Self {
+    pub fn new(
+        row_id: u32,
+        name: &str,
+        address: &str,
+        addrtype: &str,
+        kind: RecipientKind,
+    ) -> Self {
         let mut props = PropBag::new();
         props.set_text(PR_DISPLAY_NAME, name);
         props.set_text(PR_EMAIL_ADDRESS, address);
         props.set_text(PR_ADDRTYPE, addrtype);
         props.set_flags(PR_RECIPIENT_TYPE, kind.mapi());
-        Self { row_id, props, outcome: RecipientState::Pending, transport: None }
+        Self {
+            row_id,
+            props,
+            outcome: RecipientState::Pending,
+            transport: None,
+        }
     }
 
     /// `PR_DISPLAY_NAME`
@@ -225,7 +242,11 @@ impl Recipient {
     /// "Name <address>" or just the address.
     pub fn label(&self) -> String {
         let (n, a) = (self.display_name(), self.email());
-        if n.is_empty() || n == a { a.to_owned() } else { format!("{n} <{a}>") }
+        if n.is_empty() || n == a {
+            a.to_owned()
+        } else {
+            format!("{n} <{a}>")
+        }
     }
 }
 
@@ -251,7 +272,9 @@ mod base64_bytes {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD.decode(s).map_err(serde::de::Error::custom)
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -472,7 +495,9 @@ impl Message {
 
     /// `PR_SUBMIT_FLAGS`; `None` while not submitted (invariant e.2).
     pub fn submit_flags(&self) -> Option<u32> {
-        self.props.value(PR_SUBMIT_FLAGS).and_then(super::value::PropValue::as_u32)
+        self.props
+            .value(PR_SUBMIT_FLAGS)
+            .and_then(super::value::PropValue::as_u32)
     }
 
     /// `MSGFLAG_SUBMIT` is set.
@@ -502,7 +527,9 @@ impl Message {
 
     /// `PR_SENTMAIL_ENTRYID` as a folder id.
     pub fn sentmail_folder(&self) -> Option<EntryId> {
-        self.props.binary(PR_SENTMAIL_ENTRYID).and_then(EntryId::from_bytes)
+        self.props
+            .binary(PR_SENTMAIL_ENTRYID)
+            .and_then(EntryId::from_bytes)
     }
 
     /// `PR_DELETE_AFTER_SUBMIT`
@@ -560,7 +587,13 @@ impl Message {
         self.recipients
             .iter()
             .filter(|r| !r.is_p1() && r.kind() == RecipientKind::To)
-            .map(|r| if r.display_name().is_empty() { r.email() } else { r.display_name() })
+            .map(|r| {
+                if r.display_name().is_empty() {
+                    r.email()
+                } else {
+                    r.display_name()
+                }
+            })
             .collect::<Vec<_>>()
             .join("; ")
     }

@@ -55,7 +55,9 @@ impl Step {
 
     /// Parses a step name (case-insensitive).
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.name().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|st| st.name().eq_ignore_ascii_case(s))
     }
 
     /// The step after this one, ignoring whether it will be skipped.

@@ -116,7 +116,9 @@ impl PropValue {
             tags::PT_I8 => Self::I8(int()?),
             tags::PT_STRING8 => Self::String8(text()?),
             tags::PT_UNICODE => Self::Unicode(text()?),
-            tags::PT_SYSTIME => Self::SysTime(text()?.parse().map_err(|e| format!("{}: {e}", want()))?),
+            tags::PT_SYSTIME => {
+                Self::SysTime(text()?.parse().map_err(|e| format!("{}: {e}", want()))?)
+            }
             tags::PT_CLSID => {
                 let bytes = unhex(&text()?).ok_or_else(want)?;
                 Self::Clsid(bytes.try_into().map_err(|_| want())?)
@@ -163,7 +165,9 @@ impl fmt::Display for PropValue {
 }
 
 fn long_from_i64(v: i64) -> Option<i32> {
-    i32::try_from(v).ok().or_else(|| u32::try_from(v).ok().map(u32::cast_signed))
+    i32::try_from(v)
+        .ok()
+        .or_else(|| u32::try_from(v).ok().map(u32::cast_signed))
 }
 
 fn parse_hex_u32(s: &str) -> Option<u32> {
@@ -323,11 +327,14 @@ impl PropBag {
     /// # Errors
     /// A text naming the property that is unknown or has the wrong shape.
     pub fn from_json(json: &Json) -> Result<Self, String> {
-        let obj = json.as_object().ok_or("a property set must be a JSON object")?;
+        let obj = json
+            .as_object()
+            .ok_or("a property set must be a JSON object")?;
         let mut bag = Self::new();
         for (key, value) in obj {
             let tag = tag_from_key(key).ok_or_else(|| format!("unknown property name {key:?}"))?;
-            let v = PropValue::from_json(tag.prop_type(), value).map_err(|e| format!("{key}: {e}"))?;
+            let v =
+                PropValue::from_json(tag.prop_type(), value).map_err(|e| format!("{key}: {e}"))?;
             bag.set(tag, v);
         }
         Ok(bag)
@@ -335,7 +342,12 @@ impl PropBag {
 
     /// The JSON object form (see the module docs).
     pub fn to_json(&self) -> Json {
-        Json::Object(self.0.iter().map(|(tag, v)| (key_for_tag(*tag), v.to_json())).collect())
+        Json::Object(
+            self.0
+                .iter()
+                .map(|(tag, v)| (key_for_tag(*tag), v.to_json()))
+                .collect(),
+        )
     }
 }
 
@@ -346,7 +358,9 @@ pub fn key_for_tag(tag: PropTag) -> String {
 
 /// The tag for a JSON key written by [`key_for_tag`].
 pub fn tag_from_key(key: &str) -> Option<PropTag> {
-    tags::lookup_name(key).map(|d| d.tag).or_else(|| PropTag::parse_hex(key))
+    tags::lookup_name(key)
+        .map(|d| d.tag)
+        .or_else(|| PropTag::parse_hex(key))
 }
 
 impl Serialize for PropBag {
@@ -401,11 +415,19 @@ impl Serialize for PropChange {
 impl<'de> Deserialize<'de> for PropChange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let r = PropChangeRepr::deserialize(d)?;
-        let tag = tag_from_key(&r.tag).ok_or_else(|| D::Error::custom(format!("unknown property {:?}", r.tag)))?;
+        let tag = tag_from_key(&r.tag)
+            .ok_or_else(|| D::Error::custom(format!("unknown property {:?}", r.tag)))?;
         let conv = |j: Option<Json>| {
-            j.map(|j| PropValue::from_json(tag.prop_type(), &j)).transpose().map_err(D::Error::custom)
+            j.map(|j| PropValue::from_json(tag.prop_type(), &j))
+                .transpose()
+                .map_err(D::Error::custom)
         };
-        Ok(Self { row: r.row, tag, before: conv(r.before)?, after: conv(r.after)? })
+        Ok(Self {
+            row: r.row,
+            tag,
+            before: conv(r.before)?,
+            after: conv(r.after)?,
+        })
     }
 }
 
@@ -414,12 +436,22 @@ pub fn diff(row: Option<u32>, a: &PropBag, b: &PropBag, out: &mut Vec<PropChange
     for (tag, va) in a.iter() {
         match b.value(tag) {
             Some(vb) if vb == va => {}
-            vb => out.push(PropChange { row, tag, before: Some(va.clone()), after: vb.cloned() }),
+            vb => out.push(PropChange {
+                row,
+                tag,
+                before: Some(va.clone()),
+                after: vb.cloned(),
+            }),
         }
     }
     for (tag, vb) in b.iter() {
         if !a.has(tag) {
-            out.push(PropChange { row, tag, before: None, after: Some(vb.clone()) });
+            out.push(PropChange {
+                row,
+                tag,
+                before: None,
+                after: Some(vb.clone()),
+            });
         }
     }
 }

@@ -15,15 +15,15 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
-pub use events::{Command, DebugState, Event, StatusRow};
 use crate::mapi::flags::{
-    MAPI_SPOOLER, MAPI_TRANSPORT_PROVIDER, STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ACTIVE,
-    SUBMITFLAG_LOCKED,
+    MAPI_SPOOLER, MAPI_TRANSPORT_PROVIDER, STATUS_AVAILABLE, STATUS_OFFLINE,
+    STATUS_OUTBOUND_ACTIVE, SUBMITFLAG_LOCKED,
 };
 use crate::mapi::tags::PR_SUBMIT_FLAGS;
 use crate::mapi::{EntryId, Message, MessageState, Recipient, Step, TraceCall};
 use crate::store::{Patch, Store, StoreError, Summary};
 use crate::transport::{self, Transport};
+pub use events::{Command, DebugState, Event, StatusRow};
 
 /// Where the time comes from: the real clock, or a hand-moved one in tests.
 #[derive(Clone)]
@@ -39,7 +39,12 @@ impl Clock {
     pub fn manual(start: Timestamp) -> (Self, Arc<Mutex<Timestamp>>) {
         let hand = Arc::new(Mutex::new(start));
         let h = Arc::clone(&hand);
-        (Self(Arc::new(move || h.lock().map_or(Timestamp::UNIX_EPOCH, |t| *t))), hand)
+        (
+            Self(Arc::new(move || {
+                h.lock().map_or(Timestamp::UNIX_EPOCH, |t| *t)
+            })),
+            hand,
+        )
     }
 
     /// Now.
@@ -90,7 +95,10 @@ pub struct Spooler {
 
 impl std::fmt::Debug for Spooler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spooler").field("root", &self.store.root()).field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("Spooler")
+            .field("root", &self.store.root())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -183,15 +191,33 @@ impl Spooler {
     pub fn status_table(&self) -> Vec<StatusRow> {
         let (progress, text) = match self.current.and_then(|e| self.store.summary(e)) {
             Some(s) => {
-                let i = s.next_step.and_then(|st| Step::ALL.iter().position(|x| *x == st)).unwrap_or(0);
-                (i32::try_from(i * 100 / Step::ALL.len()).unwrap_or(0), format!("message {}: {}", s.eid, s.subject))
+                let i = s
+                    .next_step
+                    .and_then(|st| Step::ALL.iter().position(|x| *x == st))
+                    .unwrap_or(0);
+                (
+                    i32::try_from(i * 100 / Step::ALL.len()).unwrap_or(0),
+                    format!("message {}: {}", s.eid, s.subject),
+                )
             }
-            None => (-1, if self.mode == Mode::Running { "idle".into() } else { "paused".into() }),
+            None => (
+                -1,
+                if self.mode == Mode::Running {
+                    "idle".into()
+                } else {
+                    "paused".into()
+                },
+            ),
         };
         let mut rows = vec![StatusRow {
             name: "MAPI Spooler".into(),
             resource_type: MAPI_SPOOLER,
-            status_code: STATUS_AVAILABLE | if self.mode == Mode::Running { 0 } else { STATUS_OFFLINE },
+            status_code: STATUS_AVAILABLE
+                | if self.mode == Mode::Running {
+                    0
+                } else {
+                    STATUS_OFFLINE
+                },
             progress,
             text,
             address_types: Vec::new(),
@@ -204,7 +230,11 @@ impl Spooler {
                 resource_type: MAPI_TRANSPORT_PROVIDER,
                 status_code: code,
                 progress: if active { 0 } else { -1 },
-                text: if active { "sending".into() } else { t.status_text() },
+                text: if active {
+                    "sending".into()
+                } else {
+                    t.status_text()
+                },
                 address_types: t.address_types().to_vec(),
             });
         }
@@ -222,16 +252,32 @@ impl Spooler {
     }
 
     fn clear_stale_locks(&mut self) {
-        let locked: Vec<EntryId> =
-            self.store.queue().filter(|e| self.store.summary(*e).is_some_and(Summary::is_locked)).collect();
+        let locked: Vec<EntryId> = self
+            .store
+            .queue()
+            .filter(|e| self.store.summary(*e).is_some_and(Summary::is_locked))
+            .collect();
         let now = self.now();
         for eid in locked {
-            let Ok(msg) = self.store.load(eid) else { continue };
+            let Ok(msg) = self.store.load(eid) else {
+                continue;
+            };
             let mut patch = Patch::default();
-            patch.set.set_flags(PR_SUBMIT_FLAGS, msg.submit_flags().unwrap_or(0) & !SUBMITFLAG_LOCKED);
+            patch.set.set_flags(
+                PR_SUBMIT_FLAGS,
+                msg.submit_flags().unwrap_or(0) & !SUBMITFLAG_LOCKED,
+            );
             let mut spool = msg.spool.clone();
             // Re-take the lock before going on; FinishedMsg already unlocked, so DoSentMail resumes as is.
-            if matches!(spool.next_step, Some(Step::Transmit | Step::NonDeliveryReport | Step::RemovePreprocessInfo | Step::FinishedMsg)) {
+            if matches!(
+                spool.next_step,
+                Some(
+                    Step::Transmit
+                        | Step::NonDeliveryReport
+                        | Step::RemovePreprocessInfo
+                        | Step::FinishedMsg
+                )
+            ) {
                 spool.next_step = Some(Step::SetLockState);
             }
             patch.spool = Some(spool);
@@ -260,19 +306,29 @@ impl Spooler {
             .store
             .queue()
             .filter(|e| {
-                self.store
-                    .summary(*e)
-                    .is_some_and(|s| matches!(s.base_state, MessageState::DeferredByTransport | MessageState::Held))
+                self.store.summary(*e).is_some_and(|s| {
+                    matches!(
+                        s.base_state,
+                        MessageState::DeferredByTransport | MessageState::Held
+                    )
+                })
             })
             .collect();
         let now = self.now();
         for eid in candidates {
-            let Ok(msg) = self.store.load(eid) else { continue };
-            let Some(name) = msg.spool.deferred_by.clone() else { continue };
+            let Ok(msg) = self.store.load(eid) else {
+                continue;
+            };
+            let Some(name) = msg.spool.deferred_by.clone() else {
+                continue;
+            };
             let mut spool = msg.spool.clone();
             spool.deferred_by = None;
             spool.begin_deferred = Some(name.clone());
-            let mut patch = Patch { spool: Some(spool), ..Patch::default() };
+            let mut patch = Patch {
+                spool: Some(spool),
+                ..Patch::default()
+            };
             patch.trace.push(TraceCall {
                 at: now,
                 step: Step::Transmit,
@@ -281,7 +337,9 @@ impl Spooler {
                 result: "S_OK".into(),
             });
             if let Ok(m) = self.store.patch(eid, patch, true) {
-                self.emit(Event::Notice(format!("message {eid} was deferred by {name}; it is offered again because {why}")));
+                self.emit(Event::Notice(format!(
+                    "message {eid} was deferred by {name}; it is offered again because {why}"
+                )));
                 self.changed(&m);
             }
         }
@@ -291,7 +349,9 @@ impl Spooler {
     pub fn handle(&mut self, cmd: Command) {
         let now = self.now();
         let result: Result<(), StoreError> = match cmd {
-            Command::Submit(eid) => submit::submit_message(&mut self.store, eid, now).map(|m| self.changed(&m)),
+            Command::Submit(eid) => {
+                submit::submit_message(&mut self.store, eid, now).map(|m| self.changed(&m))
+            }
             Command::AbortSubmit(eid) => submit::abort_submit(&mut self.store, eid, now).map(|m| {
                 if self.current == Some(eid) {
                     self.current = None;
@@ -339,12 +399,16 @@ impl Spooler {
                 self.emit(Event::Profile(p));
                 self.emit_status();
             }),
-            Command::SaveDraft(m) => submit::save_draft(&mut self.store, *m).map(|m| self.changed(&m)),
+            Command::SaveDraft(m) => {
+                submit::save_draft(&mut self.store, *m).map(|m| self.changed(&m))
+            }
             Command::NewDraft => self.new_draft(),
             Command::Hold(eid, on) => self.hold(eid, on),
             Command::Delete(eid) => self.delete(eid),
             Command::Move(eid, to) => self.move_message(eid, to),
-            Command::Resend(ndr) => submit::resend(&mut self.store, ndr, now).map(|m| self.changed(&m)),
+            Command::Resend(ndr) => {
+                submit::resend(&mut self.store, ndr, now).map(|m| self.changed(&m))
+            }
             Command::Watch(eid) => {
                 self.watched = eid;
                 if let Some(e) = eid
@@ -354,9 +418,9 @@ impl Spooler {
                 }
                 Ok(())
             }
-            Command::ImportEml(_) | Command::ExportEml(..) => {
-                Err(StoreError::Invalid(".eml import and export are not available yet".into()))
-            }
+            Command::ImportEml(_) | Command::ExportEml(..) => Err(StoreError::Invalid(
+                ".eml import and export are not available yet".into(),
+            )),
             Command::ExportTrace(eid, path) => self.export_trace(eid, &path),
             Command::CreateFolder(name) => self.store.create_folder(&name).map(|_| {
                 let f = self.store.folders().to_vec();
@@ -390,13 +454,24 @@ impl Spooler {
         let waiting: Vec<EntryId> = self
             .store
             .queue()
-            .filter(|e| self.store.summary(*e).is_some_and(|s| s.state(now) == MessageState::WaitingRetry))
+            .filter(|e| {
+                self.store
+                    .summary(*e)
+                    .is_some_and(|s| s.state(now) == MessageState::WaitingRetry)
+            })
             .collect();
         for eid in &waiting {
             let msg = self.store.load(*eid)?;
             let mut spool = msg.spool.clone();
             spool.next_retry = None;
-            let m = self.store.patch(*eid, Patch { spool: Some(spool), ..Patch::default() }, false)?;
+            let m = self.store.patch(
+                *eid,
+                Patch {
+                    spool: Some(spool),
+                    ..Patch::default()
+                },
+                false,
+            )?;
             self.changed(&m);
         }
         let queued = self.store.queue().count();
@@ -408,7 +483,9 @@ impl Spooler {
     }
 
     fn send_now(&mut self, eid: EntryId, now: Timestamp) -> Result<(), StoreError> {
-        let Some(s) = self.store.summary(eid).cloned() else { return Err(StoreError::NotFound(eid)) };
+        let Some(s) = self.store.summary(eid).cloned() else {
+            return Err(StoreError::NotFound(eid));
+        };
         if !s.is_submitted() {
             let m = submit::submit_message(&mut self.store, eid, now)?;
             self.changed(&m);
@@ -417,7 +494,14 @@ impl Spooler {
             let mut spool = msg.spool.clone();
             spool.next_retry = None;
             spool.held = false;
-            let m = self.store.patch(eid, Patch { spool: Some(spool), ..Patch::default() }, false)?;
+            let m = self.store.patch(
+                eid,
+                Patch {
+                    spool: Some(spool),
+                    ..Patch::default()
+                },
+                false,
+            )?;
             self.changed(&m);
         }
         if self.current.is_none() {
@@ -426,14 +510,23 @@ impl Spooler {
         Ok(())
     }
 
-    fn set_faults(&mut self, name: &str, faults: crate::store::profile::FaultConfig) -> Result<(), StoreError> {
+    fn set_faults(
+        &mut self,
+        name: &str,
+        faults: crate::store::profile::FaultConfig,
+    ) -> Result<(), StoreError> {
         let mut profile = self.store.profile().clone();
         let Some(cfg) = profile.transports.iter_mut().find(|t| t.name == name) else {
             return Err(StoreError::Invalid(format!("no transport named {name:?}")));
         };
         cfg.faults = faults.clone();
         self.store.set_profile(profile)?;
-        if let Some(f) = self.transports.iter_mut().find(|t| t.name() == name).and_then(|t| t.faults_mut()) {
+        if let Some(f) = self
+            .transports
+            .iter_mut()
+            .find(|t| t.name() == name)
+            .and_then(|t| t.faults_mut())
+        {
             *f = faults;
         }
         let p = Box::new(self.store.profile().clone());
@@ -447,7 +540,10 @@ impl Spooler {
         let outbox = self.store.folder_of(crate::store::FolderKind::Outbox);
         let mut m = Message::draft(eid, outbox, "");
         let sent = self.store.folder_of(crate::store::FolderKind::SentItems);
-        m.props.set(crate::mapi::tags::PR_SENTMAIL_ENTRYID, crate::mapi::PropValue::Binary(sent.to_bytes()));
+        m.props.set(
+            crate::mapi::tags::PR_SENTMAIL_ENTRYID,
+            crate::mapi::PropValue::Binary(sent.to_bytes()),
+        );
         self.store.save(&mut m)?;
         self.changed(&m);
         self.emit(Event::DraftCreated(eid));
@@ -457,11 +553,20 @@ impl Spooler {
     fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), StoreError> {
         let msg = self.store.load(eid)?;
         if !msg.is_submitted() {
-            return Err(StoreError::Invalid(format!("message {eid} is not queued, so it cannot be held")));
+            return Err(StoreError::Invalid(format!(
+                "message {eid} is not queued, so it cannot be held"
+            )));
         }
         let mut spool = msg.spool.clone();
         spool.held = on;
-        let m = self.store.patch(eid, Patch { spool: Some(spool), ..Patch::default() }, true)?;
+        let m = self.store.patch(
+            eid,
+            Patch {
+                spool: Some(spool),
+                ..Patch::default()
+            },
+            true,
+        )?;
         if on && self.current == Some(eid) && !m.is_locked() {
             self.current = None;
         }
@@ -470,7 +575,9 @@ impl Spooler {
     }
 
     fn delete(&mut self, eid: EntryId) -> Result<(), StoreError> {
-        let Some(s) = self.store.summary(eid).cloned() else { return Err(StoreError::NotFound(eid)) };
+        let Some(s) = self.store.summary(eid).cloned() else {
+            return Err(StoreError::NotFound(eid));
+        };
         if s.is_submitted() {
             return Err(crate::mapi::MapiError::new(
                 crate::mapi::MapiCode::Submitted,
@@ -484,19 +591,33 @@ impl Spooler {
             self.emit(Event::Removed(eid));
         } else {
             let m = self.store.move_to(eid, wastebasket)?;
-            self.emit(Event::Moved { eid, from: s.folder, to: wastebasket });
+            self.emit(Event::Moved {
+                eid,
+                from: s.folder,
+                to: wastebasket,
+            });
             self.changed(&m);
         }
         Ok(())
     }
 
     fn move_message(&mut self, eid: EntryId, to: EntryId) -> Result<(), StoreError> {
-        let Some(s) = self.store.summary(eid).cloned() else { return Err(StoreError::NotFound(eid)) };
+        let Some(s) = self.store.summary(eid).cloned() else {
+            return Err(StoreError::NotFound(eid));
+        };
         if s.is_submitted() {
-            return Err(crate::mapi::MapiError::new(crate::mapi::MapiCode::Submitted, "a queued message cannot be moved").into());
+            return Err(crate::mapi::MapiError::new(
+                crate::mapi::MapiCode::Submitted,
+                "a queued message cannot be moved",
+            )
+            .into());
         }
         let m = self.store.move_to(eid, to)?;
-        self.emit(Event::Moved { eid, from: s.folder, to });
+        self.emit(Event::Moved {
+            eid,
+            from: s.folder,
+            to,
+        });
         self.changed(&m);
         Ok(())
     }
@@ -504,7 +625,10 @@ impl Spooler {
     fn export_trace(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
         let text = self.trace_text(eid)?;
         std::fs::write(path, text).map_err(|e| StoreError::io(path, e))?;
-        self.emit(Event::Notice(format!("trace of message {eid} saved to {}", path.display())));
+        self.emit(Event::Notice(format!(
+            "trace of message {eid} saved to {}",
+            path.display()
+        )));
         Ok(())
     }
 
@@ -516,7 +640,13 @@ impl Spooler {
         let calls = self.trace_of(eid)?;
         Ok(calls
             .iter()
-            .map(|c| format!("{}  {:<20} {c}\n", c.at.strftime("%H:%M:%S%.3f"), c.step.name()))
+            .map(|c| {
+                format!(
+                    "{}  {:<20} {c}\n",
+                    c.at.strftime("%H:%M:%S%.3f"),
+                    c.step.name()
+                )
+            })
             .collect())
     }
 
@@ -529,9 +659,14 @@ impl Spooler {
         if self.store.summary(eid).is_some() {
             return Ok(self.store.load(eid)?.trace);
         }
-        let path = self.store.root().join("traces").join(format!("{}.json", eid.file_stem()));
+        let path = self
+            .store
+            .root()
+            .join("traces")
+            .join(format!("{}.json", eid.file_stem()));
         let bytes = std::fs::read(&path).map_err(|_| StoreError::NotFound(eid))?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))
     }
 
     /// Runs at most one step of one message, honouring pause and breakpoints.
@@ -557,7 +692,9 @@ impl Spooler {
             self.at = Some((eid, step));
             self.mode = Mode::Paused;
             self.current = Some(eid);
-            self.emit(Event::Notice(format!("breakpoint: stopped before {step} of message {eid}")));
+            self.emit(Event::Notice(format!(
+                "breakpoint: stopped before {step} of message {eid}"
+            )));
             self.emit_debug();
             self.emit_status();
             return Tick::Paused;
@@ -567,14 +704,21 @@ impl Spooler {
         self.run_step(eid, step);
         let next = self.store.summary(eid).and_then(|s| s.next_step);
         let waiting = self.store.summary(eid).is_some_and(|s| {
-            matches!(s.state(self.now()), MessageState::WaitingRetry | MessageState::DeferredByTransport | MessageState::Held)
+            matches!(
+                s.state(self.now()),
+                MessageState::WaitingRetry | MessageState::DeferredByTransport | MessageState::Held
+            )
         });
         if next.is_none() || waiting {
             self.current = None;
         }
         if self.mode == Mode::StepOnce {
             self.mode = Mode::Paused;
-            self.at = if waiting { None } else { next.map(|s| (eid, s)) };
+            self.at = if waiting {
+                None
+            } else {
+                next.map(|s| (eid, s))
+            };
             self.emit_debug();
         }
         self.emit_status();
@@ -599,11 +743,16 @@ impl Spooler {
             }
         }
         for (eid, name) in ready {
-            let Ok(msg) = self.store.load(eid) else { continue };
+            let Ok(msg) = self.store.load(eid) else {
+                continue;
+            };
             let mut spool = msg.spool.clone();
             spool.deferred_by = None;
             spool.begin_deferred = Some(name.clone());
-            let mut patch = Patch { spool: Some(spool), ..Patch::default() };
+            let mut patch = Patch {
+                spool: Some(spool),
+                ..Patch::default()
+            };
             patch.trace.push(TraceCall {
                 at: now,
                 step: Step::Transmit,
@@ -622,7 +771,11 @@ impl Spooler {
         msg.recipients
             .iter()
             .filter(|r| pending(r))
-            .filter_map(|r| self.transports.iter().position(|t| t.address_types().iter().any(|a| a == r.addrtype())))
+            .filter_map(|r| {
+                self.transports
+                    .iter()
+                    .position(|t| t.address_types().iter().any(|a| a == r.addrtype()))
+            })
             .collect()
     }
 
@@ -631,7 +784,10 @@ impl Spooler {
     /// transport (never reorder two messages for one transport) but not others (e.6).
     fn pick(&mut self, now: Timestamp) -> Option<EntryId> {
         if let Some(cur) = self.current
-            && self.store.summary(cur).is_some_and(|s| s.next_step.is_some())
+            && self
+                .store
+                .summary(cur)
+                .is_some_and(|s| s.next_step.is_some())
             && self.eligible(cur, now)
         {
             return Some(cur);
@@ -640,12 +796,17 @@ impl Spooler {
         let ids: Vec<EntryId> = self.store.queue().collect();
         let mut blocked: HashSet<usize> = HashSet::new();
         for eid in ids {
-            let Some(s) = self.store.summary(eid) else { continue };
+            let Some(s) = self.store.summary(eid) else {
+                continue;
+            };
             if s.next_step.is_none() {
                 continue;
             }
             let state = s.state(now);
-            let waiting = matches!(state, MessageState::WaitingRetry | MessageState::DeferredByTransport);
+            let waiting = matches!(
+                state,
+                MessageState::WaitingRetry | MessageState::DeferredByTransport
+            );
             let due = state != MessageState::WaitingRetry || s.next_retry.is_none_or(|t| t <= now);
             if waiting && !due || state == MessageState::DeferredByTransport {
                 if let Ok(m) = self.store.peek(eid) {
@@ -673,7 +834,9 @@ impl Spooler {
     fn eligible(&self, eid: EntryId, now: Timestamp) -> bool {
         self.store.summary(eid).is_some_and(|s| match s.state(now) {
             MessageState::WaitingRetry => s.next_retry.is_none_or(|t| t <= now),
-            MessageState::Held | MessageState::DeferredSend | MessageState::DeferredByTransport => false,
+            MessageState::Held | MessageState::DeferredSend | MessageState::DeferredByTransport => {
+                false
+            }
             _ => true,
         })
     }

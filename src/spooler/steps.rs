@@ -10,17 +10,19 @@ use jiff::SignedDuration;
 
 use super::{Clock, Event, Spooler, pending};
 use crate::mapi::flags::{
-    MAPI_REASON_TRANSFER_FAILED, MAPI_REASON_TRANSFER_IMPOSSIBLE, MSGFLAG_READ, MSGFLAG_SUBMIT, MSGFLAG_UNSENT,
-    SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
+    MAPI_REASON_TRANSFER_FAILED, MAPI_REASON_TRANSFER_IMPOSSIBLE, MSGFLAG_READ, MSGFLAG_SUBMIT,
+    MSGFLAG_UNSENT, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
 };
 use crate::mapi::tags::{
     PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_NDR_REASON_CODE, PR_ORIG_MESSAGE_CLASS,
-    PR_ORIGINAL_DISPLAY_TO, PR_ORIGINAL_SUBJECT, PR_ORIGINAL_SUBMIT_TIME, PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED,
-    PR_PREPROCESS, PR_REPORT_TEXT, PR_REPORT_TIME, PR_RESPONSIBILITY, PR_SUBMIT_FLAGS,
+    PR_ORIGINAL_DISPLAY_TO, PR_ORIGINAL_SUBJECT, PR_ORIGINAL_SUBMIT_TIME,
+    PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, PR_PREPROCESS, PR_REPORT_TEXT, PR_REPORT_TIME,
+    PR_RESPONSIBILITY, PR_SUBMIT_FLAGS,
 };
 use crate::mapi::value::diff;
 use crate::mapi::{
-    EntryId, Message, PropBag, PropChange, RecipientState, SpoolState, Step, StepOutcome, StepRecord, TraceCall,
+    EntryId, Message, PropBag, PropChange, RecipientState, SpoolState, Step, StepOutcome,
+    StepRecord, TraceCall,
 };
 use crate::store::profile::HookAction;
 use crate::store::{FolderKind, Patch, StoreError};
@@ -63,7 +65,11 @@ struct StepDone {
 
 impl StepDone {
     fn patch(outcome: StepOutcome, next: Step) -> Self {
-        Self { outcome, next: Some(next), disposal: Disposal::Patch { sync: false } }
+        Self {
+            outcome,
+            next: Some(next),
+            disposal: Disposal::Patch { sync: false },
+        }
     }
 }
 
@@ -91,7 +97,12 @@ fn make_patch(before: &Message, after: &Message) -> Patch {
             p.unset(tag);
         }
     }
-    p.recipients = after.recipients.iter().filter(|r| before.recipient(r.row_id) != Some(r)).cloned().collect();
+    p.recipients = after
+        .recipients
+        .iter()
+        .filter(|r| before.recipient(r.row_id) != Some(r))
+        .cloned()
+        .collect();
     if before.attachments != after.attachments {
         p.attachments = Some(after.attachments.clone());
     }
@@ -102,8 +113,13 @@ fn make_patch(before: &Message, after: &Message) -> Patch {
 fn unlock(msg: &mut Message, tr: &mut Tracer, why: &str) {
     let flags = msg.submit_flags().unwrap_or(0);
     if flags & SUBMITFLAG_LOCKED != 0 {
-        msg.props.set_flags(PR_SUBMIT_FLAGS, flags & !SUBMITFLAG_LOCKED);
-        tr.call("IMsgStore::SetLockState", format!("{}, MSG_UNLOCKED", msg.entry_id), format!("S_OK ({why})"));
+        msg.props
+            .set_flags(PR_SUBMIT_FLAGS, flags & !SUBMITFLAG_LOCKED);
+        tr.call(
+            "IMsgStore::SetLockState",
+            format!("{}, MSG_UNLOCKED", msg.entry_id),
+            format!("S_OK ({why})"),
+        );
     }
 }
 
@@ -128,7 +144,11 @@ impl Spooler {
         self.emit(Event::StepStarted { eid, step });
         self.flush_events();
         let mut work = before.clone();
-        let mut tr = Tracer { step, clock: self.clock.clone(), calls: Vec::new() };
+        let mut tr = Tracer {
+            step,
+            clock: self.clock.clone(),
+            calls: Vec::new(),
+        };
         let res = match step {
             Step::SubmitMessage => Ok(StepDone::patch(StepOutcome::Skipped, Step::Preprocess)),
             Step::Preprocess => self.preprocess(&mut work, &mut tr),
@@ -175,7 +195,12 @@ impl Spooler {
         for call in calls {
             self.emit(Event::Trace { eid, call });
         }
-        self.emit(Event::StepFinished { eid, step, outcome: done.outcome, micros });
+        self.emit(Event::StepFinished {
+            eid,
+            step,
+            outcome: done.outcome,
+            micros,
+        });
         match stored {
             Ok(Some(after)) => {
                 self.report_changes(&before, &after);
@@ -189,7 +214,9 @@ impl Spooler {
                 // The store refused the write: stop rather than spin on the same message.
                 self.mode = super::Mode::Paused;
                 self.current = None;
-                self.emit(Event::Error(format!("message {eid}: {step} could not be saved, spooler paused: {e}")));
+                self.emit(Event::Error(format!(
+                    "message {eid}: {step} could not be saved, spooler paused: {e}"
+                )));
                 self.emit_debug();
             }
         }
@@ -199,7 +226,8 @@ impl Spooler {
     fn report_changes(&mut self, before: &Message, after: &Message) {
         for r in &after.recipients {
             let b = before.recipient(r.row_id);
-            if b.map(|x| (x.responsibility(), &x.outcome)) != Some((r.responsibility(), &r.outcome)) {
+            if b.map(|x| (x.responsibility(), &x.outcome)) != Some((r.responsibility(), &r.outcome))
+            {
                 self.emit(Event::RecipientMarked {
                     eid: after.entry_id,
                     row: r.row_id,
@@ -209,15 +237,28 @@ impl Spooler {
             }
         }
         if before.is_locked() != after.is_locked() {
-            self.emit(Event::LockChanged { eid: after.entry_id, locked: after.is_locked() });
+            self.emit(Event::LockChanged {
+                eid: after.entry_id,
+                locked: after.is_locked(),
+            });
         }
         if before.folder != after.folder {
-            self.emit(Event::Moved { eid: after.entry_id, from: before.folder, to: after.folder });
+            self.emit(Event::Moved {
+                eid: after.entry_id,
+                from: before.folder,
+                to: after.folder,
+            });
         }
     }
 
     /// A step hit a store error: the message waits and is retried with backoff.
-    fn step_failed(&mut self, msg: &mut Message, tr: &mut Tracer, step: Step, e: &StoreError) -> StepDone {
+    fn step_failed(
+        &mut self,
+        msg: &mut Message,
+        tr: &mut Tracer,
+        step: Step,
+        e: &StoreError,
+    ) -> StepDone {
         let now = self.now();
         let policy = self.store.profile().retry.clone();
         msg.spool.attempts += 1;
@@ -229,8 +270,15 @@ impl Spooler {
             unlock(msg, tr, "step failed, message given back");
             Step::SetLockState
         };
-        self.emit(Event::Error(format!("message {}: {step} failed: {e}", msg.entry_id)));
-        StepDone { outcome: StepOutcome::Failed(e.to_string()), next: Some(next), disposal: Disposal::Patch { sync: true } }
+        self.emit(Event::Error(format!(
+            "message {}: {step} failed: {e}",
+            msg.entry_id
+        )));
+        StepDone {
+            outcome: StepOutcome::Failed(e.to_string()),
+            next: Some(next),
+            disposal: Disposal::Patch { sync: true },
+        }
     }
 
     fn keep_trace(&self, msg: &Message) {
@@ -239,7 +287,11 @@ impl Spooler {
             && let Ok(bytes) = serde_json::to_vec_pretty(&msg.trace)
         {
             let dest = dir.join(format!("{}.json", msg.entry_id.file_stem()));
-            let _ = crate::store::fs::write_replace_nosync(&self.store.root().join("tmp"), &dest, &bytes);
+            let _ = crate::store::fs::write_replace_nosync(
+                &self.store.root().join("tmp"),
+                &dest,
+                &bytes,
+            );
         }
     }
 
@@ -247,7 +299,11 @@ impl Spooler {
     fn route(&self, msg: &Message) -> BTreeMap<usize, Vec<u32>> {
         let mut out: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
         for r in msg.recipients.iter().filter(|r| pending(r)) {
-            if let Some(i) = self.transports.iter().position(|t| t.address_types().iter().any(|a| a == r.addrtype())) {
+            if let Some(i) = self
+                .transports
+                .iter()
+                .position(|t| t.address_types().iter().any(|a| a == r.addrtype()))
+            {
                 out.entry(i).or_default().push(r.row_id);
             }
         }
@@ -263,17 +319,28 @@ impl Spooler {
             return Ok(StepDone::patch(StepOutcome::Skipped, Step::SetLockState));
         }
         let eid = msg.entry_id;
-        msg.props.set_flags(PR_SUBMIT_FLAGS, flags | SUBMITFLAG_LOCKED);
-        tr.call("IMsgStore::SetLockState", format!("{eid}, MSG_LOCKED"), "S_OK");
+        msg.props
+            .set_flags(PR_SUBMIT_FLAGS, flags | SUBMITFLAG_LOCKED);
+        tr.call(
+            "IMsgStore::SetLockState",
+            format!("{eid}, MSG_LOCKED"),
+            "S_OK",
+        );
         let now = self.now();
         for (ti, rows) in self.route(msg) {
-            let Some(t) = self.transports.get_mut(ti) else { continue };
+            let Some(t) = self.transports.get_mut(ti) else {
+                continue;
+            };
             if !t.has_preprocessor() {
                 continue;
             }
             let name = t.name().to_owned();
             let pre = t.preprocess(msg, &rows);
-            tr.call("PreprocessMessage", format!("{name}, {eid}, {} row(s)", rows.len()), format!("S_OK: {}", pre.note));
+            tr.call(
+                "PreprocessMessage",
+                format!("{name}, {eid}, {} row(s)", rows.len()),
+                format!("S_OK: {}", pre.note),
+            );
             for (row, why) in pre.rejected {
                 if let Some(r) = msg.recipient_mut(row) {
                     r.props.set_bool(PR_RESPONSIBILITY, true);
@@ -282,12 +349,20 @@ impl Spooler {
                     r.outcome = RecipientState::Failed;
                     r.transport = Some(format!("{name} preprocessor"));
                 }
-                tr.call("PreprocessMessage (lppRecipList)", format!("row {row}"), format!("rejected: {why}"));
+                tr.call(
+                    "PreprocessMessage (lppRecipList)",
+                    format!("row {row}"),
+                    format!("rejected: {why}"),
+                );
             }
             msg.spool.preprocessed_by.push(name);
         }
         msg.props.set_flags(PR_SUBMIT_FLAGS, SUBMITFLAG_LOCKED);
-        tr.call("IMessage::SubmitMessage", "spooler resubmit", "S_OK (SUBMITFLAG_PREPROCESS cleared)");
+        tr.call(
+            "IMessage::SubmitMessage",
+            "spooler resubmit",
+            "S_OK (SUBMITFLAG_PREPROCESS cleared)",
+        );
         Ok(StepDone::patch(StepOutcome::Done, Step::SetLockState))
     }
 
@@ -297,8 +372,13 @@ impl Spooler {
         if flags & SUBMITFLAG_LOCKED != 0 {
             return StepDone::patch(StepOutcome::Skipped, Step::Transmit);
         }
-        msg.props.set_flags(PR_SUBMIT_FLAGS, flags | SUBMITFLAG_LOCKED);
-        tr.call("IMsgStore::SetLockState", format!("{}, MSG_LOCKED", msg.entry_id), "S_OK");
+        msg.props
+            .set_flags(PR_SUBMIT_FLAGS, flags | SUBMITFLAG_LOCKED);
+        tr.call(
+            "IMsgStore::SetLockState",
+            format!("{}, MSG_LOCKED", msg.entry_id),
+            "S_OK",
+        );
         StepDone::patch(StepOutcome::Done, Step::Transmit)
     }
 
@@ -314,7 +394,9 @@ impl Spooler {
         let mut deferred_by: Option<String> = None;
         let begin_deferred_for = msg.spool.begin_deferred.take();
         for ti in 0..self.transports.len() {
-            let Some(t) = self.transports.get(ti) else { continue };
+            let Some(t) = self.transports.get(ti) else {
+                continue;
+            };
             let name = t.name().to_owned();
             let rows: Vec<u32> = msg
                 .recipients
@@ -345,14 +427,28 @@ impl Spooler {
                 deliver_for_real: profile.deliver_for_real,
                 store_root: self.store.root().to_path_buf(),
             };
-            let flags = if begin_deferred { "BEGIN_DEFERRED" } else { "0" };
+            let flags = if begin_deferred {
+                "BEGIN_DEFERRED"
+            } else {
+                "0"
+            };
             let mut resend_now = 0;
             let handoff = loop {
-                let Some(t) = self.transports.get_mut(ti) else { break None };
+                let Some(t) = self.transports.get_mut(ti) else {
+                    break None;
+                };
                 let h = t.submit_message(&view);
-                tr.call("IXPLogon::SubmitMessage", format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()), h.result.mapi_name());
+                tr.call(
+                    "IXPLogon::SubmitMessage",
+                    format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()),
+                    h.result.mapi_name(),
+                );
                 if h.result == SubmitResult::Ok {
-                    tr.call("IXPLogon::EndMessage", format!("[{name}] {eid}"), h.end.mapi_name());
+                    tr.call(
+                        "IXPLogon::EndMessage",
+                        format!("[{name}] {eid}"),
+                        h.end.mapi_name(),
+                    );
                     if h.end == EndFlag::ResendNow && resend_now < 3 && h.outcomes.is_empty() {
                         resend_now += 1;
                         continue;
@@ -386,7 +482,9 @@ impl Spooler {
                 if !rows.contains(&row) {
                     continue; // a transport may only answer for what it was offered
                 }
-                let Some(r) = msg.recipient_mut(row) else { continue };
+                let Some(r) = msg.recipient_mut(row) else {
+                    continue;
+                };
                 match outcome {
                     RowOutcome::Delivered(_) => {
                         r.props.set_bool(PR_RESPONSIBILITY, true);
@@ -420,7 +518,11 @@ impl Spooler {
                 EndFlag::Sent => {}
                 EndFlag::ResendNow | EndFlag::ResendLater => {
                     claimed.extend(&rows);
-                    wait = Some((name.clone(), 0, format!("{}: the transport asked to send later", h.end.mapi_name())));
+                    wait = Some((
+                        name.clone(),
+                        0,
+                        format!("{}: the transport asked to send later", h.end.mapi_name()),
+                    ));
                 }
                 EndFlag::DontResend => {
                     claimed.extend(&rows);
@@ -438,7 +540,14 @@ impl Spooler {
                         outcome: r.outcome.clone(),
                     })
                     .collect();
-                self.store.patch(eid, Patch { recipients: changed, ..Patch::default() }, true)?;
+                self.store.patch(
+                    eid,
+                    Patch {
+                        recipients: changed,
+                        ..Patch::default()
+                    },
+                    true,
+                )?;
                 for e in events {
                     self.emit(e);
                 }
@@ -446,11 +555,18 @@ impl Spooler {
             }
         }
         // Scan exhausted: whatever nobody took gets the spooler's own NDR (S10).
-        for r in msg.recipients.iter_mut().filter(|r| pending(r) && !claimed.contains(&r.row_id)) {
+        for r in msg
+            .recipients
+            .iter_mut()
+            .filter(|r| pending(r) && !claimed.contains(&r.row_id))
+        {
             r.outcome = RecipientState::NoTransport;
             r.props.set_text(
                 PR_REPORT_TEXT,
-                format!("No transport provider was available for this recipient (address type {:?})", r.addrtype()),
+                format!(
+                    "No transport provider was available for this recipient (address type {:?})",
+                    r.addrtype()
+                ),
             );
             r.props.set_time(PR_REPORT_TIME, now);
             r.transport = None;
@@ -459,7 +575,9 @@ impl Spooler {
             msg.spool.deferred_by = Some(t.clone());
             unlock(msg, tr, "deferred by the transport");
             return Ok(StepDone {
-                outcome: StepOutcome::Waiting(format!("{t} keeps the message (END_DONT_RESEND) and will call back")),
+                outcome: StepOutcome::Waiting(format!(
+                    "{t} keeps the message (END_DONT_RESEND) and will call back"
+                )),
                 next: Some(Step::SetLockState),
                 disposal: Disposal::Patch { sync: true },
             });
@@ -468,26 +586,56 @@ impl Spooler {
             let since = msg.spool.trouble_since.unwrap_or(now);
             let age = now.duration_since(since);
             if age >= secs(profile.retry.give_up_after_secs) {
-                for r in msg.recipients.iter_mut().filter(|r| pending(r) && claimed.contains(&r.row_id)) {
+                for r in msg
+                    .recipients
+                    .iter_mut()
+                    .filter(|r| pending(r) && claimed.contains(&r.row_id))
+                {
                     r.props.set_bool(PR_RESPONSIBILITY, true);
-                    r.props.set_text(PR_REPORT_TEXT, format!("gave up after {} attempts over {age:#}: {reason}", msg.spool.attempts + 1));
+                    r.props.set_text(
+                        PR_REPORT_TEXT,
+                        format!(
+                            "gave up after {} attempts over {age:#}: {reason}",
+                            msg.spool.attempts + 1
+                        ),
+                    );
                     r.props.set_time(PR_REPORT_TIME, now);
                     r.outcome = RecipientState::Failed;
                 }
-                msg.spool = SpoolState { preprocessed_by: msg.spool.preprocessed_by.clone(), ..SpoolState::default() };
-                return Ok(StepDone { outcome: StepOutcome::Done, next: Some(Step::NonDeliveryReport), disposal: Disposal::Patch { sync: true } });
+                msg.spool = SpoolState {
+                    preprocessed_by: msg.spool.preprocessed_by.clone(),
+                    ..SpoolState::default()
+                };
+                return Ok(StepDone {
+                    outcome: StepOutcome::Done,
+                    next: Some(Step::NonDeliveryReport),
+                    disposal: Disposal::Patch { sync: true },
+                });
             }
             msg.spool.attempts += 1;
-            let delay = if retry_secs > 0 { retry_secs } else { profile.retry.delay_secs(msg.spool.attempts) };
+            let delay = if retry_secs > 0 {
+                retry_secs
+            } else {
+                profile.retry.delay_secs(msg.spool.attempts)
+            };
             let at = now + secs(delay);
             msg.spool.trouble_since = Some(since);
             msg.spool.next_retry = Some(at);
             msg.spool.waiting_on = Some(t.clone());
             msg.spool.last_error = Some(reason.clone());
             unlock(msg, tr, "waiting for a retry");
-            self.emit(Event::RetryScheduled { eid, at, transport: t, reason: reason.clone() });
+            self.emit(Event::RetryScheduled {
+                eid,
+                at,
+                transport: t,
+                reason: reason.clone(),
+            });
             return Ok(StepDone {
-                outcome: StepOutcome::Waiting(format!("{reason}; retry {} at {}", msg.spool.attempts, at.strftime("%H:%M:%S"))),
+                outcome: StepOutcome::Waiting(format!(
+                    "{reason}; retry {} at {}",
+                    msg.spool.attempts,
+                    at.strftime("%H:%M:%S")
+                )),
                 next: Some(Step::SetLockState),
                 disposal: Disposal::Patch { sync: true },
             });
@@ -495,48 +643,108 @@ impl Spooler {
         msg.spool.next_retry = None;
         msg.spool.waiting_on = None;
         msg.spool.trouble_since = None;
-        Ok(StepDone { outcome: StepOutcome::Done, next: Some(Step::NonDeliveryReport), disposal: Disposal::Patch { sync: true } })
+        // The marks were made durable after each hand-off; the step record can ride along
+        // with the next sync (or the DoSentMail write).
+        Ok(StepDone {
+            outcome: StepOutcome::Done,
+            next: Some(Step::NonDeliveryReport),
+            disposal: Disposal::Patch { sync: false },
+        })
     }
 
     /// Step 4 (S10): one NDR in Inbox for every recipient that failed for good or that no
     /// transport accepted, unless `PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED` is FALSE.
-    fn non_delivery_report(&mut self, msg: &mut Message, tr: &mut Tracer) -> Result<StepDone, StoreError> {
-        let failed: Vec<_> = msg.recipients.iter().filter(|r| r.outcome.needs_ndr()).cloned().collect();
+    fn non_delivery_report(
+        &mut self,
+        msg: &mut Message,
+        tr: &mut Tracer,
+    ) -> Result<StepDone, StoreError> {
+        let failed: Vec<_> = msg
+            .recipients
+            .iter()
+            .filter(|r| r.outcome.needs_ndr())
+            .cloned()
+            .collect();
         if failed.is_empty() {
-            return Ok(StepDone::patch(StepOutcome::Skipped, Step::RemovePreprocessInfo));
+            return Ok(StepDone::patch(
+                StepOutcome::Skipped,
+                Step::RemovePreprocessInfo,
+            ));
         }
         let eid = msg.entry_id;
-        if msg.props.boolean(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED) == Some(false) {
-            tr.call("IMAPISupport::StatusRecips", format!("{eid}, {} row(s)", failed.len()), "suppressed: PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED is FALSE");
-            return Ok(StepDone::patch(StepOutcome::Skipped, Step::RemovePreprocessInfo));
+        if msg
+            .props
+            .boolean(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED)
+            == Some(false)
+        {
+            tr.call(
+                "IMAPISupport::StatusRecips",
+                format!("{eid}, {} row(s)", failed.len()),
+                "suppressed: PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED is FALSE",
+            );
+            return Ok(StepDone::patch(
+                StepOutcome::Skipped,
+                Step::RemovePreprocessInfo,
+            ));
         }
         if let Some(ndr) = msg.spool.ndr
             && self.store.summary(ndr).is_some()
         {
-            return Ok(StepDone::patch(StepOutcome::Done, Step::RemovePreprocessInfo));
+            return Ok(StepDone::patch(
+                StepOutcome::Done,
+                Step::RemovePreprocessInfo,
+            ));
         }
         let now = self.now();
         let ndr_id = self.store.new_entry_id()?;
         // Record the report's id durably before writing it, so a replayed step never writes two.
         msg.spool.ndr = Some(ndr_id);
-        self.store.patch(eid, Patch { spool: Some(msg.spool.clone()), ..Patch::default() }, true)?;
+        self.store.patch(
+            eid,
+            Patch {
+                spool: Some(msg.spool.clone()),
+                ..Patch::default()
+            },
+            true,
+        )?;
         let inbox = self.store.folder_of(FolderKind::Inbox);
-        let mut report = Message::draft(ndr_id, inbox, &format!("Undeliverable: {}", msg.subject()));
-        report.props.set_text(crate::mapi::tags::PR_MESSAGE_CLASS, format!("REPORT.{}.NDR", msg.message_class()));
+        let mut report =
+            Message::draft(ndr_id, inbox, &format!("Undeliverable: {}", msg.subject()));
+        report.props.set_text(
+            crate::mapi::tags::PR_MESSAGE_CLASS,
+            format!("REPORT.{}.NDR", msg.message_class()),
+        );
         report.props.set_flags(PR_MESSAGE_FLAGS, 0);
         report.props.set_text(PR_ORIGINAL_SUBJECT, msg.subject());
-        report.props.set_text(PR_ORIG_MESSAGE_CLASS, msg.message_class());
-        report.props.set_text(PR_ORIGINAL_DISPLAY_TO, msg.display_to());
+        report
+            .props
+            .set_text(PR_ORIG_MESSAGE_CLASS, msg.message_class());
+        report
+            .props
+            .set_text(PR_ORIGINAL_DISPLAY_TO, msg.display_to());
         if let Some(t) = msg.client_submit_time() {
             report.props.set_time(PR_ORIGINAL_SUBMIT_TIME, t);
         }
-        report.props.set_time(crate::mapi::tags::PR_CLIENT_SUBMIT_TIME, now);
-        let mut body = format!("Your message \"{}\" could not be delivered to these recipients:\n\n", msg.subject());
+        report
+            .props
+            .set_time(crate::mapi::tags::PR_CLIENT_SUBMIT_TIME, now);
+        let mut body = format!(
+            "Your message \"{}\" could not be delivered to these recipients:\n\n",
+            msg.subject()
+        );
         for r in &failed {
             let mut row = r.clone();
-            let reason = if r.outcome == RecipientState::NoTransport { MAPI_REASON_TRANSFER_IMPOSSIBLE } else { MAPI_REASON_TRANSFER_FAILED };
+            let reason = if r.outcome == RecipientState::NoTransport {
+                MAPI_REASON_TRANSFER_IMPOSSIBLE
+            } else {
+                MAPI_REASON_TRANSFER_FAILED
+            };
             row.props.set_flags(PR_NDR_REASON_CODE, reason);
-            body.push_str(&format!("  {}\n    {}\n", r.label(), r.report_text().unwrap_or("")));
+            body.push_str(&format!(
+                "  {}\n    {}\n",
+                r.label(),
+                r.report_text().unwrap_or("")
+            ));
             report.recipients.push(row);
         }
         report.body = body;
@@ -564,7 +772,10 @@ impl Spooler {
             self.emit(Event::Summary(s));
         }
         self.emit(Event::NdrCreated { eid, ndr: ndr_id });
-        Ok(StepDone::patch(StepOutcome::Done, Step::RemovePreprocessInfo))
+        Ok(StepDone::patch(
+            StepOutcome::Done,
+            Step::RemovePreprocessInfo,
+        ))
     }
 
     /// Step 5 (S11): only if `PR_PREPROCESS`: each preprocessor that ran cleans up.
@@ -575,7 +786,11 @@ impl Spooler {
         for name in msg.spool.preprocessed_by.clone() {
             if let Some(t) = self.transports.iter_mut().find(|t| t.name() == name) {
                 let note = t.remove_preprocess_info(msg);
-                tr.call("RemovePreprocessInfo", format!("{name}, {}", msg.entry_id), format!("S_OK: {note}"));
+                tr.call(
+                    "RemovePreprocessInfo",
+                    format!("{name}, {}", msg.entry_id),
+                    format!("S_OK: {note}"),
+                );
             }
         }
         StepDone::patch(StepOutcome::Done, Step::FinishedMsg)
@@ -585,10 +800,20 @@ impl Spooler {
     /// `MSGFLAG_SUBMIT`/`MSGFLAG_UNSENT`; the message leaves the outgoing queue.
     fn finished_msg(msg: &mut Message, tr: &mut Tracer) -> StepDone {
         msg.props.remove(PR_SUBMIT_FLAGS);
-        msg.props.clear_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_UNSENT);
+        msg.props
+            .clear_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_UNSENT);
         msg.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_READ);
-        msg.spool = SpoolState { preprocessed_by: msg.spool.preprocessed_by.clone(), ndr: msg.spool.ndr, finishing: true, ..SpoolState::default() };
-        tr.call("IMsgStore::FinishedMsg", format!("0, {}", msg.entry_id), "S_OK (unlocked, MSGFLAG_SUBMIT cleared)");
+        msg.spool = SpoolState {
+            preprocessed_by: msg.spool.preprocessed_by.clone(),
+            ndr: msg.spool.ndr,
+            finishing: true,
+            ..SpoolState::default()
+        };
+        tr.call(
+            "IMsgStore::FinishedMsg",
+            format!("0, {}", msg.entry_id),
+            "S_OK (unlocked, MSGFLAG_SUBMIT cleared)",
+        );
         StepDone::patch(StepOutcome::Done, Step::DoSentMail)
     }
 
@@ -603,10 +828,16 @@ impl Spooler {
         if let Some(f) = sent
             && self.store.folder(f).is_none()
         {
-            let why = format!("PR_SENTMAIL_ENTRYID names folder {f}, which does not exist: MAPI_E_INVALID_ENTRYID");
+            let why = format!(
+                "PR_SENTMAIL_ENTRYID names folder {f}, which does not exist: MAPI_E_INVALID_ENTRYID"
+            );
             tr.call("IMAPISupport::DoSentMail", format!("0, {eid}"), why.clone());
             msg.spool.last_error = Some(why.clone());
-            return Ok(StepDone { outcome: StepOutcome::Failed(why), next: None, disposal: Disposal::Save(None) });
+            return Ok(StepDone {
+                outcome: StepOutcome::Failed(why),
+                next: None,
+                disposal: Disposal::Save(None),
+            });
         }
         let delete = msg.delete_after_submit();
         tr.call(
@@ -614,7 +845,8 @@ impl Spooler {
             format!("0, {eid}"),
             format!(
                 "PR_SENTMAIL_ENTRYID {}, PR_DELETE_AFTER_SUBMIT {}",
-                sent.and_then(|f| self.store.folder(f)).map_or("absent".to_owned(), |f| format!("= {}", f.name)),
+                sent.and_then(|f| self.store.folder(f))
+                    .map_or("absent".to_owned(), |f| format!("= {}", f.name)),
                 if delete { "TRUE" } else { "FALSE" }
             ),
         );
@@ -624,7 +856,11 @@ impl Spooler {
         let hooks = self.store.profile().hooks.clone();
         let subject = msg.subject().to_lowercase();
         for hook in &hooks {
-            if hook.subject_prefix.as_deref().is_some_and(|p| !subject.starts_with(&p.to_lowercase())) {
+            if hook
+                .subject_prefix
+                .as_deref()
+                .is_some_and(|p| !subject.starts_with(&p.to_lowercase()))
+            {
                 continue;
             }
             let result = match &hook.action {
@@ -640,42 +876,86 @@ impl Spooler {
                 }
                 HookAction::Nothing => "S_OK".to_owned(),
             };
-            tr.call("ISpoolerHook::OutboundMsgHook", format!("[{}] {eid}", hook.name), result);
+            tr.call(
+                "ISpoolerHook::OutboundMsgHook",
+                format!("[{}] {eid}", hook.name),
+                result,
+            );
             if hook.cancel_chain {
-                tr.call("ISpoolerHook::OutboundMsgHook", format!("[{}]", hook.name), "HOOK_CANCEL: no further hooks");
+                tr.call(
+                    "ISpoolerHook::OutboundMsgHook",
+                    format!("[{}]", hook.name),
+                    "HOOK_CANCEL: no further hooks",
+                );
                 break;
             }
         }
-        let name = |s: &Self, f: EntryId| s.store.folder(f).map_or_else(|| f.to_string(), |x| x.name.clone());
+        let name = |s: &Self, f: EntryId| {
+            s.store
+                .folder(f)
+                .map_or_else(|| f.to_string(), |x| x.name.clone())
+        };
         let disposal = if hook_delete {
-            tr.call("IMAPIFolder::DeleteMessages", format!("{eid}"), "S_OK (a hook set HOOK_DELETE)");
+            tr.call(
+                "IMAPIFolder::DeleteMessages",
+                format!("{eid}"),
+                "S_OK (a hook set HOOK_DELETE)",
+            );
             Disposal::Delete
         } else if replaced {
             let f = target.unwrap_or(msg.folder);
-            tr.call("IMAPIFolder::CopyMessages", format!("{eid} → {}", name(self, f)), "S_OK (MESSAGE_MOVE, hook's target)");
+            tr.call(
+                "IMAPIFolder::CopyMessages",
+                format!("{eid} → {}", name(self, f)),
+                "S_OK (MESSAGE_MOVE, hook's target)",
+            );
             Disposal::Save(Some(f))
         } else {
             match (sent, delete) {
                 (Some(f), true) => {
-                    tr.call("IMAPIFolder::CopyMessages", format!("{eid} → {}", name(self, f)), "S_OK");
-                    tr.call("IMAPIFolder::DeleteMessages", format!("{eid} (original)"), "S_OK (PR_DELETE_AFTER_SUBMIT)");
+                    tr.call(
+                        "IMAPIFolder::CopyMessages",
+                        format!("{eid} → {}", name(self, f)),
+                        "S_OK",
+                    );
+                    tr.call(
+                        "IMAPIFolder::DeleteMessages",
+                        format!("{eid} (original)"),
+                        "S_OK (PR_DELETE_AFTER_SUBMIT)",
+                    );
                     Disposal::Save(Some(f))
                 }
                 (Some(f), false) => {
-                    tr.call("IMAPIFolder::CopyMessages", format!("{eid} → {}", name(self, f)), "S_OK (MESSAGE_MOVE)");
+                    tr.call(
+                        "IMAPIFolder::CopyMessages",
+                        format!("{eid} → {}", name(self, f)),
+                        "S_OK (MESSAGE_MOVE)",
+                    );
                     Disposal::Save(Some(f))
                 }
                 (None, true) => {
-                    tr.call("IMAPIFolder::DeleteMessages", format!("{eid}"), "S_OK (PR_DELETE_AFTER_SUBMIT)");
+                    tr.call(
+                        "IMAPIFolder::DeleteMessages",
+                        format!("{eid}"),
+                        "S_OK (PR_DELETE_AFTER_SUBMIT)",
+                    );
                     Disposal::Delete
                 }
                 (None, false) => {
-                    tr.call("IMAPISupport::DoSentMail", format!("{eid}"), "no disposal properties: left in place");
+                    tr.call(
+                        "IMAPISupport::DoSentMail",
+                        format!("{eid}"),
+                        "no disposal properties: left in place",
+                    );
                     Disposal::Save(None)
                 }
             }
         };
-        Ok(StepDone { outcome: StepOutcome::Done, next: None, disposal })
+        Ok(StepDone {
+            outcome: StepOutcome::Done,
+            next: None,
+            disposal,
+        })
     }
 }
 

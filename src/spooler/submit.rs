@@ -6,10 +6,13 @@ use std::collections::HashSet;
 
 use jiff::Timestamp;
 
-use crate::mapi::flags::{MAPI_SUBMITTED, MSGFLAG_READ, MSGFLAG_RESEND, MSGFLAG_SUBMIT, MSGFLAG_UNSENT, SUBMITFLAG_PREPROCESS};
+use crate::mapi::flags::{
+    MAPI_SUBMITTED, MSGFLAG_READ, MSGFLAG_RESEND, MSGFLAG_SUBMIT, MSGFLAG_UNSENT,
+    SUBMITFLAG_PREPROCESS,
+};
 use crate::mapi::tags::{
-    PR_CLIENT_SUBMIT_TIME, PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_PREPROCESS, PR_REPORT_TEXT, PR_RESPONSIBILITY,
-    PR_SUBMIT_FLAGS,
+    PR_CLIENT_SUBMIT_TIME, PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_PREPROCESS, PR_REPORT_TEXT,
+    PR_RESPONSIBILITY, PR_SUBMIT_FLAGS,
 };
 use crate::mapi::{
     EntryId, MapiCode, MapiError, Message, Recipient, RecipientState, SpoolState, Step, TraceCall,
@@ -27,27 +30,41 @@ pub fn validate_recipient(r: &Recipient) -> Option<String> {
         return Some(format!("recipient {:?} has no address", r.display_name()));
     }
     if ty.is_empty() {
-        return Some(format!("recipient {addr:?} has no address type (PR_ADDRTYPE)"));
+        return Some(format!(
+            "recipient {addr:?} has no address type (PR_ADDRTYPE)"
+        ));
     }
     if ty.eq_ignore_ascii_case("SMTP") && !is_smtp_address(addr) {
-        return Some(format!("{addr:?} is not a valid SMTP address (expected local-part@domain)"));
+        return Some(format!(
+            "{addr:?} is not a valid SMTP address (expected local-part@domain)"
+        ));
     }
     None
 }
 
 /// A conservative check of `local@domain` (no spaces, one `@`, a dotted or `localhost` domain).
 pub fn is_smtp_address(a: &str) -> bool {
-    let Some((local, domain)) = a.rsplit_once('@') else { return false };
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.is_empty()
-        && !a.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',' || c == ';')
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',' || c == ';')
         && !local.contains('@')
         && domain.split('.').all(|p| !p.is_empty())
         && (domain.contains('.') || domain.eq_ignore_ascii_case("localhost"))
 }
 
 fn trace(msg: &mut Message, at: Timestamp, call: &str, args: String, result: &str) {
-    msg.trace.push(TraceCall { at, step: Step::SubmitMessage, call: call.into(), args, result: result.into() });
+    msg.trace.push(TraceCall {
+        at,
+        step: Step::SubmitMessage,
+        call: call.into(),
+        args,
+        result: result.into(),
+    });
 }
 
 /// `IMessage::SubmitMessage` for message `eid`, at time `now`.
@@ -59,10 +76,18 @@ fn trace(msg: &mut Message, at: Timestamp, call: &str, args: String, result: &st
 pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<Message> {
     let mut msg = store.load(eid)?;
     if msg.is_submitted() {
-        return Err(MapiError::new(MapiCode::Submitted, format!("message {eid} is already submitted")).into());
+        return Err(MapiError::new(
+            MapiCode::Submitted,
+            format!("message {eid} is already submitted"),
+        )
+        .into());
     }
     if msg.message_class().starts_with("REPORT.") {
-        return Err(MapiError::new(MapiCode::NoSupport, "a report cannot be submitted; use Resend").into());
+        return Err(MapiError::new(
+            MapiCode::NoSupport,
+            "a report cannot be submitted; use Resend",
+        )
+        .into());
     }
     let profile = store.profile().clone();
     let before = msg.clone();
@@ -72,18 +97,33 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
     // ExpandRecips: personal distribution lists, then duplicates.
     let expanded = expand_recipients(&msg.recipients);
     if expanded.iter().all(Recipient::is_p1) {
-        return Err(MapiError::new(MapiCode::NoRecipients, "the recipient table is empty: add at least one recipient").into());
+        return Err(MapiError::new(
+            MapiCode::NoRecipients,
+            "the recipient table is empty: add at least one recipient",
+        )
+        .into());
     }
     for r in &expanded {
         if let Some(why) = validate_recipient(r) {
             return Err(MapiError::new(MapiCode::InvalidParameter, why).into());
         }
     }
-    let pdl_rows = msg.recipients.iter().filter(|r| r.addrtype().eq_ignore_ascii_case(ADDRTYPE_PDL)).count();
+    let pdl_rows = msg
+        .recipients
+        .iter()
+        .filter(|r| r.addrtype().eq_ignore_ascii_case(ADDRTYPE_PDL))
+        .count();
     msg.recipients = expanded;
 
-    trace(&mut msg, now, "IMessage::SaveChanges", "KEEP_OPEN_READWRITE".into(), "S_OK");
-    msg.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_UNSENT);
+    trace(
+        &mut msg,
+        now,
+        "IMessage::SaveChanges",
+        "KEEP_OPEN_READWRITE".into(),
+        "S_OK",
+    );
+    msg.props
+        .add_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_UNSENT);
     msg.props.set_time(PR_CLIENT_SUBMIT_TIME, now);
     // PrepareSubmit (resend): rows already received (MAPI_SUBMITTED) are shown but never sent
     // again, so they go TRUE at once. The docs disagree on this (reference a.8); TRUE is the
@@ -101,16 +141,36 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
         }
     }
     if msg.is_resend() {
-        trace(&mut msg, now, "IMAPISupport::PrepareSubmit", format!("{eid}"), "S_OK (MAPI_SUBMITTED rows marked TRUE)");
+        trace(
+            &mut msg,
+            now,
+            "IMAPISupport::PrepareSubmit",
+            format!("{eid}"),
+            "S_OK (MAPI_SUBMITTED rows marked TRUE)",
+        );
     }
     let needs_pre = needs_preprocessing(&profile, &msg);
     let expand_result = format!(
-            "S_OK ({} row(s){}{})",
-            msg.recipients.len(),
-            if pdl_rows > 0 { format!(", {pdl_rows} list(s) expanded") } else { String::new() },
-            if needs_pre { ", NEEDS_PREPROCESSING" } else { "" }
-        );
-    trace(&mut msg, now, "IMAPISupport::ExpandRecips", format!("{eid}"), &expand_result);
+        "S_OK ({} row(s){}{})",
+        msg.recipients.len(),
+        if pdl_rows > 0 {
+            format!(", {pdl_rows} list(s) expanded")
+        } else {
+            String::new()
+        },
+        if needs_pre {
+            ", NEEDS_PREPROCESSING"
+        } else {
+            ""
+        }
+    );
+    trace(
+        &mut msg,
+        now,
+        "IMAPISupport::ExpandRecips",
+        format!("{eid}"),
+        &expand_result,
+    );
     if needs_pre {
         msg.props.set_bool(PR_PREPROCESS, true);
         msg.props.set_flags(PR_SUBMIT_FLAGS, SUBMITFLAG_PREPROCESS);
@@ -122,7 +182,9 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
     let coupled: Vec<u32> = msg
         .recipients
         .iter()
-        .filter(|r| !r.responsibility() && profile.coupled_addrtypes.iter().any(|t| t == r.addrtype()))
+        .filter(|r| {
+            !r.responsibility() && profile.coupled_addrtypes.iter().any(|t| t == r.addrtype())
+        })
         .map(|r| r.row_id)
         .collect();
     if !coupled.is_empty() {
@@ -149,15 +211,27 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
             &mut msg,
             now,
             "IMsgStore (coupled) deliver",
-            format!("{} EX row(s) into Inbox as message {copy_id}", coupled.len()),
+            format!(
+                "{} EX row(s) into Inbox as message {copy_id}",
+                coupled.len()
+            ),
             "S_OK (PR_RESPONSIBILITY TRUE)",
         );
         if msg.recipients.iter().all(|r| r.responsibility()) {
             // Everyone handled: ask the spooler for postprocessing so hooks still run.
-            trace(&mut msg, now, "IMAPISupport::CompleteMsg", format!("0, {eid}"), "S_OK");
+            trace(
+                &mut msg,
+                now,
+                "IMAPISupport::CompleteMsg",
+                format!("0, {eid}"),
+                "S_OK",
+            );
         }
     }
-    msg.spool = SpoolState { next_step: Some(Step::Preprocess), ..SpoolState::default() };
+    msg.spool = SpoolState {
+        next_step: Some(Step::Preprocess),
+        ..SpoolState::default()
+    };
     trace(&mut msg, now, "IMessage::SubmitMessage", "0".into(), "S_OK");
     let mut changes = Vec::new();
     crate::mapi::value::diff(None, &before.props, &msg.props, &mut changes);
@@ -186,18 +260,36 @@ pub fn expand_recipients(rows: &[Recipient]) -> Vec<Recipient> {
     let mut seen = HashSet::new();
     let mut next_row = rows.iter().map(|r| r.row_id + 1).max().unwrap_or(0);
     let mut push = |r: Recipient, out: &mut Vec<Recipient>| {
-        let key = (r.addrtype().to_ascii_uppercase(), r.email().trim().to_ascii_lowercase(), r.is_p1());
+        let key = (
+            r.addrtype().to_ascii_uppercase(),
+            r.email().trim().to_ascii_lowercase(),
+            r.is_p1(),
+        );
         if seen.insert(key) {
             out.push(r);
         }
     };
     for r in rows {
         if r.addrtype().eq_ignore_ascii_case(ADDRTYPE_PDL) {
-            for member in r.email().split(';').map(str::trim).filter(|m| !m.is_empty()) {
-                let (name, rest) = member.split_once('=').map_or(("", member), |(n, a)| (n.trim(), a.trim()));
+            for member in r
+                .email()
+                .split(';')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+            {
+                let (name, rest) = member
+                    .split_once('=')
+                    .map_or(("", member), |(n, a)| (n.trim(), a.trim()));
                 let (ty, addr) = rest.split_once(':').unwrap_or(("SMTP", rest));
-                let mut m = Recipient::new(next_row, if name.is_empty() { addr } else { name }, addr, ty.trim(), r.kind());
-                m.props.set_flags(crate::mapi::tags::PR_RECIPIENT_TYPE, r.recipient_type());
+                let mut m = Recipient::new(
+                    next_row,
+                    if name.is_empty() { addr } else { name },
+                    addr,
+                    ty.trim(),
+                    r.kind(),
+                );
+                m.props
+                    .set_flags(crate::mapi::tags::PR_RECIPIENT_TYPE, r.recipient_type());
                 next_row += 1;
                 push(m, &mut out);
             }
@@ -210,16 +302,19 @@ pub fn expand_recipients(rows: &[Recipient]) -> Vec<Recipient> {
 
 /// `NEEDS_PREPROCESSING`: a transport that will receive a recipient registered a preprocessor.
 fn needs_preprocessing(profile: &Profile, msg: &Message) -> bool {
-    msg.recipients.iter().filter(|r| !r.responsibility()).any(|r| {
-        if profile.coupled_addrtypes.iter().any(|t| t == r.addrtype()) {
-            return false;
-        }
-        profile
-            .transports
-            .iter()
-            .find(|t| t.enabled && t.address_types.iter().any(|a| a == r.addrtype()))
-            .is_some_and(|t| matches!(t.kind, TransportKind::Fax(_)))
-    })
+    msg.recipients
+        .iter()
+        .filter(|r| !r.responsibility())
+        .any(|r| {
+            if profile.coupled_addrtypes.iter().any(|t| t == r.addrtype()) {
+                return false;
+            }
+            profile
+                .transports
+                .iter()
+                .find(|t| t.enabled && t.address_types.iter().any(|a| a == r.addrtype()))
+                .is_some_and(|t| matches!(t.kind, TransportKind::Fax(_)))
+        })
 }
 
 /// `IMsgStore::AbortSubmit`: returns a queued, unlocked message to an editable draft.
@@ -229,7 +324,11 @@ fn needs_preprocessing(profile: &Profile, msg: &Message) -> bool {
 pub fn abort_submit(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<Message> {
     let mut msg = store.load(eid)?;
     if !msg.is_submitted() {
-        return Err(MapiError::new(MapiCode::NotInQueue, format!("message {eid} is not in the outgoing queue")).into());
+        return Err(MapiError::new(
+            MapiCode::NotInQueue,
+            format!("message {eid} is not in the outgoing queue"),
+        )
+        .into());
     }
     if msg.is_locked() {
         return Err(MapiError::new(
@@ -274,11 +373,16 @@ pub fn save_draft(store: &mut Store, mut draft: Message) -> Result<Message> {
     }
     for a in &draft.attachments {
         if a.file_name.contains(['/', '\\']) || a.file_name == ".." {
-            return Err(StoreError::Invalid(format!("attachment name {:?} may not contain a path", a.file_name)));
+            return Err(StoreError::Invalid(format!(
+                "attachment name {:?} may not contain a path",
+                a.file_name
+            )));
         }
     }
     draft.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT);
-    draft.props.clear_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_READ);
+    draft
+        .props
+        .clear_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_READ);
     store.save(&mut draft)?;
     Ok(draft)
 }
@@ -292,10 +396,15 @@ pub fn save_draft(store: &mut Store, mut draft: Message) -> Result<Message> {
 pub fn resend(store: &mut Store, ndr: EntryId, now: Timestamp) -> Result<Message> {
     let report = store.load(ndr)?;
     let Some(orig) = report.embedded.as_deref() else {
-        return Err(StoreError::Invalid(format!("message {ndr} is not a non-delivery report with an original")));
+        return Err(StoreError::Invalid(format!(
+            "message {ndr} is not a non-delivery report with an original"
+        )));
     };
-    let failed: HashSet<(String, String)> =
-        report.recipients.iter().map(|r| (r.addrtype().to_owned(), r.email().to_owned())).collect();
+    let failed: HashSet<(String, String)> = report
+        .recipients
+        .iter()
+        .map(|r| (r.addrtype().to_owned(), r.email().to_owned()))
+        .collect();
     let eid = store.new_entry_id()?;
     let mut msg = orig.clone();
     msg.entry_id = eid;
@@ -305,14 +414,21 @@ pub fn resend(store: &mut Store, ndr: EntryId, now: Timestamp) -> Result<Message
     msg.history.clear();
     msg.trace.clear();
     msg.embedded = None;
-    msg.props.set_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT | MSGFLAG_RESEND);
+    msg.props
+        .set_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT | MSGFLAG_RESEND);
     msg.props.remove(PR_SUBMIT_FLAGS);
     msg.props.remove(PR_CLIENT_SUBMIT_TIME);
-    msg.props.set(crate::mapi::tags::PR_ORIGINAL_ENTRYID, crate::mapi::PropValue::Binary(orig.entry_id.to_bytes()));
+    msg.props.set(
+        crate::mapi::tags::PR_ORIGINAL_ENTRYID,
+        crate::mapi::PropValue::Binary(orig.entry_id.to_bytes()),
+    );
     for r in &mut msg.recipients {
         let t = r.recipient_type() & !MAPI_SUBMITTED;
         let got_it = !failed.contains(&(r.addrtype().to_owned(), r.email().to_owned()));
-        r.props.set_flags(crate::mapi::tags::PR_RECIPIENT_TYPE, if got_it { t | MAPI_SUBMITTED } else { t });
+        r.props.set_flags(
+            crate::mapi::tags::PR_RECIPIENT_TYPE,
+            if got_it { t | MAPI_SUBMITTED } else { t },
+        );
         r.outcome = RecipientState::Pending;
     }
     store.save(&mut msg)?;

@@ -32,7 +32,9 @@ impl WorkerHandle {
     /// When the worker is gone or its queue is full.
     pub fn send(&self, cmd: Command) -> Result<(), String> {
         self.commands.try_send(cmd).map_err(|e| match e {
-            TrySendError::Full(_) => "the spooler is busy: too many commands queued, try again".to_owned(),
+            TrySendError::Full(_) => {
+                "the spooler is busy: too many commands queued, try again".to_owned()
+            }
             TrySendError::Disconnected(_) => "the spooler worker has stopped".to_owned(),
         })
     }
@@ -60,18 +62,32 @@ impl Drop for WorkerHandle {
 ///
 /// # Errors
 /// When the OS refuses a thread.
-pub fn spawn(mut spooler: Spooler, report: &OpenReport, waker: Waker) -> std::io::Result<WorkerHandle> {
+pub fn spawn(
+    mut spooler: Spooler,
+    report: &OpenReport,
+    waker: Waker,
+) -> std::io::Result<WorkerHandle> {
     let (cmd_tx, cmd_rx) = bounded::<Command>(1024);
     let (evt_tx, evt_rx) = bounded::<Event>(65_536);
     let notes = open_notes(report);
     let thread = std::thread::Builder::new()
         .name("spoolbox-spooler".into())
         .spawn(move || serve(&mut spooler, notes, &cmd_rx, &evt_tx, &waker))?;
-    Ok(WorkerHandle { commands: cmd_tx, events: evt_rx, thread: Some(thread) })
+    Ok(WorkerHandle {
+        commands: cmd_tx,
+        events: evt_rx,
+        thread: Some(thread),
+    })
 }
 
 /// The worker thread's body: wire the event sink, announce the store, then run.
-fn serve(spooler: &mut Spooler, notes: Vec<String>, cmds: &Receiver<Command>, evt_tx: &Sender<Event>, waker: &Waker) {
+fn serve(
+    spooler: &mut Spooler,
+    notes: Vec<String>,
+    cmds: &Receiver<Command>,
+    evt_tx: &Sender<Event>,
+    waker: &Waker,
+) {
     let overflowed = Arc::new(AtomicBool::new(false));
     let sink_tx = evt_tx.clone();
     let sink_over = Arc::clone(&overflowed);
@@ -97,16 +113,29 @@ fn serve(spooler: &mut Spooler, notes: Vec<String>, cmds: &Receiver<Command>, ev
 fn open_notes(r: &OpenReport) -> Vec<String> {
     let mut notes = Vec::new();
     for q in &r.quarantined {
-        notes.push(format!("{} was unreadable and moved to {}: {}", q.original.display(), q.moved_to.display(), q.reason));
+        notes.push(format!(
+            "{} was unreadable and moved to {}: {}",
+            q.original.display(),
+            q.moved_to.display(),
+            q.reason
+        ));
     }
     if let Some(d) = &r.journal_damage {
-        notes.push(format!("journal: {d}; the good records before it were replayed"));
+        notes.push(format!(
+            "journal: {d}; the good records before it were replayed"
+        ));
     }
     if r.journal_replayed > 0 {
-        notes.push(format!("recovered {} unsaved step(s) from the journal", r.journal_replayed));
+        notes.push(format!(
+            "recovered {} unsaved step(s) from the journal",
+            r.journal_replayed
+        ));
     }
     if r.duplicates_resolved > 0 {
-        notes.push(format!("completed {} message(s) left half-way through FinishedMsg", r.duplicates_resolved));
+        notes.push(format!(
+            "completed {} message(s) left half-way through FinishedMsg",
+            r.duplicates_resolved
+        ));
     }
     notes
 }
@@ -118,7 +147,13 @@ fn send(tx: &Sender<Event>, overflowed: &AtomicBool, e: Event) {
     }
 }
 
-fn run(spooler: &mut Spooler, cmds: &Receiver<Command>, tx: &Sender<Event>, overflowed: &AtomicBool, waker: &Waker) {
+fn run(
+    spooler: &mut Spooler,
+    cmds: &Receiver<Command>,
+    tx: &Sender<Event>,
+    overflowed: &AtomicBool,
+    waker: &Waker,
+) {
     let mut last_idle = None;
     loop {
         while let Ok(cmd) = cmds.try_recv() {
@@ -148,13 +183,17 @@ fn run(spooler: &mut Spooler, cmds: &Receiver<Command>, tx: &Sender<Event>, over
                 }
                 let now = spooler.now();
                 wake.map_or(Duration::from_millis(500), |w| {
-                    Duration::try_from(w.duration_since(now)).unwrap_or_default().min(Duration::from_millis(500))
+                    Duration::try_from(w.duration_since(now))
+                        .unwrap_or_default()
+                        .min(Duration::from_millis(500))
                 })
             }
         };
         // Sleep until a command arrives or a timer (retry, deferred send, transport call-back) is due.
         match cmds.recv_timeout(wait) {
-            Ok(Command::Shutdown) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            Ok(Command::Shutdown) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                return;
+            }
             Ok(cmd) => {
                 spooler.handle(cmd);
                 spooler.flush_events();
@@ -170,21 +209,35 @@ fn run(spooler: &mut Spooler, cmds: &Receiver<Command>, tx: &Sender<Event>, over
 ///
 /// # Errors
 /// When the OS refuses a thread.
-pub fn spawn_store(dir: std::path::PathBuf, demo: bool, waker: Waker) -> std::io::Result<WorkerHandle> {
+pub fn spawn_store(
+    dir: std::path::PathBuf,
+    demo: bool,
+    waker: Waker,
+) -> std::io::Result<WorkerHandle> {
     let (cmd_tx, cmd_rx) = bounded::<Command>(1024);
     let (evt_tx, evt_rx) = bounded::<Event>(65_536);
-    let thread = std::thread::Builder::new().name("spoolbox-spooler".into()).spawn(move || {
-        let opened = if demo { crate::store::Store::open_or_create_demo(&dir) } else { crate::store::Store::open(&dir) };
-        let (store, report) = match opened {
-            Ok(x) => x,
-            Err(e) => {
-                let _ = evt_tx.try_send(Event::Error(e.to_string()));
-                waker();
-                return;
-            }
-        };
-        let mut spooler = Spooler::new(store, super::Clock::system());
-        serve(&mut spooler, open_notes(&report), &cmd_rx, &evt_tx, &waker);
-    })?;
-    Ok(WorkerHandle { commands: cmd_tx, events: evt_rx, thread: Some(thread) })
+    let thread = std::thread::Builder::new()
+        .name("spoolbox-spooler".into())
+        .spawn(move || {
+            let opened = if demo {
+                crate::store::Store::open_or_create_demo(&dir)
+            } else {
+                crate::store::Store::open(&dir)
+            };
+            let (store, report) = match opened {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = evt_tx.try_send(Event::Error(e.to_string()));
+                    waker();
+                    return;
+                }
+            };
+            let mut spooler = Spooler::new(store, super::Clock::system());
+            serve(&mut spooler, open_notes(&report), &cmd_rx, &evt_tx, &waker);
+        })?;
+    Ok(WorkerHandle {
+        commands: cmd_tx,
+        events: evt_rx,
+        thread: Some(thread),
+    })
 }

@@ -53,7 +53,8 @@ pub fn profile() -> Profile {
 /// # Errors
 /// I/O errors, or a broken embedded demo file.
 pub fn seed(store: &mut Store) -> Result<()> {
-    let demo = demo().ok_or_else(|| StoreError::Invalid("the embedded demo data is unreadable".into()))?;
+    let demo =
+        demo().ok_or_else(|| StoreError::Invalid("the embedded demo data is unreadable".into()))?;
     store.create_folder("Archive")?;
     let outbox = store.folder_of(FolderKind::Outbox);
     let sent = store.folder_of(FolderKind::SentItems);
@@ -61,19 +62,27 @@ pub fn seed(store: &mut Store) -> Result<()> {
         let eid = store.new_entry_id()?;
         let mut msg = Message::draft(eid, outbox, &d.subject);
         msg.body.clone_from(&d.body);
-        let rows = d.to.iter().map(|r| (r, RecipientKind::To)).chain(d.cc.iter().map(|r| (r, RecipientKind::Cc)));
+        let rows =
+            d.to.iter()
+                .map(|r| (r, RecipientKind::To))
+                .chain(d.cc.iter().map(|r| (r, RecipientKind::Cc)));
         for (n, ((name, addr, ty), kind)) in rows.enumerate() {
             let row = u32::try_from(n).unwrap_or(0);
-            msg.recipients.push(Recipient::new(row, name, addr, ty, kind));
+            msg.recipients
+                .push(Recipient::new(row, name, addr, ty, kind));
         }
         if d.sent_items {
-            msg.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+            msg.props
+                .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
         }
         if d.delete_after_submit {
             msg.props.set_bool(PR_DELETE_AFTER_SUBMIT, true);
         }
         if let Some(m) = d.deferred_minutes {
-            msg.props.set_time(PR_DEFERRED_SEND_TIME, Timestamp::now() + SignedDuration::from_mins(m));
+            msg.props.set_time(
+                PR_DEFERRED_SEND_TIME,
+                Timestamp::now() + SignedDuration::from_mins(m),
+            );
         }
         store.save(&mut msg)?;
         if d.submit {

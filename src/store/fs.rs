@@ -8,8 +8,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 static FSYNCS: AtomicU64 = AtomicU64::new(0);
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -40,7 +40,9 @@ pub fn fail_point(name: &str) {
     static HITS: AtomicU64 = AtomicU64::new(0);
     let spec = SPEC.get_or_init(|| {
         let v = std::env::var("SPOOLBOX_FAILPOINT").ok()?;
-        let (n, count) = v.split_once(':').map_or((v.as_str(), 1), |(n, c)| (n, c.parse().unwrap_or(1)));
+        let (n, count) = v
+            .split_once(':')
+            .map_or((v.as_str(), 1), |(n, c)| (n, c.parse().unwrap_or(1)));
         Some((n.to_owned(), count))
     });
     if let Some((want, count)) = spec
@@ -56,7 +58,10 @@ pub fn fail_point(name: &str) {
 pub fn write_tmp(tmp_dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     let n = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
     let path = tmp_dir.join(format!("{}.{n}.tmp", std::process::id()));
-    let mut f = OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     f.write_all(bytes)?;
     sync_file(&f)?;
     Ok(path)

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::mapi::{EntryId, Message, PropBag, PropTag, Recipient, SpoolState, StepRecord, TraceCall};
+use crate::mapi::{
+    EntryId, Message, PropBag, PropTag, Recipient, SpoolState, StepRecord, TraceCall,
+};
 
 /// A change to one message, as the spooler makes them between whole-file writes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -118,7 +120,9 @@ pub fn parse(bytes: &[u8]) -> Replay {
     while pos < bytes.len() {
         let rest = bytes.get(pos..).unwrap_or_default();
         let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
-            out.damage = Some(format!("torn record at byte {pos} (no end of line): a write cut short"));
+            out.damage = Some(format!(
+                "torn record at byte {pos} (no end of line): a write cut short"
+            ));
             break;
         };
         let line = rest.get(..nl).unwrap_or_default();
@@ -152,12 +156,22 @@ impl Journal {
     /// # Errors
     /// I/O errors.
     pub fn open(path: &Path, len: u64) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)?;
         if file.metadata()?.len() != len {
             file.set_len(len)?;
             super::fs::sync_file(&file)?;
         }
-        let mut j = Self { path: path.to_path_buf(), file, len, unsynced: false };
+        let mut j = Self {
+            path: path.to_path_buf(),
+            file,
+            len,
+            unsynced: false,
+        };
         j.seek_end()?;
         Ok(j)
     }

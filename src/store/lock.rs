@@ -37,8 +37,15 @@ impl StoreLock {
                 let mut who = String::new();
                 let _ = file.read_to_string(&mut who);
                 let who = who.trim();
-                let holder = if who.is_empty() { "another process".to_owned() } else { format!("process {who}") };
-                return Err(StoreError::Locked { root: root.to_path_buf(), holder });
+                let holder = if who.is_empty() {
+                    "another process".to_owned()
+                } else {
+                    format!("process {who}")
+                };
+                return Err(StoreError::Locked {
+                    root: root.to_path_buf(),
+                    holder,
+                });
             }
             Err(TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
         }

@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::mapi::tags::{PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID};
+use crate::mapi::tags::{
+    PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID,
+};
 use crate::mapi::{EntryId, MapiError, Message, PropBag, PropValue, SCHEMA_VERSION};
 pub use journal::Patch;
 use journal::{Journal, Record};
@@ -45,7 +47,9 @@ const JOURNAL_COMPACT_BYTES: u64 = 8 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process owns the store.
-    #[error("the store {root} is in use by {holder}: only one Spoolbox may open a store at a time; close the other one or pick another store with --store")]
+    #[error(
+        "the store {root} is in use by {holder}: only one Spoolbox may open a store at a time; close the other one or pick another store with --store"
+    )]
     Locked {
         /// The store directory.
         root: PathBuf,
@@ -77,7 +81,10 @@ pub enum StoreError {
 impl StoreError {
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), source }
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -194,7 +201,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 impl Store {
     /// The default store directory (the platform data directory, e.g. `~/.local/share/spoolbox`).
     pub fn default_dir() -> Option<PathBuf> {
-        directories::ProjectDirs::from("org", "Spoolbox", "spoolbox").map(|d| d.data_dir().to_path_buf())
+        directories::ProjectDirs::from("org", "Spoolbox", "spoolbox")
+            .map(|d| d.data_dir().to_path_buf())
     }
 
     /// Opens the store at `root`, creating it (empty, default profile) if it does not exist.
@@ -213,7 +221,10 @@ impl Store {
         Self::open_with(root, Some(demo::seed))
     }
 
-    fn open_with(root: &Path, seed: Option<fn(&mut Self) -> Result<()>>) -> Result<(Self, OpenReport)> {
+    fn open_with(
+        root: &Path,
+        seed: Option<fn(&mut Self) -> Result<()>>,
+    ) -> Result<(Self, OpenReport)> {
         std::fs::create_dir_all(root).map_err(io_err(root))?;
         let lock = StoreLock::acquire(root)?;
         for sub in ["tmp", "folders", "journal", "quarantine"] {
@@ -243,7 +254,8 @@ impl Store {
             // Keep the damaged bytes for inspection before `Journal::open` cuts them off.
             keep_damaged_journal(root, &journal_path, why);
         }
-        let journal = Journal::open(&journal_path, replay.good_len).map_err(io_err(&journal_path))?;
+        let journal =
+            Journal::open(&journal_path, replay.good_len).map_err(io_err(&journal_path))?;
         let mut store = Self {
             root: root.to_path_buf(),
             _lock: lock,
@@ -310,12 +322,19 @@ impl Store {
 
     /// The well-known folder of this kind.
     pub fn folder_of(&self, kind: FolderKind) -> EntryId {
-        self.meta.folders.iter().find(|f| f.kind == kind).map_or(EntryId(0), |f| f.entry_id)
+        self.meta
+            .folders
+            .iter()
+            .find(|f| f.kind == kind)
+            .map_or(EntryId(0), |f| f.entry_id)
     }
 
     /// The folder with this name (case-insensitive).
     pub fn folder_named(&self, name: &str) -> Option<&Folder> {
-        self.meta.folders.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+        self.meta
+            .folders
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// Creates a user folder (or returns the existing one of that name).
@@ -325,7 +344,9 @@ impl Store {
     pub fn create_folder(&mut self, name: &str) -> Result<EntryId> {
         let name = name.trim();
         if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-            return Err(StoreError::Invalid(format!("{name:?} is not a valid folder name")));
+            return Err(StoreError::Invalid(format!(
+                "{name:?} is not a valid folder name"
+            )));
         }
         if let Some(f) = self.folder_named(name) {
             return Ok(f.entry_id);
@@ -333,7 +354,11 @@ impl Store {
         let id = self.new_entry_id()?;
         let dir = self.folder_dir(id);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        self.meta.folders.push(Folder { entry_id: id, name: name.to_owned(), kind: FolderKind::User });
+        self.meta.folders.push(Folder {
+            entry_id: id,
+            name: name.to_owned(),
+            kind: FolderKind::User,
+        });
         self.write_meta()?;
         Ok(id)
     }
@@ -396,7 +421,8 @@ impl Store {
         let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
         let path = self.message_path(s.folder, eid);
         let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        parse_message(&bytes).map_err(|why| StoreError::Invalid(format!("{}: {why}", path.display())))
+        parse_message(&bytes)
+            .map_err(|why| StoreError::Invalid(format!("{}: {why}", path.display())))
     }
 
     fn read_from_disk(&mut self, eid: EntryId) -> Result<Message> {
@@ -412,7 +438,9 @@ impl Store {
             Err(why) => {
                 quarantine(&self.root, &path, &why)?;
                 self.forget(eid);
-                Err(StoreError::Invalid(format!("message {eid} was unreadable and is now in quarantine: {why}")))
+                Err(StoreError::Invalid(format!(
+                    "message {eid} was unreadable and is now in quarantine: {why}"
+                )))
             }
         }
     }
@@ -428,7 +456,8 @@ impl Store {
 
     fn forget(&mut self, eid: EntryId) {
         if let Some(s) = self.summaries.remove(&eid) {
-            self.queue.remove(&(s.client_submit_time.unwrap_or(Timestamp::MIN), eid));
+            self.queue
+                .remove(&(s.client_submit_time.unwrap_or(Timestamp::MIN), eid));
         }
         self.cache.remove(&eid);
         self.dirty.remove(&eid);
@@ -439,10 +468,12 @@ impl Store {
         if let Some(old) = self.summaries.get(&s.eid)
             && old.in_pipeline()
         {
-            self.queue.remove(&(old.client_submit_time.unwrap_or(Timestamp::MIN), s.eid));
+            self.queue
+                .remove(&(old.client_submit_time.unwrap_or(Timestamp::MIN), s.eid));
         }
         if s.in_pipeline() {
-            self.queue.insert((s.client_submit_time.unwrap_or(Timestamp::MIN), s.eid));
+            self.queue
+                .insert((s.client_submit_time.unwrap_or(Timestamp::MIN), s.eid));
         }
         self.summaries.insert(s.eid, s);
     }
@@ -455,12 +486,19 @@ impl Store {
     /// I/O errors; the message on disk is then as it was.
     pub fn save(&mut self, msg: &mut Message) -> Result<()> {
         if self.folder(msg.folder).is_none() {
-            return Err(StoreError::Invalid(format!("folder {} does not exist", msg.folder)));
+            return Err(StoreError::Invalid(format!(
+                "folder {} does not exist",
+                msg.folder
+            )));
         }
-        let old = self.summaries.get(&msg.entry_id).map(|s| (s.folder, s.revision));
+        let old = self
+            .summaries
+            .get(&msg.entry_id)
+            .map(|s| (s.folder, s.revision));
         msg.revision = old.map_or(msg.revision, |(_, r)| r.max(msg.revision)) + 1;
         msg.schema = SCHEMA_VERSION;
-        let bytes = serde_json::to_vec_pretty(&msg).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&msg).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let dest = self.message_path(msg.folder, msg.entry_id);
         fs::write_atomic(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))?;
         if let Some((old_folder, _)) = old
@@ -487,7 +525,11 @@ impl Store {
     /// [`StoreError::NotFound`], I/O errors (the change is then not applied).
     pub fn patch(&mut self, eid: EntryId, patch: Patch, sync: bool) -> Result<Message> {
         let mut msg = self.load(eid)?;
-        let rec = Record { eid, rev: msg.revision, patch };
+        let rec = Record {
+            eid,
+            rev: msg.revision,
+            patch,
+        };
         let jp = self.journal.path().to_path_buf();
         self.journal.append(&rec).map_err(io_err(&jp))?;
         if sync {
@@ -574,11 +616,21 @@ impl Store {
             if self.dirty.contains(eid) {
                 continue; // its file is older than its summary; read it next time
             }
-            let Some((ino, len, mtime_ns)) = self.fingerprints.get(eid).copied() else { continue };
-            entries.push(IndexEntry { ino, len, mtime_ns, summary: s.clone() });
+            let Some((ino, len, mtime_ns)) = self.fingerprints.get(eid).copied() else {
+                continue;
+            };
+            entries.push(IndexEntry {
+                ino,
+                len,
+                mtime_ns,
+                summary: s.clone(),
+            });
         }
-        let bytes = serde_json::to_vec(&IndexFile { schema: SCHEMA_VERSION, entries })
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let bytes = serde_json::to_vec(&IndexFile {
+            schema: SCHEMA_VERSION,
+            entries,
+        })
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let dest = self.root.join("index.json");
         fs::write_replace_nosync(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))
     }
@@ -588,18 +640,24 @@ impl Store {
     }
 
     fn message_path(&self, folder: EntryId, eid: EntryId) -> PathBuf {
-        self.folder_dir(folder).join(format!("{}.json", eid.file_stem()))
+        self.folder_dir(folder)
+            .join(format!("{}.json", eid.file_stem()))
     }
 
     fn write_meta(&mut self) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(&self.meta).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(&self.meta)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let dest = self.root.join("store.json");
         fs::write_atomic(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))
     }
 
     fn clean_tmp(&self) -> usize {
-        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else { return 0 };
-        rd.flatten().filter(|e| std::fs::remove_file(e.path()).is_ok()).count()
+        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else {
+            return 0;
+        };
+        rd.flatten()
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
     }
 
     /// Reads every folder: summaries from `index.json` where the file is unchanged, else from
@@ -615,12 +673,21 @@ impl Store {
         let folders_dir = self.root.join("folders");
         let rd = std::fs::read_dir(&folders_dir).map_err(io_err(&folders_dir))?;
         for dir in rd.flatten() {
-            let Some(fid) = dir.file_name().to_str().and_then(|s| s.parse::<u64>().ok()).map(EntryId) else {
+            let Some(fid) = dir
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u64>().ok())
+                .map(EntryId)
+            else {
                 continue;
             };
             if !known.contains(&fid) {
                 // A folder directory store.json does not list (store.json was lost): keep it.
-                self.meta.folders.push(Folder { entry_id: fid, name: format!("Recovered {fid}"), kind: FolderKind::User });
+                self.meta.folders.push(Folder {
+                    entry_id: fid,
+                    name: format!("Recovered {fid}"),
+                    kind: FolderKind::User,
+                });
                 self.write_meta()?;
             }
             let files = std::fs::read_dir(dir.path()).map_err(io_err(&dir.path()))?;
@@ -633,7 +700,11 @@ impl Store {
                     .and_then(|n| n.parse::<u64>().ok())
                     .map(EntryId)
                 else {
-                    let q = quarantine(&self.root, &path, "not a message file name (expected <entry-id>.json)")?;
+                    let q = quarantine(
+                        &self.root,
+                        &path,
+                        "not a message file name (expected <entry-id>.json)",
+                    )?;
                     report.quarantined.push(q);
                     continue;
                 };
@@ -644,10 +715,18 @@ impl Store {
                         report.from_index += 1;
                         ie.summary.clone()
                     }
-                    _ => match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| parse_message(&b)) {
+                    _ => match std::fs::read(&path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|b| parse_message(&b))
+                    {
                         Ok(m) if m.entry_id != eid => {
-                            let why = format!("the file name says message {eid} but it holds message {}", m.entry_id);
-                            report.quarantined.push(quarantine(&self.root, &path, &why)?);
+                            let why = format!(
+                                "the file name says message {eid} but it holds message {}",
+                                m.entry_id
+                            );
+                            report
+                                .quarantined
+                                .push(quarantine(&self.root, &path, &why)?);
                             continue;
                         }
                         Ok(mut m) => {
@@ -655,7 +734,9 @@ impl Store {
                             Summary::of(&m)
                         }
                         Err(why) => {
-                            report.quarantined.push(quarantine(&self.root, &path, &why)?);
+                            report
+                                .quarantined
+                                .push(quarantine(&self.root, &path, &why)?);
                             continue;
                         }
                     },
@@ -665,8 +746,11 @@ impl Store {
                     // Two copies: a crash between FinishedMsg's copy and its removal. The newer
                     // revision is the finished one; drop the other.
                     report.duplicates_resolved += 1;
-                    let (keep, drop_folder) =
-                        if summary.revision > prev.revision { (summary, prev.folder) } else { (prev, fid) };
+                    let (keep, drop_folder) = if summary.revision > prev.revision {
+                        (summary, prev.folder)
+                    } else {
+                        (prev, fid)
+                    };
                     let drop_path = self.message_path(drop_folder, eid);
                     fs::remove_durable(&drop_path).map_err(io_err(&drop_path))?;
                     if keep.folder == fid {
@@ -693,7 +777,9 @@ impl Store {
             report.journal_damage = Some(why.clone());
         }
         for rec in replay.records {
-            let Ok(mut msg) = self.load(rec.eid) else { continue };
+            let Ok(mut msg) = self.load(rec.eid) else {
+                continue;
+            };
             if msg.revision != rec.rev {
                 continue; // already folded into the file
             }
@@ -717,7 +803,9 @@ impl Drop for Store {
 /// Copies a damaged journal, whole, into `quarantine/` with a `.why` beside it.
 fn keep_damaged_journal(root: &Path, journal_path: &Path, why: &str) {
     if let Ok(bytes) = std::fs::read(journal_path) {
-        let dest = root.join("quarantine").join(format!("journal-{}.log", Timestamp::now().as_second()));
+        let dest = root
+            .join("quarantine")
+            .join(format!("journal-{}.log", Timestamp::now().as_second()));
         let _ = std::fs::write(&dest, bytes);
         let _ = std::fs::write(dest.with_extension("why"), why);
     }
@@ -725,7 +813,11 @@ fn keep_damaged_journal(root: &Path, journal_path: &Path, why: &str) {
 
 fn fingerprint(md: &std::fs::Metadata) -> (u64, u64, i128) {
     use std::os::unix::fs::MetadataExt as _;
-    (md.ino(), md.len(), i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()))
+    (
+        md.ino(),
+        md.len(),
+        i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
+    )
 }
 
 #[derive(Deserialize)]
@@ -747,7 +839,10 @@ fn check_schema(bytes: &[u8], what: &str) -> Result<(), String> {
         return Err(format!("empty {what} file (a write cut short)"));
     }
     if bytes.iter().all(|b| *b == 0) {
-        return Err(format!("{what} file is all zero bytes ({} bytes): lost in a crash", bytes.len()));
+        return Err(format!(
+            "{what} file is all zero bytes ({} bytes): lost in a crash",
+            bytes.len()
+        ));
     }
     if std::str::from_utf8(bytes).is_err() {
         return Err(format!("{what} file is not valid UTF-8 text"));
@@ -764,7 +859,12 @@ fn check_schema(bytes: &[u8], what: &str) -> Result<(), String> {
 
 fn describe_json_error(bytes: &[u8], e: &serde_json::Error) -> String {
     if e.is_eof() {
-        format!("truncated JSON ({} bytes, cut off at line {} column {})", bytes.len(), e.line(), e.column())
+        format!(
+            "truncated JSON ({} bytes, cut off at line {} column {})",
+            bytes.len(),
+            e.line(),
+            e.column()
+        )
     } else {
         format!("not a valid message: {e}")
     }
@@ -782,23 +882,46 @@ const INBOX: EntryId = EntryId(4);
 
 fn new_meta(demo: bool) -> StoreMeta {
     let folders = vec![
-        Folder { entry_id: INBOX, name: "Inbox".into(), kind: FolderKind::Inbox },
-        Folder { entry_id: OUTBOX, name: "Outbox".into(), kind: FolderKind::Outbox },
-        Folder { entry_id: SENT, name: "Sent Items".into(), kind: FolderKind::SentItems },
-        Folder { entry_id: DELETED, name: "Deleted Items".into(), kind: FolderKind::DeletedItems },
+        Folder {
+            entry_id: INBOX,
+            name: "Inbox".into(),
+            kind: FolderKind::Inbox,
+        },
+        Folder {
+            entry_id: OUTBOX,
+            name: "Outbox".into(),
+            kind: FolderKind::Outbox,
+        },
+        Folder {
+            entry_id: SENT,
+            name: "Sent Items".into(),
+            kind: FolderKind::SentItems,
+        },
+        Folder {
+            entry_id: DELETED,
+            name: "Deleted Items".into(),
+            kind: FolderKind::DeletedItems,
+        },
     ];
     let mut props = PropBag::new();
     props.set_text(PR_DISPLAY_NAME, "Spoolbox store");
     props.set(PR_IPM_OUTBOX_ENTRYID, PropValue::Binary(OUTBOX.to_bytes()));
     props.set(PR_IPM_SENTMAIL_ENTRYID, PropValue::Binary(SENT.to_bytes()));
-    props.set(PR_IPM_WASTEBASKET_ENTRYID, PropValue::Binary(DELETED.to_bytes()));
+    props.set(
+        PR_IPM_WASTEBASKET_ENTRYID,
+        PropValue::Binary(DELETED.to_bytes()),
+    );
     StoreMeta {
         schema: SCHEMA_VERSION,
         created: Timestamp::now(),
         props,
         folders,
         id_reserved_until: 16,
-        profile: if demo { demo::profile() } else { Profile::default() },
+        profile: if demo {
+            demo::profile()
+        } else {
+            Profile::default()
+        },
     }
 }
 
@@ -806,7 +929,10 @@ fn new_meta(demo: bool) -> StoreMeta {
 /// it listed are found again by the scan. Entry ids restart above anything on disk.
 fn recover_meta(root: &Path, demo: bool) -> StoreMeta {
     let mut m = new_meta(demo);
-    m.props.set_text(PR_DISPLAY_NAME, format!("Spoolbox store (recovered {})", root.display()));
+    m.props.set_text(
+        PR_DISPLAY_NAME,
+        format!("Spoolbox store (recovered {})", root.display()),
+    );
     m.id_reserved_until = 1 << 20;
     m
 }
@@ -828,12 +954,21 @@ pub fn quarantine(root: &Path, path: &Path, why: &str) -> Result<Quarantined> {
     }
     std::fs::rename(path, &dest).map_err(io_err(path))?;
     let why_path = PathBuf::from(format!("{}.why", dest.display()));
-    let text = format!("{}\nmoved here from {} at {}\n", why, rel.display(), Timestamp::now());
+    let text = format!(
+        "{}\nmoved here from {} at {}\n",
+        why,
+        rel.display(),
+        Timestamp::now()
+    );
     std::fs::write(&why_path, text).map_err(io_err(&why_path))?;
     if let Some(parent) = path.parent() {
         let _ = fs::sync_dir(parent);
     }
     let _ = fs::sync_dir(&qdir);
     tracing::warn!("quarantined {}: {why}", rel.display());
-    Ok(Quarantined { original: path.to_path_buf(), moved_to: dest, reason: why.to_owned() })
+    Ok(Quarantined {
+        original: path.to_path_buf(),
+        moved_to: dest,
+        reason: why.to_owned(),
+    })
 }

@@ -34,7 +34,11 @@ impl Default for Profile {
         Self {
             sender_name: "Spoolbox User".into(),
             sender_address: "user@localhost".into(),
-            transports: vec![TransportConfig::new("Pickup folder", TransportKind::Pickup(PickupSettings::default()), &["SMTP"])],
+            transports: vec![TransportConfig::new(
+                "Pickup folder",
+                TransportKind::Pickup(PickupSettings::default()),
+                &["SMTP"],
+            )],
             coupled_addrtypes: vec!["EX".into()],
             hooks: Vec::new(),
             retry: RetryPolicy::default(),
@@ -154,7 +158,9 @@ pub struct PickupSettings {
 
 impl Default for PickupSettings {
     fn default() -> Self {
-        Self { dir: "pickup".into() }
+        Self {
+            dir: "pickup".into(),
+        }
     }
 }
 
@@ -246,7 +252,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { first_delay_secs: 60, max_delay_secs: 3600, give_up_after_secs: 5 * 24 * 3600 }
+        Self {
+            first_delay_secs: 60,
+            max_delay_secs: 3600,
+            give_up_after_secs: 5 * 24 * 3600,
+        }
     }
 }
 
@@ -254,6 +264,9 @@ impl RetryPolicy {
     /// The delay before attempt `attempts + 1`.
     pub fn delay_secs(&self, attempts: u32) -> u64 {
         let shift = attempts.saturating_sub(1).min(30);
-        self.first_delay_secs.saturating_mul(1u64 << shift).min(self.max_delay_secs).max(1)
+        self.first_delay_secs
+            .saturating_mul(1u64 << shift)
+            .min(self.max_delay_secs)
+            .max(1)
     }
 }

@@ -13,7 +13,10 @@ use crate::mapi::{Message, RecipientKind};
 /// # Errors
 /// A text naming the address or part that could not be built.
 pub fn render(msg: &Message, rows: &[u32], sender: &(String, String)) -> Result<Vec<u8>, String> {
-    let from_addr = sender.1.parse().map_err(|e| format!("sender address {:?}: {e}", sender.1))?;
+    let from_addr = sender
+        .1
+        .parse()
+        .map_err(|e| format!("sender address {:?}: {e}", sender.1))?;
     let from = Mailbox::new(Some(sender.0.clone()).filter(|n| !n.is_empty()), from_addr);
     let mut b = lettre::Message::builder()
         .from(from)
@@ -22,8 +25,13 @@ pub fn render(msg: &Message, rows: &[u32], sender: &(String, String)) -> Result<
         .message_id(Some(format!("<spoolbox.{}@spoolbox.local>", msg.entry_id)));
     let mut any = false;
     for row in rows {
-        let Some(r) = msg.recipient(*row) else { continue };
-        let addr = r.email().parse().map_err(|e| format!("recipient address {:?}: {e}", r.email()))?;
+        let Some(r) = msg.recipient(*row) else {
+            continue;
+        };
+        let addr = r
+            .email()
+            .parse()
+            .map_err(|e| format!("recipient address {:?}: {e}", r.email()))?;
         let name = Some(r.display_name().to_owned()).filter(|n| !n.is_empty() && n != r.email());
         let mb = Mailbox::new(name, addr);
         b = match r.kind() {

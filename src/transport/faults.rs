@@ -20,18 +20,29 @@ pub struct Faulty {
 
 impl std::fmt::Debug for Faulty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Faulty").field("inner", &self.inner.name()).field("faults", &self.faults).finish()
+        f.debug_struct("Faulty")
+            .field("inner", &self.inner.name())
+            .field("faults", &self.faults)
+            .finish()
     }
 }
 
 impl Faulty {
     /// Wraps `inner`.
     pub fn new(inner: Box<dyn Transport>, faults: FaultConfig) -> Self {
-        Self { inner, faults, deferred: HashMap::new() }
+        Self {
+            inner,
+            faults,
+            deferred: HashMap::new(),
+        }
     }
 
     fn failure(&self, text: String) -> RowOutcome {
-        if self.faults.permanent { RowOutcome::Failed(text) } else { RowOutcome::Transient(text) }
+        if self.faults.permanent {
+            RowOutcome::Failed(text)
+        } else {
+            RowOutcome::Transient(text)
+        }
     }
 }
 
@@ -50,7 +61,11 @@ impl Transport for Faulty {
 
     fn status_text(&self) -> String {
         let base = self.inner.status_text();
-        if self.faults.is_off() { base } else { format!("{base}; faults injected") }
+        if self.faults.is_off() {
+            base
+        } else {
+            format!("{base}; faults injected")
+        }
     }
 
     fn has_preprocessor(&self) -> bool {
@@ -82,21 +97,45 @@ impl Transport for Faulty {
             if !self.faults.permanent {
                 return Handoff::refused(SubmitResult::NetworkError(0, text));
             }
-            return Handoff::sent(view.rows.iter().map(|r| (*r, RowOutcome::Failed(text.clone()))).collect());
+            return Handoff::sent(
+                view.rows
+                    .iter()
+                    .map(|r| (*r, RowOutcome::Failed(text.clone())))
+                    .collect(),
+            );
         }
         if self.faults.defer_secs > 0 && !view.begin_deferred {
-            let at = Timestamp::now() + SignedDuration::from_secs(i64::try_from(self.faults.defer_secs).unwrap_or(i64::MAX));
+            let at = Timestamp::now()
+                + SignedDuration::from_secs(
+                    i64::try_from(self.faults.defer_secs).unwrap_or(i64::MAX),
+                );
             self.deferred.insert(view.msg.entry_id, at);
-            return Handoff { result: SubmitResult::Ok, outcomes: Vec::new(), end: EndFlag::DontResend };
+            return Handoff {
+                result: SubmitResult::Ok,
+                outcomes: Vec::new(),
+                end: EndFlag::DontResend,
+            };
         }
         let mut passed = Vec::new();
         let mut outcomes = Vec::new();
         for row in &view.rows {
-            let hit = self.faults.fail_pattern.as_deref().filter(|p| !p.is_empty()).is_some_and(|p| {
-                view.msg.recipient(*row).is_some_and(|r| r.email().contains(p))
-            });
+            let hit = self
+                .faults
+                .fail_pattern
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .is_some_and(|p| {
+                    view.msg
+                        .recipient(*row)
+                        .is_some_and(|r| r.email().contains(p))
+                });
             if hit {
-                outcomes.push((*row, self.failure("injected failure for recipients matching the fault pattern".into())));
+                outcomes.push((
+                    *row,
+                    self.failure(
+                        "injected failure for recipients matching the fault pattern".into(),
+                    ),
+                ));
             } else {
                 passed.push(*row);
             }
@@ -118,7 +157,12 @@ impl Transport for Faulty {
     }
 
     fn sent_deferred(&mut self, now: Timestamp) -> Vec<EntryId> {
-        let ready: Vec<EntryId> = self.deferred.iter().filter(|(_, t)| **t <= now).map(|(e, _)| *e).collect();
+        let ready: Vec<EntryId> = self
+            .deferred
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(e, _)| *e)
+            .collect();
         for e in &ready {
             self.deferred.remove(e);
         }

@@ -22,7 +22,11 @@ pub struct FaxTransport {
 impl FaxTransport {
     /// A fax transport with these settings.
     pub fn new(name: &str, types: &[String], settings: FaxSettings) -> Self {
-        Self { name: name.to_owned(), types: types.to_vec(), settings }
+        Self {
+            name: name.to_owned(),
+            types: types.to_vec(),
+            settings,
+        }
     }
 }
 
@@ -49,10 +53,17 @@ impl Transport for FaxTransport {
             if let Some(r) = msg.recipient(*row)
                 && digits(r.email()) < 5
             {
-                out.rejected.push((*row, format!("{:?} is not a fax number (fewer than 5 digits)", r.email())));
+                out.rejected.push((
+                    *row,
+                    format!("{:?} is not a fax number (fewer than 5 digits)", r.email()),
+                ));
             }
         }
-        let to: Vec<String> = rows.iter().filter_map(|r| msg.recipient(*r)).map(|r| r.label()).collect();
+        let to: Vec<String> = rows
+            .iter()
+            .filter_map(|r| msg.recipient(*r))
+            .map(|r| r.label())
+            .collect();
         let cover = format!(
             "FAX COVER PAGE\n\nTo: {}\nSubject: {}\nPages: {}\n",
             to.join(", "),
@@ -60,7 +71,11 @@ impl Transport for FaxTransport {
             1 + msg.body.lines().count() / 50
         );
         msg.attachments.retain(|a| a.file_name != COVER_PAGE);
-        msg.attachments.push(Attachment { file_name: COVER_PAGE.into(), mime_type: "text/plain".into(), data: cover.into_bytes() });
+        msg.attachments.push(Attachment {
+            file_name: COVER_PAGE.into(),
+            mime_type: "text/plain".into(),
+            data: cover.into_bytes(),
+        });
         out.note = format!("rendered {COVER_PAGE} for {} recipient(s)", rows.len());
         out
     }
@@ -68,13 +83,19 @@ impl Transport for FaxTransport {
     fn remove_preprocess_info(&mut self, msg: &mut Message) -> String {
         let before = msg.attachments.len();
         msg.attachments.retain(|a| a.file_name != COVER_PAGE);
-        if msg.attachments.len() < before { format!("removed {COVER_PAGE}") } else { "nothing to remove".into() }
+        if msg.attachments.len() < before {
+            format!("removed {COVER_PAGE}")
+        } else {
+            "nothing to remove".into()
+        }
     }
 
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
         let mut outcomes = Vec::new();
         for row in &view.rows {
-            let Some(r) = view.msg.recipient(*row) else { continue };
+            let Some(r) = view.msg.recipient(*row) else {
+                continue;
+            };
             if self.settings.latency_ms > 0 {
                 std::thread::sleep(Duration::from_millis(self.settings.latency_ms));
             }
@@ -83,7 +104,12 @@ impl Transport for FaxTransport {
                 && !pat.is_empty()
                 && number.contains(pat)
             {
-                outcomes.push((*row, RowOutcome::Failed(format!("fax to {number}: number not in service (no carrier)"))));
+                outcomes.push((
+                    *row,
+                    RowOutcome::Failed(format!(
+                        "fax to {number}: number not in service (no carrier)"
+                    )),
+                ));
                 continue;
             }
             // The message's own attempt count decides, so a restart does not reset the line.
@@ -91,11 +117,18 @@ impl Transport for FaxTransport {
             if attempt < self.settings.busy_times {
                 outcomes.push((
                     *row,
-                    RowOutcome::Transient(format!("fax to {number}: line busy (attempt {} of {})", attempt + 1, self.settings.busy_times + 1)),
+                    RowOutcome::Transient(format!(
+                        "fax to {number}: line busy (attempt {} of {})",
+                        attempt + 1,
+                        self.settings.busy_times + 1
+                    )),
                 ));
                 continue;
             }
-            outcomes.push((*row, RowOutcome::Delivered(format!("fax to {number}: transmitted, CSID OK"))));
+            outcomes.push((
+                *row,
+                RowOutcome::Delivered(format!("fax to {number}: transmitted, CSID OK")),
+            ));
         }
         Handoff::sent(outcomes)
     }

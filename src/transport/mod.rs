@@ -3,8 +3,8 @@
 //! per-recipient outcome, a `SubmitMessage` result and an `EndMessage` flag.
 
 pub mod eml;
-pub mod fax;
 pub mod faults;
+pub mod fax;
 pub mod null;
 pub mod pickup;
 
@@ -114,12 +114,20 @@ pub struct Handoff {
 impl Handoff {
     /// A hand-off that ended with `result` and no outcomes.
     pub fn refused(result: SubmitResult) -> Self {
-        Self { result, outcomes: Vec::new(), end: EndFlag::Sent }
+        Self {
+            result,
+            outcomes: Vec::new(),
+            end: EndFlag::Sent,
+        }
     }
 
     /// `S_OK` with these outcomes, sent.
     pub fn sent(outcomes: Vec<(u32, RowOutcome)>) -> Self {
-        Self { result: SubmitResult::Ok, outcomes, end: EndFlag::Sent }
+        Self {
+            result: SubmitResult::Ok,
+            outcomes,
+            end: EndFlag::Sent,
+        }
     }
 }
 
@@ -186,18 +194,30 @@ pub fn from_profile(configs: &[TransportConfig]) -> Vec<Box<dyn Transport>> {
         .iter()
         .map(|c| {
             let inner: Box<dyn Transport> = match &c.kind {
-                TransportKind::Null => Box::new(null::NullTransport::new(&c.name, &c.address_types)),
-                TransportKind::Fax(s) => Box::new(fax::FaxTransport::new(&c.name, &c.address_types, s.clone())),
-                TransportKind::Pickup(s) => Box::new(pickup::PickupTransport::new(&c.name, &c.address_types, s.clone())),
+                TransportKind::Null => {
+                    Box::new(null::NullTransport::new(&c.name, &c.address_types))
+                }
+                TransportKind::Fax(s) => {
+                    Box::new(fax::FaxTransport::new(&c.name, &c.address_types, s.clone()))
+                }
+                TransportKind::Pickup(s) => Box::new(pickup::PickupTransport::new(
+                    &c.name,
+                    &c.address_types,
+                    s.clone(),
+                )),
                 // SMTP arrives with the real-transport work; until then it stands offline and
                 // declines, so lower transports (the pickup folder) take its recipients.
-                TransportKind::Smtp(_) => {
-                    Box::new(Offline { name: c.name.clone(), types: c.address_types.clone() })
-                }
+                TransportKind::Smtp(_) => Box::new(Offline {
+                    name: c.name.clone(),
+                    types: c.address_types.clone(),
+                }),
             };
             let mut t: Box<dyn Transport> = Box::new(faults::Faulty::new(inner, c.faults.clone()));
             if !c.enabled {
-                t = Box::new(Offline { name: c.name.clone(), types: c.address_types.clone() });
+                t = Box::new(Offline {
+                    name: c.name.clone(),
+                    types: c.address_types.clone(),
+                });
             }
             t
         })

@@ -12,7 +12,10 @@ pub struct NullTransport {
 impl NullTransport {
     /// A null transport for these address types.
     pub fn new(name: &str, types: &[String]) -> Self {
-        Self { name: name.to_owned(), types: types.to_vec() }
+        Self {
+            name: name.to_owned(),
+            types: types.to_vec(),
+        }
     }
 }
 
@@ -26,6 +29,16 @@ impl Transport for NullTransport {
     }
 
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
-        Handoff::sent(view.rows.iter().map(|r| (*r, RowOutcome::Delivered("250 accepted (null transport)".into()))).collect())
+        Handoff::sent(
+            view.rows
+                .iter()
+                .map(|r| {
+                    (
+                        *r,
+                        RowOutcome::Delivered("250 accepted (null transport)".into()),
+                    )
+                })
+                .collect(),
+        )
     }
 }

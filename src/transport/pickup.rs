@@ -22,13 +22,21 @@ pub struct PickupTransport {
 impl PickupTransport {
     /// A pickup transport.
     pub fn new(name: &str, types: &[String], settings: PickupSettings) -> Self {
-        Self { name: name.to_owned(), types: types.to_vec(), settings }
+        Self {
+            name: name.to_owned(),
+            types: types.to_vec(),
+            settings,
+        }
     }
 
     /// The directory, resolved against the store for relative paths.
     pub fn dir(&self, store_root: &Path) -> PathBuf {
         let d = PathBuf::from(&self.settings.dir);
-        if d.is_absolute() { d } else { store_root.join(d) }
+        if d.is_absolute() {
+            d
+        } else {
+            store_root.join(d)
+        }
     }
 }
 
@@ -47,7 +55,11 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
         return Ok(false);
     }
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
     f.write_all(bytes)?;
     crate::store::fs::sync_file(&f)?;
     drop(f);
@@ -82,9 +94,14 @@ impl Transport for PickupTransport {
         let mut bad = Vec::new();
         let mut good = Vec::new();
         for row in &view.rows {
-            let Some(r) = view.msg.recipient(*row) else { continue };
+            let Some(r) = view.msg.recipient(*row) else {
+                continue;
+            };
             if r.email().parse::<lettre::Address>().is_err() {
-                bad.push((*row, RowOutcome::Failed(format!("{:?} is not a valid Internet address", r.email()))));
+                bad.push((
+                    *row,
+                    RowOutcome::Failed(format!("{:?} is not a valid Internet address", r.email())),
+                ));
             } else {
                 good.push(*row);
             }
@@ -103,11 +120,21 @@ impl Transport for PickupTransport {
         let name = file_name(view.msg.entry_id, &good);
         match write_once(&dir, &name, &bytes) {
             Ok(fresh) => {
-                let text = if fresh { format!("written to {}", dir.join(&name).display()) } else { format!("already in the pickup folder as {name}") };
-                bad.extend(good.iter().map(|r| (*r, RowOutcome::Delivered(text.clone()))));
+                let text = if fresh {
+                    format!("written to {}", dir.join(&name).display())
+                } else {
+                    format!("already in the pickup folder as {name}")
+                };
+                bad.extend(
+                    good.iter()
+                        .map(|r| (*r, RowOutcome::Delivered(text.clone()))),
+                );
                 Handoff::sent(bad)
             }
-            Err(e) => Handoff::refused(SubmitResult::NetworkError(0, format!("pickup folder {}: {e}", dir.display()))),
+            Err(e) => Handoff::refused(SubmitResult::NetworkError(
+                0,
+                format!("pickup folder {}: {e}", dir.display()),
+            )),
         }
     }
 }

@@ -64,7 +64,9 @@ pub struct SpoolboxApp {
 
 impl std::fmt::Debug for SpoolboxApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SpoolboxApp").field("root", &self.model.root).finish_non_exhaustive()
+        f.debug_struct("SpoolboxApp")
+            .field("root", &self.model.root)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +74,11 @@ impl SpoolboxApp {
     /// Starts the app on the store at `dir` (created with demo data if new).
     pub fn new(cc: &eframe::CreationContext<'_>, dir: PathBuf, dark: bool) -> Self {
         let ctx = cc.egui_ctx.clone();
-        ctx.set_theme(if dark { egui::Theme::Dark } else { egui::Theme::Light });
+        ctx.set_theme(if dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
         // Table rows are picked by clicking anywhere on them, text included; the Source tab
         // and the profile editor are text fields, where selecting text still works.
         ctx.all_styles_mut(|s| s.interaction.selectable_labels = false);
@@ -98,7 +104,10 @@ impl SpoolboxApp {
         let ctx = self.ctx.clone();
         match worker::spawn_store(dir, true, Arc::new(move || ctx.request_repaint())) {
             Ok(w) => self.worker = Some(w),
-            Err(e) => self.model.errors.push(format!("could not start the spooler thread: {e}")),
+            Err(e) => self
+                .model
+                .errors
+                .push(format!("could not start the spooler thread: {e}")),
         }
     }
 
@@ -124,7 +133,11 @@ impl SpoolboxApp {
     /// Toggles the theme.
     pub fn toggle_theme(&mut self) {
         self.dark = !self.dark;
-        self.ctx.set_theme(if self.dark { egui::Theme::Dark } else { egui::Theme::Light });
+        self.ctx.set_theme(if self.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
     }
 
     /// True in dark mode.
@@ -169,7 +182,11 @@ impl SpoolboxApp {
             }
         }
         if pause {
-            self.command(if self.model.debug.paused { Command::Resume } else { Command::Pause });
+            self.command(if self.model.debug.paused {
+                Command::Resume
+            } else {
+                Command::Pause
+            });
         }
         if help {
             self.windows.help = !self.windows.help;
@@ -197,7 +214,12 @@ impl eframe::App for SpoolboxApp {
         }
         self.shortcuts(ctx);
         // A deferred send or a retry counts down on screen: redraw once a second while waiting.
-        if self.model.summaries.values().any(|s| s.next_retry.is_some() || s.deferred_send_time.is_some()) {
+        if self
+            .model
+            .summaries
+            .values()
+            .any(|s| s.next_retry.is_some() || s.deferred_send_time.is_some())
+        {
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
     }
@@ -207,9 +229,13 @@ impl eframe::App for SpoolboxApp {
         status::status_ui(self, ui);
         folders::folders_ui(self, ui);
         egui::CentralPanel::default().show(ui, |ui| {
-            egui::Panel::bottom("detail").resizable(true).default_size(440.0).min_size(320.0).show(ui, |ui| {
-                detail::detail_ui(self, ui);
-            });
+            egui::Panel::bottom("detail")
+                .resizable(true)
+                .default_size(440.0)
+                .min_size(320.0)
+                .show(ui, |ui| {
+                    detail::detail_ui(self, ui);
+                });
             outbox::outbox_ui(self, ui);
         });
         windows::windows_ui(self, ui);
@@ -220,7 +246,9 @@ impl eframe::App for SpoolboxApp {
                     self.model.errors.push(e);
                 }
             } else {
-                self.model.errors.push("no store is open: use Open store… to pick one".into());
+                self.model
+                    .errors
+                    .push("no store is open: use Open store… to pick one".into());
             }
         }
     }

@@ -6,7 +6,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::app::SpoolboxApp;
 use super::theme;
-use crate::mapi::tags::{PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, PR_SENTMAIL_ENTRYID, PR_SUBJECT};
+use crate::mapi::tags::{
+    PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED,
+    PR_SENTMAIL_ENTRYID, PR_SUBJECT,
+};
 use crate::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind};
 use crate::spooler::Command;
 use crate::spooler::submit::validate_recipient;
@@ -66,7 +69,12 @@ impl ComposeState {
         self.rows = m
             .recipients
             .iter()
-            .map(|r| RowEdit { name: r.display_name().into(), address: r.email().into(), addrtype: r.addrtype().into(), kind: Some(r.kind()) })
+            .map(|r| RowEdit {
+                name: r.display_name().into(),
+                address: r.email().into(),
+                addrtype: r.addrtype().into(),
+                kind: Some(r.kind()),
+            })
             .collect();
         self.disposal = match (m.sentmail_folder().is_some(), m.delete_after_submit()) {
             (true, false) => Disposal::SentItems,
@@ -76,7 +84,9 @@ impl ComposeState {
         };
         self.defer_minutes = m
             .deferred_send_time()
-            .map(|t| u32::try_from(t.duration_since(Timestamp::now()).as_mins().max(0)).unwrap_or(0))
+            .map(|t| {
+                u32::try_from(t.duration_since(Timestamp::now()).as_mins().max(0)).unwrap_or(0)
+            })
             .unwrap_or(0);
         self.ndr = m.props.boolean(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED) != Some(false);
     }
@@ -102,17 +112,22 @@ impl ComposeState {
         m.props.remove(PR_SENTMAIL_ENTRYID);
         m.props.remove(PR_DELETE_AFTER_SUBMIT);
         if matches!(self.disposal, Disposal::SentItems | Disposal::Both) {
-            m.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+            m.props
+                .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
         }
         if matches!(self.disposal, Disposal::Delete | Disposal::Both) {
             m.props.set_bool(PR_DELETE_AFTER_SUBMIT, true);
         }
         if self.defer_minutes > 0 {
-            m.props.set_time(PR_DEFERRED_SEND_TIME, Timestamp::now() + SignedDuration::from_mins(i64::from(self.defer_minutes)));
+            m.props.set_time(
+                PR_DEFERRED_SEND_TIME,
+                Timestamp::now() + SignedDuration::from_mins(i64::from(self.defer_minutes)),
+            );
         } else {
             m.props.remove(PR_DEFERRED_SEND_TIME);
         }
-        m.props.set_bool(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, self.ndr);
+        m.props
+            .set_bool(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, self.ndr);
         m
     }
 }
@@ -123,63 +138,109 @@ pub fn compose_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
         app.compose.load(msg);
     }
     let c = &mut app.compose;
-    egui::Grid::new("compose-head").num_columns(2).show(ui, |ui| {
-        ui.label("Subject");
-        ui.add(egui::TextEdit::singleline(&mut c.subject).desired_width(480.0));
-        ui.end_row();
-        ui.label("After sending");
-        ui.horizontal(|ui| {
-            ui.radio_value(&mut c.disposal, Disposal::SentItems, "Move to Sent Items").on_hover_text("PR_SENTMAIL_ENTRYID = Sent Items");
-            ui.radio_value(&mut c.disposal, Disposal::Delete, "Delete").on_hover_text("PR_DELETE_AFTER_SUBMIT = TRUE");
-            ui.radio_value(&mut c.disposal, Disposal::Both, "Both").on_hover_text("Copy to Sent Items, then delete the original");
-            ui.radio_value(&mut c.disposal, Disposal::None, "Keep in Outbox").on_hover_text("Neither property: it stays, no longer submitted");
+    egui::Grid::new("compose-head")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Subject");
+            ui.add(egui::TextEdit::singleline(&mut c.subject).desired_width(480.0));
+            ui.end_row();
+            ui.label("After sending");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut c.disposal, Disposal::SentItems, "Move to Sent Items")
+                    .on_hover_text("PR_SENTMAIL_ENTRYID = Sent Items");
+                ui.radio_value(&mut c.disposal, Disposal::Delete, "Delete")
+                    .on_hover_text("PR_DELETE_AFTER_SUBMIT = TRUE");
+                ui.radio_value(&mut c.disposal, Disposal::Both, "Both")
+                    .on_hover_text("Copy to Sent Items, then delete the original");
+                ui.radio_value(&mut c.disposal, Disposal::None, "Keep in Outbox")
+                    .on_hover_text("Neither property: it stays, no longer submitted");
+            });
+            ui.end_row();
+            ui.label("Defer send (minutes)");
+            ui.horizontal(|ui| {
+                ui.add(egui::DragValue::new(&mut c.defer_minutes).range(0..=10_080))
+                    .on_hover_text(
+                        "PR_DEFERRED_SEND_TIME: the spooler holds the message until then",
+                    );
+                ui.checkbox(&mut c.ndr, "Non-delivery reports")
+                    .on_hover_text("PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED");
+            });
+            ui.end_row();
         });
-        ui.end_row();
-        ui.label("Defer send (minutes)");
-        ui.horizontal(|ui| {
-            ui.add(egui::DragValue::new(&mut c.defer_minutes).range(0..=10_080)).on_hover_text("PR_DEFERRED_SEND_TIME: the spooler holds the message until then");
-            ui.checkbox(&mut c.ndr, "Non-delivery reports").on_hover_text("PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED");
-        });
-        ui.end_row();
-    });
     ui.add_space(4.0);
     ui.label(RichText::new("Recipients").strong());
     let mut remove = None;
-    egui::Grid::new("compose-rcpts").num_columns(5).show(ui, |ui| {
-        for (i, r) in c.rows.iter_mut().enumerate() {
-            ui.add(egui::TextEdit::singleline(&mut r.name).hint_text("Display name").desired_width(150.0));
-            ui.add(egui::TextEdit::singleline(&mut r.address).hint_text("Address").desired_width(220.0));
-            egui::ComboBox::from_id_salt(("addrtype", i)).selected_text(if r.addrtype.is_empty() { "type" } else { r.addrtype.as_str() }).width(80.0).show_ui(ui, |ui| {
-                for t in ["SMTP", "FAX", "EX", "X400", "MAPIPDL"] {
-                    ui.selectable_value(&mut r.addrtype, t.to_owned(), t);
+    egui::Grid::new("compose-rcpts")
+        .num_columns(5)
+        .show(ui, |ui| {
+            for (i, r) in c.rows.iter_mut().enumerate() {
+                ui.add(
+                    egui::TextEdit::singleline(&mut r.name)
+                        .hint_text("Display name")
+                        .desired_width(150.0),
+                );
+                ui.add(
+                    egui::TextEdit::singleline(&mut r.address)
+                        .hint_text("Address")
+                        .desired_width(220.0),
+                );
+                egui::ComboBox::from_id_salt(("addrtype", i))
+                    .selected_text(if r.addrtype.is_empty() {
+                        "type"
+                    } else {
+                        r.addrtype.as_str()
+                    })
+                    .width(80.0)
+                    .show_ui(ui, |ui| {
+                        for t in ["SMTP", "FAX", "EX", "X400", "MAPIPDL"] {
+                            ui.selectable_value(&mut r.addrtype, t.to_owned(), t);
+                        }
+                    });
+                egui::ComboBox::from_id_salt(("kind", i))
+                    .selected_text(r.kind.unwrap_or(RecipientKind::To).label())
+                    .width(50.0)
+                    .show_ui(ui, |ui| {
+                        for k in [RecipientKind::To, RecipientKind::Cc, RecipientKind::Bcc] {
+                            ui.selectable_value(&mut r.kind, Some(k), k.label());
+                        }
+                    });
+                if ui.small_button("Remove").clicked() {
+                    remove = Some(i);
                 }
-            });
-            egui::ComboBox::from_id_salt(("kind", i)).selected_text(r.kind.unwrap_or(RecipientKind::To).label()).width(50.0).show_ui(ui, |ui| {
-                for k in [RecipientKind::To, RecipientKind::Cc, RecipientKind::Bcc] {
-                    ui.selectable_value(&mut r.kind, Some(k), k.label());
-                }
-            });
-            if ui.small_button("Remove").clicked() {
-                remove = Some(i);
+                ui.end_row();
             }
-            ui.end_row();
-        }
-    });
+        });
     if let Some(i) = remove {
         c.rows.remove(i);
     }
     if ui.button("Add recipient").clicked() {
-        c.rows.push(RowEdit { addrtype: "SMTP".into(), kind: Some(RecipientKind::To), ..RowEdit::default() });
+        c.rows.push(RowEdit {
+            addrtype: "SMTP".into(),
+            kind: Some(RecipientKind::To),
+            ..RowEdit::default()
+        });
     }
     ui.add_space(4.0);
     ui.label(RichText::new("Body").strong());
-    ui.add(egui::TextEdit::multiline(&mut c.body).desired_rows(5).desired_width(f32::INFINITY));
-    let sent = app.model.folder_of(FolderKind::SentItems).unwrap_or(EntryId(0));
+    ui.add(
+        egui::TextEdit::multiline(&mut c.body)
+            .desired_rows(5)
+            .desired_width(f32::INFINITY),
+    );
+    let sent = app
+        .model
+        .folder_of(FolderKind::SentItems)
+        .unwrap_or(EntryId(0));
     let draft = app.compose.build(msg, sent);
     let problems: Vec<String> = if draft.recipients.is_empty() {
         vec!["MAPI_E_NO_RECIPIENTS: add at least one recipient before submitting".into()]
     } else {
-        draft.recipients.iter().filter_map(validate_recipient).map(|w| format!("MAPI_E_INVALID_PARAMETER: {w}")).collect()
+        draft
+            .recipients
+            .iter()
+            .filter_map(validate_recipient)
+            .map(|w| format!("MAPI_E_INVALID_PARAMETER: {w}"))
+            .collect()
     };
     for p in &problems {
         ui.label(RichText::new(p).color(theme::bad(ui)));
@@ -188,7 +249,11 @@ pub fn compose_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
         if ui.button("Save draft").clicked() {
             app.command(Command::SaveDraft(Box::new(draft.clone())));
         }
-        if ui.button("Submit").on_hover_text("IMessage::SubmitMessage").clicked() {
+        if ui
+            .button("Submit")
+            .on_hover_text("IMessage::SubmitMessage")
+            .clicked()
+        {
             let eid = draft.entry_id;
             app.command(Command::SaveDraft(Box::new(draft)));
             app.command(Command::Submit(eid));

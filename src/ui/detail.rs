@@ -14,11 +14,22 @@ use crate::spooler::{Command, rewind};
 pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
     ui.add_space(4.0);
     let Some(msg) = app.model.detail.clone() else {
-        ui.label(RichText::new(if app.model.focused.is_some() { "Loading…" } else { "Select a message to see its pipeline, properties, trace and source." }).color(theme::muted(ui)));
+        ui.label(
+            RichText::new(if app.model.focused.is_some() {
+                "Loading…"
+            } else {
+                "Select a message to see its pipeline, properties, trace and source."
+            })
+            .color(theme::muted(ui)),
+        );
         return;
     };
     ui.horizontal(|ui| {
-        ui.heading(if msg.subject().is_empty() { "(no subject)" } else { msg.subject() });
+        ui.heading(if msg.subject().is_empty() {
+            "(no subject)"
+        } else {
+            msg.subject()
+        });
         ui.label(RichText::new(format!("message {}", msg.entry_id)).color(theme::muted(ui)));
     });
     ui.horizontal(|ui| {
@@ -39,13 +50,16 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
         }
     });
     ui.separator();
-    egui::ScrollArea::vertical().id_salt("detail-scroll").auto_shrink([false, false]).show(ui, |ui| match app.model.tab {
-        Tab::Pipeline => pipeline_ui(app, ui, &msg),
-        Tab::Properties => properties_ui(ui, &msg),
-        Tab::Trace => trace_ui(app, ui, &msg),
-        Tab::Source => source_ui(app, ui, &msg),
-        Tab::Compose => compose::compose_ui(app, ui, &msg),
-    });
+    egui::ScrollArea::vertical()
+        .id_salt("detail-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| match app.model.tab {
+            Tab::Pipeline => pipeline_ui(app, ui, &msg),
+            Tab::Properties => properties_ui(ui, &msg),
+            Tab::Trace => trace_ui(app, ui, &msg),
+            Tab::Source => source_ui(app, ui, &msg),
+            Tab::Compose => compose::compose_ui(app, ui, &msg),
+        });
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,7 +74,12 @@ enum StepState {
 
 /// Draws the step bar and returns the step whose history record was clicked.
 fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
-    let at = app.model.debug.at.filter(|(e, _)| *e == msg.entry_id).map(|(_, s)| s);
+    let at = app
+        .model
+        .debug
+        .at
+        .filter(|(e, _)| *e == msg.entry_id)
+        .map(|(_, s)| s);
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 4.0;
         for step in &Step::ALL {
@@ -119,7 +138,14 @@ fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
         ui.label(RichText::new(format!("Last trouble: {err}")).color(theme::warn(ui)));
     }
     if let Some(t) = msg.spool.next_retry {
-        ui.label(RichText::new(format!("Next retry at {} (attempt {})", t.strftime("%H:%M:%S UTC"), msg.spool.attempts + 1)).color(theme::warn(ui)));
+        ui.label(
+            RichText::new(format!(
+                "Next retry at {} (attempt {})",
+                t.strftime("%H:%M:%S UTC"),
+                msg.spool.attempts + 1
+            ))
+            .color(theme::warn(ui)),
+        );
     }
     ui.add_space(6.0);
     let shown = match app.model.travel {
@@ -127,13 +153,15 @@ fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             let then = rewind(msg, i);
             let rec = msg.history.get(i);
             ui.group(|ui| {
-                ui.label(RichText::new(format!(
-                    "Time travel: the message before {} ({} change(s) made by that step)",
-                    rec.map_or("?", |r| r.step.name()),
-                    rec.map_or(0, |r| r.changes.len())
-                ))
-                .strong()
-                .color(theme::active(ui)));
+                ui.label(
+                    RichText::new(format!(
+                        "Time travel: the message before {} ({} change(s) made by that step)",
+                        rec.map_or("?", |r| r.step.name()),
+                        rec.map_or(0, |r| r.changes.len())
+                    ))
+                    .strong()
+                    .color(theme::active(ui)),
+                );
                 if let Some(r) = rec {
                     diff_ui(ui, &r.changes);
                 }
@@ -158,9 +186,18 @@ fn diff_ui(ui: &mut Ui, changes: &[PropChange]) {
         ui.end_row();
         for c in changes {
             ui.label(c.row.map_or("message".into(), |r| format!("recipient {r}")));
-            ui.label(c.tag.name()).on_hover_text(tags::lookup(c.tag).map_or("", |d| d.doc));
-            ui.label(c.before.as_ref().map_or("(absent)".into(), |v| value_text(c.tag, v)));
-            ui.label(c.after.as_ref().map_or("(removed)".into(), |v| value_text(c.tag, v)));
+            ui.label(c.tag.name())
+                .on_hover_text(tags::lookup(c.tag).map_or("", |d| d.doc));
+            ui.label(
+                c.before
+                    .as_ref()
+                    .map_or("(absent)".into(), |v| value_text(c.tag, v)),
+            );
+            ui.label(
+                c.after
+                    .as_ref()
+                    .map_or("(removed)".into(), |v| value_text(c.tag, v)),
+            );
             ui.end_row();
         }
     });
@@ -168,7 +205,9 @@ fn diff_ui(ui: &mut Ui, changes: &[PropChange]) {
 
 fn value_text(tag: tags::PropTag, v: &crate::mapi::PropValue) -> String {
     match (tags::lookup(tag).map(|d| d.flags), v.as_u32()) {
-        (Some(k), Some(bits)) if k != FlagKind::None => format!("0x{bits:08X} {}", flags::decode(k, bits)),
+        (Some(k), Some(bits)) if k != FlagKind::None => {
+            format!("0x{bits:08X} {}", flags::decode(k, bits))
+        }
         _ => v.to_string(),
     }
 }
@@ -189,11 +228,22 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
         .column(Column::initial(120.0))
         .column(Column::remainder().clip(true))
         .header(20.0, |mut h| {
-            for t in ["Row", "Recipient", "Type", "Kind", "PR_RESPONSIBILITY", "Transport", "Outcome", "Report text"] {
+            for t in [
+                "Row",
+                "Recipient",
+                "Type",
+                "Kind",
+                "PR_RESPONSIBILITY",
+                "Transport",
+                "Outcome",
+                "Report text",
+            ] {
                 h.col(|ui| {
                     let r = ui.strong(t);
                     if t == "PR_RESPONSIBILITY" {
-                        r.on_hover_text(tags::lookup(tags::PR_RESPONSIBILITY).map_or("", |d| d.doc));
+                        r.on_hover_text(
+                            tags::lookup(tags::PR_RESPONSIBILITY).map_or("", |d| d.doc),
+                        );
                     }
                 });
             }
@@ -208,12 +258,16 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
                         ui.label(r.label());
                     });
                     row.col(|ui| {
-                        ui.label(r.addrtype()).on_hover_text("PR_ADDRTYPE: matched exactly against each transport's address types");
+                        ui.label(r.addrtype()).on_hover_text(
+                            "PR_ADDRTYPE: matched exactly against each transport's address types",
+                        );
                     });
                     row.col(|ui| {
                         let k = r.kind().label();
                         if r.is_submitted_marker() {
-                            ui.label(format!("{k}*")).on_hover_text("MAPI_SUBMITTED: already received; shown, never sent again");
+                            ui.label(format!("{k}*")).on_hover_text(
+                                "MAPI_SUBMITTED: already received; shown, never sent again",
+                            );
                         } else {
                             ui.label(k);
                         }
@@ -221,16 +275,23 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
                     row.col(|ui| {
                         let mut v = r.responsibility();
                         let text = if v { "TRUE" } else { "FALSE" };
-                        ui.add_enabled(false, egui::Checkbox::new(&mut v, format!("{text} (row {})", r.row_id)));
+                        ui.add_enabled(
+                            false,
+                            egui::Checkbox::new(&mut v, format!("{text} (row {})", r.row_id)),
+                        );
                     });
                     row.col(|ui| {
                         ui.label(r.transport.as_deref().unwrap_or("-"));
                     });
                     row.col(|ui| {
                         let c = match r.outcome {
-                            RecipientState::Delivered | RecipientState::HandledByStore | RecipientState::SkippedResend => theme::ok(ui),
+                            RecipientState::Delivered
+                            | RecipientState::HandledByStore
+                            | RecipientState::SkippedResend => theme::ok(ui),
                             RecipientState::Failed | RecipientState::NoTransport => theme::bad(ui),
-                            RecipientState::Retrying | RecipientState::OutcomeUnknown => theme::warn(ui),
+                            RecipientState::Retrying | RecipientState::OutcomeUnknown => {
+                                theme::warn(ui)
+                            }
                             RecipientState::Pending => theme::muted(ui),
                         };
                         ui.label(RichText::new(r.outcome.label()).color(c));
@@ -245,51 +306,69 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
 }
 
 fn props_grid(ui: &mut Ui, id: &str, bag: &PropBag) {
-    egui::Grid::new(id).striped(true).num_columns(5).show(ui, |ui| {
-        ui.strong("Tag");
-        ui.strong("Name");
-        ui.strong("Type");
-        ui.strong("Value");
-        ui.strong("Flags");
-        ui.end_row();
-        for (tag, v) in bag.iter() {
-            let def = tags::lookup(tag);
-            ui.monospace(tag.hex());
-            ui.label(tag.name()).on_hover_text(def.map_or("(not in the catalogue; kept as is)", |d| d.doc));
-            ui.label(tags::type_name(tag.prop_type()));
-            let value = v.to_string();
-            let shown = if value.len() > 80 { format!("{}…", value.chars().take(80).collect::<String>()) } else { value.clone() };
-            ui.label(shown).on_hover_text(value);
-            match (def.map(|d| d.flags), v.as_u32()) {
-                (Some(k), Some(bits)) if k != FlagKind::None => {
-                    let decoded = flags::decode(k, bits);
-                    let tip: Vec<String> = decoded.split(" | ").filter_map(|n| flags::flag_doc(n).map(|d| format!("{n}: {d}"))).collect();
-                    let r = ui.label(decoded);
-                    if !tip.is_empty() {
-                        r.on_hover_text(tip.join("\n"));
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            ui.strong("Tag");
+            ui.strong("Name");
+            ui.strong("Type");
+            ui.strong("Value");
+            ui.strong("Flags");
+            ui.end_row();
+            for (tag, v) in bag.iter() {
+                let def = tags::lookup(tag);
+                ui.monospace(tag.hex());
+                ui.label(tag.name())
+                    .on_hover_text(def.map_or("(not in the catalogue; kept as is)", |d| d.doc));
+                ui.label(tags::type_name(tag.prop_type()));
+                let value = v.to_string();
+                let shown = if value.len() > 80 {
+                    format!("{}…", value.chars().take(80).collect::<String>())
+                } else {
+                    value.clone()
+                };
+                ui.label(shown).on_hover_text(value);
+                match (def.map(|d| d.flags), v.as_u32()) {
+                    (Some(k), Some(bits)) if k != FlagKind::None => {
+                        let decoded = flags::decode(k, bits);
+                        let tip: Vec<String> = decoded
+                            .split(" | ")
+                            .filter_map(|n| flags::flag_doc(n).map(|d| format!("{n}: {d}")))
+                            .collect();
+                        let r = ui.label(decoded);
+                        if !tip.is_empty() {
+                            r.on_hover_text(tip.join("\n"));
+                        }
+                    }
+                    _ => {
+                        ui.label("");
                     }
                 }
-                _ => {
-                    ui.label("");
-                }
+                ui.end_row();
             }
-            ui.end_row();
-        }
-    });
+        });
 }
 
 fn properties_ui(ui: &mut Ui, msg: &Message) {
     ui.label(RichText::new(format!("Message properties ({})", msg.props.len())).strong());
     props_grid(ui, "msg-props", &msg.props);
     for r in &msg.recipients {
-        egui::CollapsingHeader::new(format!("Recipient row {}: {}", r.row_id, r.label())).default_open(false).show(ui, |ui| {
-            props_grid(ui, &format!("rcpt-{}", r.row_id), &r.props);
-        });
+        egui::CollapsingHeader::new(format!("Recipient row {}: {}", r.row_id, r.label()))
+            .default_open(false)
+            .show(ui, |ui| {
+                props_grid(ui, &format!("rcpt-{}", r.row_id), &r.props);
+            });
     }
     if !msg.attachments.is_empty() {
         ui.label(RichText::new("Attachments").strong());
         for a in &msg.attachments {
-            ui.label(format!("{} ({}, {} bytes)", a.file_name, a.mime_type, a.data.len()));
+            ui.label(format!(
+                "{} ({}, {} bytes)",
+                a.file_name,
+                a.mime_type,
+                a.data.len()
+            ));
         }
     }
 }
@@ -298,7 +377,9 @@ fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("{} MAPI call(s)", msg.trace.len())).strong());
         if ui.button("Export trace…").clicked()
-            && let Some(path) = rfd::FileDialog::new().set_file_name(format!("trace-{}.txt", msg.entry_id)).save_file()
+            && let Some(path) = rfd::FileDialog::new()
+                .set_file_name(format!("trace-{}.txt", msg.entry_id))
+                .save_file()
         {
             app.command(Command::ExportTrace(msg.entry_id, path));
         }
@@ -309,23 +390,46 @@ fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             ui.label(RichText::new(c.step.name()).color(theme::muted(ui)));
             let failed = c.result.starts_with("MAPI_E") || c.result.contains("FAIL");
             let text = RichText::new(c.to_string()).monospace();
-            ui.label(if failed { text.color(theme::bad(ui)) } else { text });
+            ui.label(if failed {
+                text.color(theme::bad(ui))
+            } else {
+                text
+            });
             ui.end_row();
         }
     });
 }
 
 fn source_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
-    let sender = app.model.profile.as_ref().map_or(("Spoolbox User".into(), "user@localhost".into()), |p| (p.sender_name.clone(), p.sender_address.clone()));
-    let rows: Vec<u32> = msg.recipients.iter().filter(|r| !r.is_p1() && r.addrtype().eq_ignore_ascii_case("SMTP")).map(|r| r.row_id).collect();
+    let sender = app
+        .model
+        .profile
+        .as_ref()
+        .map_or(("Spoolbox User".into(), "user@localhost".into()), |p| {
+            (p.sender_name.clone(), p.sender_address.clone())
+        });
+    let rows: Vec<u32> = msg
+        .recipients
+        .iter()
+        .filter(|r| !r.is_p1() && r.addrtype().eq_ignore_ascii_case("SMTP"))
+        .map(|r| r.row_id)
+        .collect();
     if rows.is_empty() {
-        ui.label(RichText::new("No SMTP recipients: there is no RFC 5322 form to show.").color(theme::muted(ui)));
+        ui.label(
+            RichText::new("No SMTP recipients: there is no RFC 5322 form to show.")
+                .color(theme::muted(ui)),
+        );
         return;
     }
     match crate::transport::eml::render(msg, &rows, &sender) {
         Ok(bytes) => {
             let mut text = String::from_utf8_lossy(&bytes).into_owned();
-            ui.add(egui::TextEdit::multiline(&mut text).code_editor().desired_width(f32::INFINITY).interactive(true));
+            ui.add(
+                egui::TextEdit::multiline(&mut text)
+                    .code_editor()
+                    .desired_width(f32::INFINITY)
+                    .interactive(true),
+            );
         }
         Err(e) => {
             ui.label(RichText::new(e).color(theme::bad(ui)));

@@ -31,9 +31,7 @@ pub fn run(cli: &crate::cli::Cli) -> anyhow::Result<()> {
     eframe::run_native(
         "Spoolbox",
         options,
-        Box::new(move |cc| {
-            Ok(Box::new(SpoolboxApp::new(cc, dir, dark)))
-        }),
+        Box::new(move |cc| Ok(Box::new(SpoolboxApp::new(cc, dir, dark)))),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

@@ -118,9 +118,17 @@ impl Model {
     /// Applies one event.
     pub fn apply(&mut self, e: Event) {
         match e {
-            Event::Opened { root, folders, profile, notes } => {
+            Event::Opened {
+                root,
+                folders,
+                profile,
+                notes,
+            } => {
                 self.root = Some(root);
-                self.folder = folders.iter().find(|f| f.kind == FolderKind::Outbox).map(|f| f.entry_id);
+                self.folder = folders
+                    .iter()
+                    .find(|f| f.kind == FolderKind::Outbox)
+                    .map(|f| f.entry_id);
                 self.folders = folders;
                 self.profile = Some(*profile);
                 for n in notes {
@@ -176,7 +184,11 @@ impl Model {
                 }
             }
             Event::Progress { label, done, total } => {
-                self.progress = if done >= total { None } else { Some((label, done, total)) };
+                self.progress = if done >= total {
+                    None
+                } else {
+                    Some((label, done, total))
+                };
             }
             Event::Idle(t) => self.idle_until = Some(t),
             Event::StepStarted { .. } => self.idle_until = None,
@@ -192,12 +204,18 @@ impl Model {
 
     /// Messages in a folder.
     pub fn count(&self, folder: EntryId) -> usize {
-        self.summaries.values().filter(|s| s.folder == folder).count()
+        self.summaries
+            .values()
+            .filter(|s| s.folder == folder)
+            .count()
     }
 
     /// The folder of this kind.
     pub fn folder_of(&self, kind: FolderKind) -> Option<EntryId> {
-        self.folders.iter().find(|f| f.kind == kind).map(|f| f.entry_id)
+        self.folders
+            .iter()
+            .find(|f| f.kind == kind)
+            .map(|f| f.entry_id)
     }
 
     /// Rebuilds the visible rows if anything changed.
@@ -221,7 +239,9 @@ impl Model {
         let (key, asc) = self.sort;
         rows.sort_by(|a, b| {
             let o = match key {
-                SortKey::Submitted => (a.client_submit_time, a.eid).cmp(&(b.client_submit_time, b.eid)),
+                SortKey::Submitted => {
+                    (a.client_submit_time, a.eid).cmp(&(b.client_submit_time, b.eid))
+                }
                 SortKey::State => a.state(now).cmp(&b.state(now)).then(a.eid.cmp(&b.eid)),
                 SortKey::Subject => a.subject.to_lowercase().cmp(&b.subject.to_lowercase()),
                 SortKey::Done => (a.done, a.total).cmp(&(b.done, b.total)),

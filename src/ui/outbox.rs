@@ -29,28 +29,47 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     let now = Timestamp::now();
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        let name = app.model.folder.and_then(|f| app.model.folders.iter().find(|x| x.entry_id == f)).map_or("", |f| f.name.as_str());
+        let name = app
+            .model
+            .folder
+            .and_then(|f| app.model.folders.iter().find(|x| x.entry_id == f))
+            .map_or("", |f| f.name.as_str());
         ui.heading(name);
         ui.add_space(12.0);
         ui.label("Filter");
-        let r = ui.add(egui::TextEdit::singleline(&mut app.model.filter).hint_text("subject, recipient or state").desired_width(200.0));
+        let r = ui.add(
+            egui::TextEdit::singleline(&mut app.model.filter)
+                .hint_text("subject, recipient or state")
+                .desired_width(200.0),
+        );
         if r.changed() {
             app.model.invalidate_rows();
         }
         let sel: Vec<EntryId> = app.model.selected.iter().copied().collect();
         ui.add_space(12.0);
         ui.label(RichText::new(format!("{} selected", sel.len())).color(theme::muted(ui)));
-        if ui.add_enabled(!sel.is_empty(), egui::Button::new("Hold")).on_hover_text("Keep queued messages from being sent until released").clicked() {
+        if ui
+            .add_enabled(!sel.is_empty(), egui::Button::new("Hold"))
+            .on_hover_text("Keep queued messages from being sent until released")
+            .clicked()
+        {
             for e in &sel {
                 app.command(Command::Hold(*e, true));
             }
         }
-        if ui.add_enabled(!sel.is_empty(), egui::Button::new("Release")).clicked() {
+        if ui
+            .add_enabled(!sel.is_empty(), egui::Button::new("Release"))
+            .clicked()
+        {
             for e in &sel {
                 app.command(Command::Hold(*e, false));
             }
         }
-        if ui.add_enabled(!sel.is_empty(), egui::Button::new("Delete")).on_hover_text("Move to Deleted Items; delete for good from there (Del)").clicked() {
+        if ui
+            .add_enabled(!sel.is_empty(), egui::Button::new("Delete"))
+            .on_hover_text("Move to Deleted Items; delete for good from there (Del)")
+            .clicked()
+        {
             for e in &sel {
                 app.command(Command::Delete(*e));
             }
@@ -62,17 +81,38 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     if rows.is_empty() {
         ui.add_space(20.0);
         ui.vertical_centered(|ui| {
-            ui.label(RichText::new(if app.model.root.is_none() { "Opening the store…" } else { "No messages here." }).color(theme::muted(ui)));
+            ui.label(
+                RichText::new(if app.model.root.is_none() {
+                    "Opening the store…"
+                } else {
+                    "No messages here."
+                })
+                .color(theme::muted(ui)),
+            );
         });
         return;
     }
     let mut clicked: Option<(EntryId, egui::Modifiers)> = None;
     let mut sort_by: Option<SortKey> = None;
-    let header = |ui: &mut egui::Ui, label: &str, key: Option<SortKey>, current: (SortKey, bool), sort_by: &mut Option<SortKey>| {
+    let header = |ui: &mut egui::Ui,
+                  label: &str,
+                  key: Option<SortKey>,
+                  current: (SortKey, bool),
+                  sort_by: &mut Option<SortKey>| {
         match key {
             Some(k) => {
-                let arrow = if current.0 == k { if current.1 { " ^" } else { " v" } } else { "" };
-                if ui.add(egui::Button::new(RichText::new(format!("{label}{arrow}")).strong()).frame(false)).clicked() {
+                let arrow = if current.0 == k {
+                    if current.1 { " ^" } else { " v" }
+                } else {
+                    ""
+                };
+                if ui
+                    .add(
+                        egui::Button::new(RichText::new(format!("{label}{arrow}")).strong())
+                            .frame(false),
+                    )
+                    .clicked()
+                {
                     *sort_by = Some(k);
                 }
             }
@@ -98,33 +138,68 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
         .min_scrolled_height(80.0)
         .header(22.0, |mut h| {
             h.col(|ui| header(ui, "State", Some(SortKey::State), current, &mut sort_by));
-            h.col(|ui| header(ui, "Submitted", Some(SortKey::Submitted), current, &mut sort_by));
+            h.col(|ui| {
+                header(
+                    ui,
+                    "Submitted",
+                    Some(SortKey::Submitted),
+                    current,
+                    &mut sort_by,
+                )
+            });
             h.col(|ui| header(ui, "Subject", Some(SortKey::Subject), current, &mut sort_by));
             h.col(|ui| header(ui, "To", None, current, &mut sort_by));
             h.col(|ui| header(ui, "Done", Some(SortKey::Done), current, &mut sort_by));
             h.col(|ui| header(ui, "Step", None, current, &mut sort_by));
             h.col(|ui| header(ui, "Lock", None, current, &mut sort_by));
-            h.col(|ui| header(ui, "Next retry", Some(SortKey::Retry), current, &mut sort_by));
+            h.col(|ui| {
+                header(
+                    ui,
+                    "Next retry",
+                    Some(SortKey::Retry),
+                    current,
+                    &mut sort_by,
+                )
+            });
         })
         .body(|body| {
             body.rows(22.0, rows.len(), |mut row| {
-                let Some(s) = rows.get(row.index()).and_then(|e| app.model.summaries.get(e)) else { return };
+                let Some(s) = rows
+                    .get(row.index())
+                    .and_then(|e| app.model.summaries.get(e))
+                else {
+                    return;
+                };
                 let eid = s.eid;
                 row.set_selected(app.model.selected.contains(&eid));
                 let state = s.state(now);
                 row.col(|ui| {
                     let text = match state {
-                        MessageState::DeferredSend => format!("Deferred {}", s.deferred_send_time.map(|t| countdown(now, t)).unwrap_or_default()),
+                        MessageState::DeferredSend => format!(
+                            "Deferred {}",
+                            s.deferred_send_time
+                                .map(|t| countdown(now, t))
+                                .unwrap_or_default()
+                        ),
                         other => other.label().to_owned(),
                     };
                     ui.label(RichText::new(text).color(theme::state(ui, state)));
                 });
                 row.col(|ui| {
-                    ui.label(s.client_submit_time.map(|t| t.strftime("%H:%M:%S").to_string()).unwrap_or_else(|| "-".into()));
+                    ui.label(
+                        s.client_submit_time
+                            .map(|t| t.strftime("%H:%M:%S").to_string())
+                            .unwrap_or_else(|| "-".into()),
+                    );
                 });
                 row.col(|ui| {
-                    let subj = if s.subject.is_empty() { "(no subject)" } else { s.subject.as_str() };
-                    ui.label(subj).on_hover_text(s.last_error.as_deref().unwrap_or(subj));
+                    let subj = if s.subject.is_empty() {
+                        "(no subject)"
+                    } else {
+                        s.subject.as_str()
+                    };
+                    ui.label(subj)
+                        .on_hover_text(s.last_error.as_deref().unwrap_or(subj));
                 });
                 row.col(|ui| {
                     ui.label(&s.to);
@@ -137,11 +212,16 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 });
                 row.col(|ui| {
                     if s.is_locked() {
-                        ui.label("yes").on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
+                        ui.label("yes")
+                            .on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
                     }
                 });
                 row.col(|ui| {
-                    let t = if state == MessageState::WaitingRetry { s.next_retry.map(|t| countdown(now, t)) } else { None };
+                    let t = if state == MessageState::WaitingRetry {
+                        s.next_retry.map(|t| countdown(now, t))
+                    } else {
+                        None
+                    };
                     ui.label(RichText::new(t.unwrap_or_default()).color(theme::warn(ui)));
                 });
                 if row.response().clicked() {
@@ -150,7 +230,11 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             });
         });
     if let Some(k) = sort_by {
-        app.model.sort = if app.model.sort.0 == k { (k, !app.model.sort.1) } else { (k, true) };
+        app.model.sort = if app.model.sort.0 == k {
+            (k, !app.model.sort.1)
+        } else {
+            (k, true)
+        };
         app.model.invalidate_rows();
     }
     if let Some((eid, mods)) = clicked {

@@ -13,10 +13,19 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             let paused = app.model.debug.paused;
             let state = match (&app.model.debug.at, paused) {
-                (Some((eid, step)), _) => RichText::new(format!("Stopped before {step} of message {eid}")).color(theme::active(ui)).strong(),
-                (None, true) => RichText::new("Spooler paused").color(theme::warn(ui)).strong(),
+                (Some((eid, step)), _) => {
+                    RichText::new(format!("Stopped before {step} of message {eid}"))
+                        .color(theme::active(ui))
+                        .strong()
+                }
+                (None, true) => RichText::new("Spooler paused")
+                    .color(theme::warn(ui))
+                    .strong(),
                 (None, false) => match app.model.idle_until {
-                    Some(Some(t)) => RichText::new(format!("Idle until {}", t.strftime("%H:%M:%S UTC"))).color(theme::muted(ui)),
+                    Some(Some(t)) => {
+                        RichText::new(format!("Idle until {}", t.strftime("%H:%M:%S UTC")))
+                            .color(theme::muted(ui))
+                    }
                     Some(None) => RichText::new("Idle").color(theme::muted(ui)),
                     None => RichText::new("Running").color(theme::ok(ui)),
                 },
@@ -39,10 +48,15 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                     flags::decode(FlagKind::StatusCode, row.status_code),
                     row.progress,
                     row.text,
-                    if row.address_types.is_empty() { String::new() } else { format!("address types: {}", row.address_types.join(", ")) }
+                    if row.address_types.is_empty() {
+                        String::new()
+                    } else {
+                        format!("address types: {}", row.address_types.join(", "))
+                    }
                 ));
                 if row.progress >= 0 {
-                    let p = f32::from(u8::try_from(row.progress.clamp(0, 100)).unwrap_or(0)) / 100.0;
+                    let p =
+                        f32::from(u8::try_from(row.progress.clamp(0, 100)).unwrap_or(0)) / 100.0;
                     ui.add(egui::ProgressBar::new(p).desired_width(60.0));
                 } else {
                     ui.label(RichText::new(&row.text).color(theme::muted(ui)).small());
@@ -50,12 +64,24 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 ui.separator();
             }
             if let Some((label, done, total)) = &app.model.progress {
-                let p = if *total == 0 { 0.0 } else { *done as f32 / *total as f32 };
-                ui.add(egui::ProgressBar::new(p).text(format!("{label}: {done}/{total}")).desired_width(200.0));
+                let p = if *total == 0 {
+                    0.0
+                } else {
+                    *done as f32 / *total as f32
+                };
+                ui.add(
+                    egui::ProgressBar::new(p)
+                        .text(format!("{label}: {done}/{total}"))
+                        .desired_width(200.0),
+                );
             }
             if let Some(root) = &app.model.root {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(RichText::new(format!("store: {}", root.display())).color(theme::muted(ui)).small());
+                    ui.label(
+                        RichText::new(format!("store: {}", root.display()))
+                            .color(theme::muted(ui))
+                            .small(),
+                    );
                 });
             }
         });

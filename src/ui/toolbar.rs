@@ -2,7 +2,7 @@
 
 use egui::RichText;
 
-use super::app::{CONTINUE, FLUSH, SpoolboxApp, STEP};
+use super::app::{CONTINUE, FLUSH, STEP, SpoolboxApp};
 use super::theme;
 use crate::spooler::Command;
 
@@ -96,17 +96,21 @@ fn banner_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
         return;
     }
     let mut dismiss = None;
-    egui::Frame::new().fill(theme::banner_bg(ui)).inner_margin(6.0).corner_radius(4.0).show(ui, |ui| {
-        for (i, e) in app.model.errors.iter().enumerate() {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new("Error:").color(theme::bad(ui)));
-                ui.label(RichText::new(e).color(theme::bad(ui)));
-                if ui.small_button("Dismiss").clicked() {
-                    dismiss = Some(i);
-                }
-            });
-        }
-    });
+    egui::Frame::new()
+        .fill(theme::banner_bg(ui))
+        .inner_margin(6.0)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            for (i, e) in app.model.errors.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("Error:").color(theme::bad(ui)));
+                    ui.label(RichText::new(e).color(theme::bad(ui)));
+                    if ui.small_button("Dismiss").clicked() {
+                        dismiss = Some(i);
+                    }
+                });
+            }
+        });
     if let Some(i) = dismiss {
         app.model.errors.remove(i);
     }

@@ -11,74 +11,99 @@ use crate::store::profile::{FaultConfig, Profile};
 pub fn windows_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     let ctx = ui.ctx().clone();
     let mut help = app.windows.help;
-    egui::Window::new("Keyboard shortcuts").open(&mut help).resizable(false).show(&ctx, |ui| {
-        egui::Grid::new("keys").striped(true).show(ui, |ui| {
-            for (k, what) in [
-                ("F9", "Send all: every queued message now (Send/Receive)"),
-                ("F10", "Step: run one pipeline step"),
-                ("F5", "Continue: run to the next breakpoint"),
-                ("Ctrl+P", "Pause / resume the spooler"),
-                ("Ctrl+N", "New message"),
-                ("Ctrl+Enter", "Send the selected messages"),
-                ("Delete", "Delete the selected messages"),
-                ("Ctrl+click", "Add a message to the selection"),
-                ("F1", "This window"),
-            ] {
-                ui.monospace(k);
-                ui.label(what);
-                ui.end_row();
-            }
+    egui::Window::new("Keyboard shortcuts")
+        .open(&mut help)
+        .resizable(false)
+        .show(&ctx, |ui| {
+            egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                for (k, what) in [
+                    ("F9", "Send all: every queued message now (Send/Receive)"),
+                    ("F10", "Step: run one pipeline step"),
+                    ("F5", "Continue: run to the next breakpoint"),
+                    ("Ctrl+P", "Pause / resume the spooler"),
+                    ("Ctrl+N", "New message"),
+                    ("Ctrl+Enter", "Send the selected messages"),
+                    ("Delete", "Delete the selected messages"),
+                    ("Ctrl+click", "Add a message to the selection"),
+                    ("F1", "This window"),
+                ] {
+                    ui.monospace(k);
+                    ui.label(what);
+                    ui.end_row();
+                }
+            });
         });
-    });
     app.windows.help = help;
 
     let mut faults = app.windows.faults;
-    egui::Window::new("Fault injection").open(&mut faults).default_width(380.0).show(&ctx, |ui| {
-        let Some(profile) = app.model.profile.clone() else { return };
-        let names: Vec<String> = profile.transports.iter().map(|t| t.name.clone()).collect();
-        let current = app.windows.fault_transport.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
-        egui::ComboBox::from_label("Transport").selected_text(&current).show_ui(ui, |ui| {
-            for n in &names {
-                if ui.selectable_label(*n == current, n).clicked() {
-                    app.windows.fault_transport = Some(n.clone());
-                    app.windows.fault_edit = profile.transports.iter().find(|t| t.name == *n).map(|t| t.faults.clone()).unwrap_or_default();
+    egui::Window::new("Fault injection")
+        .open(&mut faults)
+        .default_width(380.0)
+        .show(&ctx, |ui| {
+            let Some(profile) = app.model.profile.clone() else {
+                return;
+            };
+            let names: Vec<String> = profile.transports.iter().map(|t| t.name.clone()).collect();
+            let current = app
+                .windows
+                .fault_transport
+                .clone()
+                .unwrap_or_else(|| names.first().cloned().unwrap_or_default());
+            egui::ComboBox::from_label("Transport")
+                .selected_text(&current)
+                .show_ui(ui, |ui| {
+                    for n in &names {
+                        if ui.selectable_label(*n == current, n).clicked() {
+                            app.windows.fault_transport = Some(n.clone());
+                            app.windows.fault_edit = profile
+                                .transports
+                                .iter()
+                                .find(|t| t.name == *n)
+                                .map(|t| t.faults.clone())
+                                .unwrap_or_default();
+                        }
+                    }
+                });
+            let f = &mut app.windows.fault_edit;
+            egui::Grid::new("faults").num_columns(2).show(ui, |ui| {
+                ui.label("Fail the next N hand-offs");
+                ui.add(egui::DragValue::new(&mut f.fail_next).range(0..=1000));
+                ui.end_row();
+                ui.label("Fail recipients matching");
+                let mut pat = f.fail_pattern.clone().unwrap_or_default();
+                if ui
+                    .add(egui::TextEdit::singleline(&mut pat).hint_text("part of an address"))
+                    .changed()
+                {
+                    f.fail_pattern = Some(pat).filter(|p| !p.is_empty());
                 }
-            }
+                ui.end_row();
+                ui.label("Failures are permanent (NDR)");
+                ui.checkbox(&mut f.permanent, "permanent");
+                ui.end_row();
+                ui.label("Latency per hand-off (ms)");
+                ui.add(egui::DragValue::new(&mut f.latency_ms).range(0..=60_000));
+                ui.end_row();
+                ui.label("Decline everything");
+                ui.checkbox(&mut f.decline, "MAPI_E_NOT_ME");
+                ui.end_row();
+                ui.label("Defer (END_DONT_RESEND), seconds");
+                ui.add(egui::DragValue::new(&mut f.defer_secs).range(0..=86_400));
+                ui.end_row();
+            });
+            ui.horizontal(|ui| {
+                if ui.button("Apply faults").clicked() {
+                    app.command(Command::SetFaults(
+                        current.clone(),
+                        app.windows.fault_edit.clone(),
+                    ));
+                }
+                if ui.button("Clear faults").clicked() {
+                    app.windows.fault_edit = FaultConfig::default();
+                    app.command(Command::SetFaults(current.clone(), FaultConfig::default()));
+                }
+            });
         });
-        let f = &mut app.windows.fault_edit;
-        egui::Grid::new("faults").num_columns(2).show(ui, |ui| {
-            ui.label("Fail the next N hand-offs");
-            ui.add(egui::DragValue::new(&mut f.fail_next).range(0..=1000));
-            ui.end_row();
-            ui.label("Fail recipients matching");
-            let mut pat = f.fail_pattern.clone().unwrap_or_default();
-            if ui.add(egui::TextEdit::singleline(&mut pat).hint_text("part of an address")).changed() {
-                f.fail_pattern = Some(pat).filter(|p| !p.is_empty());
-            }
-            ui.end_row();
-            ui.label("Failures are permanent (NDR)");
-            ui.checkbox(&mut f.permanent, "permanent");
-            ui.end_row();
-            ui.label("Latency per hand-off (ms)");
-            ui.add(egui::DragValue::new(&mut f.latency_ms).range(0..=60_000));
-            ui.end_row();
-            ui.label("Decline everything");
-            ui.checkbox(&mut f.decline, "MAPI_E_NOT_ME");
-            ui.end_row();
-            ui.label("Defer (END_DONT_RESEND), seconds");
-            ui.add(egui::DragValue::new(&mut f.defer_secs).range(0..=86_400));
-            ui.end_row();
-        });
-        ui.horizontal(|ui| {
-            if ui.button("Apply faults").clicked() {
-                app.command(Command::SetFaults(current.clone(), app.windows.fault_edit.clone()));
-            }
-            if ui.button("Clear faults").clicked() {
-                app.windows.fault_edit = FaultConfig::default();
-                app.command(Command::SetFaults(current.clone(), FaultConfig::default()));
-            }
-        });
-    });
     app.windows.faults = faults;
 
     let mut profile_open = app.windows.profile;

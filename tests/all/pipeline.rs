@@ -11,17 +11,19 @@ use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 use spoolbox::mapi::flags::{
     MAPI_REASON_TRANSFER_FAILED, MAPI_REASON_TRANSFER_IMPOSSIBLE, MAPI_SPOOLER, MAPI_SUBMITTED,
-    MAPI_TRANSPORT_PROVIDER, MSGFLAG_READ, MSGFLAG_RESEND, MSGFLAG_SUBMIT, MSGFLAG_UNSENT, STATUS_AVAILABLE,
-    STATUS_OFFLINE, STATUS_OUTBOUND_ACTIVE, STATUS_OUTBOUND_ENABLED, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
+    MAPI_TRANSPORT_PROVIDER, MSGFLAG_READ, MSGFLAG_RESEND, MSGFLAG_SUBMIT, MSGFLAG_UNSENT,
+    STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ACTIVE, STATUS_OUTBOUND_ENABLED,
+    SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
 };
 use spoolbox::mapi::tags::{
     PR_CLIENT_SUBMIT_TIME, PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_DELIVER_TIME,
-    PR_NDR_REASON_CODE, PR_ORIGINAL_ENTRYID, PR_ORIGINAL_SUBJECT, PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED,
-    PR_PREPROCESS, PR_REPORT_TEXT, PR_RESPONSIBILITY, PR_SENTMAIL_ENTRYID, PR_SUBJECT,
+    PR_NDR_REASON_CODE, PR_ORIGINAL_ENTRYID, PR_ORIGINAL_SUBJECT,
+    PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, PR_PREPROCESS, PR_REPORT_TEXT, PR_RESPONSIBILITY,
+    PR_SENTMAIL_ENTRYID, PR_SUBJECT,
 };
 use spoolbox::mapi::{
-    EntryId, MapiCode, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState, Step,
-    StepOutcome, TraceCall,
+    EntryId, MapiCode, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState,
+    Step, StepOutcome, TraceCall,
 };
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick, submit};
 use spoolbox::store::profile::{
@@ -29,7 +31,9 @@ use spoolbox::store::profile::{
 };
 use spoolbox::store::{FolderKind, Store, StoreError, Summary};
 use spoolbox::transport::fax::{COVER_PAGE, FaxTransport};
-use spoolbox::transport::{EndFlag, Handoff, Preprocessed, RowOutcome, SubmitResult, SubmitView, Transport};
+use spoolbox::transport::{
+    EndFlag, Handoff, Preprocessed, RowOutcome, SubmitResult, SubmitView, Transport,
+};
 
 use crate::store::fast_tempdir;
 
@@ -91,7 +95,10 @@ impl Log {
     }
 
     fn to(&self, transport: &str) -> Vec<Offer> {
-        self.offers().into_iter().filter(|o| o.transport == transport).collect()
+        self.offers()
+            .into_iter()
+            .filter(|o| o.transport == transport)
+            .collect()
     }
 
     fn of(&self, eid: EntryId) -> Vec<Offer> {
@@ -113,32 +120,55 @@ struct Scripted {
 impl Scripted {
     fn reply(&mut self, reply: Reply, view: &SubmitView<'_>) -> Handoff {
         let rows = &view.rows;
-        let all = |o: fn(String) -> RowOutcome, text: &str| rows.iter().map(|r| (*r, o(text.to_owned()))).collect();
+        let all = |o: fn(String) -> RowOutcome, text: &str| {
+            rows.iter().map(|r| (*r, o(text.to_owned()))).collect()
+        };
         match reply {
             Reply::Deliver => Handoff::sent(all(RowOutcome::Delivered, "250 ok")),
             Reply::Fail(text) => Handoff::sent(all(RowOutcome::Failed, text)),
             Reply::DeliverOnly(addrs) => Handoff::sent(
                 rows.iter()
-                    .filter(|r| view.msg.recipient(**r).is_some_and(|x| addrs.contains(&x.email())))
+                    .filter(|r| {
+                        view.msg
+                            .recipient(**r)
+                            .is_some_and(|x| addrs.contains(&x.email()))
+                    })
                     .map(|r| (*r, RowOutcome::Delivered("250 ok".into())))
                     .collect(),
             ),
             Reply::LeaveFalse => Handoff::sent(Vec::new()),
-            Reply::Transient => Handoff::sent(all(RowOutcome::Transient, "451 4.3.0 try again later")),
+            Reply::Transient => {
+                Handoff::sent(all(RowOutcome::Transient, "451 4.3.0 try again later"))
+            }
             Reply::NotMe => Handoff::refused(SubmitResult::NotMe),
             Reply::Busy => Handoff::refused(SubmitResult::Busy),
             Reply::Wait(s) => Handoff::refused(SubmitResult::Wait(s)),
-            Reply::ResendLater => Handoff { result: SubmitResult::Ok, outcomes: Vec::new(), end: EndFlag::ResendLater },
+            Reply::ResendLater => Handoff {
+                result: SubmitResult::Ok,
+                outcomes: Vec::new(),
+                end: EndFlag::ResendLater,
+            },
             Reply::Defer(secs) => {
                 if view.begin_deferred {
                     Handoff::sent(all(RowOutcome::Delivered, "250 ok (deferred)"))
                 } else {
                     let now = *self.clock.lock().unwrap();
-                    self.callbacks.push((view.msg.entry_id, now + SignedDuration::from_secs(secs.cast_signed())));
-                    Handoff { result: SubmitResult::Ok, outcomes: Vec::new(), end: EndFlag::DontResend }
+                    self.callbacks.push((
+                        view.msg.entry_id,
+                        now + SignedDuration::from_secs(secs.cast_signed()),
+                    ));
+                    Handoff {
+                        result: SubmitResult::Ok,
+                        outcomes: Vec::new(),
+                        end: EndFlag::DontResend,
+                    }
                 }
             }
-            Reply::Inner => self.inner.as_mut().expect("Reply::Inner needs an inner transport").submit_message(view),
+            Reply::Inner => self
+                .inner
+                .as_mut()
+                .expect("Reply::Inner needs an inner transport")
+                .submit_message(view),
         }
     }
 }
@@ -157,11 +187,17 @@ impl Transport for Scripted {
     }
 
     fn preprocess(&mut self, msg: &mut Message, rows: &[u32]) -> Preprocessed {
-        self.inner.as_mut().map(|t| t.preprocess(msg, rows)).unwrap_or_default()
+        self.inner
+            .as_mut()
+            .map(|t| t.preprocess(msg, rows))
+            .unwrap_or_default()
     }
 
     fn remove_preprocess_info(&mut self, msg: &mut Message) -> String {
-        self.inner.as_mut().map(|t| t.remove_preprocess_info(msg)).unwrap_or_default()
+        self.inner
+            .as_mut()
+            .map(|t| t.remove_preprocess_info(msg))
+            .unwrap_or_default()
     }
 
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
@@ -173,25 +209,44 @@ impl Transport for Scripted {
             for r in &msg.recipients {
                 let offered = view.rows.contains(&r.row_id);
                 if offered && r.responsibility() {
-                    bad.push(format!("{}: message {eid} row {} offered but reads TRUE", self.name, r.row_id));
+                    bad.push(format!(
+                        "{}: message {eid} row {} offered but reads TRUE",
+                        self.name, r.row_id
+                    ));
                 }
                 if !offered && !r.responsibility() {
-                    bad.push(format!("{}: message {eid} row {} not offered but reads FALSE", self.name, r.row_id));
+                    bad.push(format!(
+                        "{}: message {eid} row {} not offered but reads FALSE",
+                        self.name, r.row_id
+                    ));
                 }
                 if offered && taken.contains(&(eid, r.row_id)) {
-                    bad.push(format!("{}: message {eid} row {} offered again after a transport set it TRUE", self.name, r.row_id));
+                    bad.push(format!(
+                        "{}: message {eid} row {} offered again after a transport set it TRUE",
+                        self.name, r.row_id
+                    ));
                 }
                 if offered && !self.types.iter().any(|t| t == r.addrtype()) {
-                    bad.push(format!("{}: message {eid} row {} has address type {}", self.name, r.row_id, r.addrtype()));
+                    bad.push(format!(
+                        "{}: message {eid} row {} has address type {}",
+                        self.name,
+                        r.row_id,
+                        r.addrtype()
+                    ));
                 }
             }
         }
-        let reply = self.script.pop_front().unwrap_or_else(|| self.default.clone());
+        let reply = self
+            .script
+            .pop_front()
+            .unwrap_or_else(|| self.default.clone());
         let h = self.reply(reply, view);
         if h.result == SubmitResult::Ok {
             let mut taken = self.log.taken.lock().unwrap();
             for (row, o) in &h.outcomes {
-                if matches!(o, RowOutcome::Delivered(_) | RowOutcome::Failed(_)) && view.rows.contains(row) {
+                if matches!(o, RowOutcome::Delivered(_) | RowOutcome::Failed(_))
+                    && view.rows.contains(row)
+                {
                     taken.insert((eid, *row));
                 }
             }
@@ -200,16 +255,26 @@ impl Transport for Scripted {
             transport: self.name.clone(),
             eid,
             rows: view.rows.clone(),
-            addrs: view.rows.iter().filter_map(|r| msg.recipient(*r)).map(|r| r.email().to_owned()).collect(),
+            addrs: view
+                .rows
+                .iter()
+                .filter_map(|r| msg.recipient(*r))
+                .map(|r| r.email().to_owned())
+                .collect(),
             begin_deferred: view.begin_deferred,
-            attachments: msg.attachments.iter().map(|a| a.file_name.clone()).collect(),
+            attachments: msg
+                .attachments
+                .iter()
+                .map(|a| a.file_name.clone())
+                .collect(),
             submit_flags: msg.submit_flags(),
         });
         h
     }
 
     fn sent_deferred(&mut self, now: Timestamp) -> Vec<EntryId> {
-        let (ready, later): (Vec<_>, Vec<_>) = self.callbacks.drain(..).partition(|(_, t)| *t <= now);
+        let (ready, later): (Vec<_>, Vec<_>) =
+            self.callbacks.drain(..).partition(|(_, t)| *t <= now);
         self.callbacks = later;
         ready.into_iter().map(|(e, _)| e).collect()
     }
@@ -226,7 +291,13 @@ struct Spec {
 }
 
 fn spec(name: &'static str, types: &[&'static str], default: Reply) -> Spec {
-    Spec { name, types: types.to_vec(), script: Vec::new(), default, fax: false }
+    Spec {
+        name,
+        types: types.to_vec(),
+        script: Vec::new(),
+        default,
+        fax: false,
+    }
 }
 
 impl Spec {
@@ -239,13 +310,20 @@ impl Spec {
 
 /// The simulated fax, with its preprocessor, behind the recorder.
 fn fax_spec() -> Spec {
-    Spec { name: "Fax", types: vec!["FAX"], script: Vec::new(), default: Reply::Inner, fax: true }
+    Spec {
+        name: "Fax",
+        types: vec!["FAX"],
+        script: Vec::new(),
+        default: Reply::Inner,
+        fax: true,
+    }
 }
 
 fn build(s: &Spec, log: &Log, clock: &Arc<Mutex<Timestamp>>) -> Box<dyn Transport> {
     let types: Vec<String> = s.types.iter().map(|t| (*t).to_owned()).collect();
-    let inner: Option<Box<dyn Transport>> =
-        s.fax.then(|| Box::new(FaxTransport::new(s.name, &types, FaxSettings::default())) as Box<dyn Transport>);
+    let inner: Option<Box<dyn Transport>> = s.fax.then(|| {
+        Box::new(FaxTransport::new(s.name, &types, FaxSettings::default())) as Box<dyn Transport>
+    });
     Box::new(Scripted {
         name: s.name.to_owned(),
         types,
@@ -272,7 +350,11 @@ impl Drop for Checker {
     fn drop(&mut self) {
         if !std::thread::panicking() {
             let v = self.0.violations.lock().unwrap();
-            assert!(v.is_empty(), "transports saw broken rules:\n{}", v.join("\n"));
+            assert!(
+                v.is_empty(),
+                "transports saw broken rules:\n{}",
+                v.join("\n")
+            );
         }
     }
 }
@@ -291,7 +373,11 @@ fn profile_for(specs: &[Spec]) -> Profile {
         transports: specs
             .iter()
             .map(|s| {
-                let kind = if s.fax { TransportKind::Fax(FaxSettings::default()) } else { TransportKind::Null };
+                let kind = if s.fax {
+                    TransportKind::Fax(FaxSettings::default())
+                } else {
+                    TransportKind::Null
+                };
                 TransportConfig::new(s.name, kind, &s.types)
             })
             .collect(),
@@ -331,17 +417,33 @@ impl Rig {
     /// them again with new transports on the same clock and log.
     fn restart(self, specs: &[Spec]) -> Self {
         let now = self.now();
-        let Self { dir, sp, log, _checker, .. } = self;
+        let Self {
+            dir,
+            sp,
+            log,
+            _checker,
+            ..
+        } = self;
         drop(sp);
         let (store, _) = Store::open(dir.path()).unwrap();
         let (clock, hand) = Clock::manual(now);
-        let mut rig = Self { sp: Spooler::new(store, clock), dir, hand, log, events: Vec::new(), _checker };
+        let mut rig = Self {
+            sp: Spooler::new(store, clock),
+            dir,
+            hand,
+            log,
+            events: Vec::new(),
+            _checker,
+        };
         rig.set_transports(specs);
         rig
     }
 
     fn set_transports(&mut self, specs: &[Spec]) {
-        let ts = specs.iter().map(|s| build(s, &self.log, &self.hand)).collect();
+        let ts = specs
+            .iter()
+            .map(|s| build(s, &self.log, &self.hand))
+            .collect();
         self.sp.set_transports(ts);
     }
 
@@ -370,7 +472,12 @@ impl Rig {
         self.draft_with(subject, rows, |_| {})
     }
 
-    fn draft_with(&mut self, subject: &str, rows: &[(&str, &str)], edit: impl FnOnce(&mut Message)) -> EntryId {
+    fn draft_with(
+        &mut self,
+        subject: &str,
+        rows: &[(&str, &str)],
+        edit: impl FnOnce(&mut Message),
+    ) -> EntryId {
         let sent = self.folder(FolderKind::SentItems);
         let outbox = self.folder(FolderKind::Outbox);
         let store = self.store();
@@ -378,9 +485,16 @@ impl Rig {
         let mut m = Message::draft(eid, outbox, subject);
         for (i, (addr, ty)) in rows.iter().enumerate() {
             let name = format!("Recipient {i}");
-            m.recipients.push(Recipient::new(u32::try_from(i).unwrap(), &name, addr, ty, RecipientKind::To));
+            m.recipients.push(Recipient::new(
+                u32::try_from(i).unwrap(),
+                &name,
+                addr,
+                ty,
+                RecipientKind::To,
+            ));
         }
-        m.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+        m.props
+            .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
         edit(&mut m);
         store.save(&mut m).unwrap();
         eid
@@ -414,7 +528,16 @@ impl Rig {
     }
 
     fn errors(&self) -> Vec<String> {
-        self.events.iter().filter_map(|e| if let Event::Error(t) = e { Some(t.clone()) } else { None }).collect()
+        self.events
+            .iter()
+            .filter_map(|e| {
+                if let Event::Error(t) = e {
+                    Some(t.clone())
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     fn msg(&mut self, eid: EntryId) -> Message {
@@ -431,15 +554,26 @@ impl Rig {
     }
 
     fn in_folder(&self, name: &str) -> Vec<Summary> {
-        let Some(f) = self.sp.store().folder_named(name) else { return Vec::new() };
+        let Some(f) = self.sp.store().folder_named(name) else {
+            return Vec::new();
+        };
         let id = f.entry_id;
-        let mut v: Vec<Summary> = self.sp.store().summaries().filter(|s| s.folder == id).cloned().collect();
+        let mut v: Vec<Summary> = self
+            .sp
+            .store()
+            .summaries()
+            .filter(|s| s.folder == id)
+            .cloned()
+            .collect();
         v.sort_by_key(|s| s.eid);
         v
     }
 
     fn ndrs(&self) -> Vec<Summary> {
-        self.in_folder("Inbox").into_iter().filter(|s| s.class == "REPORT.IPM.Note.NDR").collect()
+        self.in_folder("Inbox")
+            .into_iter()
+            .filter(|s| s.class == "REPORT.IPM.Note.NDR")
+            .collect()
     }
 
     /// The folders holding a file for this message, read from disk.
@@ -452,7 +586,11 @@ impl Rig {
     }
 
     fn step_outcomes(&mut self, eid: EntryId) -> Vec<(Step, StepOutcome)> {
-        self.msg(eid).history.iter().map(|h| (h.step, h.outcome.clone())).collect()
+        self.msg(eid)
+            .history
+            .iter()
+            .map(|h| (h.step, h.outcome.clone()))
+            .collect()
     }
 
     fn queue(&self) -> Vec<EntryId> {
@@ -466,7 +604,11 @@ fn copies_on_disk(root: &Path, store: &Store, eid: EntryId) -> Vec<String> {
     for e in std::fs::read_dir(root.join("folders")).unwrap().flatten() {
         if e.path().join(&file).exists() {
             let id = EntryId(e.file_name().to_string_lossy().parse().unwrap());
-            out.push(store.folder(id).map_or_else(|| id.to_string(), |f| f.name.clone()));
+            out.push(
+                store
+                    .folder(id)
+                    .map_or_else(|| id.to_string(), |f| f.name.clone()),
+            );
         }
     }
     out
@@ -480,17 +622,25 @@ fn mapi_code(e: StoreError) -> MapiCode {
 }
 
 fn position(trace: &[TraceCall], pred: impl Fn(&TraceCall) -> bool) -> usize {
-    trace.iter().position(pred).unwrap_or_else(|| panic!("call not in trace:\n{}", dump(trace)))
+    trace
+        .iter()
+        .position(pred)
+        .unwrap_or_else(|| panic!("call not in trace:\n{}", dump(trace)))
 }
 
 fn dump(trace: &[TraceCall]) -> String {
-    trace.iter().map(|c| format!("  {} {c}\n", c.step)).collect()
+    trace
+        .iter()
+        .map(|c| format!("  {} {c}\n", c.step))
+        .collect()
 }
 
 fn hook_calls(trace: &[TraceCall], eid: EntryId) -> Vec<String> {
     trace
         .iter()
-        .filter(|c| c.call == "ISpoolerHook::OutboundMsgHook" && c.args.ends_with(&format!("] {eid}")))
+        .filter(|c| {
+            c.call == "ISpoolerHook::OutboundMsgHook" && c.args.ends_with(&format!("] {eid}"))
+        })
         .map(|c| c.args.clone())
         .collect()
 }
@@ -523,20 +673,34 @@ fn submit_with_empty_recipient_table_is_refused_with_no_recipients() {
     rig.pump();
     let errors = rig.errors();
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("MAPI_E_NO_RECIPIENTS (0x80040607)"), "{errors:?}");
+    assert!(
+        errors[0].starts_with("MAPI_E_NO_RECIPIENTS (0x80040607)"),
+        "{errors:?}"
+    );
     assert_eq!(rig.msg(eid), before);
 }
 
 #[test]
 fn submit_with_malformed_smtp_address_is_refused() {
     let mut rig = Rig::new(&[smtp()]);
-    for bad in ["not an address", "ann@", "@example.org", "ann@example", "ann example@example.org", "a@b@example.org"] {
+    for bad in [
+        "not an address",
+        "ann@",
+        "@example.org",
+        "ann@example",
+        "ann example@example.org",
+        "a@b@example.org",
+    ] {
         let eid = rig.draft("bad address", &[A, (bad, "SMTP")]);
         let before = rig.msg(eid);
         let now = rig.now();
         let code = mapi_code(submit::submit_message(rig.store(), eid, now).unwrap_err());
         assert_eq!(code, MapiCode::InvalidParameter, "{bad:?}");
-        assert_eq!(rig.msg(eid), before, "{bad:?}: the message is unchanged and still a draft");
+        assert_eq!(
+            rig.msg(eid),
+            before,
+            "{bad:?}: the message is unchanged and still a draft"
+        );
         assert!(!rig.summary(eid).unwrap().is_submitted());
     }
     assert!(rig.queue().is_empty());
@@ -548,18 +712,32 @@ fn submit_sets_submit_flags_responsibility_false_and_client_submit_time() {
     let eid = rig.draft_with("hello", &[A, B], |m| {
         // A leftover from an earlier submission must not survive: every row starts FALSE.
         m.recipients[1].props.set_bool(PR_RESPONSIBILITY, true);
-        m.recipients[1].props.set_text(PR_REPORT_TEXT, "old failure");
+        m.recipients[1]
+            .props
+            .set_text(PR_REPORT_TEXT, "old failure");
     });
     rig.advance(5);
     let at = rig.now();
     rig.submit(eid);
     let m = rig.msg(eid);
-    assert_eq!(m.message_flags() & (MSGFLAG_SUBMIT | MSGFLAG_UNSENT), MSGFLAG_SUBMIT | MSGFLAG_UNSENT);
+    assert_eq!(
+        m.message_flags() & (MSGFLAG_SUBMIT | MSGFLAG_UNSENT),
+        MSGFLAG_SUBMIT | MSGFLAG_UNSENT
+    );
     assert_eq!(m.props.time(PR_CLIENT_SUBMIT_TIME), Some(at));
-    assert_eq!(m.submit_flags(), Some(0), "PR_SUBMIT_FLAGS exists, without LOCKED or PREPROCESS");
+    assert_eq!(
+        m.submit_flags(),
+        Some(0),
+        "PR_SUBMIT_FLAGS exists, without LOCKED or PREPROCESS"
+    );
     assert!(!m.props.has(PR_PREPROCESS));
     for r in &m.recipients {
-        assert_eq!(r.props.boolean(PR_RESPONSIBILITY), Some(false), "row {}", r.row_id);
+        assert_eq!(
+            r.props.boolean(PR_RESPONSIBILITY),
+            Some(false),
+            "row {}",
+            r.row_id
+        );
         assert_eq!(r.outcome, RecipientState::Pending);
         assert!(r.report_text().is_none());
     }
@@ -585,11 +763,22 @@ fn submit_expands_personal_distribution_lists_and_drops_duplicates() {
     );
     rig.submit(eid);
     let m = rig.msg(eid);
-    let mut addrs: Vec<String> = m.recipients.iter().map(|r| r.email().to_ascii_lowercase()).collect();
+    let mut addrs: Vec<String> = m
+        .recipients
+        .iter()
+        .map(|r| r.email().to_ascii_lowercase())
+        .collect();
     addrs.sort();
     assert_eq!(addrs, ["ann@x.org", "bob@x.org", "carol@x.org"]);
-    assert!(m.recipients.iter().all(|r| r.addrtype() == "SMTP"), "no MAPIPDL row is left");
-    let ann = m.recipients.iter().find(|r| r.email() == "ann@x.org").unwrap();
+    assert!(
+        m.recipients.iter().all(|r| r.addrtype() == "SMTP"),
+        "no MAPIPDL row is left"
+    );
+    let ann = m
+        .recipients
+        .iter()
+        .find(|r| r.email() == "ann@x.org")
+        .unwrap();
     assert_eq!(ann.display_name(), "Ann");
     let ids: HashSet<u32> = m.recipients.iter().map(|r| r.row_id).collect();
     assert_eq!(ids.len(), 3, "row ids stay unique");
@@ -607,7 +796,9 @@ fn edit_of_a_submitted_message_is_refused_with_submitted() {
     let eid = rig.send("read-only now", &[A]);
     let before = rig.msg(eid);
     let mut edited = before.clone();
-    edited.props.set_text(PR_SUBJECT, "changed behind the spooler's back");
+    edited
+        .props
+        .set_text(PR_SUBJECT, "changed behind the spooler's back");
     let code = mapi_code(submit::save_draft(rig.store(), edited.clone()).unwrap_err());
     assert_eq!(code, MapiCode::Submitted);
     rig.sp.handle(Command::SaveDraft(Box::new(edited)));
@@ -616,7 +807,12 @@ fn edit_of_a_submitted_message_is_refused_with_submitted() {
     rig.pump();
     let errors = rig.errors();
     assert_eq!(errors.len(), 3, "{errors:?}");
-    assert!(errors.iter().all(|e| e.starts_with("MAPI_E_SUBMITTED (0x80040608)")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.starts_with("MAPI_E_SUBMITTED (0x80040608)")),
+        "{errors:?}"
+    );
     assert_eq!(rig.msg(eid), before);
 }
 
@@ -624,7 +820,13 @@ fn edit_of_a_submitted_message_is_refused_with_submitted() {
 fn tightly_coupled_store_delivers_ex_recipients_at_submit() {
     let mut rig = Rig::new(&[smtp()]);
     rig.sp.handle(Command::Pause);
-    let eid = rig.send("kickoff", &[("/o=Spoolbox/cn=margaret", "EX"), ("linus@example.org", "SMTP")]);
+    let eid = rig.send(
+        "kickoff",
+        &[
+            ("/o=Spoolbox/cn=margaret", "EX"),
+            ("linus@example.org", "SMTP"),
+        ],
+    );
     // At once, before the spooler ran a single step.
     let m = rig.msg(eid);
     let ex = &m.recipients[0];
@@ -652,7 +854,12 @@ fn tightly_coupled_store_delivers_ex_recipients_at_submit() {
 #[test]
 fn coupled_store_handling_everyone_still_runs_hooks_and_disposal() {
     let mut rig = Rig::with(&[smtp()], |p| {
-        p.hooks = vec![HookConfig { name: "Audit".into(), subject_prefix: None, action: HookAction::Nothing, cancel_chain: false }];
+        p.hooks = vec![HookConfig {
+            name: "Audit".into(),
+            subject_prefix: None,
+            action: HookAction::Nothing,
+            cancel_chain: false,
+        }];
     });
     let eid = rig.send("local only", &[("/o=x/cn=a", "EX"), ("/o=x/cn=b", "EX")]);
     let trace = rig.trace(eid);
@@ -672,7 +879,12 @@ fn mixed_message_goes_to_each_transport_and_no_transport_recipient_gets_ndr() {
     let mut rig = Rig::new(&[smtp(), spec("FAX", &["FAX"], Reply::Deliver)]);
     let eid = rig.send(
         "mixed",
-        &[("linus@example.org", "SMTP"), ("+1 212 555 0142", "FAX"), ("/o=x/cn=margaret", "EX"), ("c=US;a= ;p=Legacy;s=Smith", "X400")],
+        &[
+            ("linus@example.org", "SMTP"),
+            ("+1 212 555 0142", "FAX"),
+            ("/o=x/cn=margaret", "EX"),
+            ("c=US;a= ;p=Legacy;s=Smith", "X400"),
+        ],
     );
     rig.run();
     let m = rig.msg(eid);
@@ -689,8 +901,22 @@ fn mixed_message_goes_to_each_transport_and_no_transport_recipient_gets_ndr() {
         assert_eq!(r.responsibility(), resp, "row {}", r.row_id);
     }
     // Each transport saw only its own row.
-    assert_eq!(rig.log.to("SMTP").iter().map(|o| o.rows.clone()).collect::<Vec<_>>(), [vec![0]]);
-    assert_eq!(rig.log.to("FAX").iter().map(|o| o.rows.clone()).collect::<Vec<_>>(), [vec![1]]);
+    assert_eq!(
+        rig.log
+            .to("SMTP")
+            .iter()
+            .map(|o| o.rows.clone())
+            .collect::<Vec<_>>(),
+        [vec![0]]
+    );
+    assert_eq!(
+        rig.log
+            .to("FAX")
+            .iter()
+            .map(|o| o.rows.clone())
+            .collect::<Vec<_>>(),
+        [vec![1]]
+    );
     let ndrs = rig.ndrs();
     assert_eq!(ndrs.len(), 1, "exactly one NDR");
     let ndr = rig.msg(ndrs[0].eid);
@@ -700,19 +926,39 @@ fn mixed_message_goes_to_each_transport_and_no_transport_recipient_gets_ndr() {
     assert_eq!(ndr.recipients.len(), 1);
     let row = &ndr.recipients[0];
     assert_eq!(row.addrtype(), "X400");
-    assert!(row.report_text().unwrap().contains("No transport provider was available"), "{:?}", row.report_text());
-    assert_eq!(row.props.flags(PR_NDR_REASON_CODE), MAPI_REASON_TRANSFER_IMPOSSIBLE);
+    assert!(
+        row.report_text()
+            .unwrap()
+            .contains("No transport provider was available"),
+        "{:?}",
+        row.report_text()
+    );
+    assert_eq!(
+        row.props.flags(PR_NDR_REASON_CODE),
+        MAPI_REASON_TRANSFER_IMPOSSIBLE
+    );
     let original = ndr.embedded.as_deref().expect("the original is embedded");
     assert_eq!(original.entry_id, eid);
     assert_eq!(original.recipients.len(), 4);
-    assert!(original.recipients.iter().all(|r| !r.responsibility()), "embedded as submitted");
-    assert_eq!(m.spool.ndr, Some(ndrs[0].eid), "the message names its report");
+    assert!(
+        original.recipients.iter().all(|r| !r.responsibility()),
+        "embedded as submitted"
+    );
+    assert_eq!(
+        m.spool.ndr,
+        Some(ndrs[0].eid),
+        "the message names its report"
+    );
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
 }
 
 #[test]
 fn permanent_transport_failure_gets_ndr_with_report_text() {
-    let mut rig = Rig::new(&[spec("SMTP", &["SMTP"], Reply::Fail("550 5.1.1 no such user"))]);
+    let mut rig = Rig::new(&[spec(
+        "SMTP",
+        &["SMTP"],
+        Reply::Fail("550 5.1.1 no such user"),
+    )]);
     let eid = rig.send("bounce", &[A]);
     rig.run();
     let m = rig.msg(eid);
@@ -724,14 +970,23 @@ fn permanent_transport_failure_gets_ndr_with_report_text() {
     let ndrs = rig.ndrs();
     assert_eq!(ndrs.len(), 1);
     let ndr = rig.msg(ndrs[0].eid);
-    assert_eq!(ndr.recipients[0].report_text(), Some("550 5.1.1 no such user"));
-    assert_eq!(ndr.recipients[0].props.flags(PR_NDR_REASON_CODE), MAPI_REASON_TRANSFER_FAILED);
+    assert_eq!(
+        ndr.recipients[0].report_text(),
+        Some("550 5.1.1 no such user")
+    );
+    assert_eq!(
+        ndr.recipients[0].props.flags(PR_NDR_REASON_CODE),
+        MAPI_REASON_TRANSFER_FAILED
+    );
     assert_eq!(rig.log.of(eid).len(), 1);
 }
 
 #[test]
 fn not_me_falls_through_to_the_next_transport_of_the_same_type() {
-    let mut rig = Rig::new(&[spec("Primary", &["SMTP"], Reply::NotMe), spec("Backup", &["SMTP"], Reply::Deliver)]);
+    let mut rig = Rig::new(&[
+        spec("Primary", &["SMTP"], Reply::NotMe),
+        spec("Backup", &["SMTP"], Reply::Deliver),
+    ]);
     let eid = rig.send("fall through", &[A]);
     rig.run();
     let m = rig.msg(eid);
@@ -740,11 +995,19 @@ fn not_me_falls_through_to_the_next_transport_of_the_same_type() {
     assert_eq!(rig.log.to("Primary").len(), 1);
     assert_eq!(rig.log.to("Backup").len(), 1);
     let order: Vec<String> = rig.log.offers().into_iter().map(|o| o.transport).collect();
-    assert_eq!(order, ["Primary", "Backup"], "higher priority gets the first chance");
+    assert_eq!(
+        order,
+        ["Primary", "Backup"],
+        "higher priority gets the first chance"
+    );
     let trace = rig.trace(eid);
-    position(&trace, |c| c.args.starts_with("[Primary]") && c.result == "MAPI_E_NOT_ME");
+    position(&trace, |c| {
+        c.args.starts_with("[Primary]") && c.result == "MAPI_E_NOT_ME"
+    });
     assert!(
-        !trace.iter().any(|c| c.call == "IXPLogon::EndMessage" && c.args.starts_with("[Primary]")),
+        !trace
+            .iter()
+            .any(|c| c.call == "IXPLogon::EndMessage" && c.args.starts_with("[Primary]")),
         "no EndMessage after MAPI_E_NOT_ME"
     );
     assert!(rig.ndrs().is_empty());
@@ -753,18 +1016,30 @@ fn not_me_falls_through_to_the_next_transport_of_the_same_type() {
 #[test]
 fn rows_left_false_fall_through_to_the_next_transport() {
     let mut rig = Rig::new(&[
-        spec("Primary", &["SMTP"], Reply::DeliverOnly(vec!["ann@example.org"])),
+        spec(
+            "Primary",
+            &["SMTP"],
+            Reply::DeliverOnly(vec!["ann@example.org"]),
+        ),
         spec("Backup", &["SMTP"], Reply::Deliver),
     ]);
     let eid = rig.send("partial", &[A, B]);
     rig.run();
     assert_eq!(rig.log.to("Primary")[0].rows, [0, 1]);
-    assert_eq!(rig.log.to("Backup")[0].rows, [1], "only the row the first one left FALSE");
+    assert_eq!(
+        rig.log.to("Backup")[0].rows,
+        [1],
+        "only the row the first one left FALSE"
+    );
     assert_eq!(rig.log.to("Backup")[0].addrs, [B.0]);
     let m = rig.msg(eid);
     assert_eq!(m.recipients[0].transport.as_deref(), Some("Primary"));
     assert_eq!(m.recipients[1].transport.as_deref(), Some("Backup"));
-    assert!(m.recipients.iter().all(|r| r.outcome == RecipientState::Delivered));
+    assert!(
+        m.recipients
+            .iter()
+            .all(|r| r.outcome == RecipientState::Delivered)
+    );
 }
 
 #[test]
@@ -796,28 +1071,58 @@ fn preprocess_adds_the_cover_page_and_remove_preprocess_info_strips_it() {
     rig.sp.handle(Command::SetBreakpoint(Step::Transmit, true));
     rig.run();
     let m = rig.msg(eid);
-    assert_eq!(m.attachments.iter().map(|a| a.file_name.as_str()).collect::<Vec<_>>(), [COVER_PAGE]);
-    assert_eq!(m.submit_flags(), Some(SUBMITFLAG_LOCKED), "PREPROCESS cleared, lock kept");
+    assert_eq!(
+        m.attachments
+            .iter()
+            .map(|a| a.file_name.as_str())
+            .collect::<Vec<_>>(),
+        [COVER_PAGE]
+    );
+    assert_eq!(
+        m.submit_flags(),
+        Some(SUBMITFLAG_LOCKED),
+        "PREPROCESS cleared, lock kept"
+    );
     assert_eq!(m.spool.preprocessed_by, ["Fax"]);
     rig.sp.handle(Command::Continue);
     rig.run();
     let offers = rig.log.of(eid);
     assert_eq!(offers.len(), 1);
-    assert_eq!(offers[0].attachments, [COVER_PAGE], "the transport got the rendered cover page");
-    assert_eq!(offers[0].submit_flags, Some(SUBMITFLAG_LOCKED), "no transport sees SUBMITFLAG_PREPROCESS");
+    assert_eq!(
+        offers[0].attachments,
+        [COVER_PAGE],
+        "the transport got the rendered cover page"
+    );
+    assert_eq!(
+        offers[0].submit_flags,
+        Some(SUBMITFLAG_LOCKED),
+        "no transport sees SUBMITFLAG_PREPROCESS"
+    );
     let m = rig.msg(eid);
-    assert!(m.attachments.is_empty(), "RemovePreprocessInfo removed it again");
+    assert!(
+        m.attachments.is_empty(),
+        "RemovePreprocessInfo removed it again"
+    );
     assert_eq!(m.recipients[0].outcome, RecipientState::Delivered);
     let trace = rig.trace(eid);
     let pre = position(&trace, |c| c.call == "PreprocessMessage");
-    let resubmit = position(&trace, |c| c.call == "IMessage::SubmitMessage" && c.args == "spooler resubmit");
+    let resubmit = position(&trace, |c| {
+        c.call == "IMessage::SubmitMessage" && c.args == "spooler resubmit"
+    });
     let transmit = position(&trace, |c| c.call == "IXPLogon::SubmitMessage");
     let remove = position(&trace, |c| c.call == "RemovePreprocessInfo");
     let finished = position(&trace, |c| c.call == "IMsgStore::FinishedMsg");
-    assert!(pre < resubmit && resubmit < transmit && transmit < remove && remove < finished, "{}", dump(&trace));
+    assert!(
+        pre < resubmit && resubmit < transmit && transmit < remove && remove < finished,
+        "{}",
+        dump(&trace)
+    );
     let steps = rig.step_outcomes(eid);
     assert!(steps.contains(&(Step::Preprocess, StepOutcome::Done)));
-    assert!(steps.contains(&(Step::SetLockState, StepOutcome::Skipped)), "already locked by Preprocess");
+    assert!(
+        steps.contains(&(Step::SetLockState, StepOutcome::Skipped)),
+        "already locked by Preprocess"
+    );
     assert!(steps.contains(&(Step::RemovePreprocessInfo, StepOutcome::Done)));
 }
 
@@ -835,11 +1140,21 @@ fn preprocessor_rejected_recipient_gets_ndr() {
     assert_eq!(m.recipients[0].outcome, RecipientState::Delivered);
     let offers = rig.log.of(eid);
     assert_eq!(offers.len(), 1);
-    assert_eq!(offers[0].rows, [0], "the rejected row never reaches the transport");
+    assert_eq!(
+        offers[0].rows,
+        [0],
+        "the rejected row never reaches the transport"
+    );
     let ndrs = rig.ndrs();
     assert_eq!(ndrs.len(), 1);
     let ndr = rig.msg(ndrs[0].eid);
-    assert_eq!(ndr.recipients.iter().map(Recipient::email).collect::<Vec<_>>(), ["12"]);
+    assert_eq!(
+        ndr.recipients
+            .iter()
+            .map(Recipient::email)
+            .collect::<Vec<_>>(),
+        ["12"]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -848,7 +1163,8 @@ fn preprocessor_rejected_recipient_gets_ndr() {
 #[test]
 fn abort_before_lock_returns_an_editable_draft() {
     let mut rig = Rig::new(&[smtp()]);
-    rig.sp.handle(Command::SetBreakpoint(Step::SetLockState, true));
+    rig.sp
+        .handle(Command::SetBreakpoint(Step::SetLockState, true));
     let eid = rig.send("take it back", &[A]);
     rig.run();
     assert_eq!(rig.sp.debug_state().at, Some((eid, Step::SetLockState)));
@@ -857,12 +1173,20 @@ fn abort_before_lock_returns_an_editable_draft() {
     rig.pump();
     assert!(rig.errors().is_empty(), "{:?}", rig.errors());
     let m = rig.msg(eid);
-    assert_eq!(m.message_flags() & (MSGFLAG_SUBMIT | MSGFLAG_UNSENT), MSGFLAG_UNSENT);
-    assert!(m.submit_flags().is_none(), "PR_SUBMIT_FLAGS only while submitted");
+    assert_eq!(
+        m.message_flags() & (MSGFLAG_SUBMIT | MSGFLAG_UNSENT),
+        MSGFLAG_UNSENT
+    );
+    assert!(
+        m.submit_flags().is_none(),
+        "PR_SUBMIT_FLAGS only while submitted"
+    );
     assert_eq!(m.state(rig.now()), MessageState::Draft);
     assert!(rig.queue().is_empty());
     assert_eq!(rig.sp.debug_state().at, None);
-    position(&m.trace, |c| c.call == "IMsgStore::AbortSubmit" && c.result == "S_OK");
+    position(&m.trace, |c| {
+        c.call == "IMsgStore::AbortSubmit" && c.result == "S_OK"
+    });
     // Editable again.
     let mut edited = m.clone();
     edited.props.set_text(PR_SUBJECT, "edited after abort");
@@ -870,7 +1194,10 @@ fn abort_before_lock_returns_an_editable_draft() {
     assert_eq!(rig.msg(eid).subject(), "edited after abort");
     rig.sp.handle(Command::Continue);
     rig.run();
-    assert!(rig.log.offers().is_empty(), "an aborted message is never sent");
+    assert!(
+        rig.log.offers().is_empty(),
+        "an aborted message is never sent"
+    );
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Outbox"));
 }
 
@@ -890,7 +1217,10 @@ fn abort_after_lock_is_refused() {
     rig.pump();
     let errors = rig.errors();
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("MAPI_E_UNABLE_TO_ABORT"), "{errors:?}");
+    assert!(
+        errors[0].starts_with("MAPI_E_UNABLE_TO_ABORT"),
+        "{errors:?}"
+    );
     let m = rig.msg(eid);
     assert!(m.is_submitted() && m.is_locked());
     rig.sp.handle(Command::Continue);
@@ -914,7 +1244,8 @@ fn abort_of_a_message_not_in_the_queue_is_not_in_queue() {
 #[test]
 fn breakpoint_on_set_lock_state_stops_before_it_then_step_and_continue() {
     let mut rig = Rig::new(&[smtp()]);
-    rig.sp.handle(Command::SetBreakpoint(Step::SetLockState, true));
+    rig.sp
+        .handle(Command::SetBreakpoint(Step::SetLockState, true));
     let eid = rig.send("debug me", &[A]);
     assert_eq!(rig.sp.tick(), Tick::Ran(eid, Step::Preprocess));
     assert_eq!(rig.sp.tick(), Tick::Paused);
@@ -938,7 +1269,10 @@ fn breakpoint_on_set_lock_state_stops_before_it_then_step_and_continue() {
     // Continue finishes.
     rig.sp.handle(Command::Continue);
     let n = rig.run();
-    assert_eq!(n, 4, "NonDeliveryReport, RemovePreprocessInfo, FinishedMsg, DoSentMail");
+    assert_eq!(
+        n, 4,
+        "NonDeliveryReport, RemovePreprocessInfo, FinishedMsg, DoSentMail"
+    );
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
     assert!(!rig.sp.debug_state().paused);
 }
@@ -972,7 +1306,11 @@ fn sentmail_entryid_only_moves_the_message_there() {
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
     assert_eq!(rig.copies_on_disk(eid), ["Sent Items"]);
     assert!(rig.in_folder("Outbox").is_empty());
-    assert!(rig.events.iter().any(|e| matches!(e, Event::Moved { eid: m, .. } if *m == eid)));
+    assert!(
+        rig.events
+            .iter()
+            .any(|e| matches!(e, Event::Moved { eid: m, .. } if *m == eid))
+    );
 }
 
 #[test]
@@ -986,8 +1324,15 @@ fn delete_after_submit_only_deletes_and_the_trace_survives() {
     rig.run();
     assert!(rig.summary(eid).is_none());
     assert!(rig.copies_on_disk(eid).is_empty());
-    assert!(rig.in_folder("Deleted Items").is_empty(), "deleted for good, not moved");
-    assert!(rig.events.iter().any(|e| matches!(e, Event::Removed(m) if *m == eid)));
+    assert!(
+        rig.in_folder("Deleted Items").is_empty(),
+        "deleted for good, not moved"
+    );
+    assert!(
+        rig.events
+            .iter()
+            .any(|e| matches!(e, Event::Removed(m) if *m == eid))
+    );
     let trace = rig.trace(eid);
     position(&trace, |c| c.call == "IMAPIFolder::DeleteMessages");
     position(&trace, |c| c.call == "IXPLogon::SubmitMessage");
@@ -997,11 +1342,17 @@ fn delete_after_submit_only_deletes_and_the_trace_survives() {
 #[test]
 fn both_disposal_properties_leave_one_copy_in_sent_items() {
     let mut rig = Rig::new(&[smtp()]);
-    let eid = rig.draft_with("both", &[A], |m| m.props.set_bool(PR_DELETE_AFTER_SUBMIT, true));
+    let eid = rig.draft_with("both", &[A], |m| {
+        m.props.set_bool(PR_DELETE_AFTER_SUBMIT, true)
+    });
     rig.submit(eid);
     rig.run();
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
-    assert_eq!(rig.copies_on_disk(eid), ["Sent Items"], "in Sent Items once, not in the Outbox");
+    assert_eq!(
+        rig.copies_on_disk(eid),
+        ["Sent Items"],
+        "in Sent Items once, not in the Outbox"
+    );
     let trace = rig.trace(eid);
     let copy = position(&trace, |c| c.call == "IMAPIFolder::CopyMessages");
     let delete = position(&trace, |c| c.call == "IMAPIFolder::DeleteMessages");
@@ -1009,7 +1360,12 @@ fn both_disposal_properties_leave_one_copy_in_sent_items() {
 }
 
 fn hook(name: &str, action: HookAction, cancel_chain: bool) -> HookConfig {
-    HookConfig { name: name.into(), subject_prefix: None, action, cancel_chain }
+    HookConfig {
+        name: name.into(),
+        subject_prefix: None,
+        action,
+        cancel_chain,
+    }
 }
 
 #[test]
@@ -1018,7 +1374,9 @@ fn hook_moves_the_sent_copy_to_a_folder_it_creates() {
         p.hooks = vec![HookConfig {
             name: "Archive".into(),
             subject_prefix: Some("[archive]".into()),
-            action: HookAction::MoveTo { folder: "Archive".into() },
+            action: HookAction::MoveTo {
+                folder: "Archive".into(),
+            },
             cancel_chain: false,
         }];
     });
@@ -1026,36 +1384,73 @@ fn hook_moves_the_sent_copy_to_a_folder_it_creates() {
     let filed = rig.send("[ARCHIVE] minutes", &[A]);
     let plain = rig.send("not for the archive", &[B]);
     rig.run();
-    assert!(rig.sp.store().folder_named("Archive").is_some(), "the hook created its folder");
+    assert!(
+        rig.sp.store().folder_named("Archive").is_some(),
+        "the hook created its folder"
+    );
     assert_eq!(rig.folder_name(filed).as_deref(), Some("Archive"));
     assert_eq!(rig.copies_on_disk(filed), ["Archive"]);
     assert_eq!(rig.folder_name(plain).as_deref(), Some("Sent Items"));
     assert_eq!(hook_calls(&rig.trace(filed), filed).len(), 1);
-    assert!(hook_calls(&rig.trace(plain), plain).is_empty(), "the subject filter skips it");
+    assert!(
+        hook_calls(&rig.trace(plain), plain).is_empty(),
+        "the subject filter skips it"
+    );
 }
 
 #[test]
 fn hook_delete_deletes_instead_of_moving() {
     let mut rig = Rig::with(&[smtp()], |p| {
-        p.hooks = vec![hook("Mover", HookAction::MoveTo { folder: "Archive".into() }, false), hook("Shredder", HookAction::Delete, false)];
+        p.hooks = vec![
+            hook(
+                "Mover",
+                HookAction::MoveTo {
+                    folder: "Archive".into(),
+                },
+                false,
+            ),
+            hook("Shredder", HookAction::Delete, false),
+        ];
     });
     let eid = rig.send("shred", &[A]);
     rig.run();
     assert!(rig.summary(eid).is_none());
-    assert!(rig.copies_on_disk(eid).is_empty(), "HOOK_DELETE wins over an earlier move and PR_SENTMAIL_ENTRYID");
+    assert!(
+        rig.copies_on_disk(eid).is_empty(),
+        "HOOK_DELETE wins over an earlier move and PR_SENTMAIL_ENTRYID"
+    );
     let trace = rig.trace(eid);
-    assert_eq!(hook_calls(&trace, eid), ["[Mover] ".to_owned() + &eid.to_string(), format!("[Shredder] {eid}")]);
+    assert_eq!(
+        hook_calls(&trace, eid),
+        [
+            "[Mover] ".to_owned() + &eid.to_string(),
+            format!("[Shredder] {eid}")
+        ]
+    );
     position(&trace, |c| c.result.contains("HOOK_DELETE"));
 }
 
 #[test]
 fn hook_cancel_stops_the_chain() {
     let mut rig = Rig::with(&[smtp()], |p| {
-        p.hooks = vec![hook("First", HookAction::MoveTo { folder: "Kept".into() }, true), hook("Second", HookAction::Delete, false)];
+        p.hooks = vec![
+            hook(
+                "First",
+                HookAction::MoveTo {
+                    folder: "Kept".into(),
+                },
+                true,
+            ),
+            hook("Second", HookAction::Delete, false),
+        ];
     });
     let eid = rig.send("stop after first", &[A]);
     rig.run();
-    assert_eq!(rig.folder_name(eid).as_deref(), Some("Kept"), "the second hook (delete) never ran");
+    assert_eq!(
+        rig.folder_name(eid).as_deref(),
+        Some("Kept"),
+        "the second hook (delete) never ran"
+    );
     let trace = rig.trace(eid);
     assert_eq!(hook_calls(&trace, eid), [format!("[First] {eid}")]);
     position(&trace, |c| c.result.starts_with("HOOK_CANCEL"));
@@ -1066,12 +1461,20 @@ fn hook_cancel_stops_the_chain() {
 fn invalid_sentmail_entryid_is_a_do_sent_mail_failure_and_the_message_is_kept() {
     let mut rig = Rig::new(&[smtp()]);
     let eid = rig.draft_with("nowhere to go", &[A], |m| {
-        m.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(EntryId(987_654).to_bytes()));
+        m.props.set(
+            PR_SENTMAIL_ENTRYID,
+            PropValue::Binary(EntryId(987_654).to_bytes()),
+        );
     });
     rig.submit(eid);
     rig.run();
     let failed = rig.events.iter().find_map(|e| match e {
-        Event::StepFinished { eid: m, step: Step::DoSentMail, outcome: StepOutcome::Failed(why), .. } if *m == eid => Some(why.clone()),
+        Event::StepFinished {
+            eid: m,
+            step: Step::DoSentMail,
+            outcome: StepOutcome::Failed(why),
+            ..
+        } if *m == eid => Some(why.clone()),
         _ => None,
     });
     let why = failed.expect("DoSentMail reports the failure");
@@ -1080,8 +1483,17 @@ fn invalid_sentmail_entryid_is_a_do_sent_mail_failure_and_the_message_is_kept() 
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Outbox"), "not lost");
     assert_eq!(rig.copies_on_disk(eid), ["Outbox"]);
     assert!(!m.is_submitted() && !m.is_locked());
-    assert!(m.spool.last_error.as_deref().unwrap().contains("MAPI_E_INVALID_ENTRYID"));
-    assert!(rig.summary(eid).unwrap().last_error.is_some(), "shown in the outbox table");
+    assert!(
+        m.spool
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("MAPI_E_INVALID_ENTRYID")
+    );
+    assert!(
+        rig.summary(eid).unwrap().last_error.is_some(),
+        "shown in the outbox table"
+    );
     assert!(rig.queue().is_empty(), "no retry loop");
     assert_eq!(rig.run(), 0);
 }
@@ -1090,7 +1502,8 @@ fn invalid_sentmail_entryid_is_a_do_sent_mail_failure_and_the_message_is_kept() 
 fn ndr_is_suppressed_when_originator_non_delivery_report_requested_is_false() {
     let mut rig = Rig::new(&[smtp()]);
     let eid = rig.draft_with("no reports please", &[A, ("c=US;s=Nobody", "X400")], |m| {
-        m.props.set_bool(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, false);
+        m.props
+            .set_bool(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, false);
     });
     rig.submit(eid);
     rig.run();
@@ -1098,7 +1511,11 @@ fn ndr_is_suppressed_when_originator_non_delivery_report_requested_is_false() {
     let m = rig.msg(eid);
     assert_eq!(m.recipients[1].outcome, RecipientState::NoTransport);
     position(&m.trace, |c| c.result.contains("suppressed"));
-    assert!(!rig.events.iter().any(|e| matches!(e, Event::NdrCreated { .. })));
+    assert!(
+        !rig.events
+            .iter()
+            .any(|e| matches!(e, Event::NdrCreated { .. }))
+    );
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
 }
 
@@ -1109,11 +1526,20 @@ fn ndr_is_suppressed_when_originator_non_delivery_report_requested_is_false() {
 fn deferred_send_time_in_the_future_holds_the_message_until_then() {
     let mut rig = Rig::new(&[smtp()]);
     let at = t0() + SignedDuration::from_mins(10);
-    let eid = rig.draft_with("later", &[A], |m| m.props.set_time(PR_DEFERRED_SEND_TIME, at));
+    let eid = rig.draft_with("later", &[A], |m| {
+        m.props.set_time(PR_DEFERRED_SEND_TIME, at)
+    });
     rig.submit(eid);
     assert_eq!(rig.run(), 0);
-    assert_eq!(rig.sp.tick(), Tick::Idle(Some(at)), "the next timer is the send time");
-    assert_eq!(rig.summary(eid).unwrap().state(rig.now()), MessageState::DeferredSend);
+    assert_eq!(
+        rig.sp.tick(),
+        Tick::Idle(Some(at)),
+        "the next timer is the send time"
+    );
+    assert_eq!(
+        rig.summary(eid).unwrap().state(rig.now()),
+        MessageState::DeferredSend
+    );
     rig.advance(9 * 60 + 59);
     assert_eq!(rig.run(), 0);
     assert!(rig.log.offers().is_empty());
@@ -1126,7 +1552,10 @@ fn deferred_send_time_in_the_future_holds_the_message_until_then() {
 #[test]
 fn deferred_send_time_in_the_past_sends_at_once() {
     let mut rig = Rig::new(&[smtp()]);
-    let eid = rig.draft_with("overdue", &[A], |m| m.props.set_time(PR_DEFERRED_SEND_TIME, t0() - SignedDuration::from_hours(1)));
+    let eid = rig.draft_with("overdue", &[A], |m| {
+        m.props
+            .set_time(PR_DEFERRED_SEND_TIME, t0() - SignedDuration::from_hours(1))
+    });
     rig.submit(eid);
     rig.run();
     assert_eq!(rig.log.of(eid).len(), 1);
@@ -1144,9 +1573,15 @@ fn transient_failure_waits_for_a_retry_then_succeeds() {
     assert_eq!(m.recipients[0].outcome, RecipientState::Retrying);
     assert!(!m.recipients[0].responsibility());
     let retry = t0() + SignedDuration::from_secs(60);
-    assert_eq!(m.spool.next_retry, Some(retry), "first delay of the default policy");
+    assert_eq!(
+        m.spool.next_retry,
+        Some(retry),
+        "first delay of the default policy"
+    );
     assert_eq!(m.spool.waiting_on.as_deref(), Some("SMTP"));
-    assert!(rig.events.iter().any(|e| matches!(e, Event::RetryScheduled { eid: x, at, .. } if *x == eid && *at == retry)));
+    assert!(rig.events.iter().any(
+        |e| matches!(e, Event::RetryScheduled { eid: x, at, .. } if *x == eid && *at == retry)
+    ));
     assert_eq!(rig.run(), 0, "not before the retry time");
     rig.advance(60);
     rig.run();
@@ -1162,7 +1597,10 @@ fn mapi_e_wait_uses_the_seconds_the_transport_returned() {
     let mut rig = Rig::new(&[smtp().first(&[Reply::Wait(300)])]);
     let eid = rig.send("wait 300", &[A]);
     rig.run();
-    assert_eq!(rig.msg(eid).spool.next_retry, Some(t0() + SignedDuration::from_secs(300)));
+    assert_eq!(
+        rig.msg(eid).spool.next_retry,
+        Some(t0() + SignedDuration::from_secs(300))
+    );
     rig.advance(299);
     assert_eq!(rig.run(), 0);
     rig.advance(1);
@@ -1174,7 +1612,11 @@ fn mapi_e_wait_uses_the_seconds_the_transport_returned() {
 #[test]
 fn retry_backoff_doubles_up_to_the_maximum() {
     let mut rig = Rig::with(&[spec("SMTP", &["SMTP"], Reply::Busy)], |p| {
-        p.retry = RetryPolicy { first_delay_secs: 60, max_delay_secs: 240, give_up_after_secs: 100_000 };
+        p.retry = RetryPolicy {
+            first_delay_secs: 60,
+            max_delay_secs: 240,
+            give_up_after_secs: 100_000,
+        };
     });
     let eid = rig.send("busy", &[A]);
     let mut delays = Vec::new();
@@ -1192,7 +1634,11 @@ fn retry_backoff_doubles_up_to_the_maximum() {
 #[test]
 fn retry_gives_up_after_the_configured_age_with_an_ndr() {
     let mut rig = Rig::with(&[spec("SMTP", &["SMTP"], Reply::Busy)], |p| {
-        p.retry = RetryPolicy { first_delay_secs: 60, max_delay_secs: 120, give_up_after_secs: 300 };
+        p.retry = RetryPolicy {
+            first_delay_secs: 60,
+            max_delay_secs: 120,
+            give_up_after_secs: 300,
+        };
     });
     let eid = rig.send("never", &[A]);
     for _ in 0..20 {
@@ -1209,25 +1655,48 @@ fn retry_gives_up_after_the_configured_age_with_an_ndr() {
     let r = &m.recipients[0];
     assert_eq!(r.outcome, RecipientState::Failed);
     assert!(r.responsibility());
-    assert!(r.report_text().unwrap().starts_with("gave up after"), "{:?}", r.report_text());
+    assert!(
+        r.report_text().unwrap().starts_with("gave up after"),
+        "{:?}",
+        r.report_text()
+    );
     let ndrs = rig.ndrs();
     assert_eq!(ndrs.len(), 1);
-    assert!(rig.msg(ndrs[0].eid).recipients[0].report_text().unwrap().starts_with("gave up after"));
+    assert!(
+        rig.msg(ndrs[0].eid).recipients[0]
+            .report_text()
+            .unwrap()
+            .starts_with("gave up after")
+    );
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
 }
 
 #[test]
 fn waiting_message_does_not_block_other_transports_but_keeps_order_for_its_own() {
-    let mut rig = Rig::new(&[spec("Slow", &["SMTP"], Reply::Deliver).first(&[Reply::Busy]), spec("FAX", &["FAX"], Reply::Deliver)]);
+    let mut rig = Rig::new(&[
+        spec("Slow", &["SMTP"], Reply::Deliver).first(&[Reply::Busy]),
+        spec("FAX", &["FAX"], Reply::Deliver),
+    ]);
     let a = rig.send("A via Slow", &[A]);
     rig.advance(1);
     let b = rig.send("B via FAX", &[("+1 212 555 0100", "FAX")]);
     rig.advance(1);
     let c = rig.send("C via Slow", &[B]);
     rig.run();
-    assert_eq!(rig.summary(a).unwrap().state(rig.now()), MessageState::WaitingRetry);
-    assert_eq!(rig.folder_name(b).as_deref(), Some("Sent Items"), "another transport goes on");
-    assert_eq!(rig.summary(c).unwrap().state(rig.now()), MessageState::Queued, "not sent ahead of A");
+    assert_eq!(
+        rig.summary(a).unwrap().state(rig.now()),
+        MessageState::WaitingRetry
+    );
+    assert_eq!(
+        rig.folder_name(b).as_deref(),
+        Some("Sent Items"),
+        "another transport goes on"
+    );
+    assert_eq!(
+        rig.summary(c).unwrap().state(rig.now()),
+        MessageState::Queued,
+        "not sent ahead of A"
+    );
     assert!(rig.log.of(c).is_empty());
     rig.advance(60);
     rig.run();
@@ -1253,11 +1722,18 @@ fn end_dont_resend_defers_and_is_reoffered_with_begin_deferred() {
     rig.advance(1);
     rig.run();
     let offers = rig.log.of(eid);
-    assert_eq!(offers.iter().map(|o| o.begin_deferred).collect::<Vec<_>>(), [false, true]);
+    assert_eq!(
+        offers.iter().map(|o| o.begin_deferred).collect::<Vec<_>>(),
+        [false, true]
+    );
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
     let trace = rig.trace(eid);
-    let notify = position(&trace, |c| c.call == "IMAPISupport::SpoolerNotify" && c.args.starts_with("NOTIFY_SENTDEFERRED"));
-    let reoffer = position(&trace, |c| c.call == "IXPLogon::SubmitMessage" && c.args.contains("BEGIN_DEFERRED"));
+    let notify = position(&trace, |c| {
+        c.call == "IMAPISupport::SpoolerNotify" && c.args.starts_with("NOTIFY_SENTDEFERRED")
+    });
+    let reoffer = position(&trace, |c| {
+        c.call == "IXPLogon::SubmitMessage" && c.args.contains("BEGIN_DEFERRED")
+    });
     assert!(notify < reoffer);
 }
 
@@ -1268,8 +1744,17 @@ fn end_resend_later_waits_for_a_retry() {
     rig.run();
     let m = rig.msg(eid);
     assert_eq!(m.state(rig.now()), MessageState::WaitingRetry);
-    assert_eq!(m.spool.next_retry, Some(t0() + SignedDuration::from_secs(60)));
-    assert!(m.spool.last_error.as_deref().unwrap().contains("END_RESEND_LATER"));
+    assert_eq!(
+        m.spool.next_retry,
+        Some(t0() + SignedDuration::from_secs(60))
+    );
+    assert!(
+        m.spool
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("END_RESEND_LATER")
+    );
     assert!(!m.recipients[0].responsibility());
     rig.advance(60);
     rig.run();
@@ -1280,18 +1765,32 @@ fn end_resend_later_waits_for_a_retry() {
 #[test]
 fn flush_clears_retry_timers_once() {
     let mut rig = Rig::with(&[spec("SMTP", &["SMTP"], Reply::Busy)], |p| {
-        p.retry = RetryPolicy { first_delay_secs: 600, max_delay_secs: 3600, give_up_after_secs: 100_000 };
+        p.retry = RetryPolicy {
+            first_delay_secs: 600,
+            max_delay_secs: 3600,
+            give_up_after_secs: 100_000,
+        };
     });
     let eid = rig.send("server down", &[A]);
     rig.run();
-    assert_eq!(rig.msg(eid).spool.next_retry, Some(t0() + SignedDuration::from_secs(600)));
+    assert_eq!(
+        rig.msg(eid).spool.next_retry,
+        Some(t0() + SignedDuration::from_secs(600))
+    );
     rig.sp.handle(Command::Flush);
     let n = rig.run();
     assert!(n <= 3, "one more attempt, no busy loop ({n} steps)");
     assert_eq!(rig.log.of(eid).len(), 2, "offered once more, at once");
     let m = rig.msg(eid);
-    assert_eq!(m.state(rig.now()), MessageState::WaitingRetry, "still down: waits again");
-    assert_eq!(m.spool.next_retry, Some(t0() + SignedDuration::from_secs(1200)));
+    assert_eq!(
+        m.state(rig.now()),
+        MessageState::WaitingRetry,
+        "still down: waits again"
+    );
+    assert_eq!(
+        m.spool.next_retry,
+        Some(t0() + SignedDuration::from_secs(1200))
+    );
     assert_eq!(rig.run(), 0);
     assert_eq!(rig.log.of(eid).len(), 2);
 }
@@ -1301,11 +1800,17 @@ fn flush_clears_retry_timers_once() {
 
 #[test]
 fn restart_clears_a_stale_lock_and_never_reoffers_true_recipients() {
-    let specs = [smtp(), spec("FAX", &["FAX"], Reply::Deliver).first(&[Reply::Busy])];
+    let specs = [
+        smtp(),
+        spec("FAX", &["FAX"], Reply::Deliver).first(&[Reply::Busy]),
+    ];
     let mut rig = Rig::new(&specs);
     let eid = rig.send("half done", &[A, ("+1 212 555 0100", "FAX")]);
     rig.run();
-    assert_eq!(rig.msg(eid).recipients[0].outcome, RecipientState::Delivered);
+    assert_eq!(
+        rig.msg(eid).recipients[0].outcome,
+        RecipientState::Delivered
+    );
     // Second attempt: stop inside the lock, then "crash".
     rig.sp.handle(Command::SetBreakpoint(Step::Transmit, true));
     rig.advance(60);
@@ -1318,26 +1823,43 @@ fn restart_clears_a_stale_lock_and_never_reoffers_true_recipients() {
     let m = rig.msg(eid);
     assert!(!m.is_locked(), "the stale lock is cleared at start");
     assert!(m.is_submitted());
-    position(&m.trace, |c| c.call == "IMsgStore::SetLockState" && c.result.contains("stale lock"));
+    position(&m.trace, |c| {
+        c.call == "IMsgStore::SetLockState" && c.result.contains("stale lock")
+    });
     rig.pump();
-    assert!(rig.events.iter().any(|e| matches!(e, Event::Notice(t) if t.contains("lock was cleared"))));
+    assert!(
+        rig.events
+            .iter()
+            .any(|e| matches!(e, Event::Notice(t) if t.contains("lock was cleared")))
+    );
     rig.sp.handle(Command::Resume);
     rig.run();
     let after: Vec<Offer> = rig.log.offers().into_iter().skip(before).collect();
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].transport, "FAX");
-    assert_eq!(after[0].rows, [1], "the row already TRUE is not offered again");
+    assert_eq!(
+        after[0].rows,
+        [1],
+        "the row already TRUE is not offered again"
+    );
     let m = rig.msg(eid);
     assert_eq!(m.recipients[0].transport.as_deref(), Some("SMTP"));
-    assert!(m.recipients.iter().all(|r| r.outcome == RecipientState::Delivered));
+    assert!(
+        m.recipients
+            .iter()
+            .all(|r| r.outcome == RecipientState::Delivered)
+    );
     assert_eq!(rig.copies_on_disk(eid), ["Sent Items"]);
 }
 
 #[test]
 fn restart_half_way_through_finished_msg_completes_without_a_second_copy() {
     let specs = [smtp()];
-    let mut rig = Rig::with(&specs, |p| p.hooks = vec![hook("Audit", HookAction::Nothing, false)]);
-    rig.sp.handle(Command::SetBreakpoint(Step::DoSentMail, true));
+    let mut rig = Rig::with(&specs, |p| {
+        p.hooks = vec![hook("Audit", HookAction::Nothing, false)]
+    });
+    rig.sp
+        .handle(Command::SetBreakpoint(Step::DoSentMail, true));
     let eid = rig.send("finishing", &[A]);
     rig.run();
     assert_eq!(rig.sp.debug_state().at, Some((eid, Step::DoSentMail)));
@@ -1348,7 +1870,11 @@ fn restart_half_way_through_finished_msg_completes_without_a_second_copy() {
     let mut rig = rig.restart(&specs);
     rig.sp.handle(Command::Resume);
     rig.run();
-    assert_eq!(rig.copies_on_disk(eid), ["Sent Items"], "one copy, in Sent Items");
+    assert_eq!(
+        rig.copies_on_disk(eid),
+        ["Sent Items"],
+        "one copy, in Sent Items"
+    );
     assert_eq!(rig.in_folder("Sent Items").len(), 1);
     assert_eq!(hook_calls(&rig.trace(eid), eid).len(), 1, "hooks ran once");
     assert_eq!(rig.log.of(eid).len(), 1, "sent once");
@@ -1359,7 +1885,10 @@ fn restart_reoffers_a_message_deferred_by_its_transport() {
     let mut rig = Rig::new(&[smtp().first(&[Reply::Defer(3600)])]);
     let eid = rig.send("deferred at shutdown", &[A]);
     rig.run();
-    assert_eq!(rig.msg(eid).state(rig.now()), MessageState::DeferredByTransport);
+    assert_eq!(
+        rig.msg(eid).state(rig.now()),
+        MessageState::DeferredByTransport
+    );
     // The transport that kept the message is gone with the old process (reference a.5/a.6:
     // pending deferred messages are queued again at the next logon).
     let mut rig = rig.restart(&[smtp()]);
@@ -1376,7 +1905,10 @@ fn saving_the_profile_reoffers_messages_deferred_by_the_old_transports() {
     let mut rig = Rig::new(&[smtp().first(&[Reply::Defer(3600)])]);
     let eid = rig.send("deferred while the profile changes", &[A]);
     rig.run();
-    assert_eq!(rig.msg(eid).state(rig.now()), MessageState::DeferredByTransport);
+    assert_eq!(
+        rig.msg(eid).state(rig.now()),
+        MessageState::DeferredByTransport
+    );
     // The transports are rebuilt from the profile (null transports here): the one that kept
     // the message, and would have called back, is gone.
     let p = rig.sp.store().profile().clone();
@@ -1386,13 +1918,18 @@ fn saving_the_profile_reoffers_messages_deferred_by_the_old_transports() {
     assert_eq!(m.recipients[0].outcome, RecipientState::Delivered);
     assert_eq!(m.recipients[0].transport.as_deref(), Some("SMTP"));
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
-    position(&m.trace, |c| c.call == "IXPLogon::SubmitMessage" && c.args.contains("BEGIN_DEFERRED"));
+    position(&m.trace, |c| {
+        c.call == "IXPLogon::SubmitMessage" && c.args.contains("BEGIN_DEFERRED")
+    });
 }
 
 #[test]
 fn resend_from_an_ndr_sends_only_the_failed_recipients() {
     let mut rig = Rig::new(&[smtp()]);
-    let orig = rig.send("first try", &[A, ("c=US;s=Smith", "X400"), ("/o=x/cn=local", "EX")]);
+    let orig = rig.send(
+        "first try",
+        &[A, ("c=US;s=Smith", "X400"), ("/o=x/cn=local", "EX")],
+    );
     rig.run();
     let ndr = rig.ndrs()[0].eid;
     // An X.400 gateway is configured now.
@@ -1402,25 +1939,45 @@ fn resend_from_an_ndr_sends_only_the_failed_recipients() {
     rig.sp.handle(Command::Resend(ndr));
     rig.pump();
     assert!(rig.errors().is_empty(), "{:?}", rig.errors());
-    let resent = rig.sp.store().summaries().find(|s| s.eid != orig && s.is_submitted()).expect("a new submitted message").eid;
+    let resent = rig
+        .sp
+        .store()
+        .summaries()
+        .find(|s| s.eid != orig && s.is_submitted())
+        .expect("a new submitted message")
+        .eid;
     let m = rig.msg(resent);
     assert_ne!(m.message_flags() & MSGFLAG_RESEND, 0);
-    assert_eq!(m.props.binary(PR_ORIGINAL_ENTRYID), Some(orig.to_bytes().as_slice()));
+    assert_eq!(
+        m.props.binary(PR_ORIGINAL_ENTRYID),
+        Some(orig.to_bytes().as_slice())
+    );
     for (i, got_it) in [(0, true), (1, false), (2, true)] {
         let r = &m.recipients[i];
         assert_eq!(r.recipient_type() & MAPI_SUBMITTED != 0, got_it, "row {i}");
         assert_eq!(r.responsibility(), got_it, "row {i}");
-        let want = if got_it { RecipientState::SkippedResend } else { RecipientState::Pending };
+        let want = if got_it {
+            RecipientState::SkippedResend
+        } else {
+            RecipientState::Pending
+        };
         assert_eq!(r.outcome, want, "row {i}");
     }
-    assert_eq!(rig.in_folder("Inbox").len(), inbox_before, "the local recipient is not delivered twice");
+    assert_eq!(
+        rig.in_folder("Inbox").len(),
+        inbox_before,
+        "the local recipient is not delivered twice"
+    );
     rig.run();
     let after: Vec<Offer> = rig.log.offers().into_iter().skip(before).collect();
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].transport, "X400 gateway");
     assert_eq!(after[0].eid, resent);
     assert_eq!(after[0].rows, [1], "only the failed one, once");
-    assert_eq!(rig.msg(resent).recipients[0].outcome, RecipientState::SkippedResend);
+    assert_eq!(
+        rig.msg(resent).recipients[0].outcome,
+        RecipientState::SkippedResend
+    );
     assert_eq!(rig.ndrs().len(), 1, "no new report");
     assert_eq!(rig.folder_name(resent).as_deref(), Some("Sent Items"));
 }
@@ -1439,7 +1996,10 @@ fn status_table_has_a_spooler_row_and_one_row_per_transport() {
         assert_eq!(row.resource_type, MAPI_TRANSPORT_PROVIDER);
         assert_eq!(row.resource_type, 36);
         assert_eq!(row.progress, -1, "PR_REMOTE_PROGRESS is -1 when idle");
-        assert_eq!(row.status_code & (STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED), STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED);
+        assert_eq!(
+            row.status_code & (STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED),
+            STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED
+        );
         assert_eq!(row.status_code & STATUS_OUTBOUND_ACTIVE, 0);
     }
     assert_eq!(rows[2].address_types, ["FAX"]);
@@ -1447,14 +2007,26 @@ fn status_table_has_a_spooler_row_and_one_row_per_transport() {
     rig.send("watch the status", &[("+1 212 555 0100", "FAX")]);
     rig.run();
     let active = rig.events.iter().any(|e| match e {
-        Event::Status(rows) => rows.iter().any(|r| r.name == "FAX" && r.status_code & STATUS_OUTBOUND_ACTIVE != 0 && r.progress >= 0),
+        Event::Status(rows) => rows.iter().any(|r| {
+            r.name == "FAX" && r.status_code & STATUS_OUTBOUND_ACTIVE != 0 && r.progress >= 0
+        }),
         _ => false,
     });
-    assert!(active, "a status row with STATUS_OUTBOUND_ACTIVE during the hand-off");
+    assert!(
+        active,
+        "a status row with STATUS_OUTBOUND_ACTIVE during the hand-off"
+    );
     let rows = rig.sp.status_table();
-    assert!(rows.iter().all(|r| r.progress == -1 && r.status_code & STATUS_OUTBOUND_ACTIVE == 0));
+    assert!(
+        rows.iter()
+            .all(|r| r.progress == -1 && r.status_code & STATUS_OUTBOUND_ACTIVE == 0)
+    );
     rig.sp.handle(Command::Pause);
-    assert_ne!(rig.sp.status_table()[0].status_code & STATUS_OFFLINE, 0, "paused spooler");
+    assert_ne!(
+        rig.sp.status_table()[0].status_code & STATUS_OFFLINE,
+        0,
+        "paused spooler"
+    );
 }
 
 #[test]
@@ -1466,8 +2038,10 @@ fn worker_sends_a_message_and_reports_the_steps_in_pipeline_order() {
     let sent = store.folder_of(FolderKind::SentItems);
     let eid = store.new_entry_id().unwrap();
     let mut m = Message::draft(eid, outbox, "via the worker");
-    m.recipients.push(Recipient::new(0, "Ann", A.0, A.1, RecipientKind::To));
-    m.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+    m.recipients
+        .push(Recipient::new(0, "Ann", A.0, A.1, RecipientKind::To));
+    m.props
+        .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
     store.save(&mut m).unwrap();
     let log = Log::default();
     let _checker = Checker(log.clone());
@@ -1480,7 +2054,10 @@ fn worker_sends_a_message_and_reports_the_steps_in_pipeline_order() {
     let mut events = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let e = handle.events.recv_timeout(left).expect("the message reaches Sent Items within 10 s");
+        let e = handle
+            .events
+            .recv_timeout(left)
+            .expect("the message reaches Sent Items within 10 s");
         let done = matches!(&e, Event::Moved { eid: m, to, .. } if *m == eid && *to == sent);
         events.push(e);
         if done {
@@ -1494,14 +2071,32 @@ fn worker_sends_a_message_and_reports_the_steps_in_pipeline_order() {
     for e in &events {
         match e {
             Event::StepStarted { eid: m, step } if *m == eid => seq.push(format!("start {step}")),
-            Event::StepFinished { eid: m, step, .. } if *m == eid => seq.push(format!("end {step}")),
-            Event::RecipientMarked { eid: m, responsibility: true, .. } if *m == eid => seq.push("marked".into()),
+            Event::StepFinished { eid: m, step, .. } if *m == eid => {
+                seq.push(format!("end {step}"))
+            }
+            Event::RecipientMarked {
+                eid: m,
+                responsibility: true,
+                ..
+            } if *m == eid => seq.push("marked".into()),
             Event::Trace { eid: m, call } if *m == eid => seq.push(format!("call {}", call.call)),
             _ => {}
         }
     }
-    let at = |s: &str| seq.iter().position(|x| x == s).unwrap_or_else(|| panic!("{s} not in {seq:#?}"));
-    let steps = [Step::Preprocess, Step::SetLockState, Step::Transmit, Step::NonDeliveryReport, Step::RemovePreprocessInfo, Step::FinishedMsg, Step::DoSentMail];
+    let at = |s: &str| {
+        seq.iter()
+            .position(|x| x == s)
+            .unwrap_or_else(|| panic!("{s} not in {seq:#?}"))
+    };
+    let steps = [
+        Step::Preprocess,
+        Step::SetLockState,
+        Step::Transmit,
+        Step::NonDeliveryReport,
+        Step::RemovePreprocessInfo,
+        Step::FinishedMsg,
+        Step::DoSentMail,
+    ];
     let mut last = 0;
     for step in steps {
         let s = at(&format!("start {step}"));
@@ -1510,7 +2105,10 @@ fn worker_sends_a_message_and_reports_the_steps_in_pipeline_order() {
         last = e;
     }
     let marked = at("marked");
-    assert!(at("start Transmit") < marked && marked < at("end Transmit"), "{seq:#?}");
+    assert!(
+        at("start Transmit") < marked && marked < at("end Transmit"),
+        "{seq:#?}"
+    );
     let lock = at("call IMsgStore::SetLockState");
     let xp = at("call IXPLogon::SubmitMessage");
     let fin = at("call IMsgStore::FinishedMsg");
@@ -1573,22 +2171,44 @@ fn case() -> impl Strategy<Value = Case> {
         1 => Just(Behaviour::AlwaysBusy),
         1 => Just(Behaviour::Defer),
     ];
-    let transport = (proptest::sample::subsequence(vec!["SMTP", "FAX", "X400"], 1..=2), behaviour)
+    let transport = (
+        proptest::sample::subsequence(vec!["SMTP", "FAX", "X400"], 1..=2),
+        behaviour,
+    )
         .prop_map(|(types, behaviour)| TCase { types, behaviour });
     let message = (
-        proptest::collection::vec(proptest::sample::select(vec!["SMTP", "FAX", "X400", "EX"]), 1..=6),
+        proptest::collection::vec(
+            proptest::sample::select(vec!["SMTP", "FAX", "X400", "EX"]),
+            1..=6,
+        ),
         any::<bool>(),
         any::<bool>(),
         proptest::bool::weighted(0.2),
     )
-        .prop_map(|(rows, sentmail, delete, ndr_off)| MCase { rows, sentmail, delete, ndr_off });
-    let hook = (prop_oneof![Just(HookKind::Move), Just(HookKind::Delete), Just(HookKind::Nothing)], proptest::bool::weighted(0.3));
+        .prop_map(|(rows, sentmail, delete, ndr_off)| MCase {
+            rows,
+            sentmail,
+            delete,
+            ndr_off,
+        });
+    let hook = (
+        prop_oneof![
+            Just(HookKind::Move),
+            Just(HookKind::Delete),
+            Just(HookKind::Nothing)
+        ],
+        proptest::bool::weighted(0.3),
+    );
     (
         proptest::collection::vec(transport, 1..=4),
         proptest::collection::vec(message, 1..=3),
         proptest::collection::vec(hook, 0..=2),
     )
-        .prop_map(|(transports, messages, hooks)| Case { transports, messages, hooks })
+        .prop_map(|(transports, messages, hooks)| Case {
+            transports,
+            messages,
+            hooks,
+        })
 }
 
 const NAMES: [&str; 4] = ["T0", "T1", "T2", "T3"];
@@ -1675,7 +2295,9 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         .enumerate()
         .map(|(i, (kind, cancel))| {
             let action = match kind {
-                HookKind::Move => HookAction::MoveTo { folder: "Archive".into() },
+                HookKind::Move => HookAction::MoveTo {
+                    folder: "Archive".into(),
+                },
                 HookKind::Delete => HookAction::Delete,
                 HookKind::Nothing => HookAction::Nothing,
             };
@@ -1684,11 +2306,20 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         .collect();
     let mut rig = Rig::with(&specs, |p| {
         p.hooks = hooks;
-        p.retry = RetryPolicy { first_delay_secs: 60, max_delay_secs: 120, give_up_after_secs: 1800 };
+        p.retry = RetryPolicy {
+            first_delay_secs: 60,
+            max_delay_secs: 120,
+            give_up_after_secs: 1800,
+        };
     });
     let mut eids = Vec::new();
     for (n, m) in case.messages.iter().enumerate() {
-        let rows: Vec<(String, &str)> = m.rows.iter().enumerate().map(|(i, ty)| (address(ty, i), *ty)).collect();
+        let rows: Vec<(String, &str)> = m
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| (address(ty, i), *ty))
+            .collect();
         let rows: Vec<(&str, &str)> = rows.iter().map(|(a, t)| (a.as_str(), *t)).collect();
         let eid = rig.draft_with(&format!("m{n}"), &rows, |msg| {
             if !m.sentmail {
@@ -1698,7 +2329,8 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 msg.props.set_bool(PR_DELETE_AFTER_SUBMIT, true);
             }
             if m.ndr_off {
-                msg.props.set_bool(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, false);
+                msg.props
+                    .set_bool(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, false);
             }
         });
         rig.submit(eid);
@@ -1723,7 +2355,11 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     // Nothing is left submitted or locked anywhere (e.1, e.2).
     for s in rig.sp.store().summaries() {
         prop_assert!(!s.is_submitted(), "message {} still submitted", s.eid);
-        prop_assert!(s.submit_flags.is_none(), "message {} keeps PR_SUBMIT_FLAGS", s.eid);
+        prop_assert!(
+            s.submit_flags.is_none(),
+            "message {} keeps PR_SUBMIT_FLAGS",
+            s.eid
+        );
         prop_assert!(!s.is_locked());
         prop_assert!(s.next_step.is_none());
     }
@@ -1731,10 +2367,26 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     for (eid, m) in eids.iter().copied().zip(&case.messages) {
         let (place, hooks_ran) = expected_place(case, m);
         let trace = rig.trace(eid);
-        prop_assert_eq!(hook_calls(&trace, eid).len(), hooks_ran, "hooks run once each (e.4)");
-        prop_assert_eq!(trace.iter().filter(|c| c.call == "IMsgStore::FinishedMsg").count(), 1, "FinishedMsg exactly once");
+        prop_assert_eq!(
+            hook_calls(&trace, eid).len(),
+            hooks_ran,
+            "hooks run once each (e.4)"
+        );
+        prop_assert_eq!(
+            trace
+                .iter()
+                .filter(|c| c.call == "IMsgStore::FinishedMsg")
+                .count(),
+            1,
+            "FinishedMsg exactly once"
+        );
         let copies = rig.copies_on_disk(eid);
-        prop_assert_eq!(copies.clone(), place.map(|p| vec![p.to_owned()]).unwrap_or_default(), "message {} placement", eid);
+        prop_assert_eq!(
+            copies.clone(),
+            place.map(|p| vec![p.to_owned()]).unwrap_or_default(),
+            "message {} placement",
+            eid
+        );
         let subject = format!("m{}", eids.iter().position(|e| *e == eid).unwrap());
         // Outcomes: every row final, the right one, from the right transport (e.11–e.13).
         let final_rows: Vec<Recipient> = match place {
@@ -1753,11 +2405,22 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 if want != RecipientState::Failed || by.is_some() {
                     prop_assert_eq!(r.transport.as_deref(), by, "{} row {}", eid, i);
                 }
-                prop_assert_eq!(r.responsibility(), want != RecipientState::NoTransport, "{} row {}", eid, i);
+                prop_assert_eq!(
+                    r.responsibility(),
+                    want != RecipientState::NoTransport,
+                    "{} row {}",
+                    eid,
+                    i
+                );
             }
             // A row is offered only to transports of its type, never after it was taken.
-            let offered_to: Vec<String> =
-                rig.log.of(eid).into_iter().filter(|o| o.rows.contains(&u32::try_from(i).unwrap())).map(|o| o.transport).collect();
+            let offered_to: Vec<String> = rig
+                .log
+                .of(eid)
+                .into_iter()
+                .filter(|o| o.rows.contains(&u32::try_from(i).unwrap()))
+                .map(|o| o.transport)
+                .collect();
             if let Some(b) = by.filter(|b| *b != "store") {
                 prop_assert_eq!(offered_to.last().map(String::as_str), Some(b));
             }
@@ -1766,26 +2429,41 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             }
         }
         // One NDR per message that needs one, unless reports were turned off (e.14).
-        let reports: Vec<&Summary> = inbox.iter().filter(|s| s.class == "REPORT.IPM.Note.NDR" && s.subject == format!("Undeliverable: {subject}")).collect();
+        let reports: Vec<&Summary> = inbox
+            .iter()
+            .filter(|s| {
+                s.class == "REPORT.IPM.Note.NDR" && s.subject == format!("Undeliverable: {subject}")
+            })
+            .collect();
         if want_ndr.is_empty() || m.ndr_off {
             prop_assert!(reports.is_empty());
         } else {
             prop_assert_eq!(reports.len(), 1);
             let ndr = rig.msg(reports[0].eid);
-            let mut got: Vec<String> = ndr.recipients.iter().map(|r| r.email().to_owned()).collect();
+            let mut got: Vec<String> = ndr
+                .recipients
+                .iter()
+                .map(|r| r.email().to_owned())
+                .collect();
             got.sort();
             want_ndr.sort();
             prop_assert_eq!(got, want_ndr);
         }
         // One local delivery per message with EX rows.
-        let local = inbox.iter().filter(|s| s.class == "IPM.Note" && s.subject == subject).count();
+        let local = inbox
+            .iter()
+            .filter(|s| s.class == "IPM.Note" && s.subject == subject)
+            .count();
         prop_assert_eq!(local, usize::from(m.rows.contains(&"EX")));
     }
     Ok(())
 }
 
 fn proptest_cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
 }
 
 proptest! {

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use jiff::Timestamp;
 use spoolbox::mapi::flags::{self, FlagKind, MSGFLAG_SUBMIT, MSGFLAG_UNSENT};
 use spoolbox::mapi::tags::{
-    self, PR_DELETE_AFTER_SUBMIT, PR_MESSAGE_FLAGS, PR_RESPONSIBILITY, PR_SENTMAIL_ENTRYID, PR_SUBJECT,
-    PR_SUBMIT_FLAGS, PropTag,
+    self, PR_DELETE_AFTER_SUBMIT, PR_MESSAGE_FLAGS, PR_RESPONSIBILITY, PR_SENTMAIL_ENTRYID,
+    PR_SUBJECT, PR_SUBMIT_FLAGS, PropTag,
 };
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind, SpoolState};
 use spoolbox::store::{FolderKind, Patch, Store, StoreError};
@@ -20,7 +20,9 @@ use spoolbox::store::{FolderKind, Patch, Store, StoreError};
 pub fn fast_tempdir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
     if shm.is_dir()
-        && let Ok(d) = tempfile::Builder::new().prefix("spoolbox-test-").tempdir_in(shm)
+        && let Ok(d) = tempfile::Builder::new()
+            .prefix("spoolbox-test-")
+            .tempdir_in(shm)
     {
         return d;
     }
@@ -46,18 +48,28 @@ fn saved_draft(store: &mut Store, subject: &str) -> Message {
     let eid = store.new_entry_id().unwrap();
     let outbox = store.folder_of(FolderKind::Outbox);
     let mut m = Message::draft(eid, outbox, subject);
-    m.recipients.push(Recipient::new(0, "Ann", "ann@example.org", "SMTP", RecipientKind::To));
+    m.recipients.push(Recipient::new(
+        0,
+        "Ann",
+        "ann@example.org",
+        "SMTP",
+        RecipientKind::To,
+    ));
     m.body = format!("body of {subject}");
     store.save(&mut m).unwrap();
     m
 }
 
 fn message_file(root: &Path, folder: EntryId, eid: EntryId) -> PathBuf {
-    root.join("folders").join(folder.file_stem()).join(format!("{}.json", eid.file_stem()))
+    root.join("folders")
+        .join(folder.file_stem())
+        .join(format!("{}.json", eid.file_stem()))
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -71,8 +83,14 @@ fn tags_and_flags_match_the_reference() {
     assert_eq!(tags::PR_PREPROCESS.0, 0x0E22_000B);
     assert_eq!(tags::PR_CLIENT_SUBMIT_TIME.0, 0x0039_0040);
     assert_eq!(tags::PR_DEFERRED_SEND_TIME.0, 0x3FEF_0040);
-    assert_eq!(flags::decode(FlagKind::MessageFlags, 0xC), "MSGFLAG_SUBMIT | MSGFLAG_UNSENT");
-    assert_eq!(flags::decode(FlagKind::SubmitFlags, 3), "SUBMITFLAG_LOCKED | SUBMITFLAG_PREPROCESS");
+    assert_eq!(
+        flags::decode(FlagKind::MessageFlags, 0xC),
+        "MSGFLAG_SUBMIT | MSGFLAG_UNSENT"
+    );
+    assert_eq!(
+        flags::decode(FlagKind::SubmitFlags, 3),
+        "SUBMITFLAG_LOCKED | SUBMITFLAG_PREPROCESS"
+    );
     assert_eq!(MSGFLAG_SUBMIT | MSGFLAG_UNSENT, 0xC);
 }
 
@@ -82,23 +100,71 @@ fn every_property_type_round_trips_through_a_reopened_store() {
     let t0: Timestamp = "2031-02-03T04:05:06.123456789Z".parse().unwrap();
     // One unknown tag per property type (ids the catalogue does not know), kept by hex key.
     let values = vec![
-        (PropTag::new(0x6A01, tags::PT_SHORT), PropValue::Short(-12345)),
-        (PropTag::new(0x6A02, tags::PT_LONG), PropValue::Long(0x8000_0001_u32.cast_signed())),
+        (
+            PropTag::new(0x6A01, tags::PT_SHORT),
+            PropValue::Short(-12345),
+        ),
+        (
+            PropTag::new(0x6A02, tags::PT_LONG),
+            PropValue::Long(0x8000_0001_u32.cast_signed()),
+        ),
         (PropTag::new(0x6A03, tags::PT_LONG), PropValue::Long(-1)),
-        (PropTag::new(0x6A04, tags::PT_DOUBLE), PropValue::Double(std::f64::consts::PI)),
-        (PropTag::new(0x6A05, tags::PT_DOUBLE), PropValue::Double(0.1 + 0.2)),
-        (PropTag::new(0x6A06, tags::PT_ERROR), PropValue::Error(0x8004_010F)),
-        (PropTag::new(0x6A07, tags::PT_BOOLEAN), PropValue::Boolean(false)),
-        (PropTag::new(0x6A08, tags::PT_I8), PropValue::I8(i64::MIN + 7)),
-        (PropTag::new(0x6A09, tags::PT_STRING8), PropValue::String8("plain ascii".into())),
-        (PropTag::new(0x6A0A, tags::PT_UNICODE), PropValue::Unicode("Grüße, 東京 \"quoted\"\n".into())),
-        (PropTag::new(0x6A0B, tags::PT_SYSTIME), PropValue::SysTime(t0)),
-        (PropTag::new(0x6A0C, tags::PT_CLSID), PropValue::Clsid(*b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\xAA\xBB\xCC\xDD\xEE\xFF")),
-        (PropTag::new(0x6A0D, tags::PT_BINARY), PropValue::Binary(vec![0, 1, 0xFE, 0xFF])),
-        (PropTag::new(0x6A0E, tags::PT_BINARY), PropValue::Binary(Vec::new())),
-        (PropTag::new(0x6A0F, tags::PT_MV_LONG), PropValue::MvLong(vec![0, -1, i32::MAX, 0x8000_0001_u32.cast_signed()])),
-        (PropTag::new(0x6A10, tags::PT_MV_UNICODE), PropValue::MvUnicode(vec!["a".into(), String::new(), "ü".into()])),
-        (PropTag::new(0x6A11, tags::PT_MV_BINARY), PropValue::MvBinary(vec![vec![1, 2], Vec::new(), vec![0xAB]])),
+        (
+            PropTag::new(0x6A04, tags::PT_DOUBLE),
+            PropValue::Double(std::f64::consts::PI),
+        ),
+        (
+            PropTag::new(0x6A05, tags::PT_DOUBLE),
+            PropValue::Double(0.1 + 0.2),
+        ),
+        (
+            PropTag::new(0x6A06, tags::PT_ERROR),
+            PropValue::Error(0x8004_010F),
+        ),
+        (
+            PropTag::new(0x6A07, tags::PT_BOOLEAN),
+            PropValue::Boolean(false),
+        ),
+        (
+            PropTag::new(0x6A08, tags::PT_I8),
+            PropValue::I8(i64::MIN + 7),
+        ),
+        (
+            PropTag::new(0x6A09, tags::PT_STRING8),
+            PropValue::String8("plain ascii".into()),
+        ),
+        (
+            PropTag::new(0x6A0A, tags::PT_UNICODE),
+            PropValue::Unicode("Grüße, 東京 \"quoted\"\n".into()),
+        ),
+        (
+            PropTag::new(0x6A0B, tags::PT_SYSTIME),
+            PropValue::SysTime(t0),
+        ),
+        (
+            PropTag::new(0x6A0C, tags::PT_CLSID),
+            PropValue::Clsid(*b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\xAA\xBB\xCC\xDD\xEE\xFF"),
+        ),
+        (
+            PropTag::new(0x6A0D, tags::PT_BINARY),
+            PropValue::Binary(vec![0, 1, 0xFE, 0xFF]),
+        ),
+        (
+            PropTag::new(0x6A0E, tags::PT_BINARY),
+            PropValue::Binary(Vec::new()),
+        ),
+        (
+            PropTag::new(0x6A0F, tags::PT_MV_LONG),
+            PropValue::MvLong(vec![0, -1, i32::MAX, 0x8000_0001_u32.cast_signed()]),
+        ),
+        (
+            PropTag::new(0x6A10, tags::PT_MV_UNICODE),
+            PropValue::MvUnicode(vec!["a".into(), String::new(), "ü".into()]),
+        ),
+        (
+            PropTag::new(0x6A11, tags::PT_MV_BINARY),
+            PropValue::MvBinary(vec![vec![1, 2], Vec::new(), vec![0xAB]]),
+        ),
     ];
     let eid;
     let original;
@@ -110,7 +176,10 @@ fn every_property_type_round_trips_through_a_reopened_store() {
             m.props.set(*tag, v.clone());
         }
         // Known tags of several types, and a recipient column of each kind too.
-        m.props.set(PR_SENTMAIL_ENTRYID, PropValue::Binary(store.folder_of(FolderKind::SentItems).to_bytes()));
+        m.props.set(
+            PR_SENTMAIL_ENTRYID,
+            PropValue::Binary(store.folder_of(FolderKind::SentItems).to_bytes()),
+        );
         m.props.set_bool(PR_DELETE_AFTER_SUBMIT, true);
         m.props.set_flags(PR_SUBMIT_FLAGS, 0x8000_0001);
         m.props.set_time(tags::PR_DEFERRED_SEND_TIME, t0);
@@ -127,8 +196,18 @@ fn every_property_type_round_trips_through_a_reopened_store() {
     assert!(report.quarantined.is_empty(), "{:?}", report.quarantined);
     let loaded = store.load(eid).unwrap();
     for (tag, v) in &values {
-        assert_eq!(loaded.props.value(*tag), Some(v), "message property {}", tag.hex());
-        assert_eq!(loaded.recipients[0].props.value(*tag), Some(v), "recipient column {}", tag.hex());
+        assert_eq!(
+            loaded.props.value(*tag),
+            Some(v),
+            "message property {}",
+            tag.hex()
+        );
+        assert_eq!(
+            loaded.recipients[0].props.value(*tag),
+            Some(v),
+            "recipient column {}",
+            tag.hex()
+        );
     }
     assert_eq!(loaded.props.flags(PR_SUBMIT_FLAGS), 0x8000_0001);
     assert_eq!(loaded.recipients[0].recipient_type(), 0x8000_0001);
@@ -141,9 +220,17 @@ fn every_property_type_round_trips_through_a_reopened_store() {
     assert!(props.contains_key("PR_SUBJECT"));
     assert!(props.contains_key("PR_SENTMAIL_ENTRYID"));
     assert!(props.contains_key("PR_SUBMIT_FLAGS"));
-    assert!(props.contains_key("0x6A0A001F"), "unknown tag keyed by hex: {props:?}");
+    assert!(
+        props.contains_key("0x6A0A001F"),
+        "unknown tag keyed by hex: {props:?}"
+    );
     assert!(props.contains_key("0x6A111102"));
-    assert!(json["recipients"][0]["props"].as_object().unwrap().contains_key("PR_RESPONSIBILITY"));
+    assert!(
+        json["recipients"][0]["props"]
+            .as_object()
+            .unwrap()
+            .contains_key("PR_RESPONSIBILITY")
+    );
 }
 
 #[test]
@@ -157,13 +244,20 @@ fn crash_between_tmp_write_and_rename_keeps_the_old_message() {
     let mut new = old.clone();
     new.props.set_text(PR_SUBJECT, "new content");
     new.revision += 1;
-    let tmp = spoolbox::store::fs::write_tmp(&dir.path().join("tmp"), &serde_json::to_vec_pretty(&new).unwrap()).unwrap();
+    let tmp = spoolbox::store::fs::write_tmp(
+        &dir.path().join("tmp"),
+        &serde_json::to_vec_pretty(&new).unwrap(),
+    )
+    .unwrap();
     assert!(tmp.exists());
 
     let (mut store, report) = Store::open(dir.path()).unwrap();
     assert_eq!(report.tmp_removed, 1);
     assert!(report.quarantined.is_empty());
-    assert!(files_in(&dir.path().join("tmp")).is_empty(), "tmp/ is cleaned on open");
+    assert!(
+        files_in(&dir.path().join("tmp")).is_empty(),
+        "tmp/ is cleaned on open"
+    );
     let loaded = store.load(old.entry_id).unwrap();
     assert_eq!(loaded.subject(), "old content");
     assert_eq!(loaded, old);
@@ -178,7 +272,13 @@ fn journal_patches() -> Vec<Patch> {
     let mut c = Patch::default();
     c.unset(PR_DELETE_AFTER_SUBMIT);
     c.set.set_flags(PR_SUBMIT_FLAGS, 1);
-    let d = Patch { spool: Some(SpoolState { attempts: 3, ..SpoolState::default() }), ..Patch::default() };
+    let d = Patch {
+        spool: Some(SpoolState {
+            attempts: 3,
+            ..SpoolState::default()
+        }),
+        ..Patch::default()
+    };
     vec![a, b, c, d]
 }
 
@@ -210,24 +310,48 @@ fn expected_after(base: &Message, patches: &[Patch]) -> Message {
 fn journal_cut_at_every_byte_replays_exactly_the_complete_records() {
     let (dir, base, patches) = store_with_journal();
     let journal = std::fs::read(dir.path().join("journal").join("journal.log")).unwrap();
-    assert_eq!(journal.iter().filter(|b| **b == b'\n').count(), patches.len(), "one journal line per patch");
+    assert_eq!(
+        journal.iter().filter(|b| **b == b'\n').count(),
+        patches.len(),
+        "one journal line per patch"
+    );
     for len in 0..=journal.len() {
         let copy = fast_tempdir();
         copy_dir(dir.path(), copy.path());
         let jp = copy.path().join("journal").join("journal.log");
-        std::fs::OpenOptions::new().write(true).open(&jp).unwrap().set_len(len as u64).unwrap();
-        let (mut store, report) = Store::open(copy.path()).unwrap_or_else(|e| panic!("cut at {len}: {e}"));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&jp)
+            .unwrap()
+            .set_len(len as u64)
+            .unwrap();
+        let (mut store, report) =
+            Store::open(copy.path()).unwrap_or_else(|e| panic!("cut at {len}: {e}"));
         let head = &journal[..len];
         let k = head.iter().filter(|b| **b == b'\n').count();
         let mut want = expected_after(&base, &patches[..k]);
         let got = store.load(base.entry_id).unwrap();
         want.revision = got.revision;
-        assert_eq!(got, want, "journal cut at byte {len} ({k} complete records)");
+        assert_eq!(
+            got, want,
+            "journal cut at byte {len} ({k} complete records)"
+        );
         assert_eq!(report.journal_replayed, k, "cut at {len}");
         let torn = !head.is_empty() && head.last() != Some(&b'\n');
-        assert_eq!(report.journal_damage.is_some(), torn, "cut at {len}: {:?}", report.journal_damage);
+        assert_eq!(
+            report.journal_damage.is_some(),
+            torn,
+            "cut at {len}: {:?}",
+            report.journal_damage
+        );
         if torn {
-            assert!(report.journal_damage.as_deref().unwrap().contains("torn record"));
+            assert!(
+                report
+                    .journal_damage
+                    .as_deref()
+                    .unwrap()
+                    .contains("torn record")
+            );
         }
         assert!(report.quarantined.is_empty());
         drop(store);
@@ -248,22 +372,53 @@ fn journal_with_flipped_bit_stops_replay_at_that_line_and_reports_damage() {
     std::fs::write(&jp, &journal).unwrap();
 
     let (mut store, report) = Store::open(dir.path()).unwrap();
-    let damage = report.journal_damage.clone().expect("the damage is reported");
-    assert!(damage.contains(&format!("damaged record at byte {line2}")), "{damage}");
-    assert_eq!(report.journal_replayed, 1, "only the record before the damaged line");
+    let damage = report
+        .journal_damage
+        .clone()
+        .expect("the damage is reported");
+    assert!(
+        damage.contains(&format!("damaged record at byte {line2}")),
+        "{damage}"
+    );
+    assert_eq!(
+        report.journal_replayed, 1,
+        "only the record before the damaged line"
+    );
     let got = store.load(base.entry_id).unwrap();
     let mut want = expected_after(&base, &patches[..1]);
     want.revision = got.revision;
-    assert_eq!(got, want, "records from the damaged line on are not applied");
+    assert_eq!(
+        got, want,
+        "records from the damaged line on are not applied"
+    );
     // The damaged journal is kept for inspection, whole, with a note saying why.
     let kept: Vec<PathBuf> = files_in(&dir.path().join("quarantine"))
         .into_iter()
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("journal-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("journal-")
+        })
         .collect();
-    let log = kept.iter().find(|p| p.extension().is_some_and(|e| e == "log")).expect("journal copy in quarantine/");
-    assert_eq!(std::fs::read(log).unwrap(), journal, "the quarantined copy holds the damaged bytes");
-    let why = kept.iter().find(|p| p.extension().is_some_and(|e| e == "why")).expect("a .why beside it");
-    assert!(std::fs::read_to_string(why).unwrap().contains("checksum mismatch"));
+    let log = kept
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "log"))
+        .expect("journal copy in quarantine/");
+    assert_eq!(
+        std::fs::read(log).unwrap(),
+        journal,
+        "the quarantined copy holds the damaged bytes"
+    );
+    let why = kept
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "why"))
+        .expect("a .why beside it");
+    assert!(
+        std::fs::read_to_string(why)
+            .unwrap()
+            .contains("checksum mismatch")
+    );
     drop(store);
     // The store opens cleanly the next time.
     let (_, again) = Store::open(dir.path()).unwrap();
@@ -294,7 +449,11 @@ fn unreadable_message_files_are_quarantined_and_the_rest_opens() {
     for len in 0..bytes.len() {
         let p = name(100_000 + len as u64);
         std::fs::write(&p, &bytes[..len]).unwrap();
-        let why = if len == 0 { vec!["empty message file"] } else { vec!["truncated JSON", "not valid UTF-8"] };
+        let why = if len == 0 {
+            vec!["empty message file"]
+        } else {
+            vec!["truncated JSON", "not valid UTF-8"]
+        };
         expect.push((p, why));
     }
     let zero = name(200_001);
@@ -306,12 +465,20 @@ fn unreadable_message_files_are_quarantined_and_the_rest_opens() {
     std::fs::write(&bad, &bad_utf8).unwrap();
     expect.push((bad, vec!["not valid UTF-8"]));
     let not_json = name(200_003);
-    std::fs::write(&not_json, b"From: someone\r\nSubject: this is mail, not JSON\r\n").unwrap();
+    std::fs::write(
+        &not_json,
+        b"From: someone\r\nSubject: this is mail, not JSON\r\n",
+    )
+    .unwrap();
     expect.push((not_json, vec!["not a valid message"]));
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.contains("\"schema\": 1,"));
     let future = name(200_004);
-    std::fs::write(&future, text.replacen("\"schema\": 1,", "\"schema\": 999,", 1)).unwrap();
+    std::fs::write(
+        &future,
+        text.replacen("\"schema\": 1,", "\"schema\": 999,", 1),
+    )
+    .unwrap();
     expect.push((future, vec!["schema version 999"]));
 
     let (mut store, report) = Store::open(root).unwrap();
@@ -323,20 +490,39 @@ fn unreadable_message_files_are_quarantined_and_the_rest_opens() {
             .iter()
             .find(|q| &q.original == path)
             .unwrap_or_else(|| panic!("{} is listed in OpenReport.quarantined", path.display()));
-        assert!(reasons.iter().any(|r| q.reason.contains(r)), "{}: {:?} should say one of {reasons:?}", path.display(), q.reason);
+        assert!(
+            reasons.iter().any(|r| q.reason.contains(r)),
+            "{}: {:?} should say one of {reasons:?}",
+            path.display(),
+            q.reason
+        );
         assert!(!path.exists(), "{} moved away", path.display());
         assert!(q.moved_to.starts_with(root.join("quarantine")));
         assert!(q.moved_to.exists());
         let why = PathBuf::from(format!("{}.why", q.moved_to.display()));
         let why_text = std::fs::read_to_string(&why).unwrap();
-        assert!(why_text.starts_with(&q.reason), "{}: {why_text}", why.display());
+        assert!(
+            why_text.starts_with(&q.reason),
+            "{}: {why_text}",
+            why.display()
+        );
     }
     // A cut inside "ü" is told apart from a cut between characters.
-    let cut_in_char = report.quarantined.iter().filter(|q| q.reason.contains("not valid UTF-8")).count();
-    assert!(cut_in_char >= 3, "two cuts inside ü, one inside ö, plus the 0xFF file: {cut_in_char}");
+    let cut_in_char = report
+        .quarantined
+        .iter()
+        .filter(|q| q.reason.contains("not valid UTF-8"))
+        .count();
+    assert!(
+        cut_in_char >= 3,
+        "two cuts inside ü, one inside ö, plus the 0xFF file: {cut_in_char}"
+    );
     assert_eq!(store.load(a.entry_id).unwrap(), a);
     assert_eq!(store.load(b.entry_id).unwrap(), b);
-    assert!(matches!(store.load(victim.entry_id), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.load(victim.entry_id),
+        Err(StoreError::NotFound(_))
+    ));
     drop(store);
     // Quarantined files stay out of the way: the next open finds nothing more to do.
     let (_, again) = Store::open(root).unwrap();
@@ -353,7 +539,10 @@ fn second_open_in_the_same_process_is_refused_naming_the_holder() {
             assert_eq!(root, dir.path());
             assert_eq!(holder, format!("process {}", std::process::id()));
             let text = StoreError::Locked { root, holder }.to_string();
-            assert!(text.contains(&format!("in use by process {}", std::process::id())), "{text}");
+            assert!(
+                text.contains(&format!("in use by process {}", std::process::id())),
+                "{text}"
+            );
         }
         Err(e) => panic!("expected Locked, got {e}"),
         Ok(_) => panic!("a second open of a held store must be refused"),
@@ -364,15 +553,35 @@ fn second_open_in_the_same_process_is_refused_naming_the_holder() {
 fn second_process_is_refused_while_this_one_holds_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = Store::open(dir.path()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_spoolbox")).arg("--store").arg(dir.path()).arg("list").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_spoolbox"))
+        .arg("--store")
+        .arg(dir.path())
+        .arg("list")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("in use by process {}", std::process::id())), "{stderr}");
-    assert!(stderr.lines().any(|l| l.starts_with("spoolbox: error:")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in use by process {}", std::process::id())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.starts_with("spoolbox: error:")),
+        "{stderr}"
+    );
     drop(store);
     // Released: the same command now works.
-    let ok = Command::new(env!("CARGO_BIN_EXE_spoolbox")).arg("--store").arg(dir.path()).arg("list").output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = Command::new(env!("CARGO_BIN_EXE_spoolbox"))
+        .arg("--store")
+        .arg(dir.path())
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }
 
 #[test]
@@ -394,10 +603,14 @@ fn lock_of_a_killed_holder_is_released_by_the_kernel() {
         .spawn()
         .expect("python3 is needed for the cross-process lock test");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert_eq!(line.trim(), "locked");
     match Store::open(dir.path()) {
-        Err(StoreError::Locked { holder, .. }) => assert_eq!(holder, format!("process {}", child.id())),
+        Err(StoreError::Locked { holder, .. }) => {
+            assert_eq!(holder, format!("process {}", child.id()))
+        }
         Err(e) => panic!("expected Locked, got {e}"),
         Ok(_) => panic!("the store is held by another process"),
     }
@@ -422,12 +635,19 @@ fn new_demo_store_holds_the_demo_profile_and_messages() {
     assert_eq!(p.coupled_addrtypes, ["EX"]);
     assert!(p.start_paused);
     let subjects: Vec<&str> = store.summaries().map(|s| s.subject.as_str()).collect();
-    for s in ["Quarterly report", "Order via the X.400 gateway", "Draft: notes for next week"] {
+    for s in [
+        "Quarterly report",
+        "Order via the X.400 gateway",
+        "Draft: notes for next week",
+    ] {
         assert!(subjects.contains(&s), "{s} in {subjects:?}");
     }
     // Every demo message but the draft was submitted.
     let outbox = store.folder_of(FolderKind::Outbox);
-    let queued = store.summaries().filter(|s| s.folder == outbox && s.is_submitted()).count();
+    let queued = store
+        .summaries()
+        .filter(|s| s.folder == outbox && s.is_submitted())
+        .count();
     assert_eq!(queued, 8);
 }
 
@@ -451,7 +671,10 @@ fn duplicate_left_by_a_crash_inside_finished_msg_is_resolved_to_one_copy() {
     let (mut store, report) = Store::open(root).unwrap();
     assert_eq!(report.duplicates_resolved, 1);
     assert_eq!(report.messages, 1);
-    assert!(!message_file(root, outbox, eid).exists(), "the older Outbox copy is gone");
+    assert!(
+        !message_file(root, outbox, eid).exists(),
+        "the older Outbox copy is gone"
+    );
     assert!(message_file(root, sent, eid).exists());
     let m = store.load(eid).unwrap();
     assert_eq!(m.folder, sent);

@@ -11,7 +11,9 @@ use spoolbox::ui::SpoolboxApp;
 
 fn app(dir: &Path) -> Harness<'static, SpoolboxApp> {
     let dir = dir.to_path_buf();
-    Harness::builder().with_size([1280.0, 800.0]).build_eframe(move |cc| SpoolboxApp::new(cc, dir, false))
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_eframe(move |cc| SpoolboxApp::new(cc, dir, false))
 }
 
 /// Steps frames until `pred` holds (the worker runs on its own thread), or fails the test.
@@ -22,13 +24,21 @@ fn step_until(h: &mut Harness<'_, SpoolboxApp>, what: &str, pred: impl Fn(&Spool
         if pred(h.state()) {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for: {what}; errors: {:?}", h.state().model.errors);
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for: {what}; errors: {:?}",
+            h.state().model.errors
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 fn eid_of(app: &SpoolboxApp, subject: &str) -> Option<EntryId> {
-    app.model.summaries.values().find(|s| s.subject == subject).map(|s| s.eid)
+    app.model
+        .summaries
+        .values()
+        .find(|s| s.subject == subject)
+        .map(|s| s.eid)
 }
 
 /// The folder of the outgoing message with this subject (local EX deliveries in Inbox share
@@ -39,13 +49,25 @@ fn folder_of(app: &SpoolboxApp, subject: &str) -> Option<FolderKind> {
         .summaries
         .values()
         .filter(|s| s.subject == subject)
-        .filter_map(|s| app.model.folders.iter().find(|f| f.entry_id == s.folder).map(|f| f.kind))
+        .filter_map(|s| {
+            app.model
+                .folders
+                .iter()
+                .find(|f| f.entry_id == s.folder)
+                .map(|f| f.kind)
+        })
         .collect();
-    kinds.iter().copied().find(|k| *k != FolderKind::Inbox).or(kinds.first().copied())
+    kinds
+        .iter()
+        .copied()
+        .find(|k| *k != FolderKind::Inbox)
+        .or(kinds.first().copied())
 }
 
 fn loaded(h: &mut Harness<'_, SpoolboxApp>) {
-    step_until(h, "the demo store to load", |a| eid_of(a, "Quarterly report").is_some());
+    step_until(h, "the demo store to load", |a| {
+        eid_of(a, "Quarterly report").is_some()
+    });
     h.run_steps(2);
 }
 
@@ -55,16 +77,34 @@ fn sending_a_demo_message_flips_responsibility_and_files_it_in_sent_items() {
     let mut h = app(&tmp.path().join("demo"));
     loaded(&mut h);
     h.get_by_label("Quarterly report").click();
-    step_until(&mut h, "the detail to load", |a| a.model.detail.as_ref().is_some_and(|m| m.subject() == "Quarterly report"));
+    step_until(&mut h, "the detail to load", |a| {
+        a.model
+            .detail
+            .as_ref()
+            .is_some_and(|m| m.subject() == "Quarterly report")
+    });
     // Before sending every row reads FALSE.
-    assert!(h.state().model.detail.as_ref().unwrap().recipients.iter().all(|r| !r.responsibility()));
+    assert!(
+        h.state()
+            .model
+            .detail
+            .as_ref()
+            .unwrap()
+            .recipients
+            .iter()
+            .all(|r| !r.responsibility())
+    );
     h.get_by_label("FALSE (row 0)");
     h.get_by_label("Resume").click();
     h.run_steps(1);
     h.get_by_label("Send selected").click();
-    step_until(&mut h, "Quarterly report in Sent Items", |a| folder_of(a, "Quarterly report") == Some(FolderKind::SentItems));
+    step_until(&mut h, "Quarterly report in Sent Items", |a| {
+        folder_of(a, "Quarterly report") == Some(FolderKind::SentItems)
+    });
     step_until(&mut h, "every recipient TRUE in the detail", |a| {
-        a.model.detail.as_ref().is_some_and(|m| m.recipients.len() == 3 && m.recipients.iter().all(|r| r.responsibility()))
+        a.model.detail.as_ref().is_some_and(|m| {
+            m.recipients.len() == 3 && m.recipients.iter().all(|r| r.responsibility())
+        })
     });
     h.run_steps(2);
     h.get_by_label("TRUE (row 0)");
@@ -81,18 +121,30 @@ fn a_breakpoint_on_set_lock_state_stops_there_and_continue_finishes() {
     step_until(&mut h, "the detail", |a| a.model.detail.is_some());
     h.run_steps(1);
     // The step bar has one "break" box per step, in pipeline order.
-    let idx = Step::ALL.iter().position(|s| *s == Step::SetLockState).unwrap();
+    let idx = Step::ALL
+        .iter()
+        .position(|s| *s == Step::SetLockState)
+        .unwrap();
     h.get_all_by_label("break").nth(idx).unwrap().click();
-    step_until(&mut h, "the breakpoint to be set", |a| a.model.debug.breakpoints.contains(&Step::SetLockState));
+    step_until(&mut h, "the breakpoint to be set", |a| {
+        a.model.debug.breakpoints.contains(&Step::SetLockState)
+    });
     h.get_by_label("Resume").click();
     let eid = eid_of(h.state(), "Quarterly report").unwrap();
-    step_until(&mut h, "the stop before SetLockState", |a| a.model.debug.at == Some((eid, Step::SetLockState)));
+    step_until(&mut h, "the stop before SetLockState", |a| {
+        a.model.debug.at == Some((eid, Step::SetLockState))
+    });
     h.run_steps(2);
     h.get_by_label_contains("Stopped before SetLockState");
-    assert!(!h.state().model.summaries[&eid].is_locked(), "stopped *before* the lock");
+    assert!(
+        !h.state().model.summaries[&eid].is_locked(),
+        "stopped *before* the lock"
+    );
     h.get_by_label_contains("» SetLockState");
     h.get_by_label("Continue (F5)").click();
-    step_until(&mut h, "Quarterly report in Sent Items", |a| folder_of(a, "Quarterly report") == Some(FolderKind::SentItems));
+    step_until(&mut h, "Quarterly report in Sent Items", |a| {
+        folder_of(a, "Quarterly report") == Some(FolderKind::SentItems)
+    });
 }
 
 #[test]
@@ -105,25 +157,42 @@ fn abort_before_the_lock_gives_a_draft_and_after_it_is_refused() {
     h.run_steps(1);
     h.get_by_label("Abort submit").click();
     step_until(&mut h, "Quarterly report to be a draft", |a| {
-        a.model.summaries.values().any(|s| s.subject == "Quarterly report" && s.base_state == MessageState::Draft)
+        a.model
+            .summaries
+            .values()
+            .any(|s| s.subject == "Quarterly report" && s.base_state == MessageState::Draft)
     });
     // Now one that the spooler has locked: stop before Transmit (of whichever message
     // comes first in the queue) and try to abort that one.
     h.get_by_label("Order via the X.400 gateway").click();
-    step_until(&mut h, "the detail", |a| a.model.detail.as_ref().is_some_and(|m| m.subject() == "Order via the X.400 gateway"));
+    step_until(&mut h, "the detail", |a| {
+        a.model
+            .detail
+            .as_ref()
+            .is_some_and(|m| m.subject() == "Order via the X.400 gateway")
+    });
     h.run_steps(1);
     let idx = Step::ALL.iter().position(|s| *s == Step::Transmit).unwrap();
     h.get_all_by_label("break").nth(idx).unwrap().click();
-    step_until(&mut h, "the breakpoint", |a| a.model.debug.breakpoints.contains(&Step::Transmit));
+    step_until(&mut h, "the breakpoint", |a| {
+        a.model.debug.breakpoints.contains(&Step::Transmit)
+    });
     h.get_by_label("Resume").click();
-    step_until(&mut h, "a stop before Transmit", |a| matches!(a.model.debug.at, Some((_, Step::Transmit))));
+    step_until(&mut h, "a stop before Transmit", |a| {
+        matches!(a.model.debug.at, Some((_, Step::Transmit)))
+    });
     let (eid, _) = h.state().model.debug.at.unwrap();
     let subject = h.state().model.summaries[&eid].subject.clone();
     assert!(h.state().model.summaries[&eid].is_locked());
     h.get_by_label(&subject).click();
     h.run_steps(1);
     h.get_by_label("Abort submit").click();
-    step_until(&mut h, "the refusal", |a| a.model.errors.iter().any(|e| e.contains("MAPI_E_UNABLE_TO_ABORT")));
+    step_until(&mut h, "the refusal", |a| {
+        a.model
+            .errors
+            .iter()
+            .any(|e| e.contains("MAPI_E_UNABLE_TO_ABORT"))
+    });
     h.run_steps(1);
     h.get_by_label_contains("MAPI_E_UNABLE_TO_ABORT (0x80040114)");
 }
@@ -134,15 +203,28 @@ fn composing_with_no_recipients_shows_mapi_e_no_recipients() {
     let mut h = app(&tmp.path().join("demo"));
     loaded(&mut h);
     h.get_by_label("New message").click();
-    step_until(&mut h, "the compose form", |a| a.model.detail.as_ref().is_some_and(|m| m.subject().is_empty()));
+    step_until(&mut h, "the compose form", |a| {
+        a.model
+            .detail
+            .as_ref()
+            .is_some_and(|m| m.subject().is_empty())
+    });
     h.run_steps(2);
     h.get_by_label_contains("MAPI_E_NO_RECIPIENTS: add at least one recipient");
     // The button may sit below the fold of the detail panel: click it as assistive tech would.
     h.get_by_label("Submit").click_accesskit();
-    step_until(&mut h, "the submit error", |a| a.model.errors.iter().any(|e| e.contains("MAPI_E_NO_RECIPIENTS")));
+    step_until(&mut h, "the submit error", |a| {
+        a.model
+            .errors
+            .iter()
+            .any(|e| e.contains("MAPI_E_NO_RECIPIENTS"))
+    });
     // Nothing was lost or submitted: the draft is still a draft.
     let draft = h.state().model.focused.unwrap();
-    assert_eq!(h.state().model.summaries[&draft].base_state, MessageState::Draft);
+    assert_eq!(
+        h.state().model.summaries[&draft].base_state,
+        MessageState::Draft
+    );
 }
 
 #[test]
@@ -151,11 +233,22 @@ fn the_x400_recipient_ends_with_an_ndr_in_inbox() {
     let mut h = app(&tmp.path().join("demo"));
     loaded(&mut h);
     h.get_by_label("Resume").click();
-    step_until(&mut h, "the NDR", |a| a.model.summaries.values().any(|s| s.subject == "Undeliverable: Order via the X.400 gateway"));
+    step_until(&mut h, "the NDR", |a| {
+        a.model
+            .summaries
+            .values()
+            .any(|s| s.subject == "Undeliverable: Order via the X.400 gateway")
+    });
     h.get_by_label_contains("Inbox (").click();
     h.run_steps(2);
-    h.get_by_label("Undeliverable: Order via the X.400 gateway").click();
-    step_until(&mut h, "the NDR detail", |a| a.model.detail.as_ref().is_some_and(|m| m.message_class() == "REPORT.IPM.Note.NDR"));
+    h.get_by_label("Undeliverable: Order via the X.400 gateway")
+        .click();
+    step_until(&mut h, "the NDR detail", |a| {
+        a.model
+            .detail
+            .as_ref()
+            .is_some_and(|m| m.message_class() == "REPORT.IPM.Note.NDR")
+    });
     h.run_steps(2);
     h.get_by_label_contains("No transport provider was available");
     h.get_by_label("Resend");
@@ -168,22 +261,40 @@ fn keyboard_f10_steps_f5_continues_and_f9_flushes() {
     loaded(&mut h);
     let eid = eid_of(h.state(), "Quarterly report").unwrap();
     h.key_press(egui::Key::F10);
-    step_until(&mut h, "one step, then a stop before the next", |a| a.model.debug.at == Some((eid, Step::SetLockState)));
+    step_until(&mut h, "one step, then a stop before the next", |a| {
+        a.model.debug.at == Some((eid, Step::SetLockState))
+    });
     h.key_press(egui::Key::F10);
-    step_until(&mut h, "the second step", |a| a.model.debug.at == Some((eid, Step::Transmit)));
+    step_until(&mut h, "the second step", |a| {
+        a.model.debug.at == Some((eid, Step::Transmit))
+    });
     assert!(h.state().model.summaries[&eid].is_locked());
     h.key_press(egui::Key::F5);
-    step_until(&mut h, "the queue to run", |a| folder_of(a, "Quarterly report") == Some(FolderKind::SentItems));
+    step_until(&mut h, "the queue to run", |a| {
+        folder_of(a, "Quarterly report") == Some(FolderKind::SentItems)
+    });
     step_until(&mut h, "a fax retry to be scheduled", |a| {
-        a.model.summaries.values().any(|s| s.next_retry.is_some() && s.base_state == MessageState::WaitingRetry)
+        a.model
+            .summaries
+            .values()
+            .any(|s| s.next_retry.is_some() && s.base_state == MessageState::WaitingRetry)
     });
     h.key_press(egui::Key::F9);
-    step_until(&mut h, "Send/Receive", |a| a.model.notices.iter().any(|n| n.starts_with("Send/Receive")));
-    step_until(&mut h, "the busy fax to go once its timer is ignored", |a| {
-        folder_of(a, "Project kickoff: SMTP, fax and a local mailbox") == Some(FolderKind::SentItems)
+    step_until(&mut h, "Send/Receive", |a| {
+        a.model
+            .notices
+            .iter()
+            .any(|n| n.starts_with("Send/Receive"))
     });
+    step_until(
+        &mut h,
+        "the busy fax to go once its timer is ignored",
+        |a| {
+            folder_of(a, "Project kickoff: SMTP, fax and a local mailbox")
+                == Some(FolderKind::SentItems)
+        },
+    );
 }
-
 
 /// The real binary under Xvfb opens a window titled "Spoolbox" on a fresh demo store.
 #[test]
@@ -195,7 +306,11 @@ fn the_real_binary_shows_a_window_under_xvfb() {
     let num_file = tmp.path().join("display.num");
     // -displayfd lets Xvfb pick a free display and write its number to fd 3.
     let mut xvfb = Command::new("sh")
-        .args(["-c", "exec Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>\"$0\"", num_file.to_str().unwrap()])
+        .args([
+            "-c",
+            "exec Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>\"$0\"",
+            num_file.to_str().unwrap(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -206,7 +321,10 @@ fn the_real_binary_shows_a_window_under_xvfb() {
         if n.ends_with('\n') {
             break n;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "Xvfb did not start: scripts/test.sh installs it (package xvfb)");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Xvfb did not start: scripts/test.sh installs it (package xvfb)"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let display = format!(":{}", num.trim());
@@ -228,5 +346,8 @@ fn the_real_binary_shows_a_window_under_xvfb() {
     let _ = app.wait();
     let _ = xvfb.kill();
     let _ = xvfb.wait();
-    assert!(found.status.success() && !found.stdout.is_empty(), "no Spoolbox window appeared on {display}");
+    assert!(
+        found.status.success() && !found.stdout.is_empty(),
+        "no Spoolbox window appeared on {display}"
+    );
 }
