@@ -779,6 +779,33 @@ impl Spooler {
             .collect()
     }
 
+    /// Every transport whose address types match a pending row: where the message may go if
+    /// the ones before decline or leave rows FALSE.
+    fn reachable(&self, msg: &Message) -> HashSet<usize> {
+        let types: HashSet<&str> = msg
+            .recipients
+            .iter()
+            .filter(|r| pending(r))
+            .map(Recipient::addrtype)
+            .collect();
+        self.transports
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.address_types().iter().any(|a| types.contains(a.as_str())))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The transport a message waits on (`MAPI_E_WAIT`, busy, ...) or that keeps it
+    /// (`END_DONT_RESEND`).
+    fn waited_on<'a>(&'a self, msg: &'a Message) -> impl Iterator<Item = usize> + 'a {
+        msg.spool
+            .waiting_on
+            .iter()
+            .chain(msg.spool.deferred_by.iter())
+            .filter_map(|name| self.transports.iter().position(|t| t.name() == name))
+    }
+
     /// The next message to work on: the one in progress, else the first eligible in queue
     /// order. A message waiting on a transport blocks later messages bound for the same
     /// transport (never reorder two messages for one transport) but not others (e.6).
@@ -807,20 +834,25 @@ impl Spooler {
                 state,
                 MessageState::WaitingRetry | MessageState::DeferredByTransport
             );
-            let due = state != MessageState::WaitingRetry || s.next_retry.is_none_or(|t| t <= now);
+            // A retry timer holds every message, also one whose DoSentMail failed after
+            // FinishedMsg (no longer submitted, so not in the WaitingRetry state).
+            let due = s.next_retry.is_none_or(|t| t <= now);
             if waiting && !due || state == MessageState::DeferredByTransport {
                 if let Ok(m) = self.store.peek(eid) {
                     blocked.extend(self.first_choice(&m));
+                    // The transport it waits on (or that keeps it) may be reached only after
+                    // another declined: it serves nothing newer meanwhile either.
+                    blocked.extend(self.waited_on(&m));
                 }
                 continue;
             }
-            if matches!(state, MessageState::Held | MessageState::DeferredSend) {
+            if !due || matches!(state, MessageState::Held | MessageState::DeferredSend) {
                 continue;
             }
             if !blocked.is_empty()
                 && let Ok(m) = self.store.peek(eid)
             {
-                let mine = self.first_choice(&m);
+                let mine = self.reachable(&m);
                 if !mine.is_disjoint(&blocked) {
                     blocked.extend(mine);
                     continue;
@@ -833,7 +865,7 @@ impl Spooler {
 
     fn eligible(&self, eid: EntryId, now: Timestamp) -> bool {
         self.store.summary(eid).is_some_and(|s| match s.state(now) {
-            MessageState::WaitingRetry => s.next_retry.is_none_or(|t| t <= now),
+            _ if s.next_retry.is_some_and(|t| t > now) => false,
             MessageState::Held | MessageState::DeferredSend | MessageState::DeferredByTransport => {
                 false
             }
@@ -849,6 +881,8 @@ impl Spooler {
             .filter_map(|s| match s.state(now) {
                 MessageState::WaitingRetry => s.next_retry,
                 MessageState::DeferredSend => s.deferred_send_time,
+                // DoSentMail failed after FinishedMsg: it is retried on its own timer.
+                _ if !s.is_submitted() => s.next_retry.filter(|t| *t > now),
                 _ => None,
             })
             .min()

@@ -4,15 +4,16 @@
 
 use std::collections::HashSet;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::mapi::flags::{
     MAPI_SUBMITTED, MSGFLAG_READ, MSGFLAG_RESEND, MSGFLAG_SUBMIT, MSGFLAG_UNSENT,
     SUBMITFLAG_PREPROCESS,
 };
 use crate::mapi::tags::{
-    PR_CLIENT_SUBMIT_TIME, PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_PREPROCESS, PR_REPORT_TEXT,
-    PR_RESPONSIBILITY, PR_SUBMIT_FLAGS,
+    PR_CLIENT_SUBMIT_TIME, PR_DEFERRED_SEND_NUMBER, PR_DEFERRED_SEND_TIME, PR_DEFERRED_SEND_UNITS,
+    PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_PREPROCESS, PR_REPORT_TEXT, PR_RESPONSIBILITY,
+    PR_SUBMIT_FLAGS,
 };
 use crate::mapi::{
     EntryId, MapiCode, MapiError, Message, Recipient, RecipientState, SpoolState, Step, TraceCall,
@@ -125,6 +126,11 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
     msg.props
         .add_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_UNSENT);
     msg.props.set_time(PR_CLIENT_SUBMIT_TIME, now);
+    if let Some(at) = deferred_send_by_number(&msg, now) {
+        // Reference a.5: PR_DEFERRED_SEND_NUMBER and _UNITS, when present, recompute
+        // PR_DEFERRED_SEND_TIME from the submit time.
+        msg.props.set_time(PR_DEFERRED_SEND_TIME, at);
+    }
     // PrepareSubmit (resend): rows already received (MAPI_SUBMITTED) are shown but never sent
     // again, so they go TRUE at once. The docs disagree on this (reference a.8); TRUE is the
     // reading that keeps the product's promise "never sent twice" (README, MAPI notes).
@@ -251,6 +257,23 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
     Ok(msg)
 }
 
+/// `PR_CLIENT_SUBMIT_TIME + PR_DEFERRED_SEND_NUMBER × unit` (`PR_DEFERRED_SEND_UNITS`: 0
+/// minutes, 1 hours, 2 days, 3 weeks; the number 0..=999); `None` unless both are set and valid.
+fn deferred_send_by_number(msg: &Message, now: Timestamp) -> Option<Timestamp> {
+    let number = msg
+        .props
+        .long(PR_DEFERRED_SEND_NUMBER)
+        .filter(|n| (0..=999).contains(n))?;
+    let unit_secs: i64 = match msg.props.long(PR_DEFERRED_SEND_UNITS)? {
+        0 => 60,
+        1 => 3600,
+        2 => 86_400,
+        3 => 604_800,
+        _ => return None,
+    };
+    Some(now + SignedDuration::from_secs(i64::from(number) * unit_secs))
+}
+
 /// Expands `MAPIPDL` rows and drops duplicates (same address type and address).
 ///
 /// A personal distribution list row keeps its members in `PR_EMAIL_ADDRESS` as
@@ -356,9 +379,18 @@ pub fn abort_submit(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<M
 /// Saves a draft the user edited.
 ///
 /// # Errors
-/// `MAPI_E_SUBMITTED` when the stored message is submitted (abort it first).
+/// `MAPI_E_NO_ACCESS` while the spooler has it locked, `MAPI_E_SUBMITTED` while it is
+/// otherwise submitted (abort it first).
 pub fn save_draft(store: &mut Store, mut draft: Message) -> Result<Message> {
     if let Some(s) = store.summary(draft.entry_id) {
+        if s.is_locked() {
+            // Reference a.5: opening a spooler-locked message fails MAPI_E_NO_ACCESS.
+            return Err(MapiError::new(
+                MapiCode::NoAccess,
+                "the spooler has locked the message (SUBMITFLAG_LOCKED); it cannot be changed now",
+            )
+            .into());
+        }
         if s.is_submitted() {
             return Err(MapiError::new(
                 MapiCode::Submitted,

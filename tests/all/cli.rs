@@ -1,6 +1,12 @@
 //! The headless command line (SPEC section 5), run as a user runs it: the real binary on a
 //! store directory. Also the crash tests, which kill the real binary at chosen writes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic with its message is the failure report"
+)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -29,7 +35,16 @@ fn spoolbox(store: &Path, args: &[&str]) -> Output {
 }
 
 fn spoolbox_env(store: &Path, args: &[&str], failpoint: Option<&str>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_spoolbox"));
+    let bin = env!("CARGO_BIN_EXE_spoolbox");
+    let mut c = if failpoint.is_some() {
+        // A fail point aborts the process: no core files, wherever core dumps are enabled.
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg("ulimit -c 0; exec \"$0\" \"$@\"").arg(bin);
+        sh.current_dir(store.parent().unwrap_or(store));
+        sh
+    } else {
+        Command::new(bin)
+    };
     c.arg("--store")
         .arg(store)
         .args(args)

@@ -2,7 +2,14 @@
 //! driven through the library with a hand-moved clock and scripted transports that record
 //! every row they are offered.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic with its message is the failure report"
+)]
+
 use std::collections::{HashSet, VecDeque};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +23,8 @@ use spoolbox::mapi::flags::{
     SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
 };
 use spoolbox::mapi::tags::{
-    PR_CLIENT_SUBMIT_TIME, PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_DELIVER_TIME,
+    PR_CLIENT_SUBMIT_TIME, PR_DEFERRED_DELIVERY_TIME, PR_DEFERRED_SEND_NUMBER,
+    PR_DEFERRED_SEND_TIME, PR_DEFERRED_SEND_UNITS, PR_DELETE_AFTER_SUBMIT, PR_DELIVER_TIME,
     PR_NDR_REASON_CODE, PR_ORIGINAL_ENTRYID, PR_ORIGINAL_SUBJECT,
     PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED, PR_PREPROCESS, PR_REPORT_TEXT, PR_RESPONSIBILITY,
     PR_SENTMAIL_ENTRYID, PR_SUBJECT,
@@ -64,6 +72,12 @@ enum Reply {
     /// `S_OK` + `END_DONT_RESEND`; the transport calls back (`NOTIFY_SENTDEFERRED`) after
     /// this many seconds and delivers when re-offered with `BEGIN_DEFERRED`.
     Defer(u64),
+    /// `MAPI_E_NETWORK_ERROR` with a retry delay in seconds.
+    Net(u64),
+    /// `S_OK` + `END_RESEND_NOW` without touching a row.
+    ResendNow,
+    /// The process dies in the middle of the hand-off.
+    Crash,
     /// Hand the call to the wrapped real transport (the fax).
     Inner,
 }
@@ -164,6 +178,18 @@ impl Scripted {
                     }
                 }
             }
+            Reply::Net(s) => {
+                Handoff::refused(SubmitResult::NetworkError(s, "connection refused".into()))
+            }
+            Reply::ResendNow => Handoff {
+                result: SubmitResult::Ok,
+                outcomes: Vec::new(),
+                end: EndFlag::ResendNow,
+            },
+            Reply::Crash => panic!(
+                "simulated crash inside {}'s SubmitMessage (expected by the test)",
+                self.name
+            ),
             Reply::Inner => self
                 .inner
                 .as_mut()
@@ -206,6 +232,20 @@ impl Transport for Scripted {
         {
             let taken = self.log.taken.lock().unwrap();
             let mut bad = self.log.violations.lock().unwrap();
+            // e.2/e.3: locked for the whole transport phase, preprocessing already done.
+            if msg.submit_flags() != Some(SUBMITFLAG_LOCKED) {
+                bad.push(format!(
+                    "{}: message {eid} offered with PR_SUBMIT_FLAGS {:?}",
+                    self.name,
+                    msg.submit_flags()
+                ));
+            }
+            if !msg.is_submitted() {
+                bad.push(format!(
+                    "{}: message {eid} offered without MSGFLAG_SUBMIT",
+                    self.name
+                ));
+            }
             for r in &msg.recipients {
                 let offered = view.rows.contains(&r.row_id);
                 if offered && r.responsibility() {
@@ -421,7 +461,7 @@ impl Rig {
             dir,
             sp,
             log,
-            _checker,
+            _checker: checker,
             ..
         } = self;
         drop(sp);
@@ -433,7 +473,7 @@ impl Rig {
             hand,
             log,
             events: Vec::new(),
-            _checker,
+            _checker: checker,
         };
         rig.set_transports(specs);
         rig
@@ -629,10 +669,10 @@ fn position(trace: &[TraceCall], pred: impl Fn(&TraceCall) -> bool) -> usize {
 }
 
 fn dump(trace: &[TraceCall]) -> String {
-    trace
-        .iter()
-        .map(|c| format!("  {} {c}\n", c.step))
-        .collect()
+    trace.iter().fold(String::new(), |mut out, c| {
+        let _ = writeln!(out, "  {} {c}", c.step);
+        out
+    })
 }
 
 fn hook_calls(trace: &[TraceCall], eid: EntryId) -> Vec<String> {
@@ -813,6 +853,24 @@ fn edit_of_a_submitted_message_is_refused_with_submitted() {
             .all(|e| e.starts_with("MAPI_E_SUBMITTED (0x80040608)")),
         "{errors:?}"
     );
+    assert_eq!(rig.msg(eid), before);
+}
+
+#[test]
+fn edit_of_a_locked_message_is_refused_with_no_access() {
+    let mut rig = Rig::new(&[smtp()]);
+    rig.sp.handle(Command::SetBreakpoint(Step::Transmit, true));
+    let eid = rig.send("locked", &[A]);
+    rig.run();
+    let before = rig.msg(eid);
+    assert!(before.is_locked());
+    let mut edited = before.clone();
+    edited
+        .props
+        .set_text(PR_SUBJECT, "changed while the spooler holds it");
+    let code = mapi_code(submit::save_draft(rig.store(), edited).unwrap_err());
+    assert_eq!(code, MapiCode::NoAccess);
+    assert_eq!(code.code(), 0x8007_0005);
     assert_eq!(rig.msg(eid), before);
 }
 
@@ -1127,6 +1185,24 @@ fn preprocess_adds_the_cover_page_and_remove_preprocess_info_strips_it() {
 }
 
 #[test]
+fn preprocessor_of_a_transport_that_gets_no_recipient_does_not_run() {
+    // A higher-priority transport takes the FAX rows, so the fax's preprocessor is not needed.
+    let mut rig = Rig::new(&[spec("Fax gateway", &["FAX"], Reply::Deliver), fax_spec()]);
+    let eid = rig.send("no cover page", &[("+1 212 555 0142", "FAX")]);
+    let m = rig.msg(eid);
+    assert!(!m.props.has(PR_PREPROCESS));
+    assert_eq!(m.submit_flags(), Some(0));
+    rig.run();
+    let offers = rig.log.of(eid);
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers[0].transport, "Fax gateway");
+    assert!(offers[0].attachments.is_empty());
+    let steps = rig.step_outcomes(eid);
+    assert!(steps.contains(&(Step::Preprocess, StepOutcome::Skipped)));
+    assert!(steps.contains(&(Step::RemovePreprocessInfo, StepOutcome::Skipped)));
+}
+
+#[test]
 fn preprocessor_rejected_recipient_gets_ndr() {
     let mut rig = Rig::new(&[fax_spec()]);
     let eid = rig.send("fax two", &[("+1 212 555 0142", "FAX"), ("12", "FAX")]);
@@ -1343,7 +1419,7 @@ fn delete_after_submit_only_deletes_and_the_trace_survives() {
 fn both_disposal_properties_leave_one_copy_in_sent_items() {
     let mut rig = Rig::new(&[smtp()]);
     let eid = rig.draft_with("both", &[A], |m| {
-        m.props.set_bool(PR_DELETE_AFTER_SUBMIT, true)
+        m.props.set_bool(PR_DELETE_AFTER_SUBMIT, true);
     });
     rig.submit(eid);
     rig.run();
@@ -1422,10 +1498,7 @@ fn hook_delete_deletes_instead_of_moving() {
     let trace = rig.trace(eid);
     assert_eq!(
         hook_calls(&trace, eid),
-        [
-            "[Mover] ".to_owned() + &eid.to_string(),
-            format!("[Shredder] {eid}")
-        ]
+        [format!("[Mover] {eid}"), format!("[Shredder] {eid}")]
     );
     position(&trace, |c| c.result.contains("HOOK_DELETE"));
 }
@@ -1499,6 +1572,53 @@ fn invalid_sentmail_entryid_is_a_do_sent_mail_failure_and_the_message_is_kept() 
 }
 
 #[test]
+fn do_sent_mail_failure_waits_for_a_retry_instead_of_spinning() {
+    // A hook names a folder that cannot be created: DoSentMail fails after FinishedMsg.
+    let mut rig = Rig::with(&[smtp()], |p| {
+        p.hooks = vec![hook(
+            "Bad",
+            HookAction::MoveTo {
+                folder: "2030/01".into(),
+            },
+            false,
+        )];
+    });
+    let eid = rig.send("hook trouble", &[A]);
+    let mut ran = 0;
+    while let Tick::Ran(..) = rig.sp.tick() {
+        ran += 1;
+        assert!(ran < 50, "DoSentMail is retried in a busy loop");
+    }
+    rig.pump();
+    let errors = rig.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("DoSentMail"), "{errors:?}");
+    let s = rig.summary(eid).unwrap();
+    assert_eq!(
+        s.next_step,
+        Some(Step::DoSentMail),
+        "still to be finished, not lost"
+    );
+    let retry = s.next_retry.expect("a retry time");
+    assert!(retry > rig.now());
+    assert_eq!(
+        rig.sp.next_wake(rig.now()),
+        Some(retry),
+        "the worker wakes up for it"
+    );
+    assert_eq!(rig.copies_on_disk(eid), ["Outbox"]);
+    // Fixing the profile lets the retry finish the message.
+    let mut p = rig.sp.store().profile().clone();
+    p.hooks.clear();
+    rig.sp.handle(Command::SaveProfile(Box::new(p)));
+    rig.set_transports(&[smtp()]);
+    rig.set_clock(retry);
+    rig.run();
+    assert_eq!(rig.copies_on_disk(eid), ["Sent Items"]);
+    assert_eq!(rig.log.of(eid).len(), 1, "sent once");
+}
+
+#[test]
 fn ndr_is_suppressed_when_originator_non_delivery_report_requested_is_false() {
     let mut rig = Rig::new(&[smtp()]);
     let eid = rig.draft_with("no reports please", &[A, ("c=US;s=Nobody", "X400")], |m| {
@@ -1527,7 +1647,7 @@ fn deferred_send_time_in_the_future_holds_the_message_until_then() {
     let mut rig = Rig::new(&[smtp()]);
     let at = t0() + SignedDuration::from_mins(10);
     let eid = rig.draft_with("later", &[A], |m| {
-        m.props.set_time(PR_DEFERRED_SEND_TIME, at)
+        m.props.set_time(PR_DEFERRED_SEND_TIME, at);
     });
     rig.submit(eid);
     assert_eq!(rig.run(), 0);
@@ -1554,11 +1674,57 @@ fn deferred_send_time_in_the_past_sends_at_once() {
     let mut rig = Rig::new(&[smtp()]);
     let eid = rig.draft_with("overdue", &[A], |m| {
         m.props
-            .set_time(PR_DEFERRED_SEND_TIME, t0() - SignedDuration::from_hours(1))
+            .set_time(PR_DEFERRED_SEND_TIME, t0() - SignedDuration::from_hours(1));
     });
     rig.submit(eid);
     rig.run();
     assert_eq!(rig.log.of(eid).len(), 1);
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+}
+
+#[test]
+fn deferred_send_number_and_units_count_from_the_submit_time() {
+    let mut rig = Rig::new(&[smtp()]);
+    let eid = rig.draft_with("in two hours", &[A], |m| {
+        // A stale absolute time is replaced by the one computed at submit (reference a.5).
+        m.props
+            .set_time(PR_DEFERRED_SEND_TIME, t0() - SignedDuration::from_hours(5));
+        m.props.set_flags(PR_DEFERRED_SEND_NUMBER, 2);
+        m.props.set_flags(PR_DEFERRED_SEND_UNITS, 1);
+    });
+    rig.advance(30);
+    rig.submit(eid);
+    let at = t0() + SignedDuration::from_secs(30) + SignedDuration::from_hours(2);
+    assert_eq!(rig.msg(eid).props.time(PR_DEFERRED_SEND_TIME), Some(at));
+    assert_eq!(rig.run(), 0);
+    assert_eq!(
+        rig.summary(eid).unwrap().state(rig.now()),
+        MessageState::DeferredSend
+    );
+    rig.set_clock(at);
+    rig.run();
+    assert_eq!(rig.log.of(eid).len(), 1);
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+}
+
+#[test]
+fn deferred_delivery_time_is_passed_on_not_held() {
+    let mut rig = Rig::new(&[smtp()]);
+    let later = t0() + SignedDuration::from_hours(24);
+    let eid = rig.draft_with("deliver tomorrow", &[A], |m| {
+        m.props.set_time(PR_DEFERRED_DELIVERY_TIME, later);
+    });
+    rig.submit(eid);
+    rig.run();
+    assert_eq!(
+        rig.log.of(eid).len(),
+        1,
+        "the spooler does not act on it (reference e.26)"
+    );
+    assert_eq!(
+        rig.msg(eid).props.time(PR_DEFERRED_DELIVERY_TIME),
+        Some(later)
+    );
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
 }
 
@@ -1707,6 +1873,30 @@ fn waiting_message_does_not_block_other_transports_but_keeps_order_for_its_own()
 }
 
 #[test]
+fn waiting_message_is_not_overtaken_on_the_transport_it_waits_for() {
+    // A's SMTP row is declined by Primary and waits on Shared; C's FAX row goes straight to
+    // Shared. Both are bound for Shared, so C must not be sent ahead of A (SPEC 2, e.6).
+    let mut rig = Rig::new(&[
+        spec("Primary", &["SMTP"], Reply::NotMe),
+        spec("Shared", &["SMTP", "FAX"], Reply::Deliver).first(&[Reply::Busy]),
+    ]);
+    let a = rig.send("A waits on Shared", &[A]);
+    rig.advance(1);
+    let c = rig.send("C for Shared", &[("+1 212 555 0100", "FAX")]);
+    rig.run();
+    assert_eq!(
+        rig.summary(a).unwrap().state(rig.now()),
+        MessageState::WaitingRetry
+    );
+    assert!(rig.log.of(c).is_empty(), "C overtook A on Shared");
+    rig.advance(60);
+    rig.run();
+    let shared: Vec<EntryId> = rig.log.to("Shared").into_iter().map(|o| o.eid).collect();
+    assert_eq!(shared, [a, a, c]);
+    assert_eq!(rig.folder_name(c).as_deref(), Some("Sent Items"));
+}
+
+#[test]
 fn end_dont_resend_defers_and_is_reoffered_with_begin_deferred() {
     let mut rig = Rig::new(&[smtp().first(&[Reply::Defer(30)])]);
     let eid = rig.send("scheduled upload", &[A]);
@@ -1735,6 +1925,70 @@ fn end_dont_resend_defers_and_is_reoffered_with_begin_deferred() {
         c.call == "IXPLogon::SubmitMessage" && c.args.contains("BEGIN_DEFERRED")
     });
     assert!(notify < reoffer);
+}
+
+#[test]
+fn mapi_e_network_error_uses_the_seconds_the_transport_returned() {
+    let mut rig = Rig::new(&[smtp().first(&[Reply::Net(90)])]);
+    let eid = rig.send("network down", &[A]);
+    rig.run();
+    let m = rig.msg(eid);
+    assert_eq!(
+        m.spool.next_retry,
+        Some(t0() + SignedDuration::from_secs(90))
+    );
+    assert!(
+        m.spool
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("MAPI_E_NETWORK_ERROR")
+    );
+    rig.advance(90);
+    rig.run();
+    assert_eq!(rig.log.of(eid).len(), 2);
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+}
+
+#[test]
+fn end_resend_now_submits_again_at_once() {
+    let mut rig = Rig::new(&[smtp().first(&[Reply::ResendNow])]);
+    let eid = rig.send("again", &[A]);
+    rig.run();
+    assert_eq!(
+        rig.log.of(eid).len(),
+        2,
+        "a new SubmitMessage in the same Transmit step"
+    );
+    assert_eq!(rig.now(), t0(), "no waiting");
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+    let transmits = rig
+        .step_outcomes(eid)
+        .iter()
+        .filter(|(s, _)| *s == Step::Transmit)
+        .count();
+    assert_eq!(transmits, 1);
+}
+
+#[test]
+fn abort_of_a_message_deferred_by_its_transport_succeeds() {
+    let mut rig = Rig::new(&[smtp().first(&[Reply::Defer(30)])]);
+    let eid = rig.send("kept by the transport", &[A]);
+    rig.run();
+    assert_eq!(
+        rig.msg(eid).state(rig.now()),
+        MessageState::DeferredByTransport
+    );
+    rig.sp.handle(Command::AbortSubmit(eid));
+    rig.pump();
+    assert!(rig.errors().is_empty(), "{:?}", rig.errors());
+    assert_eq!(rig.msg(eid).state(rig.now()), MessageState::Draft);
+    // The transport's late call-back does not resurrect it.
+    rig.advance(60);
+    rig.run();
+    assert_eq!(rig.log.of(eid).len(), 1);
+    assert_eq!(rig.msg(eid).state(rig.now()), MessageState::Draft);
+    assert!(rig.queue().is_empty());
 }
 
 #[test]
@@ -1853,10 +2107,37 @@ fn restart_clears_a_stale_lock_and_never_reoffers_true_recipients() {
 }
 
 #[test]
+fn crash_between_two_hand_offs_resends_only_the_rows_still_false() {
+    let mut rig = Rig::new(&[smtp(), spec("FAX", &["FAX"], Reply::Crash)]);
+    let eid = rig.send("crash mid-transmit", &[A, ("+1 212 555 0100", "FAX")]);
+    let crashed =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rig.sp.run_until_idle()));
+    assert!(crashed.is_err(), "the FAX transport took the process down");
+    // The SMTP hand-off was made durable before the FAX one began.
+    let mut rig = rig.restart(&[smtp(), spec("FAX", &["FAX"], Reply::Deliver)]);
+    let m = rig.msg(eid);
+    assert!(!m.is_locked(), "stale lock cleared");
+    assert_eq!(m.recipients[0].outcome, RecipientState::Delivered);
+    assert!(m.recipients[0].responsibility());
+    assert!(!m.recipients[1].responsibility());
+    rig.sp.handle(Command::Resume);
+    rig.run();
+    assert_eq!(
+        rig.log.to("SMTP").len(),
+        1,
+        "the delivered row is not sent twice"
+    );
+    let fax = rig.log.to("FAX");
+    assert_eq!(fax.len(), 1);
+    assert_eq!(fax[0].rows, [1]);
+    assert_eq!(rig.copies_on_disk(eid), ["Sent Items"]);
+}
+
+#[test]
 fn restart_half_way_through_finished_msg_completes_without_a_second_copy() {
     let specs = [smtp()];
     let mut rig = Rig::with(&specs, |p| {
-        p.hooks = vec![hook("Audit", HookAction::Nothing, false)]
+        p.hooks = vec![hook("Audit", HookAction::Nothing, false)];
     });
     rig.sp
         .handle(Command::SetBreakpoint(Step::DoSentMail, true));
@@ -1932,6 +2213,10 @@ fn resend_from_an_ndr_sends_only_the_failed_recipients() {
     );
     rig.run();
     let ndr = rig.ndrs()[0].eid;
+    // A report itself cannot be submitted (reference e.9): Resend is the way.
+    let now = rig.now();
+    let code = mapi_code(submit::submit_message(rig.store(), ndr, now).unwrap_err());
+    assert_eq!(code, MapiCode::NoSupport);
     // An X.400 gateway is configured now.
     rig.set_transports(&[smtp(), spec("X400 gateway", &["X400"], Reply::Deliver)]);
     let before = rig.log.offers().len();
@@ -2072,7 +2357,7 @@ fn worker_sends_a_message_and_reports_the_steps_in_pipeline_order() {
         match e {
             Event::StepStarted { eid: m, step } if *m == eid => seq.push(format!("start {step}")),
             Event::StepFinished { eid: m, step, .. } if *m == eid => {
-                seq.push(format!("end {step}"))
+                seq.push(format!("end {step}"));
             }
             Event::RecipientMarked {
                 eid: m,

@@ -2,6 +2,13 @@
 //! instant leaves a store that opens, unreadable files are quarantined without harming the
 //! rest, and one process owns a store at a time.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::naive_bytecount,
+    reason = "tests: a panic with its message is the failure report"
+)]
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -609,7 +616,7 @@ fn lock_of_a_killed_holder_is_released_by_the_kernel() {
     assert_eq!(line.trim(), "locked");
     match Store::open(dir.path()) {
         Err(StoreError::Locked { holder, .. }) => {
-            assert_eq!(holder, format!("process {}", child.id()))
+            assert_eq!(holder, format!("process {}", child.id()));
         }
         Err(e) => panic!("expected Locked, got {e}"),
         Ok(_) => panic!("the store is held by another process"),
@@ -680,4 +687,76 @@ fn duplicate_left_by_a_crash_inside_finished_msg_is_resolved_to_one_copy() {
     assert_eq!(m.folder, sent);
     assert_eq!(m.revision, 2);
     assert_eq!(store.summary(eid).unwrap().folder, sent);
+}
+
+#[test]
+fn corrupt_store_json_is_quarantined_and_the_messages_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (a, b) = {
+        let (mut store, _) = Store::open(root).unwrap();
+        let a = saved_draft(&mut store, "survivor A");
+        let b = saved_draft(&mut store, "survivor B");
+        (a, b)
+    };
+    std::fs::write(root.join("store.json"), b"{\"schema\": 1, \"folders\": [").unwrap();
+    let (mut store, report) = Store::open(root).unwrap();
+    assert_eq!(report.quarantined.len(), 1);
+    assert_eq!(report.quarantined[0].original, root.join("store.json"));
+    assert!(report.quarantined[0].reason.contains("truncated JSON"));
+    assert_eq!(store.load(a.entry_id).unwrap(), a);
+    assert_eq!(store.load(b.entry_id).unwrap(), b);
+    assert_eq!(
+        store.summary(a.entry_id).unwrap().folder,
+        store.folder_of(FolderKind::Outbox)
+    );
+    // Entry ids are never handed out twice, even with the reservation record lost.
+    let fresh = store.new_entry_id().unwrap();
+    assert!(fresh > a.entry_id && fresh > b.entry_id);
+    drop(store);
+    let (_, again) = Store::open(root).unwrap();
+    assert!(
+        again.quarantined.is_empty(),
+        "the rebuilt store.json is good"
+    );
+}
+
+#[test]
+fn index_json_that_is_corrupt_or_stale_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (a, b) = {
+        let (mut store, _) = Store::open(root).unwrap();
+        (
+            saved_draft(&mut store, "indexed A"),
+            saved_draft(&mut store, "indexed B"),
+        )
+    };
+    let (_, report) = Store::open(root).unwrap();
+    assert_eq!(
+        report.from_index, 2,
+        "unchanged files are summarised from index.json"
+    );
+    // A file changed behind the index's back is read again.
+    let path = message_file(root, a.folder, a.entry_id);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("indexed A", "changed A, longer");
+    std::fs::write(&path, text).unwrap();
+    let (store, report) = Store::open(root).unwrap();
+    assert_eq!(report.from_index, 1);
+    assert_eq!(
+        store.summary(a.entry_id).unwrap().subject,
+        "changed A, longer"
+    );
+    drop(store);
+    std::fs::write(root.join("index.json"), b"\x00\x01 not an index").unwrap();
+    let (mut store, report) = Store::open(root).unwrap();
+    assert_eq!(report.from_index, 0);
+    assert!(
+        report.quarantined.is_empty(),
+        "a rebuildable cache is not quarantined"
+    );
+    assert_eq!(store.load(b.entry_id).unwrap(), b);
+    assert_eq!(store.message_count(), 2);
 }
