@@ -97,6 +97,15 @@ pub fn remove_durable(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Removes a file without making the removal durable, for copies whose survival a later open
+/// resolves anyway. A file already gone is not an error.
+pub fn remove_lazy(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 fn parent(p: &Path) -> &Path {
     p.parent().unwrap_or_else(|| Path::new("."))
 }

@@ -1,0 +1,1 @@
+//! Crash, power-loss and corruption suites (placeholder).

@@ -1,0 +1,1 @@
+//! SMTP and pickup-folder transports against a real SMTP server on loopback (placeholder).
