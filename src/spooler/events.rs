@@ -49,6 +49,8 @@ pub enum Command {
     Watch(Option<EntryId>),
     /// Import an `.eml` file as a draft.
     ImportEml(PathBuf),
+    /// Attach a file to a draft (the worker reads it; the UI never touches the disk).
+    AttachFile(EntryId, PathBuf),
     /// Export a message as `.eml`.
     ExportEml(EntryId, PathBuf),
     /// Save a message's trace as text.

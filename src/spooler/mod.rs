@@ -91,6 +91,9 @@ pub struct Spooler {
     active_transport: Option<usize>,
     events: Vec<Event>,
     sink: Option<Box<dyn Fn(Event) + Send>>,
+    /// (messages queued at the last Send/Receive, of which finished since): drives the
+    /// progress bar of a flush of thousands.
+    flush_progress: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -121,6 +124,7 @@ impl Spooler {
             active_transport: None,
             events: Vec::new(),
             sink: None,
+            flush_progress: None,
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");
@@ -418,6 +422,9 @@ impl Spooler {
                 }
                 Ok(())
             }
+            Command::AttachFile(eid, path) => {
+                submit::attach_file(&mut self.store, eid, &path).map(|m| self.changed(&m))
+            }
             Command::ImportEml(_) | Command::ExportEml(..) => Err(StoreError::Invalid(
                 ".eml import and export are not available yet".into(),
             )),
@@ -475,6 +482,9 @@ impl Spooler {
             self.changed(&m);
         }
         let queued = self.store.queue().count();
+        if queued > 0 {
+            self.flush_progress = Some((queued as u64, 0));
+        }
         self.emit(Event::Notice(format!(
             "Send/Receive: {queued} queued message(s) eligible now ({} retry timer(s) ignored)",
             waiting.len()
@@ -677,6 +687,13 @@ impl Spooler {
         }
         let now = self.now();
         let Some(eid) = self.pick(now) else {
+            if let Some((total, _)) = self.flush_progress.take() {
+                self.emit(Event::Progress {
+                    label: "Send/Receive".into(),
+                    done: total,
+                    total,
+                });
+            }
             if self.mode == Mode::StepOnce {
                 self.mode = Mode::Paused;
                 self.emit_debug();
@@ -709,6 +726,20 @@ impl Spooler {
                 MessageState::WaitingRetry | MessageState::DeferredByTransport | MessageState::Held
             )
         });
+        if next.is_none()
+            && let Some((total, done)) = self.flush_progress.as_mut()
+        {
+            *done = (*done + 1).min(*total);
+            let (done, total) = (*done, *total);
+            // About two hundred updates for the whole flush is plenty for a progress bar.
+            if done == total || done % (total / 200).max(1) == 0 {
+                self.emit(Event::Progress {
+                    label: "Send/Receive".into(),
+                    done,
+                    total,
+                });
+            }
+        }
         if next.is_none() || waiting {
             self.current = None;
         }

@@ -213,13 +213,11 @@ impl eframe::App for SpoolboxApp {
             self.command(Command::Watch(Some(eid)));
         }
         self.shortcuts(ctx);
+        if self.model.refresh_rows(jiff::Timestamp::now()) {
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
         // A deferred send or a retry counts down on screen: redraw once a second while waiting.
-        if self
-            .model
-            .summaries
-            .values()
-            .any(|s| s.next_retry.is_some() || s.deferred_send_time.is_some())
-        {
+        if self.model.timers {
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
     }

@@ -232,6 +232,42 @@ pub fn compose_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
         .folder_of(FolderKind::SentItems)
         .unwrap_or(EntryId(0));
     let draft = app.compose.build(msg, sent);
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("Attachments ({})", msg.attachments.len())).strong());
+        if ui.button("Attach file…").clicked()
+            && let Some(paths) = rfd::FileDialog::new()
+                .set_title("Attach files")
+                .pick_files()
+        {
+            // Save the form first so the worker adds the file to what is on screen.
+            app.command(Command::SaveDraft(Box::new(draft.clone())));
+            for p in paths {
+                app.command(Command::AttachFile(msg.entry_id, p));
+            }
+        }
+    });
+    let mut drop_attachment = None;
+    for (i, a) in msg.attachments.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "{} ({}, {} KB)",
+                a.file_name,
+                a.mime_type,
+                a.data.len().div_ceil(1024)
+            ));
+            if ui.small_button(format!("Remove {}", a.file_name)).clicked() {
+                drop_attachment = Some(i);
+            }
+        });
+    }
+    if let Some(i) = drop_attachment {
+        let mut d = draft.clone();
+        if i < d.attachments.len() {
+            d.attachments.remove(i);
+        }
+        app.command(Command::SaveDraft(Box::new(d)));
+    }
     let problems: Vec<String> = if draft.recipients.is_empty() {
         vec!["MAPI_E_NO_RECIPIENTS: add at least one recipient before submitting".into()]
     } else {

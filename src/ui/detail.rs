@@ -42,6 +42,15 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
         if draft && ui.selectable_label(app.model.tab == Tab::Compose, "Edit draft").clicked() {
             app.model.tab = Tab::Compose;
         }
+        ui.separator();
+        if ui.button("Export .eml…").on_hover_text("Save this message as an RFC 5322 file").clicked()
+            && let Some(path) = rfd::FileDialog::new()
+                .set_file_name(format!("message-{}.eml", msg.entry_id))
+                .add_filter("E-mail message", &["eml"])
+                .save_file()
+        {
+            app.command(Command::ExportEml(msg.entry_id, path));
+        }
         if msg.message_class().ends_with(".NDR") && msg.embedded.is_some() {
             ui.separator();
             if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {

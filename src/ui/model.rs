@@ -81,6 +81,11 @@ pub struct Model {
     /// A message the worker should stream details of (set when the worker itself picked
     /// the focus, e.g. a new draft).
     pub watch_request: Option<EntryId>,
+    /// Messages per folder.
+    counts: HashMap<EntryId, usize>,
+    /// Some message waits for a timer (retry or deferred send): the table counts down.
+    pub timers: bool,
+    last_refresh: Option<std::time::Instant>,
     /// Rows of the current folder, sorted and filtered (rebuilt when dirty).
     pub rows: Vec<EntryId>,
     rows_dirty: bool,
@@ -108,6 +113,9 @@ impl Default for Model {
             idle_until: None,
             progress: None,
             watch_request: None,
+            counts: HashMap::new(),
+            timers: false,
+            last_refresh: None,
             rows: Vec::new(),
             rows_dirty: true,
         }
@@ -162,6 +170,10 @@ impl Model {
                     self.detail = Some(*m);
                 }
             }
+            Event::DraftCreated(_) if self.importing() => {
+                self.import_step();
+                self.rows_dirty = true;
+            }
             Event::DraftCreated(eid) => {
                 self.selected.clear();
                 self.selected.insert(eid);
@@ -173,6 +185,9 @@ impl Model {
             Event::Debug(d) => self.debug = d,
             Event::Status(s) => self.status = s,
             Event::Error(e) => {
+                if self.importing() {
+                    self.import_step();
+                }
                 if !self.errors.contains(&e) {
                     self.errors.push(e);
                 }
@@ -202,12 +217,29 @@ impl Model {
         }
     }
 
-    /// Messages in a folder.
+    /// Starts counting a bulk import of `total` files (one `DraftCreated` or `Error` each).
+    pub fn start_import(&mut self, total: u64) {
+        self.progress = Some(("Importing .eml files".into(), 0, total));
+    }
+
+    fn importing(&self) -> bool {
+        self.progress
+            .as_ref()
+            .is_some_and(|(l, _, _)| l.starts_with("Importing"))
+    }
+
+    fn import_step(&mut self) {
+        if let Some((_, done, total)) = &mut self.progress {
+            *done += 1;
+            if *done >= *total {
+                self.progress = None;
+            }
+        }
+    }
+
+    /// Messages in a folder (as of the last [`Model::refresh_rows`]).
     pub fn count(&self, folder: EntryId) -> usize {
-        self.summaries
-            .values()
-            .filter(|s| s.folder == folder)
-            .count()
+        self.counts.get(&folder).copied().unwrap_or(0)
     }
 
     /// The folder of this kind.
@@ -218,12 +250,30 @@ impl Model {
             .map(|f| f.entry_id)
     }
 
-    /// Rebuilds the visible rows if anything changed.
-    pub fn refresh_rows(&mut self, now: Timestamp) {
+    /// Rebuilds the visible rows, the folder counts and the timer flag if anything changed.
+    ///
+    /// With a very large store a rebuild (a sort of every summary) is done at most four times
+    /// a second, so a flush of thousands of messages does not cost a sort per frame; returns
+    /// true when a rebuild is still owed (the caller asks for a repaint).
+    pub fn refresh_rows(&mut self, now: Timestamp) -> bool {
         if !self.rows_dirty {
-            return;
+            return false;
         }
+        if self.summaries.len() > 20_000
+            && self
+                .last_refresh
+                .is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(250))
+        {
+            return true;
+        }
+        self.last_refresh = Some(std::time::Instant::now());
         self.rows_dirty = false;
+        self.counts.clear();
+        self.timers = false;
+        for s in self.summaries.values() {
+            *self.counts.entry(s.folder).or_insert(0) += 1;
+            self.timers |= s.next_retry.is_some() || s.deferred_send_time.is_some();
+        }
         let needle = self.filter.to_lowercase();
         let mut rows: Vec<&Summary> = self
             .summaries
@@ -250,6 +300,7 @@ impl Model {
             if asc { o } else { o.reverse() }
         });
         self.rows = rows.into_iter().map(|s| s.eid).collect();
+        false
     }
 
     /// Marks the rows for a rebuild (filter, sort or folder changed).

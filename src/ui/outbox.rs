@@ -76,8 +76,8 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
         }
     });
     ui.add_space(4.0);
-    app.model.refresh_rows(now);
-    let rows = app.model.rows.clone();
+    let _ = app.model.refresh_rows(now);
+    let rows = std::mem::take(&mut app.model.rows);
     if rows.is_empty() {
         ui.add_space(20.0);
         ui.vertical_centered(|ui| {
@@ -229,6 +229,7 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 }
             });
         });
+    app.model.rows = rows;
     if let Some(k) = sort_by {
         app.model.sort = if app.model.sort.0 == k {
             (k, !app.model.sort.1)

@@ -79,6 +79,17 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 if ui.button("Faults…").on_hover_text("Inject faults into a transport").clicked() {
                     app.windows.faults = !app.windows.faults;
                 }
+                if ui.button("Import .eml…").on_hover_text("Import RFC 5322 files as drafts in the Outbox").clicked()
+                    && let Some(paths) = rfd::FileDialog::new()
+                        .set_title("Import .eml files")
+                        .add_filter("E-mail message", &["eml"])
+                        .pick_files()
+                {
+                    app.model.start_import(paths.len() as u64);
+                    for p in paths {
+                        app.command(Command::ImportEml(p));
+                    }
+                }
                 if ui.button("Open store…").on_hover_text("Open or create another store directory").clicked()
                     && let Some(dir) = rfd::FileDialog::new().set_title("Open or create a Spoolbox store").pick_folder()
                 {
