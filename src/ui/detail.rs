@@ -162,20 +162,22 @@ fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             let then = rewind(msg, i);
             let rec = msg.history.get(i);
             ui.group(|ui| {
-                ui.label(
-                    RichText::new(format!(
-                        "Time travel: the message before {} ({} change(s) made by that step)",
-                        rec.map_or("?", |r| r.step.name()),
-                        rec.map_or(0, |r| r.changes.len())
-                    ))
-                    .strong()
-                    .color(theme::active(ui)),
-                );
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "Time travel: the message before {} ({} change(s) made by that step)",
+                            rec.map_or("?", |r| r.step.name()),
+                            rec.map_or(0, |r| r.changes.len())
+                        ))
+                        .strong()
+                        .color(theme::active(ui)),
+                    );
+                    if ui.button("Back to now").clicked() {
+                        app.model.travel = None;
+                    }
+                });
                 if let Some(r) = rec {
                     diff_ui(ui, &r.changes);
-                }
-                if ui.button("Back to now").clicked() {
-                    app.model.travel = None;
                 }
             });
             then
