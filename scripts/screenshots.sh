@@ -21,29 +21,33 @@ run_app() { # run_app STORE [ARGS...]
   sleep 2
 }
 
-# 1. The outbox of a fresh demo store, with Quarterly report selected (pipeline tab).
-run_app "$SPOOLBOX_XVFB_DIR/demo"
+# Coordinates are for the 1280x800 window this script opens; regenerate and look at every PNG
+# after a layout change.
+TABS_Y=481
+# 1. Demo store, light mode, a breakpoint before NonDeliveryReport. Select "Quarterly
+#    report", Resume: the spooler stops there. Continue: the mixed message waits for
+#    the busy fax; the X.400 order stops before NonDeliveryReport with one row TRUE and the
+#    X.400 row still FALSE (no transport).
+run_app "$SPOOLBOX_XVFB_DIR/demo" --break NonDeliveryReport
 click 400 135
-shot outbox
-# 2. Step with F10 to just before Transmit: locked, every PR_RESPONSIBILITY still FALSE.
-click 552 16; click 552 16; click 552 16
-shot pipeline-breakpoint
-# 3. One more step: Transmit ran, the rows flipped TRUE; stopped before NonDeliveryReport.
-click 552 16
-shot pipeline-after-transmit
-# 4. Let the queue run; then the mixed message (SMTP + fax + EX): rows flipped one by one.
+click 469 16
+sleep 1
 click 638 16
-sleep 3
-click 60 126
-click 400 135
-shot sent-mixed
+sleep 2
+shot outbox-mid-send
+click 400 160
+shot pipeline-breakpoint
+click 284 $TABS_Y
+shot properties
+click 354 $TABS_Y
+shot trace
 kill $APP; wait $APP 2>/dev/null || true
 
-# 5. Dark mode, the X.400 order's NDR in Inbox.
-run_app "$SPOOLBOX_XVFB_DIR/demo" --dark
-click 638 16
+# 2. Dark mode: the whole queue sent, the X.400 order's NDR open in Inbox.
+run_app "$SPOOLBOX_XVFB_DIR/demo-dark" --dark
+click 469 16
 sleep 4
 click 60 80
-click 400 110
+click 400 135
 shot dark-ndr
 kill $APP; wait $APP 2>/dev/null || true

@@ -26,6 +26,9 @@ pub struct Cli {
     /// (window) Start in dark mode.
     #[arg(long)]
     pub dark: bool,
+    /// (window) Start with a breakpoint before this step (repeatable), e.g. SetLockState.
+    #[arg(long = "break", value_name = "STEP", value_parser = parse_step)]
+    pub breakpoints: Vec<crate::mapi::Step>,
     /// The headless command; none opens the window.
     #[command(subcommand)]
     pub command: Option<Cmd>,
@@ -93,6 +96,13 @@ pub enum BenchKind {
     Pipeline,
     /// Both.
     All,
+}
+
+fn parse_step(s: &str) -> Result<crate::mapi::Step, String> {
+    crate::mapi::Step::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = crate::mapi::Step::ALL.iter().map(|s| s.name()).collect();
+        format!("{s:?} is not a pipeline step; one of: {}", names.join(", "))
+    })
 }
 
 /// The store directory to use.

@@ -142,6 +142,10 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
 }
 
 fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
+    if msg.state(jiff::Timestamp::now()) == crate::mapi::MessageState::Received {
+        received_ui(ui, msg);
+        return;
+    }
     step_bar_ui(app, ui, msg);
     if let Some(err) = &msg.spool.last_error {
         ui.label(RichText::new(format!("Last trouble: {err}")).color(theme::warn(ui)));
@@ -186,6 +190,27 @@ fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
     };
     ui.add_space(4.0);
     recipients_ui(ui, &shown);
+}
+
+/// Reports and local deliveries never go through the send pipeline: say what they are.
+fn received_ui(ui: &mut Ui, msg: &Message) {
+    if let Some(orig) = msg.embedded.as_deref() {
+        ui.label(RichText::new(format!(
+            "Non-delivery report ({}) for message {} \"{}\": {} recipient(s) could not be reached.",
+            msg.message_class(),
+            orig.entry_id,
+            orig.subject(),
+            msg.recipients.len()
+        )));
+        ui.label(
+            RichText::new("Resend creates a new message with MSGFLAG_RESEND: the recipients who got it are marked MAPI_SUBMITTED and are not sent again.")
+                .color(theme::muted(ui)),
+        );
+    } else {
+        ui.label("A received message (delivered locally by the tightly coupled store): the send pipeline does not run on it.");
+    }
+    ui.add_space(4.0);
+    recipients_ui(ui, msg);
 }
 
 fn diff_ui(ui: &mut Ui, changes: &[PropChange]) {

@@ -21,6 +21,7 @@ pub use app::SpoolboxApp;
 pub fn run(cli: &crate::cli::Cli) -> anyhow::Result<()> {
     let dir = crate::cli::store_dir(cli)?;
     let dark = cli.dark;
+    let breakpoints = cli.breakpoints.clone();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Spoolbox — MAPI spooler debugger")
@@ -31,7 +32,13 @@ pub fn run(cli: &crate::cli::Cli) -> anyhow::Result<()> {
     eframe::run_native(
         "Spoolbox",
         options,
-        Box::new(move |cc| Ok(Box::new(SpoolboxApp::new(cc, dir, dark)))),
+        Box::new(move |cc| {
+            let mut app = SpoolboxApp::new(cc, dir, dark);
+            for step in breakpoints {
+                app.command(crate::spooler::Command::SetBreakpoint(step, true));
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

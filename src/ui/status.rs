@@ -57,7 +57,11 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 if row.progress >= 0 {
                     let p =
                         f32::from(u8::try_from(row.progress.clamp(0, 100)).unwrap_or(0)) / 100.0;
-                    ui.add(egui::ProgressBar::new(p).desired_width(60.0));
+                    ui.add(
+                        egui::ProgressBar::new(p)
+                            .desired_width(70.0)
+                            .show_percentage(),
+                    );
                 } else {
                     ui.label(RichText::new(&row.text).color(theme::muted(ui)).small());
                 }
