@@ -123,6 +123,14 @@ fn unlock(msg: &mut Message, tr: &mut Tracer, why: &str) {
     }
 }
 
+/// The crash tests' fail points around each step: `step.<Name>.before` when the step is about
+/// to run, `step.<Name>.after` once its result is stored.
+fn step_fail_point(step: Step, when: &str) {
+    if crate::store::fs::fail_points_armed() {
+        crate::store::fs::fail_point(&format!("step.{}.{when}", step.name()));
+    }
+}
+
 fn secs(d: u64) -> SignedDuration {
     SignedDuration::from_secs(i64::try_from(d).unwrap_or(i64::MAX / 2))
 }
@@ -139,6 +147,7 @@ impl Spooler {
                 return;
             }
         };
+        step_fail_point(step, "before");
         let started = self.now();
         let t0 = Instant::now();
         self.emit(Event::StepStarted { eid, step });
@@ -192,6 +201,9 @@ impl Spooler {
                 self.store.delete(eid).map(|()| None)
             }
         };
+        if stored.is_ok() {
+            step_fail_point(step, "after");
+        }
         for call in calls {
             self.emit(Event::Trace { eid, call });
         }
@@ -282,12 +294,14 @@ impl Spooler {
     }
 
     fn keep_trace(&self, msg: &Message) {
+        let fs = self.store.fs();
         let dir = self.store.root().join("traces");
-        if std::fs::create_dir_all(&dir).is_ok()
+        if crate::store::fs::create_dir_durable(fs, &dir).is_ok()
             && let Ok(bytes) = serde_json::to_vec_pretty(&msg.trace)
         {
             let dest = dir.join(format!("{}.json", msg.entry_id.file_stem()));
-            let _ = crate::store::fs::write_replace_nosync(
+            let _ = crate::store::fs::write_replace_nosync_in(
+                fs,
                 &self.store.root().join("tmp"),
                 &dest,
                 &bytes,

@@ -4,17 +4,28 @@
 //! The commit point of every write is a `rename` (as Maildir, qmail and Postfix do): a file is
 //! written under `tmp/`, fsynced, renamed into place, and its directory fsynced. A crash at any
 //! instant leaves either the old file or the new one, never a mix.
+//!
+//! Every store operation goes through an [`FsLayer`]: [`RealFs`] by default, or a test layer
+//! that models what a power cut keeps (as `SQLite`'s crash tests do). The layer
+//! has the few POSIX primitives the store needs; the composite operations ([`write_atomic_in`],
+//! [`remove_durable_in`], ...) are written once, over the layer, so a simulated file system
+//! sees exactly the calls and fsyncs the real one gets.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::StoreError;
+use super::lock::StoreLock;
+
 static FSYNCS: AtomicU64 = AtomicU64::new(0);
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// fsync calls made by this process so far (files and directories).
+/// fsync calls made by this process so far on the real file system (files and directories).
 pub fn fsync_count() -> u64 {
     FSYNCS.load(Ordering::Relaxed)
 }
@@ -31,67 +42,295 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Crashes the process here when the environment names this fail point.
-///
-/// `SPOOLBOX_FAILPOINT=name` aborts at the first hit, `name:N` at the N-th. Used by the crash
-/// tests, which run the real binary and check what a restart finds.
-pub fn fail_point(name: &str) {
-    static SPEC: OnceLock<Option<(String, u64)>> = OnceLock::new();
-    static HITS: AtomicU64 = AtomicU64::new(0);
-    let spec = SPEC.get_or_init(|| {
+/// How `SPOOLBOX_FAILPOINT` is set.
+enum FailSpec {
+    /// Abort at the `count`-th hit of `name`.
+    Abort { name: String, count: u64 },
+    /// `list`: print every fail point passed, so a test can number them.
+    List,
+}
+
+fn fail_spec() -> Option<&'static FailSpec> {
+    static SPEC: OnceLock<Option<FailSpec>> = OnceLock::new();
+    SPEC.get_or_init(|| {
         let v = std::env::var("SPOOLBOX_FAILPOINT").ok()?;
+        if v == "list" {
+            return Some(FailSpec::List);
+        }
         let (n, count) = v
             .split_once(':')
             .map_or((v.as_str(), 1), |(n, c)| (n, c.parse().unwrap_or(1)));
-        Some((n.to_owned(), count))
-    });
-    if let Some((want, count)) = spec
-        && want == name
-        && HITS.fetch_add(1, Ordering::Relaxed) + 1 >= *count
-    {
-        eprintln!("spoolbox: fail point {name} hit, aborting");
-        std::process::abort();
+        Some(FailSpec::Abort {
+            name: n.to_owned(),
+            count,
+        })
+    })
+    .as_ref()
+}
+
+/// True when `SPOOLBOX_FAILPOINT` is set, so callers that build a fail point's name skip that
+/// work in normal runs.
+pub fn fail_points_armed() -> bool {
+    fail_spec().is_some()
+}
+
+/// Crashes the process here when the environment names this fail point.
+///
+/// `SPOOLBOX_FAILPOINT=name` aborts at the first hit, `name:N` at the N-th; `list` prints
+/// `spoolbox: fail point NAME passed` to stderr at every fail point and goes on, so a test can
+/// number every fail point of a run and abort at any one of them. Used by the crash tests,
+/// which run the real binary and check what a restart finds.
+pub fn fail_point(name: &str) {
+    static HITS: AtomicU64 = AtomicU64::new(0);
+    match fail_spec() {
+        Some(FailSpec::List) => eprintln!("spoolbox: fail point {name} passed"),
+        Some(FailSpec::Abort { name: want, count })
+            if want == name && HITS.fetch_add(1, Ordering::Relaxed) + 1 >= *count =>
+        {
+            eprintln!("spoolbox: fail point {name} hit, aborting");
+            std::process::abort();
+        }
+        _ => {}
     }
+}
+
+/// `(inode, length, mtime in ns)`: tells an unchanged file from a changed one (`index.json`).
+pub type Fingerprint = (u64, u64, i128);
+
+/// One name in a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirItem {
+    /// The file name.
+    pub name: OsString,
+    /// True for a directory.
+    pub is_dir: bool,
+}
+
+/// A file that is only appended to (the journal).
+pub trait AppendFile: Send + fmt::Debug {
+    /// Current length in bytes.
+    fn size(&self) -> io::Result<u64>;
+    /// Cuts the file to `len` bytes (or extends it with zeros).
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// Writes `bytes` at byte `offset` (the journal's good length, so a torn write that could
+    /// not be cut back is overwritten by the next one); durable only after
+    /// [`AppendFile::sync`].
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()>;
+    /// `fsync`: the contents so far survive a power cut.
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+/// The file-system primitives the store writes through. POSIX rules apply to every
+/// implementation: a file's contents are durable only after its fsync, a name (create,
+/// rename, unlink) only after an fsync of its directory.
+pub trait FsLayer: Send + Sync + fmt::Debug {
+    /// Reads a whole file.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Creates `path`, which must not exist, holding `bytes`; with `sync` its contents are
+    /// fsynced before this returns (its name is not: that takes [`FsLayer::sync_dir`]). A
+    /// failed write leaves no file behind.
+    fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<()>;
+    /// `rename(2)`: atomically replaces `to`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// `unlink(2)`.
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// `fsync` of a directory: the names in it survive a power cut.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// `mkdir(2)`; `Ok(false)` when the directory already exists.
+    fn create_dir(&self, dir: &Path) -> io::Result<bool>;
+    /// The names in a directory.
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<DirItem>>;
+    /// The file's [`Fingerprint`].
+    fn fingerprint(&self, path: &Path) -> io::Result<Fingerprint>;
+    /// True when something exists at `path`.
+    fn exists(&self, path: &Path) -> bool;
+    /// Opens `path` for appending, creating it empty if missing; `true` when it was created
+    /// (its name then needs a directory fsync).
+    fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)>;
+    /// Takes the store's single-owner lock.
+    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError>;
+}
+
+/// The real file system (the default layer).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealFs;
+
+#[derive(Debug)]
+struct RealAppend {
+    file: File,
+}
+
+impl AppendFile for RealAppend {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        self.file.write_all_at(bytes, offset)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        sync_file(&self.file)
+    }
+}
+
+impl FsLayer for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+
+    fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
+        let written = f
+            .write_all(bytes)
+            .and_then(|()| if sync { sync_file(&f) } else { Ok(()) });
+        if let Err(e) = written {
+            // A half-written file (a full disk) must not stay behind to be mistaken for data.
+            drop(f);
+            let _ = fs::remove_file(path);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        sync_dir(dir)
+    }
+
+    fn create_dir(&self, dir: &Path) -> io::Result<bool> {
+        match fs::create_dir(dir) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<DirItem>> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            out.push(DirItem {
+                name: e.file_name(),
+                is_dir,
+            });
+        }
+        Ok(out)
+    }
+
+    fn fingerprint(&self, path: &Path) -> io::Result<Fingerprint> {
+        use std::os::unix::fs::MetadataExt as _;
+        let md = fs::metadata(path)?;
+        Ok((
+            md.ino(),
+            md.len(),
+            i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
+        ))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)> {
+        match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(file) => Ok((Box::new(RealAppend { file }), true)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let file = OpenOptions::new().write(true).open(path)?;
+                Ok((Box::new(RealAppend { file }), false))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError> {
+        StoreLock::acquire(root)
+    }
+}
+
+fn tmp_name(tmp_dir: &Path) -> PathBuf {
+    let n = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
+    tmp_dir.join(format!("{}.{n}.tmp", std::process::id()))
 }
 
 /// Writes `bytes` to a fresh file in `tmp_dir` and fsyncs it; returns its path.
 pub fn write_tmp(tmp_dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
-    let n = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
-    let path = tmp_dir.join(format!("{}.{n}.tmp", std::process::id()));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    f.write_all(bytes)?;
-    sync_file(&f)?;
+    write_tmp_in(&RealFs, tmp_dir, bytes)
+}
+
+/// [`write_tmp`] through a layer.
+pub fn write_tmp_in(fs: &dyn FsLayer, tmp_dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let path = tmp_name(tmp_dir);
+    fs.create_new(&path, bytes, true)?;
     Ok(path)
 }
 
 /// Atomically replaces `dest` with `bytes`: tmp file, fsync, rename, fsync of `dest`'s
 /// directory. Two fsyncs.
 pub fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = write_tmp(tmp_dir, bytes)?;
+    write_atomic_in(&RealFs, tmp_dir, dest, bytes)
+}
+
+/// [`write_atomic`] through a layer.
+pub fn write_atomic_in(
+    fs: &dyn FsLayer,
+    tmp_dir: &Path,
+    dest: &Path,
+    bytes: &[u8],
+) -> io::Result<()> {
+    let tmp = write_tmp_in(fs, tmp_dir, bytes)?;
     fail_point("store.before_rename");
-    if let Err(e) = fs::rename(&tmp, dest) {
-        let _ = fs::remove_file(&tmp);
+    if let Err(e) = fs.rename(&tmp, dest) {
+        let _ = fs.remove_file(&tmp);
         return Err(e);
     }
     fail_point("store.after_rename");
-    sync_dir(parent(dest))
+    fs.sync_dir(parent(dest))
 }
 
 /// Like [`write_atomic`] without any fsync: for rebuildable caches such as `index.json`.
 pub fn write_replace_nosync(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let n = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
-    let tmp = tmp_dir.join(format!("{}.{n}.tmp", std::process::id()));
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, dest)
+    write_replace_nosync_in(&RealFs, tmp_dir, dest, bytes)
+}
+
+/// [`write_replace_nosync`] through a layer.
+pub fn write_replace_nosync_in(
+    fs: &dyn FsLayer,
+    tmp_dir: &Path,
+    dest: &Path,
+    bytes: &[u8],
+) -> io::Result<()> {
+    let tmp = tmp_name(tmp_dir);
+    fs.create_new(&tmp, bytes, false)?;
+    if let Err(e) = fs.rename(&tmp, dest) {
+        let _ = fs.remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Removes a file and makes the removal durable. A file already gone is not an error.
 pub fn remove_durable(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => sync_dir(parent(path)),
+    remove_durable_in(&RealFs, path)
+}
+
+/// [`remove_durable`] through a layer.
+pub fn remove_durable_in(fs: &dyn FsLayer, path: &Path) -> io::Result<()> {
+    match fs.remove_file(path) {
+        Ok(()) => fs.sync_dir(parent(path)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
@@ -100,10 +339,36 @@ pub fn remove_durable(path: &Path) -> io::Result<()> {
 /// Removes a file without making the removal durable, for copies whose survival a later open
 /// resolves anyway. A file already gone is not an error.
 pub fn remove_lazy(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
+    remove_lazy_in(&RealFs, path)
+}
+
+/// [`remove_lazy`] through a layer.
+pub fn remove_lazy_in(fs: &dyn FsLayer, path: &Path) -> io::Result<()> {
+    match fs.remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
+}
+
+/// `mkdir -p` that makes every directory it creates durable (an fsync of each new directory's
+/// parent): a file fsynced into a directory whose own name was never made durable is lost
+/// with it in a power cut. Directories that already exist cost nothing.
+pub fn create_dir_durable(fs: &dyn FsLayer, dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !fs.exists(d) {
+        missing.push(d);
+        match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => d = p,
+            _ => break,
+        }
+    }
+    for d in missing.into_iter().rev() {
+        if fs.create_dir(d)? {
+            fs.sync_dir(parent(d))?;
+        }
+    }
+    Ok(())
 }
 
 fn parent(p: &Path) -> &Path {

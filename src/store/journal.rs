@@ -6,12 +6,12 @@
 //! is where replay stops. Each record names the message revision it applies to, so a record
 //! older than the message file (already folded in) is skipped on replay.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::fs::{AppendFile, FsLayer, RealFs, fail_point};
 use crate::mapi::{
     EntryId, Message, PropBag, PropTag, Recipient, SpoolState, StepRecord, TraceCall,
 };
@@ -101,7 +101,7 @@ pub struct Replay {
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    file: Box<dyn AppendFile>,
     len: u64,
     unsynced: bool,
 }
@@ -156,29 +156,31 @@ impl Journal {
     /// # Errors
     /// I/O errors.
     pub fn open(path: &Path, len: u64) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)?;
-        if file.metadata()?.len() != len {
-            file.set_len(len)?;
-            super::fs::sync_file(&file)?;
+        Self::open_in(&RealFs, path, len)
+    }
+
+    /// [`Journal::open`] through a file-system layer.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn open_in(fs: &dyn FsLayer, path: &Path, len: u64) -> io::Result<Self> {
+        let (mut file, created) = fs.open_append(path)?;
+        if created {
+            // The journal's name must be durable before any record synced into it counts.
+            if let Some(dir) = path.parent() {
+                fs.sync_dir(dir)?;
+            }
         }
-        let mut j = Self {
+        if file.size()? != len {
+            file.set_len(len)?;
+            file.sync()?;
+        }
+        Ok(Self {
             path: path.to_path_buf(),
             file,
             len,
             unsynced: false,
-        };
-        j.seek_end()?;
-        Ok(j)
-    }
-
-    fn seek_end(&mut self) -> io::Result<()> {
-        use std::io::Seek as _;
-        self.file.seek(io::SeekFrom::Start(self.len)).map(|_| ())
+        })
     }
 
     /// Reads the whole journal at `path` (missing means empty).
@@ -186,15 +188,19 @@ impl Journal {
     /// # Errors
     /// I/O errors other than "not found".
     pub fn read(path: &Path) -> io::Result<Replay> {
-        let mut bytes = Vec::new();
-        match File::open(path) {
-            Ok(mut f) => {
-                f.read_to_end(&mut bytes)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        Self::read_in(&RealFs, path)
+    }
+
+    /// [`Journal::read`] through a file-system layer.
+    ///
+    /// # Errors
+    /// I/O errors other than "not found".
+    pub fn read_in(fs: &dyn FsLayer, path: &Path) -> io::Result<Replay> {
+        match fs.read(path) {
+            Ok(bytes) => Ok(parse(&bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Replay::default()),
+            Err(e) => Err(e),
         }
-        Ok(parse(&bytes))
     }
 
     /// Appends a record; durable only after [`Journal::sync`].
@@ -203,13 +209,14 @@ impl Journal {
     /// I/O errors (the journal is then cut back to its last good length).
     pub fn append(&mut self, rec: &Record) -> io::Result<()> {
         let line = encode(rec);
-        if let Err(e) = self.file.write_all(&line) {
+        fail_point("journal.before_append");
+        if let Err(e) = self.file.write_at(self.len, &line) {
             let _ = self.file.set_len(self.len);
-            let _ = self.seek_end();
             return Err(e);
         }
         self.len += line.len() as u64;
         self.unsynced = true;
+        fail_point("journal.after_append");
         Ok(())
     }
 
@@ -219,9 +226,10 @@ impl Journal {
     /// I/O errors.
     pub fn sync(&mut self) -> io::Result<()> {
         if self.unsynced {
-            super::fs::fail_point("journal.before_sync");
-            super::fs::sync_file(&self.file)?;
+            fail_point("journal.before_sync");
+            self.file.sync()?;
             self.unsynced = false;
+            fail_point("journal.after_sync");
         }
         Ok(())
     }
@@ -242,10 +250,10 @@ impl Journal {
     /// I/O errors.
     pub fn truncate(&mut self) -> io::Result<()> {
         self.file.set_len(0)?;
-        super::fs::sync_file(&self.file)?;
+        self.file.sync()?;
         self.len = 0;
         self.unsynced = false;
-        self.seek_end()
+        Ok(())
     }
 
     /// The journal's path.

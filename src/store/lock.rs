@@ -13,7 +13,7 @@ use super::StoreError;
 /// The held lock; dropping it releases the store.
 #[derive(Debug)]
 pub struct StoreLock {
-    _file: File,
+    _file: Option<File>,
 }
 
 impl StoreLock {
@@ -55,6 +55,12 @@ impl StoreLock {
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(pid.as_bytes()));
         write.map_err(|e| StoreError::io(&path, e))?;
-        Ok(Self { _file: file })
+        Ok(Self { _file: Some(file) })
+    }
+
+    /// A lock that holds no file: for a store on a simulated file system (a test's
+    /// [`super::fs::FsLayer`]), which only that test can reach.
+    pub fn detached() -> Self {
+        Self { _file: None }
     }
 }

@@ -23,6 +23,7 @@ pub mod summary;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,7 @@ use crate::mapi::tags::{
     PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID,
 };
 use crate::mapi::{EntryId, MapiError, Message, PropBag, PropValue, SCHEMA_VERSION};
+use fs::{FsLayer, RealFs};
 pub use journal::Patch;
 use journal::{Journal, Record};
 pub use lock::StoreLock;
@@ -191,7 +193,9 @@ pub struct Store {
     dirty: HashSet<EntryId>,
     journal: Journal,
     next_id: u64,
-    fingerprints: HashMap<EntryId, (u64, u64, i128)>,
+    fingerprints: HashMap<EntryId, fs::Fingerprint>,
+    /// Every file operation goes through this layer (the real file system by default).
+    fs: Arc<dyn FsLayer>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -210,7 +214,16 @@ impl Store {
     /// # Errors
     /// [`StoreError::Locked`] if another process owns it; I/O errors that leave it unusable.
     pub fn open(root: &Path) -> Result<(Self, OpenReport)> {
-        Self::open_with(root, None)
+        Self::open_with(root, None, Arc::new(RealFs))
+    }
+
+    /// Opens (or creates) the store at `root` through a file-system layer, e.g. a simulated
+    /// one that can cut the power. [`Store::open`] is this with [`RealFs`].
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_with_fs(root: &Path, fs: Arc<dyn FsLayer>) -> Result<(Self, OpenReport)> {
+        Self::open_with(root, None, fs)
     }
 
     /// Opens the store at `root`, creating it with the demo profile and messages if new.
@@ -218,26 +231,29 @@ impl Store {
     /// # Errors
     /// As [`Store::open`].
     pub fn open_or_create_demo(root: &Path) -> Result<(Self, OpenReport)> {
-        Self::open_with(root, Some(demo::seed))
+        Self::open_with(root, Some(demo::seed), Arc::new(RealFs))
     }
 
     fn open_with(
         root: &Path,
         seed: Option<fn(&mut Self) -> Result<()>>,
+        fs: Arc<dyn FsLayer>,
     ) -> Result<(Self, OpenReport)> {
-        std::fs::create_dir_all(root).map_err(io_err(root))?;
-        let lock = StoreLock::acquire(root)?;
+        fs::create_dir_durable(&*fs, root).map_err(io_err(root))?;
+        let lock = fs.lock(root)?;
         for sub in ["tmp", "folders", "journal", "quarantine"] {
             let p = root.join(sub);
-            std::fs::create_dir_all(&p).map_err(io_err(&p))?;
+            fs::create_dir_durable(&*fs, &p).map_err(io_err(&p))?;
         }
         let mut report = OpenReport::default();
         let meta_path = root.join("store.json");
-        let (meta, created) = match std::fs::read(&meta_path) {
+        let (meta, created) = match fs.read(&meta_path) {
             Ok(bytes) => match parse_meta(&bytes) {
                 Ok(m) => (m, false),
                 Err(why) => {
-                    report.quarantined.push(quarantine(root, &meta_path, &why)?);
+                    report
+                        .quarantined
+                        .push(quarantine_in(&*fs, root, &meta_path, &why)?);
                     (recover_meta(root, seed.is_some()), false)
                 }
             },
@@ -249,13 +265,13 @@ impl Store {
         };
         report.created = created;
         let journal_path = root.join("journal").join("journal.log");
-        let replay = Journal::read(&journal_path).map_err(io_err(&journal_path))?;
+        let replay = Journal::read_in(&*fs, &journal_path).map_err(io_err(&journal_path))?;
         if let Some(why) = &replay.damage {
             // Keep the damaged bytes for inspection before `Journal::open` cuts them off.
-            keep_damaged_journal(root, &journal_path, why);
+            keep_damaged_journal(&*fs, root, &journal_path, why);
         }
-        let journal =
-            Journal::open(&journal_path, replay.good_len).map_err(io_err(&journal_path))?;
+        let journal = Journal::open_in(&*fs, &journal_path, replay.good_len)
+            .map_err(io_err(&journal_path))?;
         let mut store = Self {
             root: root.to_path_buf(),
             _lock: lock,
@@ -267,12 +283,13 @@ impl Store {
             dirty: HashSet::new(),
             journal,
             fingerprints: HashMap::new(),
+            fs,
         };
         // Reserve a fresh block at once: ids handed out before a crash are never reused.
         store.meta.id_reserved_until = store.next_id + ID_BLOCK;
         for f in store.meta.folders.clone() {
             let d = store.folder_dir(f.entry_id);
-            std::fs::create_dir_all(&d).map_err(io_err(&d))?;
+            fs::create_dir_durable(&*store.fs, &d).map_err(io_err(&d))?;
         }
         store.write_meta()?;
         report.tmp_removed = store.clean_tmp();
@@ -289,6 +306,11 @@ impl Store {
     /// The store directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The file-system layer this store reads and writes through.
+    pub fn fs(&self) -> &dyn FsLayer {
+        &*self.fs
     }
 
     /// The profile.
@@ -353,7 +375,9 @@ impl Store {
         }
         let id = self.new_entry_id()?;
         let dir = self.folder_dir(id);
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        // Durable before store.json names it: messages fsynced into a folder whose own name
+        // could vanish in a power cut would vanish with it.
+        fs::create_dir_durable(&*self.fs, &dir).map_err(io_err(&dir))?;
         self.meta.folders.push(Folder {
             entry_id: id,
             name: name.to_owned(),
@@ -420,7 +444,7 @@ impl Store {
         }
         let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
         let path = self.message_path(s.folder, eid);
-        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        let bytes = self.fs.read(&path).map_err(io_err(&path))?;
         parse_message(&bytes)
             .map_err(|why| StoreError::Invalid(format!("{}: {why}", path.display())))
     }
@@ -429,14 +453,14 @@ impl Store {
         let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
         let folder = s.folder;
         let path = self.message_path(folder, eid);
-        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        let bytes = self.fs.read(&path).map_err(io_err(&path))?;
         match parse_message(&bytes) {
             Ok(mut m) => {
                 m.folder = folder;
                 Ok(m)
             }
             Err(why) => {
-                quarantine(&self.root, &path, &why)?;
+                quarantine_in(&*self.fs, &self.root, &path, &why)?;
                 self.forget(eid);
                 Err(StoreError::Invalid(format!(
                     "message {eid} was unreadable and is now in quarantine: {why}"
@@ -500,7 +524,8 @@ impl Store {
         let bytes =
             serde_json::to_vec_pretty(&msg).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let dest = self.message_path(msg.folder, msg.entry_id);
-        fs::write_atomic(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))?;
+        fs::write_atomic_in(&*self.fs, &self.root.join("tmp"), &dest, &bytes)
+            .map_err(io_err(&dest))?;
         if let Some((old_folder, _)) = old
             && old_folder != msg.folder
         {
@@ -509,10 +534,10 @@ impl Store {
             // unlink is lost in a crash the next open finds both and keeps the newer revision.
             // That saves one fsync per sent message.
             let old_path = self.message_path(old_folder, msg.entry_id);
-            fs::remove_lazy(&old_path).map_err(io_err(&old_path))?;
+            fs::remove_lazy_in(&*self.fs, &old_path).map_err(io_err(&old_path))?;
         }
-        if let Ok(md) = std::fs::metadata(&dest) {
-            self.fingerprints.insert(msg.entry_id, fingerprint(&md));
+        if let Ok(fp) = self.fs.fingerprint(&dest) {
+            self.fingerprints.insert(msg.entry_id, fp);
         }
         self.dirty.remove(&msg.entry_id);
         self.set_summary(Summary::of(msg));
@@ -561,7 +586,7 @@ impl Store {
     pub fn delete(&mut self, eid: EntryId) -> Result<()> {
         let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
         let path = self.message_path(s.folder, eid);
-        fs::remove_durable(&path).map_err(io_err(&path))?;
+        fs::remove_durable_in(&*self.fs, &path).map_err(io_err(&path))?;
         self.forget(eid);
         Ok(())
     }
@@ -635,7 +660,8 @@ impl Store {
         })
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let dest = self.root.join("index.json");
-        fs::write_replace_nosync(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))
+        fs::write_replace_nosync_in(&*self.fs, &self.root.join("tmp"), &dest, &bytes)
+            .map_err(io_err(&dest))
     }
 
     fn folder_dir(&self, folder: EntryId) -> PathBuf {
@@ -651,22 +677,26 @@ impl Store {
         let bytes = serde_json::to_vec_pretty(&self.meta)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let dest = self.root.join("store.json");
-        fs::write_atomic(&self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))
+        fs::write_atomic_in(&*self.fs, &self.root.join("tmp"), &dest, &bytes).map_err(io_err(&dest))
     }
 
     fn clean_tmp(&self) -> usize {
-        let Ok(rd) = std::fs::read_dir(self.root.join("tmp")) else {
+        let tmp = self.root.join("tmp");
+        let Ok(items) = self.fs.read_dir(&tmp) else {
             return 0;
         };
-        rd.flatten()
-            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        items
+            .iter()
+            .filter(|e| self.fs.remove_file(&tmp.join(&e.name)).is_ok())
             .count()
     }
 
     /// Reads every folder: summaries from `index.json` where the file is unchanged, else from
     /// the file; unreadable files go to quarantine; duplicates are resolved.
     fn scan(&mut self, report: &mut OpenReport) -> Result<()> {
-        let index: HashMap<EntryId, IndexEntry> = std::fs::read(self.root.join("index.json"))
+        let index: HashMap<EntryId, IndexEntry> = self
+            .fs
+            .read(&self.root.join("index.json"))
             .ok()
             .and_then(|b| serde_json::from_slice::<IndexFile>(&b).ok())
             .filter(|f| f.schema == SCHEMA_VERSION)
@@ -674,16 +704,24 @@ impl Store {
             .unwrap_or_default();
         let known: HashSet<EntryId> = self.meta.folders.iter().map(|f| f.entry_id).collect();
         let folders_dir = self.root.join("folders");
-        let rd = std::fs::read_dir(&folders_dir).map_err(io_err(&folders_dir))?;
-        for dir in rd.flatten() {
-            let Some(fid) = dir
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u64>().ok())
-                .map(EntryId)
-            else {
+        let dirs = self
+            .fs
+            .read_dir(&folders_dir)
+            .map_err(io_err(&folders_dir))?;
+        for dir in dirs {
+            let dir_path = folders_dir.join(&dir.name);
+            // Only the exact names the store writes: "1" or "+1" would parse as folder 1 and
+            // then never be found at the path the store reads.
+            let Some(fid) = canonical_id(&dir.name, "") else {
                 continue;
             };
+            if !dir.is_dir {
+                let why = "a file where a folder directory belongs (expected a directory)";
+                report
+                    .quarantined
+                    .push(quarantine_in(&*self.fs, &self.root, &dir_path, why)?);
+                continue;
+            }
             if !known.contains(&fid) {
                 // A folder directory store.json does not list (store.json was lost): keep it.
                 self.meta.folders.push(Folder {
@@ -693,17 +731,12 @@ impl Store {
                 });
                 self.write_meta()?;
             }
-            let files = std::fs::read_dir(dir.path()).map_err(io_err(&dir.path()))?;
-            for f in files.flatten() {
-                let path = f.path();
-                let Some(eid) = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".json"))
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .map(EntryId)
-                else {
-                    let q = quarantine(
+            let files = self.fs.read_dir(&dir_path).map_err(io_err(&dir_path))?;
+            for f in files {
+                let path = dir_path.join(&f.name);
+                let Some(eid) = canonical_id(&f.name, ".json") else {
+                    let q = quarantine_in(
+                        &*self.fs,
                         &self.root,
                         &path,
                         "not a message file name (expected <entry-id>.json)",
@@ -711,14 +744,17 @@ impl Store {
                     report.quarantined.push(q);
                     continue;
                 };
-                let Ok(md) = f.metadata() else { continue };
-                let fp = fingerprint(&md);
+                let Ok(fp) = self.fs.fingerprint(&path) else {
+                    continue;
+                };
                 let summary = match index.get(&eid) {
                     Some(ie) if (ie.ino, ie.len, ie.mtime_ns) == fp && ie.summary.folder == fid => {
                         report.from_index += 1;
                         ie.summary.clone()
                     }
-                    _ => match std::fs::read(&path)
+                    _ => match self
+                        .fs
+                        .read(&path)
                         .map_err(|e| e.to_string())
                         .and_then(|b| parse_message(&b))
                     {
@@ -729,7 +765,7 @@ impl Store {
                             );
                             report
                                 .quarantined
-                                .push(quarantine(&self.root, &path, &why)?);
+                                .push(quarantine_in(&*self.fs, &self.root, &path, &why)?);
                             continue;
                         }
                         Ok(mut m) => {
@@ -739,7 +775,7 @@ impl Store {
                         Err(why) => {
                             report
                                 .quarantined
-                                .push(quarantine(&self.root, &path, &why)?);
+                                .push(quarantine_in(&*self.fs, &self.root, &path, &why)?);
                             continue;
                         }
                     },
@@ -755,7 +791,7 @@ impl Store {
                         (prev, fid)
                     };
                     let drop_path = self.message_path(drop_folder, eid);
-                    fs::remove_durable(&drop_path).map_err(io_err(&drop_path))?;
+                    fs::remove_durable_in(&*self.fs, &drop_path).map_err(io_err(&drop_path))?;
                     if keep.folder == fid {
                         self.fingerprints.insert(eid, fp);
                     }
@@ -803,24 +839,30 @@ impl Drop for Store {
     }
 }
 
-/// Copies a damaged journal, whole, into `quarantine/` with a `.why` beside it.
-fn keep_damaged_journal(root: &Path, journal_path: &Path, why: &str) {
-    if let Ok(bytes) = std::fs::read(journal_path) {
-        let dest = root
-            .join("quarantine")
-            .join(format!("journal-{}.log", Timestamp::now().as_second()));
-        let _ = std::fs::write(&dest, bytes);
-        let _ = std::fs::write(dest.with_extension("why"), why);
+/// Copies a damaged journal, whole, into `quarantine/` with a `.why` beside it, durably: the
+/// journal's damaged tail is cut off right after this.
+fn keep_damaged_journal(fs: &dyn FsLayer, root: &Path, journal_path: &Path, why: &str) {
+    if let Ok(bytes) = fs.read(journal_path) {
+        let qdir = root.join("quarantine");
+        let mut stem = format!("journal-{}", Timestamp::now().as_second());
+        let mut n = 1;
+        while fs.exists(&qdir.join(format!("{stem}.log"))) {
+            stem = format!("journal-{}-{n}", Timestamp::now().as_second());
+            n += 1;
+        }
+        let dest = qdir.join(format!("{stem}.log"));
+        let _ = fs.create_new(&dest, &bytes, true);
+        let _ = fs.create_new(&dest.with_extension("why"), why.as_bytes(), true);
+        let _ = fs.sync_dir(&qdir);
     }
 }
 
-fn fingerprint(md: &std::fs::Metadata) -> (u64, u64, i128) {
-    use std::os::unix::fs::MetadataExt as _;
-    (
-        md.ino(),
-        md.len(),
-        i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
-    )
+/// The entry id a file or directory name stands for, if it is exactly the name the store
+/// writes for that id (`file_stem` + `suffix`).
+fn canonical_id(name: &std::ffi::OsStr, suffix: &str) -> Option<EntryId> {
+    let stem = name.to_str()?.strip_suffix(suffix)?;
+    let id = EntryId(stem.parse::<u64>().ok()?);
+    (id.file_stem() == stem).then_some(id)
 }
 
 #[derive(Deserialize)]
@@ -945,29 +987,40 @@ fn recover_meta(root: &Path, demo: bool) -> StoreMeta {
 /// # Errors
 /// I/O errors moving it.
 pub fn quarantine(root: &Path, path: &Path, why: &str) -> Result<Quarantined> {
+    quarantine_in(&RealFs, root, path, why)
+}
+
+/// [`quarantine`] through a file-system layer.
+///
+/// # Errors
+/// I/O errors moving it.
+pub fn quarantine_in(fs: &dyn FsLayer, root: &Path, path: &Path, why: &str) -> Result<Quarantined> {
     let qdir = root.join("quarantine");
-    std::fs::create_dir_all(&qdir).map_err(io_err(&qdir))?;
+    fs::create_dir_durable(fs, &qdir).map_err(io_err(&qdir))?;
     let rel = path.strip_prefix(root).unwrap_or(path);
     let flat = rel.to_string_lossy().replace(['/', '\\'], "-");
+    let why_of = |d: &Path| PathBuf::from(format!("{}.why", d.display()));
     let mut dest = qdir.join(&flat);
     let mut n = 1;
-    while dest.exists() {
+    while fs.exists(&dest) || fs.exists(&why_of(&dest)) {
         dest = qdir.join(format!("{flat}.{n}"));
         n += 1;
     }
-    std::fs::rename(path, &dest).map_err(io_err(path))?;
-    let why_path = PathBuf::from(format!("{}.why", dest.display()));
+    fs.rename(path, &dest).map_err(io_err(path))?;
+    let why_path = why_of(&dest);
     let text = format!(
         "{}\nmoved here from {} at {}\n",
         why,
         rel.display(),
         Timestamp::now()
     );
-    std::fs::write(&why_path, text).map_err(io_err(&why_path))?;
+    // Synced like everything else: the reason must not come back empty after a power cut.
+    fs.create_new(&why_path, text.as_bytes(), true)
+        .map_err(io_err(&why_path))?;
     if let Some(parent) = path.parent() {
-        let _ = fs::sync_dir(parent);
+        let _ = fs.sync_dir(parent);
     }
-    let _ = fs::sync_dir(&qdir);
+    let _ = fs.sync_dir(&qdir);
     tracing::warn!("quarantined {}: {why}", rel.display());
     Ok(Quarantined {
         original: path.to_path_buf(),

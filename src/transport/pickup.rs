@@ -9,6 +9,7 @@ use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, eml};
+use crate::store::fs::fail_point;
 use crate::store::profile::PickupSettings;
 
 /// Writes `.eml` files into a directory.
@@ -55,6 +56,7 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
         return Ok(false);
     }
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    fail_point("pickup.before_write");
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -63,6 +65,7 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
     f.write_all(bytes)?;
     crate::store::fs::sync_file(&f)?;
     drop(f);
+    fail_point("pickup.before_link");
     // link(2) fails if the name exists: the commit point never overwrites.
     let linked = match fs::hard_link(&tmp, &dest) {
         Ok(()) => true,
@@ -72,8 +75,10 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
             return Err(e);
         }
     };
+    fail_point("pickup.after_link");
     fs::remove_file(&tmp)?;
     crate::store::fs::sync_dir(dir)?;
+    fail_point("pickup.after_sync");
     Ok(linked)
 }
 
