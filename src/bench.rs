@@ -71,7 +71,7 @@ pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) ->
             );
         }
         let mut cold = Vec::new();
-        for _ in 0..runs + 1 {
+        for _ in 0..=runs {
             let t = Instant::now();
             let (store, _) = Store::open(&dir)?;
             let n = list_outbox(&store);

@@ -1,7 +1,7 @@
 //! The `HRESULT`/`SCODE` values the send pipeline returns, and an error type carrying one.
 //!
 //! Codes and where they arise are from `shared/reference/mapi-pipeline.md` §b.4
-//! (`mapicode.h`, cross-checked with OpenChange `mapi-codes`); the general failures
+//! (`mapicode.h`, cross-checked with `OpenChange` `mapi-codes`); the general failures
 //! (`MAPI_E_CALL_FAILED`, `MAPI_E_INVALID_PARAMETER`, …) carry their `mapicode.h` values.
 
 use std::fmt;

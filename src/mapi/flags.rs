@@ -2,7 +2,7 @@
 //! names for display.
 //!
 //! Values are copied from `shared/reference/mapi-pipeline.md` §b.2–b.3 (cross-checked there
-//! against `mapidefs.h`, `mapispi.h`, `mapihook.h` and OpenChange). The few values that section
+//! against `mapidefs.h`, `mapispi.h`, `mapihook.h` and `OpenChange`). The few values that section
 //! does not list (`MSGFLAG_ORIGIN_*`, the object types behind `PR_OBJECT_TYPE`, the resource
 //! types it gives only as numbers) come from `mapidefs.h` and are marked where they are defined.
 
@@ -436,7 +436,7 @@ pub const LOGOFF_OUTBOUND: u32 = 0x0004_0000;
 /// `StoreLogoff` output: messages were still in the outgoing queue.
 pub const LOGOFF_OUTBOUND_QUEUE: u32 = 0x0008_0000;
 
-/// Wire-level (MS-OXCROPS) equivalents of the spooler calls, as OpenChange's `exchange.idl`
+/// Wire-level (MS-OXCROPS) equivalents of the spooler calls, as `OpenChange`'s `exchange.idl`
 /// names them (reference §b.3). Kept apart because their values overlap the MAPI ones.
 pub mod rop {
     /// `RopSubmitMessage` opcode.
@@ -584,7 +584,7 @@ const NDR_REASONS: &[(u32, &str)] = &[
 
 // PR_PRIORITY is a signed LONG; the table keeps its bit pattern so every table has one type.
 const PRIORITIES: &[(u32, &str)] = &[
-    (PRIO_NONURGENT as u32, "PRIO_NONURGENT"),
+    (PRIO_NONURGENT.cast_unsigned(), "PRIO_NONURGENT"),
     (PRIO_NORMAL as u32, "PRIO_NORMAL"),
     (PRIO_URGENT as u32, "PRIO_URGENT"),
 ];
@@ -725,7 +725,7 @@ pub fn decode(kind: FlagKind, value: u32) -> String {
         FlagKind::Priority => match name_of(PRIORITIES, value) {
             Some(name) => name.to_owned(),
             // The bit pattern is reinterpreted on purpose: PR_PRIORITY is a signed LONG.
-            None => (value as i32).to_string(),
+            None => value.cast_signed().to_string(),
         },
         FlagKind::RecipientType => {
             let flag_bits = MAPI_P1 | MAPI_SUBMITTED;
@@ -962,11 +962,11 @@ mod tests {
             "MAPI_REASON_TRANSFER_IMPOSSIBLE"
         );
         assert_eq!(
-            decode(FlagKind::Priority, PRIO_NONURGENT as u32),
+            decode(FlagKind::Priority, PRIO_NONURGENT.cast_unsigned()),
             "PRIO_NONURGENT"
         );
         assert_eq!(decode(FlagKind::Priority, 1), "PRIO_URGENT");
-        assert_eq!(decode(FlagKind::Priority, -5i32 as u32), "-5");
+        assert_eq!(decode(FlagKind::Priority, (-5i32).cast_unsigned()), "-5");
         assert_eq!(decode(FlagKind::DeferredSendUnits, 2), "DEFERRED_SEND_DAYS");
         assert_eq!(decode(FlagKind::ObjectType, MAPI_STATUS), "MAPI_STATUS");
         assert_eq!(decode(FlagKind::None, 0xFFFF_FFFF), "4294967295");

@@ -6,6 +6,10 @@
 //! lists them in: mostly `PT_UNICODE` (`_W`), but the status-table strings in `PT_STRING8`
 //! (`_A`), as MFCMAPI reads the status table ANSI-only.
 
+// Tags are written as the MAPI headers and the reference write them (0x0E0F000B), so they
+// can be searched for and compared by eye; digit separators would hide that.
+#![allow(clippy::unreadable_literal)]
+
 use super::flags::FlagKind;
 
 /// Signed 16-bit integer (`PT_I2`).
@@ -89,6 +93,7 @@ impl PropTag {
     }
 
     /// The tag with the same id and another type, e.g. the `_A` form of a `_W` string.
+    #[must_use]
     pub const fn with_type(self, ty: u16) -> Self {
         Self::new(self.id(), ty)
     }

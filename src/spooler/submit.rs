@@ -223,7 +223,7 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
             ),
             "S_OK (PR_RESPONSIBILITY TRUE)",
         );
-        if msg.recipients.iter().all(|r| r.responsibility()) {
+        if msg.recipients.iter().all(Recipient::responsibility) {
             // Everyone handled: ask the spooler for postprocessing so hooks still run.
             trace(
                 &mut msg,

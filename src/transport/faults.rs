@@ -23,7 +23,7 @@ impl std::fmt::Debug for Faulty {
         f.debug_struct("Faulty")
             .field("inner", &self.inner.name())
             .field("faults", &self.faults)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

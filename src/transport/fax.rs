@@ -62,7 +62,7 @@ impl Transport for FaxTransport {
         let to: Vec<String> = rows
             .iter()
             .filter_map(|r| msg.recipient(*r))
-            .map(|r| r.label())
+            .map(crate::mapi::Recipient::label)
             .collect();
         let cover = format!(
             "FAX COVER PAGE\n\nTo: {}\nSubject: {}\nPages: {}\n",

@@ -64,7 +64,7 @@ pub struct ComposeState {
 impl ComposeState {
     fn load(&mut self, m: &Message) {
         self.loaded = Some(m.entry_id);
-        self.subject = m.subject().to_owned();
+        m.subject().clone_into(&mut self.subject);
         self.body.clone_from(&m.body);
         self.rows = m
             .recipients
@@ -82,12 +82,9 @@ impl ComposeState {
             (true, true) => Disposal::Both,
             (false, false) => Disposal::None,
         };
-        self.defer_minutes = m
-            .deferred_send_time()
-            .map(|t| {
-                u32::try_from(t.duration_since(Timestamp::now()).as_mins().max(0)).unwrap_or(0)
-            })
-            .unwrap_or(0);
+        self.defer_minutes = m.deferred_send_time().map_or(0, |t| {
+            u32::try_from(t.duration_since(Timestamp::now()).as_mins().max(0)).unwrap_or(0)
+        });
         self.ndr = m.props.boolean(PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED) != Some(false);
     }
 

@@ -1,5 +1,7 @@
 //! The message detail: Pipeline (step bar, recipients, time travel), Properties, Trace, Source.
 
+use std::fmt::Write as _;
+
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
@@ -51,7 +53,7 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
         {
             app.command(Command::ExportEml(msg.entry_id, path));
         }
-        if msg.message_class().ends_with(".NDR") && msg.embedded.is_some() {
+        if msg.message_class().to_ascii_uppercase().ends_with(".NDR") && msg.embedded.is_some() {
             ui.separator();
             if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {
                 app.command(Command::Resend(msg.entry_id));
@@ -95,14 +97,14 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             let rec_idx = msg.history.iter().rposition(|r| r.step == *step);
             let rec = rec_idx.and_then(|i| msg.history.get(i));
             let next = msg.spool.next_step;
-            let state = if at == Some(*step) || (next == Some(*step) && msg.is_submitted() && rec.is_none()) && at.is_some() {
+            let state = if at == Some(*step) {
                 StepState::Active
             } else {
                 match rec.map(|r| &r.outcome) {
-                    Some(StepOutcome::Done) => StepState::Done,
-                    Some(StepOutcome::Skipped) => StepState::Skipped,
+                    // A wait that a later attempt got past reads as done.
                     Some(StepOutcome::Waiting(_)) if next.is_some_and(|n| n <= *step) => StepState::Waiting,
-                    Some(StepOutcome::Waiting(_)) => StepState::Done,
+                    Some(StepOutcome::Done | StepOutcome::Waiting(_)) => StepState::Done,
+                    Some(StepOutcome::Skipped) => StepState::Skipped,
                     Some(StepOutcome::Failed(_)) => StepState::Failed,
                     None => StepState::Pending,
                 }
@@ -125,7 +127,7 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                     let r = ui.add(egui::Button::new(text).frame(false));
                     let mut tip = step.doc().to_owned();
                     if let Some(r) = rec {
-                        tip.push_str(&format!("\n\n{}: {:?}", r.started.strftime("%H:%M:%S%.3f"), r.outcome));
+                        let _ = write!(tip, "\n\n{}: {:?}", r.started.strftime("%H:%M:%S%.3f"), r.outcome);
                         tip.push_str("\nClick to see the message as it was before this step, with the properties it changed.");
                     }
                     if r.on_hover_text(tip).clicked() {

@@ -24,14 +24,7 @@ pub fn folders_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             folders.sort_by_key(|f| (order(f.kind), f.name.clone()));
             for f in folders {
                 let n = app.model.count(f.entry_id);
-                let icon = match f.kind {
-                    FolderKind::Inbox => "",
-                    FolderKind::Outbox => "",
-                    FolderKind::SentItems => "",
-                    FolderKind::DeletedItems => "",
-                    FolderKind::User => "",
-                };
-                let label = format!("{icon}{} ({n})", f.name);
+                let label = format!("{} ({n})", f.name);
                 let r = ui.selectable_label(app.model.folder == Some(f.entry_id), label);
                 let r = match f.kind {
                     FolderKind::Outbox => {

@@ -137,30 +137,18 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
         .column(Column::exact(90.0))
         .min_scrolled_height(80.0)
         .header(22.0, |mut h| {
-            h.col(|ui| header(ui, "State", Some(SortKey::State), current, &mut sort_by));
-            h.col(|ui| {
-                header(
-                    ui,
-                    "Submitted",
-                    Some(SortKey::Submitted),
-                    current,
-                    &mut sort_by,
-                )
-            });
-            h.col(|ui| header(ui, "Subject", Some(SortKey::Subject), current, &mut sort_by));
-            h.col(|ui| header(ui, "To", None, current, &mut sort_by));
-            h.col(|ui| header(ui, "Done", Some(SortKey::Done), current, &mut sort_by));
-            h.col(|ui| header(ui, "Step", None, current, &mut sort_by));
-            h.col(|ui| header(ui, "Lock", None, current, &mut sort_by));
-            h.col(|ui| {
-                header(
-                    ui,
-                    "Next retry",
-                    Some(SortKey::Retry),
-                    current,
-                    &mut sort_by,
-                )
-            });
+            for (label, key) in [
+                ("State", Some(SortKey::State)),
+                ("Submitted", Some(SortKey::Submitted)),
+                ("Subject", Some(SortKey::Subject)),
+                ("To", None),
+                ("Done", Some(SortKey::Done)),
+                ("Step", None),
+                ("Lock", None),
+                ("Next retry", Some(SortKey::Retry)),
+            ] {
+                h.col(|ui| header(ui, label, key, current, &mut sort_by));
+            }
         })
         .body(|body| {
             body.rows(22.0, rows.len(), |mut row| {
@@ -188,8 +176,7 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 row.col(|ui| {
                     ui.label(
                         s.client_submit_time
-                            .map(|t| t.strftime("%H:%M:%S").to_string())
-                            .unwrap_or_else(|| "-".into()),
+                            .map_or_else(|| "-".into(), |t| t.strftime("%H:%M:%S").to_string()),
                     );
                 });
                 row.col(|ui| {

@@ -1,4 +1,5 @@
-//! Whole-app UI tests through egui_kittest, by label, with the real spooler worker thread.
+//! Whole-app UI tests through `egui_kittest`, by label, with the real spooler worker thread.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
