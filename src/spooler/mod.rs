@@ -94,6 +94,8 @@ pub struct Spooler {
     /// (messages queued at the last Send/Receive, of which finished since): drives the
     /// progress bar of a flush of thousands.
     flush_progress: Option<(u64, u64)>,
+    /// When set, only this message is worked on (`spoolbox send ID`).
+    only: Option<EntryId>,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -109,7 +111,7 @@ impl Spooler {
     /// A spooler over `store`, with the profile's transports. Locks left by a dead spooler
     /// are cleared here (reference a.6).
     pub fn new(store: Store, clock: Clock) -> Self {
-        let transports = transport::from_profile(&store.profile().transports);
+        let transports = transport::from_profile(store.profile());
         let paused = store.profile().start_paused;
         let mut s = Self {
             store,
@@ -125,10 +127,60 @@ impl Spooler {
             events: Vec::new(),
             sink: None,
             flush_progress: None,
+            only: None,
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");
+        s.guard_notice();
         s
+    }
+
+    /// The visible marker of the "deliver for real" guard: while the switch is off, say so
+    /// once at every logon (start, new profile), naming the SMTP transports it holds back.
+    fn guard_notice(&mut self) {
+        let p = self.store.profile();
+        if p.deliver_for_real {
+            return;
+        }
+        let smtp: Vec<String> = p
+            .transports
+            .iter()
+            .filter_map(|t| match &t.kind {
+                crate::store::profile::TransportKind::Smtp(s) if t.enabled => Some(
+                    if s.host.trim().is_empty() || transport::smtp::is_loopback_host(&s.host) {
+                        format!(
+                            "{} ({})",
+                            t.name,
+                            if s.host.trim().is_empty() {
+                                "not configured"
+                            } else {
+                                "loopback, allowed"
+                            }
+                        )
+                    } else {
+                        format!(
+                            "{} ({} refused: not a loopback server)",
+                            t.name,
+                            s.host.trim()
+                        )
+                    },
+                ),
+                _ => None,
+            })
+            .collect();
+        if smtp.is_empty() {
+            return;
+        }
+        self.emit(Event::Notice(format!(
+            "{}: mail goes only to the pickup folder and to SMTP servers on this machine; {}",
+            transport::smtp::GUARD_TEXT.replace(": only loopback servers", ""),
+            smtp.join(", ")
+        )));
+    }
+
+    /// Restricts the spooler to one message (`spoolbox send ID`), or lifts the restriction.
+    pub fn restrict_to(&mut self, only: Option<EntryId>) {
+        self.only = only;
     }
 
     /// Replaces the transports (tests plug in their own).
@@ -397,8 +449,9 @@ impl Spooler {
             }
             Command::SetFaults(name, faults) => self.set_faults(&name, faults),
             Command::SaveProfile(p) => self.store.set_profile(*p).map(|()| {
-                self.transports = transport::from_profile(&self.store.profile().transports);
+                self.transports = transport::from_profile(self.store.profile());
                 self.requeue_deferred("the transports were rebuilt from the new profile");
+                self.guard_notice();
                 let p = Box::new(self.store.profile().clone());
                 self.emit(Event::Profile(p));
                 self.emit_status();
@@ -425,9 +478,8 @@ impl Spooler {
             Command::AttachFile(eid, path) => {
                 submit::attach_file(&mut self.store, eid, &path).map(|m| self.changed(&m))
             }
-            Command::ImportEml(_) | Command::ExportEml(..) => Err(StoreError::Invalid(
-                ".eml import and export are not available yet".into(),
-            )),
+            Command::ImportEml(path) => self.import_eml(&path).map(|_| ()),
+            Command::ExportEml(eid, path) => self.export_eml(eid, &path),
             Command::ExportTrace(eid, path) => self.export_trace(eid, &path),
             Command::CreateFolder(name) => self.store.create_folder(&name).map(|_| {
                 let f = self.store.folders().to_vec();
@@ -557,6 +609,67 @@ impl Spooler {
         self.store.save(&mut m)?;
         self.changed(&m);
         self.emit(Event::DraftCreated(eid));
+        Ok(())
+    }
+
+    /// Imports an `.eml` file as a draft in the Outbox (sent copy to Sent Items, as a new
+    /// draft gets); answered with [`Event::DraftCreated`] and the draft's summary.
+    ///
+    /// # Errors
+    /// An unreadable file, or one that is not a message ([`transport::eml::ImportError`]).
+    pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, StoreError> {
+        let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
+        let parsed = transport::eml::import(&bytes)
+            .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))?;
+        let eid = self.store.new_entry_id()?;
+        let outbox = self.store.folder_of(crate::store::FolderKind::Outbox);
+        let mut m = Message::draft(eid, outbox, &parsed.subject);
+        m.body = parsed.body;
+        m.recipients = parsed.recipients;
+        m.attachments = parsed.attachments;
+        let sent = self.store.folder_of(crate::store::FolderKind::SentItems);
+        m.props.set(
+            crate::mapi::tags::PR_SENTMAIL_ENTRYID,
+            crate::mapi::PropValue::Binary(sent.to_bytes()),
+        );
+        self.store.save(&mut m)?;
+        self.changed(&m);
+        self.emit(Event::DraftCreated(eid));
+        self.emit(Event::Notice(format!(
+            "imported {} as draft {eid}: {} recipient(s), {} attachment(s)",
+            path.display(),
+            m.recipients.len(),
+            m.attachments.len()
+        )));
+        Ok(eid)
+    }
+
+    fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+        let msg = self.store.peek(eid)?;
+        let p = self.store.profile();
+        let sender = (p.sender_name.clone(), p.sender_address.clone());
+        let rows: Vec<u32> = msg
+            .recipients
+            .iter()
+            .filter(|r| !r.is_p1())
+            .map(|r| r.row_id)
+            .collect();
+        let opts = transport::eml::RenderOptions {
+            keep_bcc: true,
+            skip_invalid: true,
+            date: msg.client_submit_time().map(std::time::SystemTime::from),
+        };
+        let out = transport::eml::render_with(&msg, &rows, &sender, opts)
+            .map_err(|e| StoreError::Invalid(format!("message {eid} cannot be exported: {e}")))?;
+        std::fs::write(path, &out.bytes).map_err(|e| StoreError::io(path, e))?;
+        let mut text = format!("message {eid} exported to {}", path.display());
+        if !out.left_out.is_empty() {
+            text = format!(
+                "{text}; left out (not Internet addresses): {}",
+                out.left_out.join(", ")
+            );
+        }
+        self.emit(Event::Notice(text));
         Ok(())
     }
 
@@ -852,6 +965,13 @@ impl Spooler {
         }
         self.current = None;
         let ids: Vec<EntryId> = self.store.queue().collect();
+        if let Some(only) = self.only {
+            // `send ID` works on that message alone; the others keep their place in the queue.
+            return ids
+                .contains(&only)
+                .then_some(only)
+                .filter(|e| self.eligible(*e, now));
+        }
         let mut blocked: HashSet<usize> = HashSet::new();
         for eid in ids {
             let Some(s) = self.store.summary(eid) else {

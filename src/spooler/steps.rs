@@ -11,7 +11,7 @@ use jiff::SignedDuration;
 use super::{Clock, Event, Spooler, pending};
 use crate::mapi::flags::{
     MAPI_REASON_TRANSFER_FAILED, MAPI_REASON_TRANSFER_IMPOSSIBLE, MSGFLAG_READ, MSGFLAG_SUBMIT,
-    MSGFLAG_UNSENT, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
+    MSGFLAG_UNSENT, STATUS_OFFLINE, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS,
 };
 use crate::mapi::tags::{
     PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_NDR_REASON_CODE, PR_ORIG_MESSAGE_CLASS,
@@ -452,10 +452,16 @@ impl Spooler {
                     break None;
                 };
                 let h = t.submit_message(&view);
+                let mut result = h.result.mapi_name();
+                if h.result == SubmitResult::NotMe && t.status_code() & STATUS_OFFLINE != 0 {
+                    // Say why an offline transport declined (unconfigured, or the
+                    // deliver-for-real guard): the trace is where the user looks.
+                    result = format!("{result} ({})", t.status_text());
+                }
                 tr.call(
                     "IXPLogon::SubmitMessage",
                     format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()),
-                    h.result.mapi_name(),
+                    result,
                 );
                 if h.result == SubmitResult::Ok {
                     tr.call(
@@ -519,6 +525,12 @@ impl Spooler {
                         wait = Some((name.clone(), 0, text));
                     }
                     RowOutcome::Unknown(text) => {
+                        // Never silent: the trace names the row whose fate the server kept.
+                        tr.call(
+                            "IXPLogon::SubmitMessage",
+                            format!("[{name}] row {row} ({})", r.email()),
+                            text.clone(),
+                        );
                         r.props.set_text(PR_REPORT_TEXT, text.clone());
                         r.outcome = RecipientState::OutcomeUnknown;
                         claimed.insert(row);

@@ -2,17 +2,19 @@
 //! message in which only its recipients read `PR_RESPONSIBILITY == FALSE`, and answers with a
 //! per-recipient outcome, a `SubmitMessage` result and an `EndMessage` flag.
 
+pub mod credentials;
 pub mod eml;
 pub mod faults;
 pub mod fax;
 pub mod null;
 pub mod pickup;
+pub mod smtp;
 
 use jiff::Timestamp;
 
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
 use crate::mapi::{EntryId, Message};
-use crate::store::profile::{TransportConfig, TransportKind};
+use crate::store::profile::{Profile, TransportKind};
 
 /// What the spooler hands a transport (`IXPLogon::SubmitMessage`'s `lpMessage`).
 #[derive(Debug)]
@@ -189,8 +191,10 @@ pub trait Transport: Send {
 }
 
 /// Builds the transports of a profile, in priority order, each wrapped in fault injection.
-pub fn from_profile(configs: &[TransportConfig]) -> Vec<Box<dyn Transport>> {
-    configs
+/// The profile's `deliver_for_real` switch confines SMTP to loopback servers from logon on.
+pub fn from_profile(profile: &Profile) -> Vec<Box<dyn Transport>> {
+    profile
+        .transports
         .iter()
         .map(|c| {
             let inner: Box<dyn Transport> = match &c.kind {
@@ -205,12 +209,12 @@ pub fn from_profile(configs: &[TransportConfig]) -> Vec<Box<dyn Transport>> {
                     &c.address_types,
                     s.clone(),
                 )),
-                // SMTP arrives with the real-transport work; until then it stands offline and
-                // declines, so lower transports (the pickup folder) take its recipients.
-                TransportKind::Smtp(_) => Box::new(Offline {
-                    name: c.name.clone(),
-                    types: c.address_types.clone(),
-                }),
+                TransportKind::Smtp(s) => Box::new(smtp::SmtpTransport::new(
+                    &c.name,
+                    &c.address_types,
+                    s.clone(),
+                    profile.deliver_for_real,
+                )),
             };
             let mut t: Box<dyn Transport> = Box::new(faults::Faulty::new(inner, c.faults.clone()));
             if !c.enabled {

@@ -1,0 +1,634 @@
+//! The SMTP transport (SPEC section 3) over lettre's low-level `SmtpConnection`: it issues
+//! MAIL, RCPT and DATA itself so that each recipient's result comes from the server's own
+//! reply to its RCPT TO, which lettre's high-level `SmtpTransport::send` does not expose.
+//!
+//! - 250 to RCPT, then 250 after the DATA dot → delivered, with the server's text.
+//! - 5xx to RCPT → failed for good with the server's text (an NDR for that recipient only).
+//! - 4xx to RCPT → transient for that recipient: retried with backoff, the others are done.
+//! - Refused, or dropped before the final DATA dot → `MAPI_E_NETWORK_ERROR` for the whole
+//!   hand-off: nothing was accepted, every row stays FALSE and the message waits.
+//! - Dropped (or timed out) after the final dot and before the reply → outcome unknown: the
+//!   server may have queued it. The rows are marked so, visibly, and retried: at-least-once,
+//!   as Postfix does (RFC 1047); never silently dropped, never silently assumed delivered.
+//!
+//! Logon is lazy: the first hand-off connects, and the connection is kept for the next
+//! messages (a server that closed it meanwhile is reconnected once, before anything is
+//! sent). Unconfigured (empty host) the transport is `STATUS_OFFLINE` and declines
+//! (`MAPI_E_NOT_ME`) so the pickup folder below it takes the recipients. Configured but down,
+//! it is `STATUS_OFFLINE` too, yet answers `MAPI_E_NETWORK_ERROR`: the user chose this server,
+//! so the message waits for it rather than leaking to another transport.
+//!
+//! The guard: with the profile's `deliver_for_real` off, only loopback servers (127.0.0.0/8,
+//! `::1`, `localhost`, checked on the resolved addresses too) are ever connected to; any other
+//! host leaves the transport offline and declining, with the reason in its status text.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
+
+use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, credentials, eml};
+use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
+use crate::store::profile::{SmtpSettings, TlsMode};
+
+/// The status text of a guarded transport, also shown in the trace.
+pub const GUARD_TEXT: &str = "deliver_for_real is off: only loopback servers";
+
+/// True for hosts that name this machine: `localhost`, 127.0.0.0/8, `::1` (also bracketed or
+/// IPv4-mapped).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim();
+    let h = h
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(h);
+    if h.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    h.parse::<IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// Where the transport stands with its server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Link {
+    /// No host configured.
+    Unconfigured,
+    /// Not a loopback host while `deliver_for_real` is off.
+    Guarded,
+    /// Configured, not connected yet.
+    Idle,
+    /// Connected; the text describes the link.
+    Up(String),
+    /// The last attempt failed; the text says why.
+    Down(String),
+}
+
+/// Sends through an SMTP server.
+pub struct SmtpTransport {
+    name: String,
+    types: Vec<String>,
+    settings: SmtpSettings,
+    deliver_for_real: bool,
+    credentials: Option<PathBuf>,
+    conn: Option<SmtpConnection>,
+    link: Link,
+}
+
+impl std::fmt::Debug for SmtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTransport")
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .field("link", &self.link)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed transaction, by where it failed.
+enum Abort {
+    /// Nothing can have been accepted (refused, or dropped before the final DATA dot).
+    BeforeDot(String),
+    /// The server had the whole message when the link broke: the accepted rows' outcome is
+    /// unknown; these are every row's outcomes.
+    AfterDot(Vec<(u32, RowOutcome)>),
+}
+
+/// Converts a reply into the text kept as `PR_REPORT_TEXT` or shown as delivered.
+fn reply_text(r: &Response) -> String {
+    let lines: Vec<&str> = r.message().collect();
+    format!("{} {}", r.code(), lines.join(" "))
+        .trim_end()
+        .to_owned()
+}
+
+/// The server's text for a negative reply, or a description of what broke.
+fn error_text(e: &SmtpError) -> String {
+    if let Some(code) = e.status() {
+        let text = std::error::Error::source(e).map(ToString::to_string);
+        return format!("{code} {}", text.unwrap_or_default())
+            .trim_end()
+            .to_owned();
+    }
+    let mut s = e.to_string();
+    if e.is_timeout() && !s.contains("timed out") {
+        s.push_str(" (timed out)");
+    }
+    s
+}
+
+/// A negative reply's outcome for one row: 4xx transient, 5xx permanent.
+fn row_outcome(e: &SmtpError) -> Option<RowOutcome> {
+    if e.is_permanent() {
+        Some(RowOutcome::Failed(error_text(e)))
+    } else if e.is_transient() {
+        Some(RowOutcome::Transient(error_text(e)))
+    } else {
+        None
+    }
+}
+
+/// True when the server said it is closing the channel (421): the connection is spent.
+fn is_421(e: &SmtpError) -> bool {
+    e.status().is_some_and(|c| c.to_string() == "421")
+}
+
+impl SmtpTransport {
+    /// An SMTP transport; `deliver_for_real` off confines it to loopback servers.
+    pub fn new(
+        name: &str,
+        types: &[String],
+        settings: SmtpSettings,
+        deliver_for_real: bool,
+    ) -> Self {
+        let mut t = Self {
+            name: name.to_owned(),
+            types: types.to_vec(),
+            settings,
+            deliver_for_real,
+            credentials: None,
+            conn: None,
+            link: Link::Idle,
+        };
+        t.link = t.logon_state(deliver_for_real);
+        t
+    }
+
+    /// Reads the password from this file instead of the user's default credentials file.
+    #[must_use]
+    pub fn with_credentials_file(mut self, path: PathBuf) -> Self {
+        self.credentials = Some(path);
+        self
+    }
+
+    fn host(&self) -> &str {
+        self.settings.host.trim()
+    }
+
+    fn logon_state(&self, deliver_for_real: bool) -> Link {
+        if self.host().is_empty() {
+            Link::Unconfigured
+        } else if !deliver_for_real && !is_loopback_host(self.host()) {
+            Link::Guarded
+        } else {
+            Link::Idle
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        let tls = match self.settings.tls {
+            TlsMode::None => "",
+            TlsMode::StartTls => ", STARTTLS",
+            TlsMode::Implicit => ", TLS",
+        };
+        format!("{}:{}{tls}", self.host(), self.settings.port)
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.settings.timeout_secs.max(1))
+    }
+
+    /// The server's addresses; with the guard on, every one must be loopback (a `localhost`
+    /// that resolves elsewhere is refused too).
+    fn resolve(&self) -> Result<Vec<SocketAddr>, String> {
+        let host = self.host();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(host);
+        let addrs: Vec<SocketAddr> = (bare, self.settings.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("{host} resolves to no address"));
+        }
+        if !self.deliver_for_real
+            && let Some(a) = addrs.iter().find(|a| !a.ip().to_canonical().is_loopback())
+        {
+            return Err(format!("{GUARD_TEXT}; {host} resolves to {}", a.ip()));
+        }
+        Ok(addrs)
+    }
+
+    fn password(&self, user: &str) -> Result<String, String> {
+        let path = match &self.credentials {
+            Some(p) => p.clone(),
+            None => credentials::default_path().map_err(|e| e.to_string())?,
+        };
+        let key = credentials::key(user, self.host(), self.settings.port);
+        credentials::password(&path, &key)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "no password stored for {key} in {}; run `spoolbox profile set-password`",
+                    path.display()
+                )
+            })
+    }
+
+    /// Logon: connect, EHLO, STARTTLS if asked (never falling back to plain text), AUTH if a
+    /// user is configured.
+    fn connect(&self) -> Result<SmtpConnection, String> {
+        let addrs = self.resolve()?;
+        let hello = ClientId::default();
+        let tls = match self.settings.tls {
+            TlsMode::None => None,
+            TlsMode::StartTls | TlsMode::Implicit => Some(
+                TlsParameters::new(self.host().to_owned())
+                    .map_err(|e| format!("TLS setup for {}: {e}", self.host()))?,
+            ),
+        };
+        let implicit = if self.settings.tls == TlsMode::Implicit {
+            tls.as_ref()
+        } else {
+            None
+        };
+        let mut conn = SmtpConnection::connect(
+            addrs.as_slice(),
+            Some(self.timeout()),
+            &hello,
+            implicit,
+            None,
+        )
+        .map_err(|e| format!("cannot connect to {}: {}", self.endpoint(), error_text(&e)))?;
+        if let (TlsMode::StartTls, Some(params)) = (self.settings.tls, &tls) {
+            if !conn.can_starttls() {
+                conn.abort();
+                return Err(format!(
+                    "{} does not offer STARTTLS; not sending in plain text",
+                    self.endpoint()
+                ));
+            }
+            conn.starttls(params, &hello)
+                .map_err(|e| format!("STARTTLS with {}: {}", self.endpoint(), error_text(&e)))?;
+        }
+        if let Some(user) = self.settings.username.as_deref().filter(|u| !u.is_empty()) {
+            if !conn.is_encrypted() && !is_loopback_host(self.host()) {
+                conn.abort();
+                return Err(format!(
+                    "{} is not encrypted; the password is never sent in plain text (set TLS to starttls or implicit)",
+                    self.endpoint()
+                ));
+            }
+            let password = self.password(user)?;
+            let creds = Credentials::new(user.to_owned(), password);
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+                .map_err(|e| {
+                    format!(
+                        "authentication as {user} at {} failed: {}",
+                        self.endpoint(),
+                        error_text(&e)
+                    )
+                })?;
+        }
+        Ok(conn)
+    }
+
+    /// One SMTP transaction: MAIL, one RCPT per row (its reply decides the row), DATA, the
+    /// message, the dot, the final reply.
+    fn transaction(
+        conn: &mut SmtpConnection,
+        from: &lettre::Address,
+        rcpts: &[(u32, lettre::Address)],
+        body: &[u8],
+    ) -> Result<(Vec<(u32, RowOutcome)>, bool), Abort> {
+        let mut params = Vec::new();
+        if !body.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let any_utf8 =
+            !from.to_string().is_ascii() || rcpts.iter().any(|(_, a)| !a.to_string().is_ascii());
+        if any_utf8 && conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        let mut outcomes = Vec::new();
+        let mut spent = false;
+        if let Err(e) = conn.command(Mail::new(Some(from.clone()), params)) {
+            let Some(o) = row_outcome(&e) else {
+                return Err(Abort::BeforeDot(error_text(&e)));
+            };
+            // The sender was refused: the same answer for every recipient of the message.
+            spent |= is_421(&e);
+            outcomes.extend(rcpts.iter().map(|(row, _)| (*row, o.clone())));
+            if !spent {
+                let _ = conn.command(Rset);
+            }
+            return Ok((outcomes, spent));
+        }
+        let mut accepted = Vec::new();
+        for (row, addr) in rcpts {
+            match conn.command(Rcpt::new(addr.clone(), Vec::new())) {
+                Ok(_) => accepted.push(*row),
+                Err(e) => match row_outcome(&e) {
+                    Some(o) => {
+                        spent |= is_421(&e);
+                        outcomes.push((*row, o));
+                    }
+                    None => return Err(Abort::BeforeDot(error_text(&e))),
+                },
+            }
+            if spent {
+                // 421: the server is closing; the rows not yet asked about wait for the retry.
+                return Err(Abort::BeforeDot(
+                    "the server closed the session (421) during RCPT".into(),
+                ));
+            }
+        }
+        if accepted.is_empty() {
+            let _ = conn.command(Rset);
+            return Ok((outcomes, false));
+        }
+        if let Err(e) = conn.command(Data) {
+            let Some(o) = row_outcome(&e) else {
+                return Err(Abort::BeforeDot(error_text(&e)));
+            };
+            outcomes.extend(accepted.iter().map(|row| (*row, o.clone())));
+            if !is_421(&e) {
+                let _ = conn.command(Rset);
+            }
+            return Ok((outcomes, is_421(&e)));
+        }
+        // lettre writes the parts, then the dot, then reads the reply, all in one call; the
+        // iterator tells how far it got: once it is asked past the last part, every byte of
+        // the message was written and only the dot and the reply remain.
+        let mut body_written = false;
+        let parts = BodyParts {
+            body: Some(body),
+            done: &mut body_written,
+        };
+        let reply = conn.message_iter(parts);
+        match reply {
+            Ok(r) => {
+                let text = reply_text(&r);
+                outcomes.extend(
+                    accepted
+                        .iter()
+                        .map(|row| (*row, RowOutcome::Delivered(text.clone()))),
+                );
+                Ok((outcomes, false))
+            }
+            Err(e) => {
+                if let Some(o) = row_outcome(&e) {
+                    outcomes.extend(accepted.iter().map(|row| (*row, o.clone())));
+                    return Ok((outcomes, is_421(&e)));
+                }
+                if !body_written {
+                    return Err(Abort::BeforeDot(error_text(&e)));
+                }
+                let why = format!(
+                    "outcome unknown: the connection broke after the message was sent (final DATA dot) and before the server's reply ({}); it will be sent again (at-least-once)",
+                    error_text(&e)
+                );
+                outcomes.extend(
+                    accepted
+                        .iter()
+                        .map(|row| (*row, RowOutcome::Unknown(why.clone()))),
+                );
+                // Rows refused at RCPT keep their answers; the link itself is gone.
+                Err(Abort::AfterDot(outcomes))
+            }
+        }
+    }
+}
+
+/// The message as one part, with a flag set once lettre asks for more.
+struct BodyParts<'a> {
+    body: Option<&'a [u8]>,
+    done: &'a mut bool,
+}
+
+impl<'a> Iterator for BodyParts<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let next = self.body.take();
+        if next.is_none() {
+            *self.done = true;
+        }
+        next
+    }
+}
+
+impl Transport for SmtpTransport {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address_types(&self) -> &[String] {
+        &self.types
+    }
+
+    fn status_code(&self) -> u32 {
+        match self.link {
+            Link::Unconfigured | Link::Guarded | Link::Down(_) => STATUS_OFFLINE,
+            Link::Idle | Link::Up(_) => STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED,
+        }
+    }
+
+    fn status_text(&self) -> String {
+        match &self.link {
+            Link::Unconfigured => {
+                "offline: no SMTP server configured (recipients pass to the next transport)".into()
+            }
+            Link::Guarded => format!(
+                "offline: {GUARD_TEXT}; {} is not one, so its recipients pass to the next transport",
+                self.host()
+            ),
+            Link::Idle => format!("ready: {} (connects on the first message)", self.endpoint()),
+            Link::Up(d) => format!("connected to {d}"),
+            Link::Down(why) => format!("offline: {why}; messages wait for a retry"),
+        }
+    }
+
+    fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
+        self.deliver_for_real = view.deliver_for_real;
+        match self.logon_state(view.deliver_for_real) {
+            Link::Unconfigured => {
+                self.link = Link::Unconfigured;
+                return Handoff::refused(SubmitResult::NotMe);
+            }
+            Link::Guarded => {
+                // Never a byte to a server beyond this machine while the switch is off.
+                self.conn = None;
+                self.link = Link::Guarded;
+                return Handoff::refused(SubmitResult::NotMe);
+            }
+            _ => {
+                if matches!(self.link, Link::Unconfigured | Link::Guarded) {
+                    self.link = Link::Idle;
+                }
+            }
+        }
+        let mut outcomes = Vec::new();
+        let mut rcpts = Vec::new();
+        for row in &view.rows {
+            let Some(r) = view.msg.recipient(*row) else {
+                continue;
+            };
+            match r.email().parse::<lettre::Address>() {
+                Ok(a) => rcpts.push((*row, a)),
+                Err(e) => outcomes.push((
+                    *row,
+                    RowOutcome::Failed(format!(
+                        "{:?} is not a valid Internet address: {e}",
+                        r.email()
+                    )),
+                )),
+            }
+        }
+        if rcpts.is_empty() {
+            return Handoff::sent(outcomes);
+        }
+        let from: lettre::Address = match view.sender.1.parse() {
+            Ok(a) => a,
+            Err(e) => {
+                let why = format!("the profile's sender address {:?}: {e}", view.sender.1);
+                outcomes.extend(
+                    rcpts
+                        .iter()
+                        .map(|(r, _)| (*r, RowOutcome::Failed(why.clone()))),
+                );
+                return Handoff::sent(outcomes);
+            }
+        };
+        let good: Vec<u32> = rcpts.iter().map(|(r, _)| *r).collect();
+        let bytes = match eml::render(view.msg, &good, &view.sender) {
+            Ok(b) => b,
+            Err(e) => {
+                outcomes.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
+                return Handoff::sent(outcomes);
+            }
+        };
+        // A kept connection may have been closed by the server while idle: one reconnect,
+        // and only when nothing of this message has been sent yet.
+        for attempt in 0..2 {
+            let reused = self.conn.as_ref().is_some_and(|c| !c.has_broken());
+            if !reused {
+                match self.connect() {
+                    Ok(c) => {
+                        self.link = Link::Up(self.endpoint());
+                        self.conn = Some(c);
+                    }
+                    Err(why) => {
+                        self.conn = None;
+                        self.link = Link::Down(why.clone());
+                        return Handoff::refused(SubmitResult::NetworkError(0, why));
+                    }
+                }
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                continue;
+            };
+            match Self::transaction(conn, &from, &rcpts, &bytes) {
+                Ok((mut got, spent)) => {
+                    if spent {
+                        self.conn = None;
+                        self.link = Link::Idle;
+                    }
+                    outcomes.append(&mut got);
+                    return Handoff::sent(outcomes);
+                }
+                Err(Abort::BeforeDot(why)) => {
+                    self.conn = None;
+                    if reused && attempt == 0 {
+                        continue;
+                    }
+                    self.link = Link::Down(why.clone());
+                    return Handoff::refused(SubmitResult::NetworkError(0, why));
+                }
+                Err(Abort::AfterDot(mut got)) => {
+                    self.conn = None;
+                    self.link = Link::Idle;
+                    outcomes.append(&mut got);
+                    return Handoff::sent(outcomes);
+                }
+            }
+        }
+        Handoff::refused(SubmitResult::NetworkError(
+            0,
+            format!("{}: the connection broke twice", self.endpoint()),
+        ))
+    }
+}
+
+impl Drop for SmtpTransport {
+    fn drop(&mut self) {
+        // A polite QUIT on the way out (logoff); the server's reply does not matter.
+        if let Some(mut c) = self.conn.take()
+            && !c.has_broken()
+        {
+            let _ = c.quit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for h in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.8.9.10",
+            "::1",
+            "[::1]",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "smtp.example.com",
+            "10.0.0.1",
+            "192.168.1.1",
+            "::2",
+            "localhost.example.com",
+            "",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn an_unconfigured_or_guarded_transport_is_offline_and_declines() {
+        use crate::mapi::{EntryId, Message, Recipient, RecipientKind};
+        let mut m = Message::draft(EntryId(1), EntryId(2), "s");
+        m.recipients.push(Recipient::new(
+            0,
+            "",
+            "a@example.com",
+            "SMTP",
+            RecipientKind::To,
+        ));
+        let view = |real| SubmitView {
+            msg: &m,
+            rows: vec![0],
+            begin_deferred: false,
+            sender: (String::new(), "me@example.com".into()),
+            deliver_for_real: real,
+            store_root: PathBuf::from("."),
+        };
+        let mut t = SmtpTransport::new("SMTP", &["SMTP".into()], SmtpSettings::default(), false);
+        assert_eq!(t.status_code(), STATUS_OFFLINE);
+        assert_eq!(t.submit_message(&view(false)).result, SubmitResult::NotMe);
+        let remote = SmtpSettings {
+            host: "smtp.example.com".into(),
+            port: 25,
+            ..SmtpSettings::default()
+        };
+        let mut t = SmtpTransport::new("SMTP", &["SMTP".into()], remote, false);
+        assert_eq!(t.status_code(), STATUS_OFFLINE);
+        assert!(t.status_text().contains(GUARD_TEXT), "{}", t.status_text());
+        assert_eq!(t.submit_message(&view(false)).result, SubmitResult::NotMe);
+        assert!(t.conn.is_none());
+    }
+}
