@@ -11,7 +11,9 @@ use crate::mapi::flags::{self, FlagKind};
 use crate::mapi::tags;
 use crate::mapi::{EntryId, Message, PropValue};
 use crate::spooler::{Clock, Command, Event, Spooler, Tick};
+use crate::store::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::store::{FolderKind, OpenReport, Store};
+use crate::transport::credentials;
 
 /// Spoolbox: an outbox manager and visual debugger for the MAPI spooler.
 #[derive(Debug, Parser)]
@@ -73,6 +75,27 @@ pub enum Cmd {
         /// Message id.
         id: EntryId,
     },
+    /// Import an .eml file as a draft in the Outbox.
+    Import {
+        /// The .eml file.
+        file: PathBuf,
+        /// Submit the draft at once (IMessage::SubmitMessage).
+        #[arg(long)]
+        submit: bool,
+    },
+    /// Export a message as an .eml file (RFC 5322).
+    Export {
+        /// Message id.
+        id: EntryId,
+        /// The file to write.
+        file: PathBuf,
+    },
+    /// Show the profile (transports, SMTP settings, the deliver-for-real switch) or change it.
+    Profile {
+        /// What to change; nothing shows the profile.
+        #[command(subcommand)]
+        action: Option<ProfileCmd>,
+    },
     /// Benchmarks (not tests): store open at scale, pipeline throughput, disk fsync rate.
     Bench {
         /// Which benchmark.
@@ -87,6 +110,65 @@ pub enum Cmd {
     },
 }
 
+/// Changes to the profile.
+#[derive(Debug, Subcommand)]
+pub enum ProfileCmd {
+    /// Change the SMTP transport's settings (created at the top if the profile has none);
+    /// only the options given change.
+    SetSmtp {
+        /// The transport to change (default: the first SMTP transport).
+        #[arg(long)]
+        transport: Option<String>,
+        /// Server host; an empty string unconfigures it (offline, declines to the pickup folder).
+        #[arg(long)]
+        host: Option<String>,
+        /// Server port.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Transport security.
+        #[arg(long, value_enum)]
+        tls: Option<TlsArg>,
+        /// User name for AUTH; an empty string removes it.
+        #[arg(long)]
+        user: Option<String>,
+        /// Seconds before a silent server counts as a network error.
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// Off (the demo's setting): SMTP connects only to loopback servers.
+        #[arg(long)]
+        deliver_for_real: Option<bool>,
+    },
+    /// Store the SMTP password, read from standard input (first line), in the credentials
+    /// file outside the store (mode 0600); an empty line removes it.
+    SetPassword {
+        /// The transport whose user and server the password is for (default: the first SMTP
+        /// transport).
+        #[arg(long)]
+        transport: Option<String>,
+    },
+}
+
+/// `--tls` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsArg {
+    /// Plain text.
+    None,
+    /// STARTTLS after EHLO.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+}
+
+impl From<TlsArg> for TlsMode {
+    fn from(t: TlsArg) -> Self {
+        match t {
+            TlsArg::None => Self::None,
+            TlsArg::Starttls => Self::StartTls,
+            TlsArg::Implicit => Self::Implicit,
+        }
+    }
+}
+
 /// Benchmark selection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchKind {
@@ -96,6 +178,9 @@ pub enum BenchKind {
     Pipeline,
     /// Both.
     All,
+    /// SMTP to Postfix's smtp-sink on loopback vs smtp-source and a loop of msmtp (run
+    /// with --messages 1000); not part of `all`.
+    Smtp,
 }
 
 fn parse_step(s: &str) -> Result<crate::mapi::Step, String> {
@@ -152,6 +237,10 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
         runs,
     } = cmd
     {
+        if *kind == BenchKind::Smtp {
+            return crate::bench_smtp::run(*messages, *runs, cli.store.as_deref())
+                .map(|()| ExitCode::SUCCESS);
+        }
         return crate::bench::run(*kind, *messages, *runs, cli.store.as_deref())
             .map(|()| ExitCode::SUCCESS);
     }
@@ -182,8 +271,295 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Import { file, submit } => import(cli, store, file, *submit),
+        Cmd::Export { id, file } => {
+            let mut sp = Spooler::new(store, Clock::system());
+            sp.drain_events();
+            sp.handle(Command::ExportEml(*id, file.clone()));
+            notices(&mut sp)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Profile { action } => profile(cli, store, action.as_ref()),
         Cmd::Bench { .. } => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Prints the notices a command produced; the first error fails it.
+fn notices(sp: &mut Spooler) -> Result<Vec<Event>> {
+    let events = sp.drain_events();
+    for e in &events {
+        match e {
+            Event::Error(text) => bail!("{text}"),
+            Event::Notice(text) => println!("note: {text}"),
+            _ => {}
+        }
+    }
+    Ok(events)
+}
+
+fn import(cli: &Cli, store: Store, file: &std::path::Path, submit: bool) -> Result<ExitCode> {
+    let mut sp = Spooler::new(store, Clock::system());
+    sp.drain_events();
+    let eid = sp.import_eml(file)?;
+    if cli.json {
+        sp.drain_events();
+    } else {
+        notices(&mut sp)?;
+    }
+    if submit {
+        sp.handle(Command::Submit(eid));
+        if cli.json {
+            if let Some(Event::Error(t)) = sp
+                .drain_events()
+                .into_iter()
+                .find(|e| matches!(e, Event::Error(_)))
+            {
+                bail!("{t}");
+            }
+        } else {
+            notices(&mut sp)?;
+            println!("message {eid} submitted");
+        }
+    }
+    if cli.json {
+        let m = sp.store_mut().load(eid)?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "id": eid.0,
+                "subject": m.subject(),
+                "submitted": m.is_submitted(),
+                "recipients": m.recipients.iter().map(|r| serde_json::json!({
+                    "name": r.display_name(), "address": r.email(), "addrtype": r.addrtype(), "kind": r.kind().label()
+                })).collect::<Vec<_>>(),
+                "attachments": m.attachments.iter().map(|a| serde_json::json!({
+                    "name": a.file_name, "mime": a.mime_type, "bytes": a.data.len()
+                })).collect::<Vec<_>>(),
+                "body": m.body,
+            }))?
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The SMTP transport named `name`, or the first one.
+fn smtp_config<'a>(
+    p: &'a mut Profile,
+    name: Option<&str>,
+) -> Option<(&'a str, &'a mut SmtpSettings)> {
+    p.transports
+        .iter_mut()
+        .filter(|t| name.is_none_or(|n| t.name == n))
+        .find_map(|t| match &mut t.kind {
+            TransportKind::Smtp(s) => Some((t.name.as_str(), s)),
+            _ => None,
+        })
+}
+
+fn profile(cli: &Cli, store: Store, action: Option<&ProfileCmd>) -> Result<ExitCode> {
+    let mut sp = Spooler::new(store, Clock::system());
+    sp.drain_events();
+    match action {
+        None => {}
+        Some(ProfileCmd::SetSmtp {
+            transport,
+            host,
+            port,
+            tls,
+            user,
+            timeout,
+            deliver_for_real,
+        }) => {
+            let mut p = sp.store().profile().clone();
+            if smtp_config(&mut p, transport.as_deref()).is_none() {
+                if let Some(n) = transport {
+                    bail!("no SMTP transport named {n:?} in the profile");
+                }
+                // The demo order: SMTP first, so an offline SMTP declines to the pickup folder.
+                p.transports.insert(
+                    0,
+                    TransportConfig::new(
+                        "SMTP",
+                        TransportKind::Smtp(SmtpSettings {
+                            port: 25,
+                            timeout_secs: 30,
+                            ..SmtpSettings::default()
+                        }),
+                        &["SMTP"],
+                    ),
+                );
+            }
+            if let Some((_, s)) = smtp_config(&mut p, transport.as_deref()) {
+                if let Some(h) = host {
+                    h.trim().clone_into(&mut s.host);
+                }
+                if let Some(x) = port {
+                    s.port = *x;
+                }
+                if let Some(t) = tls {
+                    s.tls = (*t).into();
+                }
+                if let Some(u) = user {
+                    s.username = Some(u.trim().to_owned()).filter(|u| !u.is_empty());
+                }
+                if let Some(t) = timeout {
+                    s.timeout_secs = (*t).max(1);
+                }
+            }
+            if let Some(d) = deliver_for_real {
+                p.deliver_for_real = *d;
+            }
+            sp.handle(Command::SaveProfile(Box::new(p)));
+            notices(&mut sp)?;
+        }
+        Some(ProfileCmd::SetPassword { transport }) => {
+            let mut p = sp.store().profile().clone();
+            let Some((name, s)) = smtp_config(&mut p, transport.as_deref()) else {
+                bail!(
+                    "the profile has no SMTP transport; add one with `spoolbox profile set-smtp`"
+                );
+            };
+            let Some(user) = s.username.clone() else {
+                bail!(
+                    "the SMTP transport {name:?} has no user; set one with `spoolbox profile set-smtp --user NAME`"
+                );
+            };
+            if s.host.is_empty() {
+                bail!(
+                    "the SMTP transport {name:?} has no host; set one with `spoolbox profile set-smtp --host HOST`"
+                );
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let path = credentials::default_path()?;
+            let key = credentials::key(&user, &s.host, s.port);
+            credentials::store_password(&path, &key, Some(password).filter(|p| !p.is_empty()))?;
+            println!(
+                "password for {key} {} in {} (mode 0600; never in the store)",
+                if password.is_empty() {
+                    "removed"
+                } else {
+                    "stored"
+                },
+                path.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    show_profile(cli, &sp)
+}
+
+fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
+    let p = sp.store().profile();
+    let status = sp.status_table();
+    let cred_path = credentials::default_path().ok();
+    let has_password = |s: &SmtpSettings| -> Option<bool> {
+        let user = s.username.as_deref()?;
+        let path = cred_path.as_deref()?;
+        credentials::password(path, &credentials::key(user, &s.host, s.port))
+            .ok()
+            .map(|p| p.is_some())
+    };
+    if cli.json {
+        let transports: Vec<_> = p
+            .transports
+            .iter()
+            .map(|t| {
+                let row = status.iter().find(|r| r.name == t.name);
+                let mut v = serde_json::to_value(t).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("status".into(), row.map(|r| r.text.clone()).into());
+                    o.insert(
+                        "offline".into(),
+                        row.map(|r| r.status_code & flags::STATUS_OFFLINE != 0)
+                            .into(),
+                    );
+                    if let TransportKind::Smtp(s) = &t.kind {
+                        o.insert("password_stored".into(), has_password(s).into());
+                    }
+                }
+                v
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "sender_name": p.sender_name,
+                "sender_address": p.sender_address,
+                "deliver_for_real": p.deliver_for_real,
+                "transports": transports,
+                "coupled_addrtypes": p.coupled_addrtypes,
+                "retry": p.retry,
+                "credentials_file": cred_path,
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("sender: {} <{}>", p.sender_name, p.sender_address);
+    println!(
+        "deliver for real: {}",
+        if p.deliver_for_real {
+            "on (SMTP may connect to any server)"
+        } else {
+            "off (SMTP connects only to loopback servers; the demo's setting)"
+        }
+    );
+    println!("transports, in priority order:");
+    for (i, t) in p.transports.iter().enumerate() {
+        let row = status.iter().find(|r| r.name == t.name);
+        println!(
+            "  {}. {} [{}] {}{}",
+            i + 1,
+            t.name,
+            t.address_types.join(", "),
+            t.kind.label(),
+            if t.enabled { "" } else { " (disabled)" }
+        );
+        if let TransportKind::Smtp(s) = &t.kind {
+            println!(
+                "       host {}  port {}  tls {}  user {}  timeout {} s",
+                if s.host.is_empty() { "(none)" } else { &s.host },
+                s.port,
+                match s.tls {
+                    TlsMode::None => "none",
+                    TlsMode::StartTls => "starttls",
+                    TlsMode::Implicit => "implicit",
+                },
+                s.username.as_deref().unwrap_or("(none)"),
+                s.timeout_secs
+            );
+            if s.username.is_some() {
+                println!(
+                    "       password: {} ({})",
+                    match has_password(s) {
+                        Some(true) => "stored",
+                        Some(false) => "not stored: run `spoolbox profile set-password`",
+                        None => "unreadable",
+                    },
+                    cred_path
+                        .as_deref()
+                        .map_or_else(|| "no credentials file".into(), |x| x.display().to_string())
+                );
+            }
+        }
+        if let TransportKind::Pickup(s) = &t.kind {
+            println!("       directory {}", s.dir);
+        }
+        if let Some(r) = row {
+            println!("       status: {}", r.text);
+        }
+    }
+    if !p.coupled_addrtypes.is_empty() {
+        println!("coupled store handles: {}", p.coupled_addrtypes.join(", "));
+    }
+    println!(
+        "retry: first {} s, at most {} s apart, give up after {} s",
+        p.retry.first_delay_secs, p.retry.max_delay_secs, p.retry.give_up_after_secs
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn one_command(sp: &mut Spooler, cmd: Command) -> Result<()> {
