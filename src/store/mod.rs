@@ -194,6 +194,10 @@ pub struct Store {
     journal: Journal,
     next_id: u64,
     fingerprints: HashMap<EntryId, fs::Fingerprint>,
+    /// Folders where this process unlinked an old copy of a moved message without an fsync
+    /// (see [`Store::save`]); `None` until [`Store::delete`] first made every folder durable,
+    /// since an earlier process may have left such unlinks too.
+    lazy_unlinks: Option<BTreeSet<EntryId>>,
     /// Every file operation goes through this layer (the real file system by default).
     fs: Arc<dyn FsLayer>,
 }
@@ -283,6 +287,7 @@ impl Store {
             dirty: HashSet::new(),
             journal,
             fingerprints: HashMap::new(),
+            lazy_unlinks: None,
             fs,
         };
         // Reserve a fresh block at once: ids handed out before a crash are never reused.
@@ -535,6 +540,9 @@ impl Store {
             // That saves one fsync per sent message.
             let old_path = self.message_path(old_folder, msg.entry_id);
             fs::remove_lazy_in(&*self.fs, &old_path).map_err(io_err(&old_path))?;
+            if let Some(dirs) = &mut self.lazy_unlinks {
+                dirs.insert(old_folder);
+            }
         }
         if let Ok(fp) = self.fs.fingerprint(&dest) {
             self.fingerprints.insert(msg.entry_id, fp);
@@ -585,7 +593,33 @@ impl Store {
     /// [`StoreError::NotFound`], I/O errors.
     pub fn delete(&mut self, eid: EntryId) -> Result<()> {
         let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
-        let path = self.message_path(s.folder, eid);
+        let folder = s.folder;
+        let path = self.message_path(folder, eid);
+        // An older copy of this message may still be durable in a folder it was moved out of
+        // (the unlink there was lazy). While the newest copy exists the next open keeps it;
+        // once it is deleted the old copy would come back. So those unlinks are made durable
+        // first: the folders this process moved messages out of, and on the first delete every
+        // folder, for unlinks an earlier process left.
+        let dirs: Vec<EntryId> = match &self.lazy_unlinks {
+            Some(d) => d.iter().copied().filter(|f| *f != folder).collect(),
+            None => self
+                .meta
+                .folders
+                .iter()
+                .map(|f| f.entry_id)
+                .filter(|f| *f != folder)
+                .collect(),
+        };
+        for f in dirs {
+            let d = self.folder_dir(f);
+            match self.fs.sync_dir(&d) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(StoreError::io(&d, e));
+                }
+                _ => {}
+            }
+        }
+        self.lazy_unlinks = Some(BTreeSet::new());
         fs::remove_durable_in(&*self.fs, &path).map_err(io_err(&path))?;
         self.forget(eid);
         Ok(())
