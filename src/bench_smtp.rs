@@ -165,6 +165,54 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<f64> {
     Ok(secs)
 }
 
+/// The SMTP transport alone: `n` hand-offs straight to `submit_message`, no store at all.
+fn transport_only(port: u16, n: usize) -> Result<f64> {
+    let p = profile(port);
+    let mut transports = crate::transport::from_profile(&p);
+    let t = transports
+        .first_mut()
+        .context("the benchmark profile has a transport")?;
+    let msgs: Vec<Message> = (0..n)
+        .map(|i| {
+            let mut m = Message::draft(
+                crate::mapi::EntryId(u64::try_from(i).unwrap_or(0) + 1),
+                crate::mapi::EntryId(1),
+                &format!("Benchmark message {i}"),
+            );
+            m.body = "Lorem ipsum dolor sit amet. ".repeat(8);
+            for r in 0..3u32 {
+                m.recipients.push(Recipient::new(
+                    r,
+                    &format!("Rcpt {r}"),
+                    &format!("r{r}.{i}@example.com"),
+                    "SMTP",
+                    RecipientKind::To,
+                ));
+            }
+            m
+        })
+        .collect();
+    let start = Instant::now();
+    for m in &msgs {
+        let view = crate::transport::SubmitView {
+            msg: m,
+            rows: vec![0, 1, 2],
+            begin_deferred: false,
+            sender: (p.sender_name.clone(), p.sender_address.clone()),
+            deliver_for_real: false,
+            store_root: PathBuf::from("."),
+        };
+        let h = t.submit_message(&view);
+        let delivered = h
+            .outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, crate::transport::RowOutcome::Delivered(_)))
+            .count();
+        ensure!(delivered == 3, "a hand-off ended {h:?}");
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
 fn smtp_source(port: u16, n: usize, reuse: bool) -> Result<f64> {
     let mut c = Proc::new(SOURCE);
     if reuse {
@@ -284,21 +332,44 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
         "smtp: {n} messages x 3 recipients to smtp-sink on 127.0.0.1:{} (median of {runs} runs each)",
         sink.port
     );
+    // tmpfs, where an fsync costs next to nothing: what the pipeline costs besides the disk.
+    let shm = Path::new("/dev/shm");
     let mut ours = Vec::new();
+    let mut ours_shm = Vec::new();
+    let mut alone = Vec::new();
     let mut source = Vec::new();
     let mut source_reuse = Vec::new();
     for i in 0..runs {
         ours.push(spoolbox_run(&base.join(format!("smtp-{i}")), sink.port, n)?);
+        if shm.is_dir() {
+            let d = shm.join(format!("spoolbox-bench-smtp-{}-{i}", std::process::id()));
+            ours_shm.push(spoolbox_run(&d, sink.port, n)?);
+        }
+        alone.push(transport_only(sink.port, n)?);
         source.push(smtp_source(sink.port, n, false)?);
         source_reuse.push(smtp_source(sink.port, n, true)?);
     }
     let ours = median(ours);
+    let alone = median(alone);
     let source = median(source);
     let source_reuse = median(source_reuse);
     let rate = |s: f64| n as f64 / s;
     println!(
         "  spoolbox (SMTP transport, one connection, marks fsynced per hand-off): {ours:.3} s ({:.0} msg/s)",
         rate(ours)
+    );
+    if !ours_shm.is_empty() {
+        let s = median(ours_shm);
+        println!(
+            "  the same with the store on tmpfs (fsync ~free; not durable):        {s:.3} s ({:.0} msg/s); ratio to smtp-source {:.2}",
+            rate(s),
+            s / source
+        );
+    }
+    println!(
+        "  the SMTP transport alone (submit_message, no store):                 {alone:.3} s ({:.0} msg/s); ratio to smtp-source {:.2}",
+        rate(alone),
+        alone / source
     );
     println!(
         "  smtp-source -m {n} -r 3 (a new connection per message):              {source:.3} s ({:.0} msg/s); ratio spoolbox/smtp-source {:.2} (target <= 1.5)",

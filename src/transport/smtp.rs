@@ -355,15 +355,29 @@ impl SmtpTransport {
             }
             return Ok((outcomes, is_421(&e)));
         }
-        // lettre writes the parts, then the dot, then reads the reply, all in one call; the
-        // iterator tells how far it got: once it is asked past the last part, every byte of
-        // the message was written and only the dot and the reply remain.
-        let mut body_written = false;
-        let parts = BodyParts {
-            body: Some(body),
-            done: &mut body_written,
+        // The message and its final dot go out in one write: lettre's own `message` writes the
+        // dot separately, and that small second write waits for the ACK of the first (Nagle),
+        // which the server delays (40 ms on Linux) because it is waiting for the dot. A failed
+        // write (EPIPE) means the dot never left; any other failure after this point may
+        // have come after the server had the whole message.
+        let (reply, body_written) = match std::str::from_utf8(body) {
+            Ok(text) => {
+                let r = conn.command(DataBlock(dot_stuffed(text)));
+                let written = !r.as_ref().err().is_some_and(write_failed);
+                (r, written)
+            }
+            Err(_) => {
+                // 8-bit content: lettre's own writer; the iterator tells how far it got (once
+                // asked past the last part, every byte of the message was written).
+                let mut written = false;
+                let parts = BodyParts {
+                    body: Some(body),
+                    done: &mut written,
+                };
+                let r = conn.message_iter(parts);
+                (r, written)
+            }
         };
-        let reply = conn.message_iter(parts);
         match reply {
             Ok(r) => {
                 let text = reply_text(&r);
@@ -396,6 +410,49 @@ impl SmtpTransport {
             }
         }
     }
+}
+
+/// The DATA content as SMTP sends it: lines starting with a dot get a second one
+/// (RFC 5321 section 4.5.2), then the terminating `CRLF . CRLF`.
+fn dot_stuffed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut line_start = true;
+    let mut after_cr = false;
+    for ch in text.chars() {
+        if line_start && ch == '.' {
+            out.push('.');
+        }
+        out.push(ch);
+        line_start = after_cr && ch == '\n';
+        after_cr = ch == '\r';
+    }
+    out.push_str(if text.ends_with("\r\n") {
+        ".\r\n"
+    } else {
+        "\r\n.\r\n"
+    });
+    out
+}
+
+/// Pre-built DATA content written by `SmtpConnection::command` in one write.
+struct DataBlock(String);
+
+impl std::fmt::Display for DataBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// True when the error is a failed write (the peer had closed): nothing after it was sent.
+fn write_failed(e: &SmtpError) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The message as one part, with a flag set once lettre asks for more.
@@ -572,6 +629,17 @@ impl Drop for SmtpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dots_at_line_starts_are_doubled_and_the_terminator_added() {
+        assert_eq!(dot_stuffed("a\r\n.b\r\n..\r\n"), "a\r\n..b\r\n...\r\n.\r\n");
+        assert_eq!(dot_stuffed(".x"), "..x\r\n.\r\n");
+        assert_eq!(
+            dot_stuffed("x.\n.y"),
+            "x.\n.y\r\n.\r\n",
+            "a bare LF starts no line"
+        );
+    }
 
     #[test]
     fn loopback_hosts_are_recognised() {
