@@ -413,7 +413,7 @@ fn fast_demo(root: &Path) {
 
 /// What a finished demo store must hold, however many crashes it went through.
 fn check_finished_demo(root: &Path, label: &str) {
-    let (store, report) = Store::open(root).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let (mut store, report) = Store::open(root).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert!(
         report.quarantined.is_empty(),
         "{label}: {:?}",
@@ -470,25 +470,76 @@ fn check_finished_demo(root: &Path, label: &str) {
         .map(|s| s.subject.as_str())
         .collect();
     assert_eq!(queued, ["Deferred: reminder in 10 minutes"], "{label}");
-    // The pickup folder writes each hand-off exactly once, crash or not.
-    let q = store
-        .summaries()
-        .find(|s| s.subject == "Quarterly report")
-        .unwrap()
-        .eid;
-    let prefix = format!("spoolbox-{}-", q.file_stem());
-    let emls = std::fs::read_dir(root.join("pickup"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .count();
-    assert_eq!(emls, 1, "{label}");
+    check_pickup_folder(root, &mut store, label);
     let sent = store.folder_of(FolderKind::SentItems);
     assert_eq!(
         store.summaries().filter(|s| s.folder == sent).count(),
         4,
         "{label}"
     );
+}
+
+/// The pickup folder holds exactly one `.eml` per message it took, crash or not, and each
+/// parses back (mail-parser) with the subject, recipients and body of the message in the store.
+fn check_pickup_folder(root: &Path, store: &mut Store, label: &str) {
+    let mut per_message: HashMap<u64, Vec<PathBuf>> = HashMap::new();
+    for e in std::fs::read_dir(root.join("pickup")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !Path::new(&name).extension().is_some_and(|x| x == "eml") {
+            continue;
+        }
+        let eid: u64 = name
+            .strip_prefix("spoolbox-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{label}: unexpected file {name} in the pickup folder"));
+        per_message.entry(eid).or_default().push(e.path());
+    }
+    // Quarterly report, kickoff (its SMTP row), the X.400 order's SMTP row, delete-after-submit,
+    // no-disposal and [archive]: six messages went through the pickup folder.
+    assert_eq!(per_message.len(), 6, "{label}: {per_message:#?}");
+    for (eid, files) in &per_message {
+        assert_eq!(files.len(), 1, "{label}: message {eid} has {files:?}");
+        let bytes = std::fs::read(&files[0]).unwrap();
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&bytes)
+            .unwrap_or_else(|| panic!("{label}: {} does not parse", files[0].display()));
+        let mut got: Vec<String> = [parsed.to(), parsed.cc()]
+            .into_iter()
+            .flatten()
+            .flat_map(|a| a.iter().filter_map(|x| x.address().map(str::to_owned)))
+            .collect();
+        got.sort();
+        // A message DoSentMail deleted is gone from the store; its file must still parse.
+        if store.summary(EntryId(*eid)).is_none() {
+            assert_eq!(
+                parsed.subject(),
+                Some("Delete after submit: one-time code"),
+                "{label}"
+            );
+            continue;
+        }
+        let m = store.load(EntryId(*eid)).unwrap();
+        assert_eq!(parsed.subject(), Some(m.subject()), "{label}: {eid}");
+        let mut want: Vec<String> = m
+            .recipients
+            .iter()
+            .filter(|r| r.transport.as_deref() == Some("Pickup folder"))
+            .map(|r| r.email().to_owned())
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{label}: recipients of {eid}");
+        assert_eq!(
+            // RFC 5322 lines end in CRLF on the wire and in the file.
+            parsed
+                .body_text(0)
+                .unwrap()
+                .replace("\r\n", "\n")
+                .trim_end(),
+            m.body.trim_end(),
+            "{label}: body of {eid}"
+        );
+    }
 }
 
 #[test]
@@ -500,6 +551,9 @@ fn crash_at_any_write_during_send_leaves_a_store_that_opens_and_finishes() {
         "store.after_rename",
         "store.between_copy_and_remove",
         "journal.before_sync",
+        "pickup.before_link",
+        "pickup.after_link",
+        "pickup.after_sync",
     ] {
         let mut reached = 0;
         for n in 1.. {

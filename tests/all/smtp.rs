@@ -1,1 +1,1048 @@
-//! SMTP and pickup-folder transports against a real SMTP server on loopback (placeholder).
+//! The real transports (SPEC section 3) against a real SMTP server on loopback, never a mock:
+//! aiosmtpd with the handler in `tests/fixtures/smtp_server.py`, started on a free port by each
+//! test and stopped when it ends. The server answers each RCPT by the recipient's local part
+//! (`reject…` 550, `later…` 451 always, `once…` 451 the first time) and writes every message
+//! it accepts into a JSON-lines log, which is how these tests count deliveries at the server.
+//! Also `.eml` import and export, and the deliver-for-real guard.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic with its message is the failure report"
+)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Proc, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use spoolbox::mapi::flags::STATUS_OFFLINE;
+use spoolbox::mapi::tags::{PR_DELIVER_TIME, PR_SENTMAIL_ENTRYID};
+use spoolbox::mapi::{
+    EntryId, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState,
+};
+use spoolbox::spooler::{Clock, Command, Event, Spooler};
+use spoolbox::store::profile::{
+    PickupSettings, Profile, RetryPolicy, SmtpSettings, TlsMode, TransportConfig, TransportKind,
+};
+use spoolbox::store::{FolderKind, Store};
+use spoolbox::transport::smtp::GUARD_TEXT;
+
+use crate::store::fast_tempdir;
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python that has aiosmtpd: `SPOOLBOX_TEST_PYTHON`, else the venv scripts/test.sh makes
+/// where pip refuses the system Python, else `python3`.
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("SPOOLBOX_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo().join("target/smtp-venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running aiosmtpd, killed when dropped (and stopping by itself after 5 minutes, or when
+/// this process goes away and its stdin closes).
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        Self::start_on(0, args)
+    }
+
+    fn start_on(port: u16, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.jsonl");
+        let py = python();
+        let spawned = Proc::new(&py)
+            .arg(repo().join("tests/fixtures/smtp_server.py"))
+            .args(["--port", &port.to_string(), "--max-seconds", "300"])
+            .arg("--log")
+            .arg(&log)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = spawned.unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} for the test SMTP server: {e}. scripts/test.sh installs python3 and aiosmtpd",
+                py.display()
+            )
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let Some(bound) = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+        else {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the test SMTP server (aiosmtpd, {}) did not start: {line:?}\n{}\nscripts/test.sh installs python3 and aiosmtpd",
+                py.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        Self {
+            child,
+            port: bound,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn records(&self, event: &str) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["event"] == event)
+            .collect()
+    }
+
+    /// Every message the server accepted (250 after the dot, or dropped after it).
+    fn messages(&self) -> Vec<Value> {
+        self.records("message")
+    }
+
+    /// Connections (one EHLO each).
+    fn connections(&self) -> usize {
+        self.records("ehlo").len()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rcpts(m: &Value) -> Vec<String> {
+    m["rcpt_tos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A store whose profile sends SMTP to the test server, with a hand-moved clock
+
+fn smtp_profile(host: &str, port: u16) -> Profile {
+    Profile {
+        sender_name: "Test Sender".into(),
+        sender_address: "sender@spoolbox.test".into(),
+        transports: vec![
+            TransportConfig::new(
+                "SMTP",
+                TransportKind::Smtp(SmtpSettings {
+                    host: host.into(),
+                    port,
+                    tls: TlsMode::None,
+                    username: None,
+                    timeout_secs: 10,
+                }),
+                &["SMTP"],
+            ),
+            TransportConfig::new(
+                "Pickup folder",
+                TransportKind::Pickup(PickupSettings::default()),
+                &["SMTP"],
+            ),
+        ],
+        coupled_addrtypes: Vec::new(),
+        hooks: Vec::new(),
+        retry: RetryPolicy {
+            first_delay_secs: 60,
+            max_delay_secs: 3600,
+            give_up_after_secs: 5 * 24 * 3600,
+        },
+        deliver_for_real: false,
+        start_paused: false,
+    }
+}
+
+struct Rig {
+    dir: tempfile::TempDir,
+    spooler: Option<Spooler>,
+    hand: Arc<Mutex<Timestamp>>,
+}
+
+impl Rig {
+    fn new(profile: Profile) -> Self {
+        let dir = fast_tempdir();
+        let root = dir.path().join("store");
+        let (mut store, _) = Store::open(&root).unwrap();
+        store.set_profile(profile).unwrap();
+        drop(store);
+        let (clock, hand) = Clock::manual(Timestamp::now());
+        let (store, _) = Store::open(&root).unwrap();
+        let spooler = Some(Spooler::new(store, clock));
+        Self { dir, spooler, hand }
+    }
+
+    fn sp(&mut self) -> &mut Spooler {
+        self.spooler.as_mut().unwrap()
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// Runs `f` while the store is closed (so the real binary can open it), then opens it
+    /// again with a new spooler on the same clock.
+    fn closed(&mut self, f: impl FnOnce(&Path)) {
+        drop(self.spooler.take());
+        f(&self.root());
+        let (store, _) = Store::open(&self.root()).unwrap();
+        let (clock, hand) = Clock::manual(self.now());
+        self.hand = hand;
+        self.spooler = Some(Spooler::new(store, clock));
+        self.sp().drain_events();
+    }
+
+    fn now(&self) -> Timestamp {
+        *self.hand.lock().unwrap()
+    }
+
+    fn advance(&self, secs: i64) {
+        let mut h = self.hand.lock().unwrap();
+        *h += SignedDuration::from_secs(secs);
+    }
+
+    /// A draft to `to` (addresses), submitted.
+    fn submit(&mut self, subject: &str, to: &[&str]) -> EntryId {
+        let store = self.sp().store_mut();
+        let eid = store.new_entry_id().unwrap();
+        let mut m = Message::draft(eid, store.folder_of(FolderKind::Outbox), subject);
+        m.body = format!("Body of {subject}.\nSecond line.\n");
+        for (i, a) in to.iter().enumerate() {
+            let name = a.split('@').next().unwrap().to_uppercase();
+            m.recipients.push(Recipient::new(
+                u32::try_from(i).unwrap(),
+                &name,
+                a,
+                "SMTP",
+                RecipientKind::To,
+            ));
+        }
+        let sent = store.folder_of(FolderKind::SentItems);
+        m.props
+            .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+        store.save(&mut m).unwrap();
+        self.sp().handle(Command::Submit(eid));
+        self.assert_no_error();
+        eid
+    }
+
+    fn run(&mut self) -> Vec<Event> {
+        self.sp().run_until_idle();
+        let events = self.sp().drain_events();
+        for e in &events {
+            assert!(!matches!(e, Event::Error(_)), "{e:?}");
+        }
+        events
+    }
+
+    fn assert_no_error(&mut self) {
+        for e in self.sp().drain_events() {
+            assert!(!matches!(e, Event::Error(_)), "{e:?}");
+        }
+    }
+
+    fn load(&mut self, eid: EntryId) -> Message {
+        self.sp().store_mut().load(eid).unwrap()
+    }
+
+    fn folder_name(&mut self, eid: EntryId) -> String {
+        let sp = self.sp();
+        let s = sp.store().summary(eid).unwrap().folder;
+        sp.store().folder(s).unwrap().name.clone()
+    }
+
+    fn state(&mut self, eid: EntryId) -> MessageState {
+        let now = self.now();
+        self.sp().store().summary(eid).unwrap().state(now)
+    }
+
+    fn outcomes(&mut self, eid: EntryId) -> Vec<RecipientState> {
+        self.load(eid)
+            .recipients
+            .iter()
+            .map(|r| r.outcome.clone())
+            .collect()
+    }
+}
+
+fn spoolbox(store: &Path, args: &[&str]) -> Output {
+    spoolbox_with(store, args, &[], None)
+}
+
+fn spoolbox_with(
+    store: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+    stdin: Option<&str>,
+) -> Output {
+    let mut c = Proc::new(env!("CARGO_BIN_EXE_spoolbox"));
+    c.arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("SPOOLBOX_FAILPOINT")
+        .env_remove("SPOOLBOX_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-recipient results from the server's replies
+
+#[test]
+fn rcpt_550_fails_that_recipient_with_the_servers_text_and_delivers_the_other_two_once() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    let eid = r.submit(
+        "Three recipients",
+        &[
+            "ann@example.com",
+            "reject-bob@example.com",
+            "cat@example.com",
+        ],
+    );
+    r.run();
+    let m = r.load(eid);
+    assert_eq!(
+        r.outcomes(eid),
+        [
+            RecipientState::Delivered,
+            RecipientState::Failed,
+            RecipientState::Delivered
+        ]
+    );
+    for row in [0, 2] {
+        let rc = m.recipient(row).unwrap();
+        assert!(rc.responsibility());
+        assert!(rc.props.time(PR_DELIVER_TIME).is_some());
+        assert_eq!(rc.transport.as_deref(), Some("SMTP"));
+    }
+    let bob = m.recipient(1).unwrap();
+    assert!(bob.responsibility());
+    let text = bob.report_text().unwrap();
+    assert!(
+        text.starts_with("550 5.1.1") && text.contains("User unknown in local recipient table"),
+        "{text}"
+    );
+    assert_eq!(r.folder_name(eid), "Sent Items");
+    // The NDR names bob only, with the server's words.
+    let ndr_id = r
+        .sp()
+        .store()
+        .summaries()
+        .find(|s| s.subject == "Undeliverable: Three recipients")
+        .expect("an NDR in Inbox")
+        .eid;
+    assert_eq!(r.folder_name(ndr_id), "Inbox");
+    let ndr = r.load(ndr_id);
+    assert_eq!(ndr.recipients.len(), 1);
+    assert_eq!(ndr.recipients[0].email(), "reject-bob@example.com");
+    assert!(ndr.body.contains("550 5.1.1"), "{}", ndr.body);
+    // At the server: one message, to the two accepted recipients, with the subject.
+    let got = srv.messages();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(rcpts(&got[0]), ["ann@example.com", "cat@example.com"]);
+    assert_eq!(got[0]["subject"], "Three recipients");
+    assert_eq!(got[0]["mail_from"], "sender@spoolbox.test");
+    // Nothing is ever sent again, however long the spooler runs.
+    r.advance(7 * 24 * 3600);
+    r.run();
+    assert_eq!(srv.messages().len(), 1);
+}
+
+#[test]
+fn rcpt_451_waits_for_the_backoff_then_only_that_recipient_is_sent() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    let t0 = r.now();
+    let eid = r.submit("Greylisted", &["ann@example.com", "once-dan@example.com"]);
+    let events = r.run();
+    assert_eq!(
+        r.outcomes(eid),
+        [RecipientState::Delivered, RecipientState::Retrying]
+    );
+    let m = r.load(eid);
+    let dan = m.recipient(1).unwrap();
+    assert!(
+        !dan.responsibility(),
+        "a 4xx leaves PR_RESPONSIBILITY FALSE"
+    );
+    assert!(
+        dan.report_text().unwrap().starts_with("451 4.2.0"),
+        "{dan:?}"
+    );
+    assert_eq!(r.state(eid), MessageState::WaitingRetry);
+    assert_eq!(
+        m.spool.next_retry,
+        Some(t0 + SignedDuration::from_secs(60)),
+        "the first backoff step of the profile"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::RetryScheduled { transport, .. } if transport == "SMTP"))
+    );
+    assert_eq!(srv.messages().len(), 1);
+    // Not before the backoff has passed.
+    r.advance(59);
+    r.run();
+    assert_eq!(srv.messages().len(), 1);
+    r.advance(2);
+    r.run();
+    assert_eq!(
+        r.outcomes(eid),
+        [RecipientState::Delivered, RecipientState::Delivered]
+    );
+    assert_eq!(r.folder_name(eid), "Sent Items");
+    let got = srv.messages();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(rcpts(&got[0]), ["ann@example.com"]);
+    assert_eq!(
+        rcpts(&got[1]),
+        ["once-dan@example.com"],
+        "ann is not sent twice"
+    );
+    assert!(
+        !r.sp()
+            .store()
+            .summaries()
+            .any(|s| s.subject.starts_with("Undeliverable")),
+        "no NDR for a transient refusal"
+    );
+}
+
+#[test]
+fn server_down_the_messages_wait_with_their_retry_time_and_are_sent_when_it_is_back() {
+    let port = free_port();
+    let mut r = Rig::new(smtp_profile("127.0.0.1", port));
+    let t0 = r.now();
+    let first = r.submit(
+        "While the server is down",
+        &["ann@example.com", "bob@example.com"],
+    );
+    let second = r.submit("Queued behind it", &["cat@example.com"]);
+    r.run();
+    // The first waits for its retry; the second is held behind it (never overtaking a message
+    // on the same transport); both keep every row FALSE.
+    assert_eq!(r.state(first), MessageState::WaitingRetry);
+    assert_eq!(r.state(second), MessageState::Queued);
+    for eid in [first, second] {
+        assert!(r.load(eid).recipients.iter().all(|x| !x.responsibility()));
+        assert_eq!(r.folder_name(eid), "Outbox");
+    }
+    let m = r.load(first);
+    assert_eq!(m.spool.next_retry, Some(t0 + SignedDuration::from_secs(60)));
+    let why = m.spool.last_error.clone().unwrap();
+    assert!(
+        why.contains("MAPI_E_NETWORK_ERROR") && why.contains("cannot connect to 127.0.0.1"),
+        "{why}"
+    );
+    // A configured server that is down keeps its recipients: not a byte to the pickup folder.
+    assert!(!r.root().join("pickup").exists());
+    let row = r
+        .sp()
+        .status_table()
+        .into_iter()
+        .find(|x| x.name == "SMTP")
+        .unwrap();
+    assert_ne!(row.status_code & STATUS_OFFLINE, 0);
+    assert!(
+        row.text.contains("messages wait for a retry"),
+        "{}",
+        row.text
+    );
+    // The server comes back on the same port; at the retry time everything goes, once.
+    let srv = Server::start_on(port, &[]);
+    r.advance(61);
+    r.run();
+    for eid in [first, second] {
+        assert_eq!(r.folder_name(eid), "Sent Items", "{eid}");
+        assert!(
+            r.load(eid)
+                .recipients
+                .iter()
+                .all(|x| x.outcome == RecipientState::Delivered)
+        );
+    }
+    let got = srv.messages();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0]["subject"], "While the server is down");
+    assert_eq!(rcpts(&got[0]), ["ann@example.com", "bob@example.com"]);
+    assert_eq!(got[1]["subject"], "Queued behind it");
+}
+
+#[test]
+fn a_reply_lost_after_the_data_dot_is_shown_as_outcome_unknown_and_sent_again() {
+    let srv = Server::start(&["--drop-after-data", "1"]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    let eid = r.submit("Lost reply", &["ann@example.com", "bob@example.com"]);
+    r.run();
+    assert_eq!(srv.messages().len(), 1, "the server has it once");
+    assert_eq!(
+        r.outcomes(eid),
+        [
+            RecipientState::OutcomeUnknown,
+            RecipientState::OutcomeUnknown
+        ]
+    );
+    let m = r.load(eid);
+    for rc in &m.recipients {
+        assert!(!rc.responsibility(), "unknown is not done: it is retried");
+        assert!(
+            rc.report_text().unwrap().contains("outcome unknown"),
+            "{rc:?}"
+        );
+    }
+    assert_eq!(r.state(eid), MessageState::WaitingRetry);
+    // The user sees it: `show` and `list` (the same store, through the real binary).
+    r.closed(|root| {
+        let shown = ok(&spoolbox(root, &["show", &eid.to_string()]));
+        assert!(shown.contains("outcome unknown"), "{shown}");
+        let list: Value = serde_json::from_str(&ok(&spoolbox(root, &["list", "--json"]))).unwrap();
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == eid.0)
+            .unwrap()
+            .clone();
+        assert_eq!(row["state"], "Waiting retry");
+        assert!(
+            row["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("outcome unknown"),
+            "{row:#}"
+        );
+    });
+    r.advance(61);
+    r.run();
+    assert_eq!(
+        r.outcomes(eid),
+        [RecipientState::Delivered, RecipientState::Delivered]
+    );
+    let got = srv.messages();
+    assert_eq!(got.len(), 2, "at-least-once: the server has it twice");
+    assert_eq!(rcpts(&got[0]), rcpts(&got[1]));
+    assert_eq!(
+        got[0]["message_id"], got[1]["message_id"],
+        "the same message"
+    );
+    let trace = r.sp().trace_text(eid).unwrap();
+    assert!(trace.contains("outcome unknown"), "{trace}");
+}
+
+#[test]
+fn one_connection_carries_several_messages() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    for i in 0..3 {
+        r.submit(&format!("Message {i}"), &["ann@example.com"]);
+    }
+    r.run();
+    assert_eq!(srv.messages().len(), 3);
+    assert_eq!(srv.connections(), 1, "one EHLO for three messages");
+    // The server drops an idle connection: the next message reconnects by itself.
+    drop(srv);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deliver-for-real guard
+
+#[test]
+fn with_deliver_for_real_off_a_non_loopback_host_is_refused_visibly_and_nothing_connects() {
+    // 0.0.0.0 is not a loopback address, yet on Linux a connection to it reaches the local
+    // machine: had the guard let it through, the test server would have seen it.
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("0.0.0.0", srv.port));
+    let notices: Vec<String> = r
+        .sp()
+        .drain_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Notice(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("deliver_for_real is off") && n.contains("0.0.0.0 refused")),
+        "{notices:?}"
+    );
+    let row = r
+        .sp()
+        .status_table()
+        .into_iter()
+        .find(|x| x.name == "SMTP")
+        .unwrap();
+    assert_ne!(row.status_code & STATUS_OFFLINE, 0);
+    assert!(row.text.contains(GUARD_TEXT), "{}", row.text);
+    let eid = r.submit("Guarded", &["ann@example.com"]);
+    r.run();
+    let m = r.load(eid);
+    assert_eq!(m.recipients[0].outcome, RecipientState::Delivered);
+    assert_eq!(m.recipients[0].transport.as_deref(), Some("Pickup folder"));
+    let trace = r.sp().trace_text(eid).unwrap();
+    assert!(
+        trace
+            .lines()
+            .any(|l| l.contains("IXPLogon::SubmitMessage([SMTP]")
+                && l.contains("MAPI_E_NOT_ME")
+                && l.contains(GUARD_TEXT)),
+        "{trace}"
+    );
+    assert_eq!(srv.connections(), 0, "nothing connected");
+    assert!(srv.messages().is_empty());
+    // Switched on, the very same host is reached: the zero above is a real zero.
+    let mut p = r.sp().store().profile().clone();
+    p.deliver_for_real = true;
+    r.sp().handle(Command::SaveProfile(Box::new(p)));
+    r.assert_no_error();
+    let eid = r.submit("For real", &["ann@example.com"]);
+    r.run();
+    assert_eq!(r.load(eid).recipients[0].transport.as_deref(), Some("SMTP"));
+    assert_eq!(srv.messages().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import and export
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/eml").join(name)
+}
+
+/// Imports through the spooler's command, as the app does; returns the draft.
+fn import(r: &mut Rig, name: &str) -> Message {
+    r.sp().handle(Command::ImportEml(fixture(name)));
+    let events = r.sp().drain_events();
+    let eid = events
+        .iter()
+        .find_map(|e| match e {
+            Event::DraftCreated(eid) => Some(*eid),
+            Event::Error(t) => panic!("{name}: {t}"),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{name}: no DraftCreated in {events:?}"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Summary(s) if s.eid == eid))
+    );
+    let m = r.load(eid);
+    assert_eq!(r.folder_name(eid), "Outbox");
+    assert_eq!(r.state(eid), MessageState::Draft);
+    assert!(m.recipients.iter().all(|x| x.addrtype() == "SMTP"));
+    m
+}
+
+fn people(m: &Message) -> Vec<(String, String, RecipientKind)> {
+    m.recipients
+        .iter()
+        .map(|x| (x.display_name().to_owned(), x.email().to_owned(), x.kind()))
+        .collect()
+}
+
+fn p(name: &str, addr: &str, kind: RecipientKind) -> (String, String, RecipientKind) {
+    (name.to_owned(), addr.to_owned(), kind)
+}
+
+#[test]
+fn importing_real_world_eml_files_gives_drafts_with_the_right_fields() {
+    use RecipientKind::{Bcc, Cc, To};
+    let mut r = Rig::new(smtp_profile("", 25));
+
+    let m = import(&mut r, "plain.eml");
+    assert_eq!(m.subject(), "Minutes of the Tuesday meeting");
+    assert_eq!(
+        people(&m),
+        [
+            p("Alan Turing", "alan@example.org", To),
+            p("Lovelace, Ada", "ada@example.com", To),
+            p("", "team@example.org", Cc)
+        ]
+    );
+    assert!(
+        m.body.starts_with("Hi both,\n\nthe minutes are below.\n"),
+        "{:?}",
+        m.body
+    );
+    assert!(m.attachments.is_empty());
+
+    let m = import(&mut r, "alternative.eml");
+    assert_eq!(m.subject(), "Q3 figures");
+    assert_eq!(
+        m.body,
+        "Hello Ada,\n\nthe figures for Q3 are ready: revenue up 12 %.\n\nRegards,\nFinance\n",
+        "text/plain is preferred over the HTML alternative"
+    );
+
+    let m = import(&mut r, "html_only.eml");
+    assert_eq!(
+        m.body, "Newsletter\nFirst item & more\n",
+        "HTML turned into text"
+    );
+
+    let m = import(&mut r, "attachments.eml");
+    assert_eq!(
+        people(&m),
+        [p("Charles Babbage", "charles@example.org", To)]
+    );
+    assert_eq!(
+        m.body,
+        "Charles, the report and the diagram are attached.\n"
+    );
+    let att: Vec<(&str, &str)> = m
+        .attachments
+        .iter()
+        .map(|a| (a.file_name.as_str(), a.mime_type.as_str()))
+        .collect();
+    assert_eq!(
+        att,
+        [
+            ("report.pdf", "application/pdf"),
+            ("Übersicht Q3.png", "image/png"),
+            ("attached-message-3.eml", "message/rfc822")
+        ],
+        "directory parts stripped, RFC 2231 names decoded"
+    );
+    assert!(m.attachments[0].data.starts_with(b"%PDF-1.4"));
+    assert!(m.attachments[1].data.starts_with(b"\x89PNG"));
+    assert!(
+        String::from_utf8_lossy(&m.attachments[2].data).contains("Subject: the original request")
+    );
+
+    let m = import(&mut r, "encoded_headers.eml");
+    assert_eq!(m.subject(), "Grüße aus München – Résumé");
+    assert_eq!(
+        people(&m),
+        [
+            p("François Lefèvre", "francois@example.fr", To),
+            p("山田太郎", "yamada@example.jp", To),
+            p("", "anna@example.de", Cc),
+            p("", "bert@example.de", Cc),
+            p("Zöe", "zoe@example.com", Bcc),
+        ],
+        "encoded words decoded, group members listed"
+    );
+    assert_eq!(
+        m.body,
+        "Hallo zusammen, anbei der Lebenslauf. Schöne Grüße, Jürgen\n"
+    );
+
+    let m = import(&mut r, "latin1.eml");
+    assert_eq!(m.subject(), "Café crème");
+    assert_eq!(
+        m.body,
+        "Un café crème à côté de l'église, s'il vous plaît.\n"
+    );
+
+    let m = import(&mut r, "shift_jis.eml");
+    assert_eq!(m.subject(), "会議の資料");
+    assert_eq!(m.body, "お世話になっております。\n会議の資料を送ります。\n");
+
+    let m = import(&mut r, "windows1252.eml");
+    assert_eq!(m.body, "Price: € 42 – “special” offer\n");
+}
+
+#[test]
+fn importing_a_broken_file_gives_a_clear_error_naming_what_is_wrong() {
+    let mut r = Rig::new(smtp_profile("", 25));
+    let before = r.sp().store().summaries().count();
+    for (name, want) in [
+        ("broken/empty.eml", "the file is empty"),
+        ("broken/binary.eml", "not a message: the file is binary"),
+        ("broken/no_headers.eml", "not a message: no header lines"),
+        ("broken/not_a_message.eml", "none of the headers From, To"),
+        ("does-not-exist.eml", "No such file"),
+    ] {
+        r.sp().handle(Command::ImportEml(fixture(name)));
+        let errors: Vec<String> = r
+            .sp()
+            .drain_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Error(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1, "{name}: exactly one error: {errors:?}");
+        assert!(
+            errors[0].contains(want) && errors[0].contains(name.trim_start_matches("broken/")),
+            "{name}: {}",
+            errors[0]
+        );
+    }
+    assert_eq!(
+        r.sp().store().summaries().count(),
+        before,
+        "no draft was made"
+    );
+    // The CLI says the same in one line and exits non-zero.
+    r.closed(|root| {
+        let o = spoolbox(
+            root,
+            &["import", fixture("broken/empty.eml").to_str().unwrap()],
+        );
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("spoolbox: error: ") && err.contains("empty.eml: the file is empty"),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn cli_import_submit_send_reaches_the_server_and_export_parses_back() {
+    let srv = Server::start(&[]);
+    let dir = fast_tempdir();
+    let store = dir.path().join("store");
+    let cfg = dir.path().join("config");
+    let env = [("XDG_CONFIG_HOME", cfg.as_path())];
+    let port = srv.port.to_string();
+    let shown = ok(&spoolbox_with(
+        &store,
+        &[
+            "profile",
+            "set-smtp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--tls",
+            "none",
+        ],
+        &env,
+        None,
+    ));
+    assert!(
+        shown.contains(&format!("host 127.0.0.1  port {port}  tls none")),
+        "{shown}"
+    );
+    assert!(shown.contains("deliver for real: off"), "{shown}");
+    let out = ok(&spoolbox_with(
+        &store,
+        &[
+            "--json",
+            "import",
+            fixture("attachments.eml").to_str().unwrap(),
+            "--submit",
+        ],
+        &env,
+        None,
+    ));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["submitted"], true);
+    assert_eq!(v["attachments"].as_array().unwrap().len(), 3);
+    let id = v["id"].as_u64().unwrap().to_string();
+    let sent = ok(&spoolbox_with(&store, &["send", &id], &env, None));
+    assert!(
+        sent.contains("note: deliver_for_real is off"),
+        "the guard is visible: {sent}"
+    );
+    let got: Vec<Value> = srv
+        .messages()
+        .into_iter()
+        .filter(|m| m["subject"] == "Report and diagram attached")
+        .collect();
+    assert_eq!(got.len(), 1);
+    assert_eq!(rcpts(&got[0]), ["charles@example.org"]);
+    let data = got[0]["data"].as_str().unwrap();
+    let parsed = mail_parser::MessageParser::default()
+        .parse(data.as_bytes())
+        .unwrap();
+    let first = parsed.attachment(0).unwrap();
+    assert_eq!(
+        mail_parser::MimeHeaders::attachment_name(first),
+        Some("report.pdf")
+    );
+    // Export the sent message and read it back with mail-parser.
+    let file = dir.path().join("out.eml");
+    let out = ok(&spoolbox_with(
+        &store,
+        &["export", &id, file.to_str().unwrap()],
+        &env,
+        None,
+    ));
+    assert!(out.contains("exported to"), "{out}");
+    let bytes = std::fs::read(&file).unwrap();
+    let back = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    assert_eq!(back.subject(), Some("Report and diagram attached"));
+    assert_eq!(
+        back.to().unwrap().first().unwrap().address(),
+        Some("charles@example.org")
+    );
+    assert_eq!(back.attachment_count(), 3);
+    assert_eq!(
+        back.body_text(0).unwrap().trim_end(),
+        "Charles, the report and the diagram are attached."
+    );
+    // A demo message with FAX and EX recipients exports its Internet recipients and says
+    // which were left out.
+    let list: Value = serde_json::from_str(&ok(&spoolbox(&store, &["list", "--json"]))).unwrap();
+    let kickoff = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| {
+            x["subject"] == "Project kickoff: SMTP, fax and a local mailbox"
+                && x["folder"] != "Inbox"
+        })
+        .unwrap()["id"]
+        .to_string();
+    let file = dir.path().join("kickoff.eml");
+    let out = ok(&spoolbox(
+        &store,
+        &["export", &kickoff, file.to_str().unwrap()],
+    ));
+    assert!(
+        out.contains("left out") && out.contains("(FAX)") && out.contains("(EX)"),
+        "{out}"
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    let back = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    assert_eq!(
+        back.to().unwrap().first().unwrap().address(),
+        Some("linus@example.org")
+    );
+}
+
+#[test]
+fn auth_password_lives_in_a_0600_file_outside_the_store_and_logs_in() {
+    let srv = Server::start(&["--auth", "alice:s3cret pass"]);
+    let dir = fast_tempdir();
+    let store = dir.path().join("store");
+    let cfg = dir.path().join("config");
+    let env = [("XDG_CONFIG_HOME", cfg.as_path())];
+    let port = srv.port.to_string();
+    ok(&spoolbox_with(
+        &store,
+        &[
+            "profile",
+            "set-smtp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            "alice",
+        ],
+        &env,
+        None,
+    ));
+    // Without a password the message waits and says why.
+    let out = ok(&spoolbox_with(&store, &["send", "--all"], &env, None));
+    assert!(
+        out.contains("no password stored for alice@127.0.0.1"),
+        "{out}"
+    );
+    assert!(srv.messages().is_empty());
+    let out = ok(&spoolbox_with(
+        &store,
+        &["profile", "set-password"],
+        &env,
+        Some("s3cret pass\n"),
+    ));
+    assert!(out.contains("stored"), "{out}");
+    let cred = cfg.join("spoolbox/credentials.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&cred).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    for entry in walk(&store) {
+        let text = std::fs::read(&entry).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains("s3cret"),
+            "the password leaked into {}",
+            entry.display()
+        );
+    }
+    let shown = ok(&spoolbox_with(&store, &["profile"], &env, None));
+    assert!(shown.contains("password: stored"), "{shown}");
+    ok(&spoolbox_with(&store, &["send", "--all"], &env, None));
+    assert!(!srv.messages().is_empty(), "logged in and sent");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
