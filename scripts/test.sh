@@ -1,19 +1,39 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian 12 (skipping what is there) and runs every test:
 # unit tests, the integration suite (store, pipeline branches, CLI, whole-app UI tests through
-# egui_kittest on lavapipe) and the real binary under Xvfb.
+# egui_kittest on lavapipe, the SMTP transport against a real server on loopback) and the real
+# binary under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth x11-utils xdotool imagemagick
-      libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 python3)
+      libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 python3 postfix openssl)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
+  # Postfix may start a system instance on port 25; the tests bind their servers to free ports.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# aiosmtpd, the real SMTP server the tests start (tests/fixtures/smtp_server.py): into the
+# python3 on PATH where pip may install, else into a venv under target/ (Debian's own python3
+# refuses pip as "externally managed"); the tests find it through SPOOLBOX_TEST_PYTHON.
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1 \
+   && ! python3 -m pip install --quiet --disable-pip-version-check aiosmtpd >/dev/null 2>&1; then
+  venv=target/smtp-venv
+  if ! "$venv/bin/python3" -c 'import aiosmtpd' >/dev/null 2>&1; then
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+      rm -rf "$venv"; python3 -m venv "$venv"
+    fi
+    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check aiosmtpd
+  fi
+  SPOOLBOX_TEST_PYTHON="$PWD/$venv/bin/python3"; export SPOOLBOX_TEST_PYTHON
 fi
 
 # A private runtime dir silences Mesa; never let winit pick Wayland; fail loudly without lavapipe.
