@@ -192,7 +192,8 @@ fn pipeline(dir: &Path, n: usize) -> Result<(f64, f64)> {
 pub fn create_outbox_quick(dir: &Path, n: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     let (mut store, _) = Store::open(dir)?;
-    store.set_profile(null_profile())?;
+    // Paused, so a window opened on it shows the whole queue rather than start sending it.
+    store.set_profile(Profile { start_paused: true, ..null_profile() })?;
     let mut first = sample(&mut store, 0)?;
     store.save(&mut first)?;
     let t0 = Timestamp::now();
