@@ -813,7 +813,14 @@ fn send(cli: &Cli, store: Store, all: bool, id: Option<EntryId>) -> Result<ExitC
     let mut errors = 0;
     sp.handle(Command::Resume);
     match id {
-        Some(id) => sp.handle(Command::SendNow(id)),
+        Some(id) => {
+            if sp.store().summary(id).is_none() {
+                bail!("no message {id} in this store (spoolbox list shows the ids)");
+            }
+            // Only that message: the rest of the queue keeps its place for a later send.
+            sp.restrict_to(Some(id));
+            sp.handle(Command::SendNow(id));
+        }
         None if all => sp.handle(Command::Flush),
         None => {}
     }

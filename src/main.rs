@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use clap::error::ErrorKind;
 use spoolbox::cli::{self, Cli};
 
 fn main() -> ExitCode {
@@ -13,7 +14,20 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Cli::parse();
+    let args = match Cli::try_parse() {
+        Ok(a) => a,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => {
+            // One clear line, like every other error here, instead of clap's usage block.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.trim_start_matches("error: ");
+            eprintln!("spoolbox: error: {first} (see spoolbox --help)");
+            return ExitCode::from(2);
+        }
+    };
     match &args.command {
         Some(cmd) => cli::run(&args, cmd),
         None => match spoolbox::ui::run(&args) {

@@ -395,6 +395,33 @@ fn errors_print_one_line_starting_with_spoolbox_error_and_exit_non_zero() {
     }
 }
 
+#[test]
+fn bad_arguments_print_one_line_not_a_usage_block() {
+    let (_dir, store) = demo();
+    for args in [&["show", "not-a-number"][..], &["send", "--bogus"], &["nonsense"]] {
+        let o = spoolbox(&store, args);
+        let line = one_error_line(&o);
+        assert!(line.contains("--help"), "{args:?}: {line}");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn send_with_an_id_sends_only_that_message() {
+    let (_dir, store) = demo();
+    let rows = list(&store);
+    let order = id_of(&rows, "Order via the X.400 gateway");
+    ok(&spoolbox(&store, &["send", &order]));
+    let rows = list(&store);
+    assert_eq!(one(&rows, "Order via the X.400 gateway")["folder"], "Sent Items");
+    // Everything else is still queued, in the Outbox, untouched.
+    for subject in ["Quarterly report", "Delete after submit: one-time code", "[archive] Signed minutes"] {
+        let r = one(&rows, subject);
+        assert_eq!(r["folder"], "Outbox", "{subject}");
+        assert_eq!(r["state"], "Queued", "{subject}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Crash tests: the real binary aborted at a chosen write (SPOOLBOX_FAILPOINT)
 
