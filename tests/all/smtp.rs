@@ -609,8 +609,17 @@ fn one_connection_carries_several_messages() {
     r.run();
     assert_eq!(srv.messages().len(), 3);
     assert_eq!(srv.connections(), 1, "one EHLO for three messages");
-    // The server drops an idle connection: the next message reconnects by itself.
+    // The server goes away (as an idle timeout would close the kept connection) and comes
+    // back: the next message reconnects by itself, before anything is sent, with no retry.
+    let port = srv.port;
     drop(srv);
+    let srv = Server::start_on(port, &[]);
+    let eid = r.submit("After a reconnect", &["ann@example.com"]);
+    r.run();
+    assert_eq!(r.folder_name(eid), "Sent Items");
+    assert_eq!(r.load(eid).spool.attempts, 0, "no retry was needed");
+    assert_eq!(srv.messages().len(), 1);
+    assert_eq!(srv.connections(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
