@@ -360,23 +360,20 @@ impl SmtpTransport {
         // which the server delays (40 ms on Linux) because it is waiting for the dot. A failed
         // write (EPIPE) means the dot never left; any other failure after this point may
         // have come after the server had the whole message.
-        let (reply, body_written) = match std::str::from_utf8(body) {
-            Ok(text) => {
-                let r = conn.command(DataBlock(dot_stuffed(text)));
-                let written = !r.as_ref().err().is_some_and(write_failed);
-                (r, written)
-            }
-            Err(_) => {
-                // 8-bit content: lettre's own writer; the iterator tells how far it got (once
-                // asked past the last part, every byte of the message was written).
-                let mut written = false;
-                let parts = BodyParts {
-                    body: Some(body),
-                    done: &mut written,
-                };
-                let r = conn.message_iter(parts);
-                (r, written)
-            }
+        let (reply, body_written) = if let Ok(text) = std::str::from_utf8(body) {
+            let r = conn.command(DataBlock(dot_stuffed(text)));
+            let written = !r.as_ref().err().is_some_and(write_failed);
+            (r, written)
+        } else {
+            // 8-bit content: lettre's own writer; the iterator tells how far it got (once
+            // asked past the last part, every byte of the message was written).
+            let mut written = false;
+            let parts = BodyParts {
+                body: Some(body),
+                done: &mut written,
+            };
+            let r = conn.message_iter(parts);
+            (r, written)
         };
         match reply {
             Ok(r) => {

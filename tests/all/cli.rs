@@ -398,7 +398,11 @@ fn errors_print_one_line_starting_with_spoolbox_error_and_exit_non_zero() {
 #[test]
 fn bad_arguments_print_one_line_not_a_usage_block() {
     let (_dir, store) = demo();
-    for args in [&["show", "not-a-number"][..], &["send", "--bogus"], &["nonsense"]] {
+    for args in [
+        &["show", "not-a-number"][..],
+        &["send", "--bogus"],
+        &["nonsense"],
+    ] {
         let o = spoolbox(&store, args);
         let line = one_error_line(&o);
         assert!(line.contains("--help"), "{args:?}: {line}");
@@ -413,9 +417,16 @@ fn send_with_an_id_sends_only_that_message() {
     let order = id_of(&rows, "Order via the X.400 gateway");
     ok(&spoolbox(&store, &["send", &order]));
     let rows = list(&store);
-    assert_eq!(one(&rows, "Order via the X.400 gateway")["folder"], "Sent Items");
+    assert_eq!(
+        one(&rows, "Order via the X.400 gateway")["folder"],
+        "Sent Items"
+    );
     // Everything else is still queued, in the Outbox, untouched.
-    for subject in ["Quarterly report", "Delete after submit: one-time code", "[archive] Signed minutes"] {
+    for subject in [
+        "Quarterly report",
+        "Delete after submit: one-time code",
+        "[archive] Signed minutes",
+    ] {
         let r = one(&rows, subject);
         assert_eq!(r["folder"], "Outbox", "{subject}");
         assert_eq!(r["state"], "Queued", "{subject}");
@@ -512,7 +523,7 @@ fn check_pickup_folder(root: &Path, store: &mut Store, label: &str) {
     let mut per_message: HashMap<u64, Vec<PathBuf>> = HashMap::new();
     for e in std::fs::read_dir(root.join("pickup")).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if !Path::new(&name).extension().is_some_and(|x| x == "eml") {
+        if Path::new(&name).extension().is_none_or(|x| x != "eml") {
             continue;
         }
         let eid: u64 = name
