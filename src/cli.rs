@@ -622,8 +622,13 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
         "ID", "FOLDER", "STATE", "DONE"
     );
     for s in rows {
+        // A waiting message says why (a 4xx, a server down, an outcome unknown).
+        let why = match (s.state(now), s.last_error.as_deref()) {
+            (crate::mapi::MessageState::WaitingRetry, Some(e)) => format!("  ({e})"),
+            _ => String::new(),
+        };
         println!(
-            "{:>6}  {:<14} {:<22} {:>2}/{:<2}  {}",
+            "{:>6}  {:<14} {:<22} {:>2}/{:<2}  {}{why}",
             s.eid.0,
             folder_name(store, s.folder),
             s.state(now).label(),

@@ -581,6 +581,16 @@ fn a_reply_lost_after_the_data_dot_is_shown_as_outcome_unknown_and_sent_again() 
                 .contains("outcome unknown"),
             "{row:#}"
         );
+        let text = ok(&spoolbox(root, &["list"]));
+        let line = text
+            .lines()
+            .find(|l| l.contains("Lost reply"))
+            .unwrap()
+            .to_owned();
+        assert!(
+            line.contains("Waiting retry") && line.contains("outcome unknown"),
+            "{line}"
+        );
     });
     r.advance(61);
     r.run();
