@@ -539,12 +539,21 @@ impl Message {
 
     /// The recipient with this row id.
     pub fn recipient(&self, row_id: u32) -> Option<&Recipient> {
-        self.recipients.iter().find(|r| r.row_id == row_id)
+        // Row ids are usually the row's index: look there first, so per-row loops over a
+        // message with 10,000 recipients stay linear instead of quadratic.
+        match self.recipients.get(row_id as usize) {
+            Some(r) if r.row_id == row_id => Some(r),
+            _ => self.recipients.iter().find(|r| r.row_id == row_id),
+        }
     }
 
     /// The recipient with this row id, for change.
     pub fn recipient_mut(&mut self, row_id: u32) -> Option<&mut Recipient> {
-        self.recipients.iter_mut().find(|r| r.row_id == row_id)
+        let i = match self.recipients.get(row_id as usize) {
+            Some(r) if r.row_id == row_id => row_id as usize,
+            _ => self.recipients.iter().position(|r| r.row_id == row_id)?,
+        };
+        self.recipients.get_mut(i)
     }
 
     /// The state, derived from the flags and the spooler's bookkeeping at time `now`.
