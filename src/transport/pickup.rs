@@ -50,12 +50,16 @@ pub fn file_name(eid: crate::mapi::EntryId, rows: &[u32]) -> String {
 }
 
 fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
-    fs::create_dir_all(dir)?;
+    // A new pickup directory's own name must be durable, or its fsynced files go with it.
+    crate::store::fs::create_dir_durable(&crate::store::fs::RealFs, dir)?;
     let dest = dir.join(name);
+    // One process owns the store, so the temp name needs no pid: a leftover of a crash
+    // before the link is overwritten below, one after it is removed here on the replay.
+    let tmp = dir.join(format!(".{name}.tmp"));
     if dest.exists() {
+        let _ = fs::remove_file(&tmp);
         return Ok(false);
     }
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     fail_point("pickup.before_write");
     let mut f = OpenOptions::new()
         .write(true)
