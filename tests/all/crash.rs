@@ -2,7 +2,7 @@
 //!
 //! - [`process`]: the real `spoolbox send --all` aborted at every kind of fail point and killed
 //!   with SIGKILL at random instants, restarted until done, for the null transport, the pickup
-//!   folder and both at once.
+//!   folder, both at once, and SMTP to a real server on loopback (deliveries counted in its log).
 //! - [`power`]: random store operations on a simulated disk ([`simfs`]) that loses everything
 //!   not fsynced when the power is cut at a random operation.
 //! - [`corruption`]: damaged message files, `store.json` and journal (every byte cut, every bit

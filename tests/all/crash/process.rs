@@ -4,8 +4,9 @@
 //! point a clean run passes: before and after each pipeline step, inside the store's atomic
 //! write, the journal append and sync, and the pickup write; K is drawn from that list), and
 //! SIGKILL at a random instant of the run, up to three times in a row. The store is built
-//! through the library for three transports set-ups: the null transport, the pickup folder, and
-//! both on each message. After the last, crash-free run the store must hold every message
+//! through the library for four transport set-ups: the null transport, the pickup folder, both
+//! on each message, and SMTP to the test server of `smtp.rs` on loopback, whose log counts
+//! deliveries (a second copy only for the hand-off in flight at a crash). After the last, crash-free run the store must hold every message
 //! exactly where its disposal says, in one copy, with one NDR per message that needs one and
 //! exactly one `.eml` per message and hand-off in the pickup folder.
 //!
@@ -22,7 +23,9 @@ use jiff::Timestamp;
 use spoolbox::mapi::tags::{PR_DELETE_AFTER_SUBMIT, PR_SENTMAIL_ENTRYID};
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind, RecipientState};
 use spoolbox::spooler::submit;
-use spoolbox::store::profile::{PickupSettings, Profile, TransportConfig, TransportKind};
+use spoolbox::store::profile::{
+    PickupSettings, Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind,
+};
 use spoolbox::store::{FolderKind, Store};
 
 use super::{Rng, env_count, seed};
@@ -37,6 +40,8 @@ pub enum Setup {
     Pickup,
     /// Both; each message has rows for both.
     Mixed,
+    /// SMTP to the test server (aiosmtpd, `tests/fixtures/smtp_server.py`) on this port.
+    Smtp(u16),
 }
 
 pub const SETUPS: [Setup; 3] = [Setup::Null, Setup::Pickup, Setup::Mixed];
@@ -69,6 +74,24 @@ pub struct Template {
 }
 
 fn profile(setup: Setup) -> Profile {
+    if let Setup::Smtp(port) = setup {
+        let smtp = TransportConfig::new(
+            "SMTP",
+            TransportKind::Smtp(SmtpSettings {
+                host: "127.0.0.1".into(),
+                port,
+                tls: TlsMode::None,
+                username: None,
+                timeout_secs: 10,
+            }),
+            &["SMTP"],
+        );
+        return Profile {
+            transports: vec![smtp],
+            coupled_addrtypes: Vec::new(),
+            ..Profile::default()
+        };
+    }
     let null = TransportConfig::new("Null", TransportKind::Null, &["NULL"]);
     let pickup = TransportConfig::new(
         "Pickup folder",
@@ -80,6 +103,7 @@ fn profile(setup: Setup) -> Profile {
             Setup::Null => vec![null],
             Setup::Pickup => vec![pickup],
             Setup::Mixed => vec![pickup, null],
+            Setup::Smtp(_) => unreachable!(),
         },
         coupled_addrtypes: Vec::new(),
         ..Profile::default()
@@ -112,7 +136,7 @@ impl Template {
             for row in 0..rows {
                 let smtp = match setup {
                     Setup::Null => false,
-                    Setup::Pickup => true,
+                    Setup::Pickup | Setup::Smtp(_) => true,
                     Setup::Mixed => row % 2 == 0,
                 };
                 let (addr, ty) = if smtp {
@@ -261,6 +285,9 @@ impl Template {
                         r.outcome
                     );
                 }
+            }
+            if matches!(self.setup, Setup::Smtp(_)) {
+                continue; // counted at the server instead
             }
             // The pickup folder: exactly one .eml per hand-off, every SMTP row in one file.
             let mine: Vec<&PickupFile> = pickup.iter().filter(|p| p.eid == spec.eid).collect();
@@ -522,6 +549,185 @@ fn sigkill_at_random_instants_then_restart_finishes_every_message_once() {
     }
     eprintln!(
         "sigkill: {crashes} processes killed mid-run ({kills} kills) in {cases} cases in {:.1} s; start+open and clean run take {spans:?}",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMTP: the same crashes against a real server on loopback, deliveries counted in its log
+
+/// The other suite's test SMTP server (`tests/fixtures/smtp_server.py`, aiosmtpd), started on
+/// a free port; it logs every accepted message as a JSON line.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start() -> Self {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.jsonl");
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let venv = repo.join("target/smtp-venv/bin/python3");
+        let py = std::env::var_os("SPOOLBOX_TEST_PYTHON").map_or_else(
+            || {
+                if venv.exists() {
+                    venv
+                } else {
+                    PathBuf::from("python3")
+                }
+            },
+            PathBuf::from,
+        );
+        let mut child = Command::new(&py)
+            .arg(repo.join("tests/fixtures/smtp_server.py"))
+            .args(["--port", "0", "--max-seconds", "600", "--log"])
+            .arg(&log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{}: {e} (scripts/test.sh installs aiosmtpd)", py.display())
+            });
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the test SMTP server did not start: {line:?}"));
+        Self {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// `(subject, recipient)` of every delivery logged after line `from`.
+    fn deliveries(&self, from: usize) -> Vec<(String, String)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .skip(from)
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["event"] == "message")
+            .flat_map(|v| {
+                let subject = v["subject"].as_str().unwrap_or_default().to_owned();
+                v["rcpt_tos"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |r| (subject.clone(), r.as_str().unwrap_or_default().to_owned()))
+            })
+            .collect()
+    }
+
+    fn lines(&self) -> usize {
+        std::fs::read_to_string(&self.log).map_or(0, |t| t.lines().count())
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn smtp_crashes_deliver_every_recipient_and_duplicate_only_what_was_in_flight() {
+    let t0 = Instant::now();
+    let base = seed("smtp_crash");
+    let mut rng = Rng::new(base);
+    let runs = env_count("SPOOLBOX_CRASH_RUNS", 75) * 2 / 5;
+    let server = SmtpServer::start();
+    let from = server.lines();
+    let t = Template::new(Setup::Smtp(server.port), MESSAGES, &mut rng);
+    // The template's own clean run delivered each recipient exactly once.
+    let clean = server.deliveries(from);
+    let want: usize = t.specs.iter().map(|s| s.smtp_rows.len()).sum();
+    assert_eq!(clean.len(), want, "clean run: {clean:?}");
+    let list = fail_point_list(&t);
+    let start = Instant::now();
+    let d = t.copy();
+    assert!(run(&d.path().join("store"), None).status.success());
+    let span = start.elapsed();
+    let (mut crashes, mut duplicated, mut cases) = (0, 0, 0);
+    while crashes < runs {
+        cases += 1;
+        let dir = t.copy();
+        let root = dir.path().join("store");
+        let before = server.lines();
+        let mut hits = 0;
+        let how = if cases % 2 == 0 {
+            let k = rng.below(list.len() as u64) as usize;
+            let name = &list[k];
+            let nth = list[..=k].iter().filter(|n| *n == name).count();
+            let spec = format!("{name}:{nth}");
+            let o = run(&root, Some(&spec));
+            assert!(!o.status.success(), "{spec}: did not crash: {}", text(&o));
+            hits += 1;
+            format!("fail point {spec}")
+        } else {
+            let delay = Duration::from_micros(rng.below(span.as_micros() as u64 + 1));
+            let mut child = command(&root, None)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(delay);
+            let _ = child.kill();
+            if !child.wait().unwrap().success() {
+                hits += 1;
+            }
+            format!("SIGKILL after {delay:?}")
+        };
+        crashes += hits;
+        let label = format!("SMTP, {how}, case {cases}, seed {base}");
+        finish(&root, &label);
+        t.check(&root, &label);
+        // At the server: every recipient at least once; a second copy only for the one
+        // hand-off that was in flight at the crash (one message, its rows, once).
+        let got = server.deliveries(before);
+        let mut count: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for k in got {
+            *count.entry(k).or_default() += 1;
+        }
+        for s in &t.specs {
+            for row in &s.smtp_rows {
+                let rcpt = format!(
+                    "rcpt{row}.m{}@example.org",
+                    &s.subject[s.subject.rfind(' ').unwrap() + 1..]
+                );
+                assert!(
+                    count.contains_key(&(s.subject.clone(), rcpt.clone())),
+                    "{label}: {rcpt} of {:?} never delivered",
+                    s.subject
+                );
+            }
+        }
+        let twice: BTreeSet<&String> = count
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|((s, _), _)| s)
+            .collect();
+        assert!(count.values().all(|n| *n <= 2), "{label}: {count:?}");
+        assert!(
+            twice.len() <= hits,
+            "{label}: {} messages sent twice after {hits} crash(es): {twice:?}",
+            twice.len()
+        );
+        duplicated += twice.len();
+    }
+    eprintln!(
+        "smtp_crash: {crashes} crashes in {cases} cases in {:.1} s; {duplicated} hand-offs in flight at a crash were sent again",
         t0.elapsed().as_secs_f64()
     );
 }
