@@ -31,10 +31,23 @@ impl StoreLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
+        let mut tries = 0;
+        loop {
+            match file.try_lock() {
+                Err(TryLockError::WouldBlock) if tries < 100 && holder_is_me(&mut file) => {
+                    // Held under our own pid: another Store of this process, or a child this
+                    // process just forked that still shares the descriptor until its exec. The
+                    // latter passes in microseconds; wait up to a second before refusing.
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other,
+            }
+        }
+        .or_else(|e| match e {
+            TryLockError::WouldBlock => {
                 let mut who = String::new();
+                let _ = file.seek(SeekFrom::Start(0));
                 let _ = file.read_to_string(&mut who);
                 let who = who.trim();
                 let holder = if who.is_empty() {
@@ -42,13 +55,13 @@ impl StoreLock {
                 } else {
                     format!("process {who}")
                 };
-                return Err(StoreError::Locked {
+                Err(StoreError::Locked {
                     root: root.to_path_buf(),
                     holder,
-                });
+                })
             }
-            Err(TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
-        }
+            TryLockError::Error(e) => Err(StoreError::io(&path, e)),
+        })?;
         let pid = std::process::id().to_string();
         let write = file
             .set_len(0)
@@ -63,4 +76,13 @@ impl StoreLock {
     pub fn detached() -> Self {
         Self { _file: None }
     }
+}
+
+/// True when the lock file names this process as the holder.
+fn holder_is_me(file: &mut File) -> bool {
+    let mut who = String::new();
+    let read = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut who));
+    read.is_ok() && who.trim() == std::process::id().to_string()
 }
