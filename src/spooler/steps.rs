@@ -572,6 +572,9 @@ impl Spooler {
                         recipients: changed,
                         ..Patch::default()
                     },
+                    // Durable before the marks are reported (the UI shows them as done): an
+                    // operation reported done survives a crash. Syncing lazily would save an
+                    // fsync per message but break that promise.
                     true,
                 )?;
                 for e in events {

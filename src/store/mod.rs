@@ -191,6 +191,9 @@ pub struct Store {
     cache: HashMap<EntryId, Message>,
     /// Messages whose journal records are not yet folded into their file.
     dirty: HashSet<EntryId>,
+    /// Messages with journal records written since the last journal fsync that are still
+    /// live (not yet folded into their file by a whole-file save).
+    unsynced: HashSet<EntryId>,
     journal: Journal,
     next_id: u64,
     fingerprints: HashMap<EntryId, fs::Fingerprint>,
@@ -285,6 +288,7 @@ impl Store {
             queue: BTreeSet::new(),
             cache: HashMap::new(),
             dirty: HashSet::new(),
+            unsynced: HashSet::new(),
             journal,
             fingerprints: HashMap::new(),
             lazy_unlinks: None,
@@ -548,6 +552,7 @@ impl Store {
             self.fingerprints.insert(msg.entry_id, fp);
         }
         self.dirty.remove(&msg.entry_id);
+        self.unsynced.remove(&msg.entry_id);
         self.set_summary(Summary::of(msg));
         self.remember(msg.clone());
         self.maybe_compact()?;
@@ -560,22 +565,31 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], I/O errors (the change is then not applied).
     pub fn patch(&mut self, eid: EntryId, patch: Patch, sync: bool) -> Result<Message> {
-        let mut msg = self.load(eid)?;
-        let rec = Record {
-            eid,
-            rev: msg.revision,
-            patch,
-        };
+        if !self.cache.contains_key(&eid) {
+            let msg = self.read_from_disk(eid)?;
+            self.remember(msg);
+        }
+        let rev = self
+            .cache
+            .get(&eid)
+            .map(|m| m.revision)
+            .ok_or(StoreError::NotFound(eid))?;
+        let rec = Record { eid, rev, patch };
         let jp = self.journal.path().to_path_buf();
         self.journal.append(&rec).map_err(io_err(&jp))?;
         if sync {
             self.journal.sync().map_err(io_err(&jp))?;
+            self.unsynced.clear();
+        } else {
+            self.unsynced.insert(eid);
         }
-        rec.patch.apply(&mut msg);
+        // Applied in place on the cached copy: one clone (the returned one) per step, not three.
+        let msg = self.cache.get_mut(&eid).ok_or(StoreError::NotFound(eid))?;
+        rec.patch.apply(msg);
+        let (summary, out) = (Summary::of(msg), msg.clone());
         self.dirty.insert(eid);
-        self.set_summary(Summary::of(&msg));
-        self.cache.insert(eid, msg.clone());
-        Ok(msg)
+        self.set_summary(summary);
+        Ok(out)
     }
 
     /// Makes every journal record durable.
@@ -583,8 +597,15 @@ impl Store {
     /// # Errors
     /// I/O errors.
     pub fn sync_journal(&mut self) -> Result<()> {
+        // Records of messages saved whole since are obsolete: losing them loses nothing, so
+        // they are not worth an fsync.
+        if self.unsynced.is_empty() {
+            return Ok(());
+        }
         let jp = self.journal.path().to_path_buf();
-        self.journal.sync().map_err(io_err(&jp))
+        self.journal.sync().map_err(io_err(&jp))?;
+        self.unsynced.clear();
+        Ok(())
     }
 
     /// Deletes a message for good (durably).
