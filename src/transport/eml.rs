@@ -16,9 +16,9 @@ use crate::mapi::{Attachment, Message, Recipient, RecipientKind};
 /// What goes into a rendered message besides the content.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RenderOptions {
-    /// Keep the `Bcc:` header. SMTP drops it (Bcc recipients are in the envelope only); a
-    /// pickup directory and an exported file keep it, as IIS/Exchange pickup files and
-    /// Outlook's "Save as" do, so the reader still finds every recipient.
+    /// Keep the `Bcc:` header. SMTP drops it (Bcc recipients are in the envelope only), and
+    /// so does [`render`]; an exported file keeps it, as Outlook's "Save as" of a sent item
+    /// does, so importing it again finds every recipient.
     pub keep_bcc: bool,
     /// Leave out rows whose address is not an Internet address (FAX, EX, X400) instead of
     /// failing; used by export, where such rows cannot be written as a mailbox.
