@@ -91,6 +91,8 @@ pub struct Spooler {
     active_transport: Option<usize>,
     events: Vec<Event>,
     sink: Option<Box<dyn Fn(Event) + Send>>,
+    /// Events about state not yet durable, released by [`Spooler::settle`] and after steps.
+    held: Vec<(EntryId, Event)>,
     /// (messages queued at the last Send/Receive, of which finished since): drives the
     /// progress bar of a flush of thousands.
     flush_progress: Option<(u64, u64)>,
@@ -126,6 +128,7 @@ impl Spooler {
             active_transport: None,
             events: Vec::new(),
             sink: None,
+            held: Vec::new(),
             flush_progress: None,
             only: None,
         };
@@ -209,8 +212,65 @@ impl Spooler {
         std::mem::take(&mut self.events)
     }
 
+    /// Queues an event. What reports a message's state (its recipients' marks, its summary,
+    /// its details) waits while that state is not durable yet: the app only ever reports
+    /// what survives a crash (SPEC 1). See [`Spooler::settle`].
     fn emit(&mut self, e: Event) {
-        self.events.push(e);
+        let eid = match &e {
+            Event::RecipientMarked { eid, .. }
+            | Event::StepStarted { eid, .. }
+            | Event::StepFinished { eid, .. }
+            | Event::LockChanged { eid, .. }
+            | Event::Moved { eid, .. }
+            | Event::NdrCreated { eid, .. }
+            | Event::RetryScheduled { eid, .. }
+            | Event::Trace { eid, .. }
+            | Event::Removed(eid) => Some(*eid),
+            Event::Summary(s) => Some(s.eid),
+            Event::Detail(m) => Some(m.entry_id),
+            _ => None,
+        };
+        match eid {
+            // Events about one message keep their order: once one waits, the later ones do too.
+            Some(eid)
+                if self.store.is_unsynced(eid) || self.held.iter().any(|(h, _)| *h == eid) =>
+            {
+                self.held.push((eid, e));
+            }
+            _ => self.events.push(e),
+        }
+    }
+
+    /// Releases the held events of messages whose state has become durable since.
+    fn release_durable(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        for (eid, e) in held {
+            if self.store.is_unsynced(eid) {
+                self.held.push((eid, e));
+            } else {
+                self.events.push(e);
+            }
+        }
+    }
+
+    /// Makes everything pending durable (one journal fsync) and releases every held event:
+    /// called whenever the spooler stops (pause, breakpoint, idle, a message left behind),
+    /// so nothing waits unreported.
+    pub fn settle(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.sync_journal() {
+            self.events.push(Event::Error(format!(
+                "the journal could not be synced: {e}"
+            )));
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        self.events.extend(held.into_iter().map(|(_, e)| e));
     }
 
     /// Sends buffered events at once through the sink (the worker sets one), so the UI sees
@@ -495,6 +555,8 @@ impl Spooler {
         if let Err(e) = result {
             self.emit(Event::Error(e.to_string()));
         }
+        // A command's effect is reported once it is durable.
+        self.settle();
     }
 
     fn changed(&mut self, m: &Message) {
@@ -794,6 +856,15 @@ impl Spooler {
 
     /// Runs at most one step of one message, honouring pause and breakpoints.
     pub fn tick(&mut self) -> Tick {
+        let tick = self.tick_inner();
+        // Whenever the spooler stops, or turns to another message, nothing stays unreported.
+        if !matches!(tick, Tick::Ran(..)) || self.mode != Mode::Running || self.current.is_none() {
+            self.settle();
+        }
+        tick
+    }
+
+    fn tick_inner(&mut self) -> Tick {
         self.collect_sent_deferred();
         if self.mode == Mode::Paused {
             return Tick::Paused;

@@ -28,6 +28,9 @@ use crate::store::profile::HookAction;
 use crate::store::{FolderKind, Patch, StoreError};
 use crate::transport::{EndFlag, RowOutcome, SubmitResult, SubmitView};
 
+/// A hand-off that took at least this long has its marks made durable at once.
+const SLOW_HANDOFF: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// The MAPI calls one step makes, for the trace.
 pub(super) struct Tracer {
     step: Step,
@@ -232,6 +235,7 @@ impl Spooler {
                 self.emit_debug();
             }
         }
+        self.release_durable();
         self.flush_events();
     }
 
@@ -447,6 +451,7 @@ impl Spooler {
                 "0"
             };
             let mut resend_now = 0;
+            let handoff_started = Instant::now();
             let handoff = loop {
                 let Some(t) = self.transports.get_mut(ti) else {
                     break None;
@@ -572,10 +577,13 @@ impl Spooler {
                         recipients: changed,
                         ..Patch::default()
                     },
-                    // Durable before the marks are reported (the UI shows them as done): an
-                    // operation reported done survives a crash. Syncing lazily would save an
-                    // fsync per message but break that promise.
-                    true,
+                    // Adaptive group commit. After a slow hand-off (a real server, a fax) an
+                    // fsync costs nothing by comparison and the UI sees the flip at once. After
+                    // a fast one the marks ride the message's next durable write (usually
+                    // DoSentMail's), which saves an fsync per message; either way a mark is
+                    // reported only once durable (the events wait in `held`), and a crash can
+                    // re-send only recipients that were never reported.
+                    handoff_started.elapsed() >= SLOW_HANDOFF,
                 )?;
                 for e in events {
                     self.emit(e);

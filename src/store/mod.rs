@@ -204,7 +204,8 @@ impl From<IndexEntry> for IndexRow {
     fn from(e: IndexEntry) -> Self {
         let s = e.summary;
         // i64 nanoseconds reach the year 2262; serde_json reads them much faster than i128.
-        let ns = |t: Option<Timestamp>| t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(i64::MAX));
+        let ns =
+            |t: Option<Timestamp>| t.map(|t| i64::try_from(t.as_nanosecond()).unwrap_or(i64::MAX));
         Self(
             e.ino,
             e.len,
@@ -691,6 +692,11 @@ impl Store {
         Ok(out)
     }
 
+    /// True while message `eid` has journal records that are not durable yet.
+    pub fn is_unsynced(&self, eid: EntryId) -> bool {
+        self.unsynced.contains(&eid)
+    }
+
     /// Makes every journal record durable.
     ///
     /// # Errors
@@ -962,8 +968,7 @@ impl Store {
             self.write_meta()?;
         }
         // Every message came from an index that lists exactly them: nothing to rewrite on close.
-        self.index_stale =
-            !(report.from_index == index_len && index_len == self.summaries.len());
+        self.index_stale = !(report.from_index == index_len && index_len == self.summaries.len());
         Ok(())
     }
 
