@@ -40,13 +40,13 @@ fn is_root() -> bool {
 }
 
 /// `smtp-sink` on a free loopback port; killed on drop.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Sink {
-    fn start() -> Result<Self> {
+    pub(crate) fn start() -> Result<Self> {
         let port = free_port()?;
         let mut c = Proc::new(SINK);
         if is_root() {

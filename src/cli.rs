@@ -172,6 +172,8 @@ impl From<TlsArg> for TlsMode {
 /// Benchmark selection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchKind {
+    /// Flush a large queue through the null, pickup-folder and SMTP transports.
+    Load,
     /// Open a store with many outbox messages and list the outbox.
     Store,
     /// Pipeline throughput through the null transport.
@@ -237,6 +239,10 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
         runs,
     } = cmd
     {
+        if *kind == BenchKind::Load {
+            return crate::bench_load::run(*messages, cli.store.as_deref())
+                .map(|()| ExitCode::SUCCESS);
+        }
         if *kind == BenchKind::Smtp {
             return crate::bench_smtp::run(*messages, *runs, cli.store.as_deref())
                 .map(|()| ExitCode::SUCCESS);

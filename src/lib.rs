@@ -5,6 +5,7 @@
 //! [`ui`] the eframe app. The CLI in `main.rs` drives the same spooler headless.
 
 pub mod bench;
+pub mod bench_load;
 pub mod bench_smtp;
 pub mod cli;
 pub mod mapi;
