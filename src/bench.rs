@@ -193,7 +193,10 @@ pub fn create_outbox_quick(dir: &Path, n: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     let (mut store, _) = Store::open(dir)?;
     // Paused, so a window opened on it shows the whole queue rather than start sending it.
-    store.set_profile(Profile { start_paused: true, ..null_profile() })?;
+    store.set_profile(Profile {
+        start_paused: true,
+        ..null_profile()
+    })?;
     let mut first = sample(&mut store, 0)?;
     store.save(&mut first)?;
     let t0 = Timestamp::now();

@@ -43,7 +43,7 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
             }),
         )),
         None => {
-            println!("load: smtp-sink is not available (apt-get install postfix): SMTP skipped")
+            println!("load: smtp-sink is not available (apt-get install postfix): SMTP skipped");
         }
     }
     for (label, kind) in kinds {

@@ -28,7 +28,7 @@ pub struct Cli {
     /// (window) Start in dark mode.
     #[arg(long)]
     pub dark: bool,
-    /// (window) Start with a breakpoint before this step (repeatable), e.g. SetLockState.
+    /// (window) Start with a breakpoint before this step (repeatable), e.g. `SetLockState`.
     #[arg(long = "break", value_name = "STEP", value_parser = parse_step)]
     pub breakpoints: Vec<crate::mapi::Step>,
     /// The headless command; none opens the window.
@@ -52,7 +52,7 @@ pub enum Cmd {
     },
     /// Check the store, report and repair: quarantine, stale locks, journal replay.
     Doctor,
-    /// Submit a draft (IMessage::SubmitMessage).
+    /// Submit a draft (`IMessage::SubmitMessage`).
     Submit {
         /// Message id.
         id: EntryId,
@@ -70,7 +70,7 @@ pub enum Cmd {
         /// Message id.
         id: EntryId,
     },
-    /// Abort a submission (IMsgStore::AbortSubmit).
+    /// Abort a submission (`IMsgStore::AbortSubmit`).
     Abort {
         /// Message id.
         id: EntryId,
@@ -79,7 +79,7 @@ pub enum Cmd {
     Import {
         /// The .eml file.
         file: PathBuf,
-        /// Submit the draft at once (IMessage::SubmitMessage).
+        /// Submit the draft at once (`IMessage::SubmitMessage`).
         #[arg(long)]
         submit: bool,
     },
@@ -613,7 +613,7 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
                     "state": s.state(now).label(),
                     "recipients_done": s.done,
                     "recipients_total": s.total,
-                    "next_step": s.next_step.map(|x| x.name()),
+                    "next_step": s.next_step.map(crate::mapi::Step::name),
                     "client_submit_time": s.client_submit_time.map(|t| t.to_string()),
                     "next_retry": s.next_retry.map(|t| t.to_string()),
                     "last_error": s.last_error,
@@ -799,13 +799,11 @@ fn doctor(cli: &Cli, store: Store, report: &OpenReport) -> Result<ExitCode> {
             println!("  {n}");
         }
         let qdir = sp.store().root().join("quarantine");
-        let earlier = std::fs::read_dir(&qdir)
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "why"))
-                    .count()
-            })
-            .unwrap_or(0);
+        let earlier = std::fs::read_dir(&qdir).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "why"))
+                .count()
+        });
         println!("files in quarantine/ (with a .why beside each): {earlier}");
         println!(
             "{}",
@@ -994,7 +992,7 @@ fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
             );
         }
         Event::Moved { eid, to, .. } => {
-            println!("{:>6}    moved to {}", eid.0, folder_name(sp.store(), *to))
+            println!("{:>6}    moved to {}", eid.0, folder_name(sp.store(), *to));
         }
         Event::Removed(eid) => println!("{:>6}    deleted", eid.0),
         Event::Notice(t) => println!("note: {t}"),

@@ -11,6 +11,7 @@ pub mod submit;
 pub mod worker;
 
 use std::collections::{BTreeSet, HashSet};
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -610,10 +611,7 @@ impl Spooler {
         let Some(s) = self.store.summary(eid).cloned() else {
             return Err(StoreError::NotFound(eid));
         };
-        if !s.is_submitted() {
-            let m = submit::submit_message(&mut self.store, eid, now)?;
-            self.changed(&m);
-        } else {
+        if s.is_submitted() {
             let msg = self.store.load(eid)?;
             let mut spool = msg.spool.clone();
             spool.next_retry = None;
@@ -626,6 +624,9 @@ impl Spooler {
                 },
                 false,
             )?;
+            self.changed(&m);
+        } else {
+            let m = submit::submit_message(&mut self.store, eid, now)?;
             self.changed(&m);
         }
         if self.current.is_none() {
@@ -823,16 +824,16 @@ impl Spooler {
     /// When neither the message nor a saved trace exists.
     pub fn trace_text(&mut self, eid: EntryId) -> Result<String, StoreError> {
         let calls = self.trace_of(eid)?;
-        Ok(calls
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}  {:<20} {c}\n",
-                    c.at.strftime("%H:%M:%S%.3f"),
-                    c.step.name()
-                )
-            })
-            .collect())
+        let mut out = String::new();
+        for c in &calls {
+            let _ = writeln!(
+                out,
+                "{}  {:<20} {c}",
+                c.at.strftime("%H:%M:%S%.3f"),
+                c.step.name()
+            );
+        }
+        Ok(out)
     }
 
     /// The recorded MAPI calls of a message; for a message deleted by `DoSentMail`, the trace

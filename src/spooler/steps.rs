@@ -4,6 +4,7 @@
 //! (unlock, then `DoSentMail`: hooks, copy to the sent-mail folder, delete).
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use jiff::SignedDuration;
@@ -163,7 +164,7 @@ impl Spooler {
         };
         let res = match step {
             Step::SubmitMessage => Ok(StepDone::patch(StepOutcome::Skipped, Step::Preprocess)),
-            Step::Preprocess => self.preprocess(&mut work, &mut tr),
+            Step::Preprocess => Ok(self.preprocess(&mut work, &mut tr)),
             Step::SetLockState => Ok(Self::set_lock_state(&mut work, &mut tr)),
             Step::Transmit => self.transmit(&mut work, &mut tr),
             Step::NonDeliveryReport => self.non_delivery_report(&mut work, &mut tr),
@@ -331,10 +332,10 @@ impl Spooler {
     /// Step 1 (S3): only with `SUBMITFLAG_PREPROCESS`: lock, run the preprocessors of the
     /// transports that will receive recipients in registration order, then the spooler's
     /// resubmit clears `SUBMITFLAG_PREPROCESS`.
-    fn preprocess(&mut self, msg: &mut Message, tr: &mut Tracer) -> Result<StepDone, StoreError> {
+    fn preprocess(&mut self, msg: &mut Message, tr: &mut Tracer) -> StepDone {
         let flags = msg.submit_flags().unwrap_or(0);
         if flags & SUBMITFLAG_PREPROCESS == 0 {
-            return Ok(StepDone::patch(StepOutcome::Skipped, Step::SetLockState));
+            return StepDone::patch(StepOutcome::Skipped, Step::SetLockState);
         }
         let eid = msg.entry_id;
         msg.props
@@ -381,7 +382,7 @@ impl Spooler {
             "spooler resubmit",
             "S_OK (SUBMITFLAG_PREPROCESS cleared)",
         );
-        Ok(StepDone::patch(StepOutcome::Done, Step::SetLockState))
+        StepDone::patch(StepOutcome::Done, Step::SetLockState)
     }
 
     /// Step 2 (S5): `IMsgStore::SetLockState(MSG_LOCKED)` unless already locked.
@@ -777,11 +778,12 @@ impl Spooler {
                 MAPI_REASON_TRANSFER_FAILED
             };
             row.props.set_flags(PR_NDR_REASON_CODE, reason);
-            body.push_str(&format!(
+            let _ = write!(
+                body,
                 "  {}\n    {}\n",
                 r.label(),
                 r.report_text().unwrap_or("")
-            ));
+            );
             report.recipients.push(row);
         }
         report.body = body;

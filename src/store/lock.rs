@@ -44,7 +44,7 @@ impl StoreLock {
                 other => break other,
             }
         }
-        .or_else(|e| match e {
+        .map_err(|e| match e {
             TryLockError::WouldBlock => {
                 let mut who = String::new();
                 let _ = file.seek(SeekFrom::Start(0));
@@ -55,12 +55,12 @@ impl StoreLock {
                 } else {
                     format!("process {who}")
                 };
-                Err(StoreError::Locked {
+                StoreError::Locked {
                     root: root.to_path_buf(),
                     holder,
-                })
+                }
             }
-            TryLockError::Error(e) => Err(StoreError::io(&path, e)),
+            TryLockError::Error(e) => StoreError::io(&path, e),
         })?;
         let pid = std::process::id().to_string();
         let write = file

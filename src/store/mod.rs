@@ -158,7 +158,7 @@ pub struct OpenReport {
     pub journal_damage: Option<String>,
     /// Leftover temp files removed.
     pub tmp_removed: usize,
-    /// Messages found twice (a crash inside FinishedMsg) and resolved to one copy.
+    /// Messages found twice (a crash inside `FinishedMsg`) and resolved to one copy.
     pub duplicates_resolved: usize,
     /// Summaries taken from `index.json` without reading the message file.
     pub from_index: usize,
@@ -613,7 +613,7 @@ impl Store {
 
     /// Writes a whole message durably (tmp, fsync, rename, fsync dir) into its folder. If it
     /// was in another folder before, that copy is removed afterwards: a crash in between leaves
-    /// two copies, and the next open keeps the newer revision (FinishedMsg is idempotent).
+    /// two copies, and the next open keeps the newer revision (`FinishedMsg` is idempotent).
     ///
     /// # Errors
     /// I/O errors; the message on disk is then as it was.

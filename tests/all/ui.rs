@@ -104,7 +104,10 @@ fn sending_a_demo_message_flips_responsibility_and_files_it_in_sent_items() {
     });
     step_until(&mut h, "every recipient TRUE in the detail", |a| {
         a.model.detail.as_ref().is_some_and(|m| {
-            m.recipients.len() == 3 && m.recipients.iter().all(|r| r.responsibility())
+            m.recipients.len() == 3
+                && m.recipients
+                    .iter()
+                    .all(spoolbox::mapi::Recipient::responsibility)
         })
     });
     h.run_steps(2);
