@@ -119,7 +119,7 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             };
             let timing = rec.map(|r| if r.micros >= 1000 { format!(" {} ms", r.micros / 1000) } else { format!(" {} µs", r.micros) }).unwrap_or_default();
             let selected = app.model.travel.is_some() && app.model.travel == rec_idx;
-            let text = RichText::new(format!("{mark} {}{timing}", step.name())).color(color);
+            let text = RichText::new(format!("{mark} {}", step.name())).color(color);
             let text = if selected { text.strong().underline() } else { text };
             let frame_stroke = if state == StepState::Active { egui::Stroke::new(2.0, color) } else { egui::Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color) };
             egui::Frame::new().stroke(frame_stroke).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
@@ -133,10 +133,13 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                     if r.on_hover_text(tip).clicked() {
                         app.model.travel = if selected { None } else { rec_idx };
                     }
-                    let mut on = app.model.debug.breakpoints.contains(step);
-                    if ui.checkbox(&mut on, RichText::new("break").small()).on_hover_text(format!("Break before {}", step.name())).changed() {
-                        app.command(Command::SetBreakpoint(*step, on));
-                    }
+                    ui.horizontal(|ui| {
+                        let mut on = app.model.debug.breakpoints.contains(step);
+                        if ui.checkbox(&mut on, RichText::new("break").small()).on_hover_text(format!("Break before {}", step.name())).changed() {
+                            app.command(Command::SetBreakpoint(*step, on));
+                        }
+                        ui.label(RichText::new(timing.trim()).small().color(theme::muted(ui)));
+                    });
                 });
             });
         }
