@@ -854,22 +854,33 @@ impl Store {
     /// Reads every folder: summaries from `index.json` where the file is unchanged, else from
     /// the file; unreadable files go to quarantine; duplicates are resolved.
     fn scan(&mut self, report: &mut OpenReport) -> Result<()> {
-        let index: HashMap<EntryId, IndexEntry> = self
-            .fs
-            .read(&self.root.join("index.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<IndexFile>(&b).ok())
-            .filter(|f| f.schema == SCHEMA_VERSION)
-            .map(|f| f.entries.into_iter().map(|e| (e.summary.eid, e)).collect())
-            .unwrap_or_default();
+        let folders_dir = self.root.join("folders");
+        let index_path = self.root.join("index.json");
+        // Two cores: parse index.json on one while the other lists the folders and takes each
+        // file's fingerprint; together they are most of the time to the first frame.
+        let fs: &dyn FsLayer = &*self.fs;
+        let (index, listing) = std::thread::scope(|sc| {
+            let parsing = sc.spawn(|| {
+                fs.read(&index_path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<IndexFile>(&b).ok())
+                    .filter(|f| f.schema == SCHEMA_VERSION)
+                    .map(|f| {
+                        f.entries
+                            .into_iter()
+                            .map(|e| (e.summary.eid, e))
+                            .collect::<HashMap<EntryId, IndexEntry>>()
+                    })
+                    .unwrap_or_default()
+            });
+            let listing = list_folders(fs, &folders_dir);
+            (parsing.join().unwrap_or_default(), listing)
+        });
+        let mut index = index;
         let index_len = index.len();
         let known: HashSet<EntryId> = self.meta.folders.iter().map(|f| f.entry_id).collect();
-        let folders_dir = self.root.join("folders");
-        let dirs = self
-            .fs
-            .read_dir(&folders_dir)
-            .map_err(io_err(&folders_dir))?;
-        for dir in dirs {
+        let dirs = listing.map_err(io_err(&folders_dir))?;
+        for (dir, files) in dirs {
             let dir_path = folders_dir.join(&dir.name);
             // Only the exact names the store writes: "1" or "+1" would parse as folder 1 and
             // then never be found at the path the store reads.
@@ -892,8 +903,8 @@ impl Store {
                 });
                 self.write_meta()?;
             }
-            let files = self.fs.read_dir(&dir_path).map_err(io_err(&dir_path))?;
-            for f in files {
+            let files = files.map_err(io_err(&dir_path))?;
+            for (f, fp) in files {
                 let path = dir_path.join(&f.name);
                 let Some(eid) = canonical_id(&f.name, ".json") else {
                     let q = quarantine_in(
@@ -905,13 +916,16 @@ impl Store {
                     report.quarantined.push(q);
                     continue;
                 };
-                let Ok(fp) = self.fs.fingerprint(&path) else {
+                let Some(fp) = fp else {
                     continue;
                 };
-                let summary = match index.get(&eid) {
-                    Some(ie) if (ie.ino, ie.len, ie.mtime_ns) == fp && ie.summary.folder == fid => {
+                let from_index = index.get(&eid).is_some_and(|ie| {
+                    (ie.ino, ie.len, ie.mtime_ns) == fp && ie.summary.folder == fid
+                });
+                let summary = match index.remove(&eid) {
+                    Some(ie) if from_index => {
                         report.from_index += 1;
-                        ie.summary.clone()
+                        ie.summary
                     }
                     _ => match self
                         .fs
@@ -1145,6 +1159,37 @@ fn recover_meta(root: &Path, demo: bool) -> StoreMeta {
     );
     m.id_reserved_until = 1 << 20;
     m
+}
+
+/// One folder's directory entries with each file's fingerprint (`None`: it vanished).
+type FolderListing = io::Result<Vec<(fs::DirItem, Option<fs::Fingerprint>)>>;
+
+/// Every folder directory under `folders/` with its files, listed without touching the store.
+fn list_folders(
+    fs: &dyn FsLayer,
+    folders_dir: &Path,
+) -> io::Result<Vec<(fs::DirItem, FolderListing)>> {
+    let dirs = fs.read_dir(folders_dir)?;
+    Ok(dirs
+        .into_iter()
+        .map(|d| {
+            let dir_path = folders_dir.join(&d.name);
+            let files = if d.is_dir {
+                fs.read_dir(&dir_path).map(|files| {
+                    files
+                        .into_iter()
+                        .map(|f| {
+                            let fp = fs.fingerprint(&dir_path.join(&f.name)).ok();
+                            (f, fp)
+                        })
+                        .collect()
+                })
+            } else {
+                Ok(Vec::new())
+            };
+            (d, files)
+        })
+        .collect())
 }
 
 /// Moves an unreadable file into `quarantine/` with a `.why` beside it.
