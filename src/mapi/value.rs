@@ -364,8 +364,36 @@ pub fn tag_from_key(key: &str) -> Option<PropTag> {
 }
 
 impl Serialize for PropBag {
+    /// Straight to the serializer, without building a `serde_json::Value` first: message
+    /// files and journal records are written for every step, so this is the hot path.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (tag, v) in &self.0 {
+            match tags::lookup(*tag) {
+                Some(def) => map.serialize_entry(def.name, &ValueOut(v))?,
+                None => map.serialize_entry(&tag.hex(), &ValueOut(v))?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// A value in its JSON form (the same shapes as [`PropValue::to_json`]), serialized directly.
+struct ValueOut<'a>(&'a PropValue);
+
+impl Serialize for ValueOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            PropValue::Short(v) => s.serialize_i16(*v),
+            PropValue::Long(v) => s.serialize_i32(*v),
+            PropValue::Boolean(v) => s.serialize_bool(*v),
+            PropValue::I8(v) => s.serialize_i64(*v),
+            PropValue::String8(v) | PropValue::Unicode(v) => s.serialize_str(v),
+            PropValue::SysTime(t) => s.collect_str(t),
+            PropValue::Binary(v) => s.serialize_str(&hex(v)),
+            other => other.to_json().serialize(s),
+        }
     }
 }
 
@@ -400,13 +428,28 @@ struct PropChangeRepr {
     after: Option<Json>,
 }
 
+/// The serializing side of [`PropChangeRepr`], borrowing instead of building JSON values.
+#[derive(Serialize)]
+struct PropChangeOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<u32>,
+    tag: std::borrow::Cow<'static, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<ValueOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<ValueOut<'a>>,
+}
+
 impl Serialize for PropChange {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        PropChangeRepr {
+        PropChangeOut {
             row: self.row,
-            tag: key_for_tag(self.tag),
-            before: self.before.as_ref().map(PropValue::to_json),
-            after: self.after.as_ref().map(PropValue::to_json),
+            tag: tags::lookup(self.tag).map_or_else(
+                || std::borrow::Cow::Owned(self.tag.hex()),
+                |d| std::borrow::Cow::Borrowed(d.name),
+            ),
+            before: self.before.as_ref().map(ValueOut),
+            after: self.after.as_ref().map(ValueOut),
         }
         .serialize(s)
     }

@@ -186,9 +186,14 @@ impl Spooler {
         let stored = match done.disposal {
             Disposal::Patch { sync } => {
                 let mut patch = make_patch(&before, &work);
-                patch.history.push(record);
+                patch.history.push(record.clone());
                 patch.trace.clone_from(&calls);
-                self.store.patch(eid, patch, sync).map(Some)
+                // `work` plus this step's record is what the store now holds: no copy back.
+                self.store.patch_in_place(eid, patch, sync).map(|()| {
+                    work.history.push(record);
+                    work.trace.extend(calls.iter().cloned());
+                    Some(work)
+                })
             }
             Disposal::Save(folder) => {
                 work.history.push(record);
@@ -196,7 +201,7 @@ impl Spooler {
                 if let Some(f) = folder {
                     work.folder = f;
                 }
-                self.store.save(&mut work).map(|()| Some(work.clone()))
+                self.store.save(&mut work).map(|()| Some(work))
             }
             Disposal::Delete => {
                 work.history.push(record);

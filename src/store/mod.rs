@@ -665,6 +665,19 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], I/O errors (the change is then not applied).
     pub fn patch(&mut self, eid: EntryId, patch: Patch, sync: bool) -> Result<Message> {
+        self.patch_in_place(eid, patch, sync)?;
+        self.cache
+            .get(&eid)
+            .cloned()
+            .ok_or(StoreError::NotFound(eid))
+    }
+
+    /// [`Store::patch`] without handing back a copy of the message (the spooler's hot path
+    /// already holds the result).
+    ///
+    /// # Errors
+    /// As [`Store::patch`].
+    pub fn patch_in_place(&mut self, eid: EntryId, patch: Patch, sync: bool) -> Result<()> {
         if !self.cache.contains_key(&eid) {
             let msg = self.read_from_disk(eid)?;
             self.remember(msg);
@@ -683,13 +696,13 @@ impl Store {
         } else {
             self.unsynced.insert(eid);
         }
-        // Applied in place on the cached copy: one clone (the returned one) per step, not three.
+        // Applied in place on the cached copy.
         let msg = self.cache.get_mut(&eid).ok_or(StoreError::NotFound(eid))?;
         rec.patch.apply(msg);
-        let (summary, out) = (Summary::of(msg), msg.clone());
+        let summary = Summary::of(msg);
         self.dirty.insert(eid);
         self.set_summary(summary);
-        Ok(out)
+        Ok(())
     }
 
     /// True while message `eid` has journal records that are not durable yet.
