@@ -148,17 +148,15 @@ impl Model {
                 self.summaries = all.into_iter().map(|s| (s.eid, s)).collect();
                 self.rows_dirty = true;
             }
-            Event::Summary(s) => {
-                self.summaries.insert(s.eid, s);
-                self.rows_dirty = true;
-            }
+            Event::Summary(s) => self.update_summary(s),
             Event::Removed(eid) => {
-                self.summaries.remove(&eid);
+                if let Some(old) = self.summaries.remove(&eid) {
+                    self.row_left(&old);
+                }
                 self.selected.remove(&eid);
                 if self.focused == Some(eid) {
                     self.detail = None;
                 }
-                self.rows_dirty = true;
             }
             Event::Folders(f) => self.folders = f,
             Event::Profile(p) => self.profile = Some(*p),
@@ -215,6 +213,88 @@ impl Model {
             | Event::RetryScheduled { .. }
             | Event::Trace { .. } => {}
         }
+    }
+
+    /// True when the rows can be kept up to date one message at a time: default order
+    /// (queue order), no filter, and a first full build done.
+    fn incremental(&self) -> bool {
+        !self.rows_dirty && self.filter.is_empty() && self.sort == (SortKey::Submitted, true)
+    }
+
+    fn order_key(s: &Summary) -> (Option<Timestamp>, EntryId) {
+        (s.client_submit_time, s.eid)
+    }
+
+    /// A message left its folder (moved or deleted): counts and rows follow without a rebuild.
+    fn row_left(&mut self, old: &Summary) {
+        if let Some(n) = self.counts.get_mut(&old.folder) {
+            *n = n.saturating_sub(1);
+        }
+        if Some(old.folder) == self.folder {
+            if self.incremental() {
+                let key = Self::order_key(old);
+                if let Ok(i) = self.rows.binary_search_by(|e| {
+                    self.summaries
+                        .get(e)
+                        .map_or((None, *e), Self::order_key)
+                        .cmp(&key)
+                }) {
+                    self.rows.remove(i);
+                } else if let Some(i) = self.rows.iter().position(|e| *e == old.eid) {
+                    self.rows.remove(i);
+                }
+            } else {
+                self.rows_dirty = true;
+            }
+        }
+    }
+
+    /// Applies one changed summary. During a flush of thousands this runs for every step of
+    /// every message, so it keeps the rows sorted incrementally rather than re-sorting all.
+    fn update_summary(&mut self, s: Summary) {
+        self.timers |= s.next_retry.is_some() || s.deferred_send_time.is_some();
+        let Some(old) = self.summaries.get(&s.eid).cloned() else {
+            *self.counts.entry(s.folder).or_insert(0) += 1;
+            let (eid, folder) = (s.eid, s.folder);
+            let key = Self::order_key(&s);
+            self.summaries.insert(eid, s);
+            if Some(folder) == self.folder {
+                self.insert_row(eid, key);
+            }
+            return;
+        };
+        let same_place = old.folder == s.folder && Self::order_key(&old) == Self::order_key(&s);
+        if same_place {
+            // Same folder, same position: the table reads the new summary when it draws.
+            self.summaries.insert(s.eid, s);
+            return;
+        }
+        // Remove under the old key (rows are looked up through the summaries), then insert.
+        self.row_left(&old);
+        *self.counts.entry(s.folder).or_insert(0) += 1;
+        let (eid, folder) = (s.eid, s.folder);
+        let key = Self::order_key(&s);
+        self.summaries.insert(eid, s);
+        if Some(folder) == self.folder {
+            self.insert_row(eid, key);
+        }
+    }
+
+    fn insert_row(&mut self, eid: EntryId, key: (Option<Timestamp>, EntryId)) {
+        if !self.incremental() {
+            self.rows_dirty = true;
+            return;
+        }
+        let i = self
+            .rows
+            .binary_search_by(|e| {
+                self.summaries
+                    .get(e)
+                    .map_or((None, *e), Self::order_key)
+                    .cmp(&key)
+            })
+            .unwrap_or_else(|i| i);
+        self.rows.insert(i, eid);
     }
 
     /// Starts counting a bulk import of `total` files (one `DraftCreated` or `Error` each).
