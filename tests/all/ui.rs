@@ -431,3 +431,59 @@ fn properties_trace_and_time_travel_show_what_the_pipeline_did() {
     h.run_steps(2);
     h.get_by_label("TRUE (row 0)");
 }
+
+/// The outbox rows kept up to date one event at a time equal a full rebuild.
+#[test]
+fn incremental_rows_match_a_full_rebuild() {
+    use spoolbox::spooler::Event;
+    use spoolbox::store::Summary;
+    let outbox = EntryId(1);
+    let sent = EntryId(2);
+    let t0 = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let summary = |eid: u64, folder: EntryId, secs: i64| -> Summary {
+        let mut m = spoolbox::mapi::Message::draft(EntryId(eid), folder, &format!("m{eid}"));
+        m.props.set_time(
+            spoolbox::mapi::tags::PR_CLIENT_SUBMIT_TIME,
+            t0 + jiff::SignedDuration::from_secs(secs),
+        );
+        Summary::of(&m)
+    };
+    let mut live = spoolbox::ui::model::Model::default();
+    live.folder = Some(outbox);
+    live.apply(Event::Snapshot(
+        (0..200)
+            .map(|i| summary(i, outbox, i64::try_from(i % 37).unwrap()))
+            .collect(),
+    ));
+    let _ = live.refresh_rows(t0);
+    // Moves out, moves back with a new time, new messages, removals.
+    let mut finals: std::collections::HashMap<u64, Summary> = (0..200)
+        .map(|i| (i, summary(i, outbox, i64::try_from(i % 37).unwrap())))
+        .collect();
+    for step in 0..400u64 {
+        let eid = (step * 7919) % 260;
+        let e = match step % 4 {
+            0 => Event::Summary(summary(eid, sent, 5)),
+            1 => Event::Summary(summary(eid, outbox, i64::try_from(step % 50).unwrap())),
+            2 => Event::Removed(EntryId(eid)),
+            _ => Event::Summary(summary(eid, outbox, 3)),
+        };
+        match &e {
+            Event::Summary(s) => {
+                finals.insert(eid, s.clone());
+            }
+            Event::Removed(_) => {
+                finals.remove(&eid);
+            }
+            _ => {}
+        }
+        live.apply(e);
+    }
+    let mut rebuilt = spoolbox::ui::model::Model::default();
+    rebuilt.folder = Some(outbox);
+    rebuilt.apply(Event::Snapshot(finals.into_values().collect()));
+    let _ = rebuilt.refresh_rows(t0);
+    assert_eq!(live.rows, rebuilt.rows);
+    assert_eq!(live.count(outbox), rebuilt.count(outbox));
+    assert_eq!(live.count(sent), rebuilt.count(sent));
+}
