@@ -125,7 +125,11 @@ fn null_profile() -> Profile {
     }
 }
 
-fn sample(store: &mut Store, i: usize) -> Result<Message> {
+/// A benchmark message: three SMTP recipients, a short body, filed in Sent Items when sent.
+///
+/// # Errors
+/// When no entry id can be reserved.
+pub(crate) fn sample(store: &mut Store, i: usize) -> Result<Message> {
     let eid = store.new_entry_id()?;
     let mut m = Message::draft(
         eid,

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail, ensure};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::mapi::tags::PR_SENTMAIL_ENTRYID;
-use crate::mapi::{Message, PropValue, Recipient, RecipientKind, RecipientState};
+use crate::mapi::{Message, Recipient, RecipientKind, RecipientState};
 use crate::spooler::{Clock, Command, Spooler, submit};
 use crate::store::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::store::{FolderKind, Store};
@@ -99,29 +98,6 @@ fn profile(port: u16) -> Profile {
     }
 }
 
-fn sample(store: &mut Store, i: usize) -> Result<Message> {
-    let eid = store.new_entry_id()?;
-    let mut m = Message::draft(
-        eid,
-        store.folder_of(FolderKind::Outbox),
-        &format!("Benchmark message {i}"),
-    );
-    m.body = "Lorem ipsum dolor sit amet. ".repeat(8);
-    for r in 0..3u32 {
-        m.recipients.push(Recipient::new(
-            r,
-            &format!("Rcpt {r}"),
-            &format!("r{r}.{i}@example.com"),
-            "SMTP",
-            RecipientKind::To,
-        ));
-    }
-    let sent = store.folder_of(FolderKind::SentItems);
-    m.props
-        .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
-    Ok(m)
-}
-
 /// Submits `n` messages (untimed), then times the spooler sending all of them to the sink.
 fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<f64> {
     let _ = std::fs::remove_dir_all(dir);
@@ -129,7 +105,7 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<f64> {
     store.set_profile(profile(port))?;
     let t0 = Timestamp::now();
     for i in 0..n {
-        let mut m = sample(&mut store, i)?;
+        let mut m = crate::bench::sample(&mut store, i)?;
         store.save(&mut m)?;
         let at = t0 + SignedDuration::from_micros(i64::try_from(i).unwrap_or(0));
         submit::submit_message(&mut store, m.entry_id, at)?;
@@ -355,7 +331,7 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
     let source_reuse = median(source_reuse);
     let rate = |s: f64| n as f64 / s;
     println!(
-        "  spoolbox (SMTP transport, one connection, marks fsynced per hand-off): {ours:.3} s ({:.0} msg/s)",
+        "  spoolbox (SMTP transport, one connection, full durability):          {ours:.3} s ({:.0} msg/s)",
         rate(ours)
     );
     if !ours_shm.is_empty() {

@@ -431,35 +431,45 @@ impl Spooler {
                 })
             })
             .collect();
-        let now = self.now();
         for eid in candidates {
-            let Ok(msg) = self.store.load(eid) else {
+            let Some(name) = self.store.load(eid).ok().and_then(|m| m.spool.deferred_by) else {
                 continue;
             };
-            let Some(name) = msg.spool.deferred_by.clone() else {
-                continue;
-            };
-            let mut spool = msg.spool.clone();
-            spool.deferred_by = None;
-            spool.begin_deferred = Some(name.clone());
-            let mut patch = Patch {
-                spool: Some(spool),
-                ..Patch::default()
-            };
-            patch.trace.push(TraceCall {
-                at: now,
-                step: Step::Transmit,
-                call: "IMAPISupport::SpoolerNotify".into(),
-                args: format!("NOTIFY_SENTDEFERRED, {eid} (re-queued for {name}: {why})"),
-                result: "S_OK".into(),
-            });
-            if let Ok(m) = self.store.patch(eid, patch, true) {
+            let note = format!("re-queued for {name}: {why}");
+            if let Some(m) = self.reoffer_deferred(eid, &name, &note, true) {
                 self.emit(Event::Notice(format!(
                     "message {eid} was deferred by {name}; it is offered again because {why}"
                 )));
                 self.changed(&m);
             }
         }
+    }
+
+    /// `SpoolerNotify(NOTIFY_SENTDEFERRED)`: message `eid`, deferred by transport `name`, is
+    /// offered again, with `BEGIN_DEFERRED` on its next hand-off to that transport.
+    fn reoffer_deferred(
+        &mut self,
+        eid: EntryId,
+        name: &str,
+        note: &str,
+        sync: bool,
+    ) -> Option<Message> {
+        let msg = self.store.load(eid).ok()?;
+        let mut spool = msg.spool.clone();
+        spool.deferred_by = None;
+        spool.begin_deferred = Some(name.to_owned());
+        let mut patch = Patch {
+            spool: Some(spool),
+            ..Patch::default()
+        };
+        patch.trace.push(TraceCall {
+            at: self.now(),
+            step: Step::Transmit,
+            call: "IMAPISupport::SpoolerNotify".into(),
+            args: format!("NOTIFY_SENTDEFERRED, {eid} ({note})"),
+            result: "S_OK".into(),
+        });
+        self.store.patch(eid, patch, sync).ok()
     }
 
     /// Handles one command.
@@ -959,24 +969,7 @@ impl Spooler {
             }
         }
         for (eid, name) in ready {
-            let Ok(msg) = self.store.load(eid) else {
-                continue;
-            };
-            let mut spool = msg.spool.clone();
-            spool.deferred_by = None;
-            spool.begin_deferred = Some(name.clone());
-            let mut patch = Patch {
-                spool: Some(spool),
-                ..Patch::default()
-            };
-            patch.trace.push(TraceCall {
-                at: now,
-                step: Step::Transmit,
-                call: "IMAPISupport::SpoolerNotify".into(),
-                args: format!("NOTIFY_SENTDEFERRED, {eid} (from {name})"),
-                result: "S_OK".into(),
-            });
-            if let Ok(m) = self.store.patch(eid, patch, false) {
+            if let Some(m) = self.reoffer_deferred(eid, &name, &format!("from {name}"), false) {
                 self.changed(&m);
             }
         }
