@@ -125,17 +125,13 @@ fn null_profile() -> Profile {
     }
 }
 
-/// A benchmark message: three SMTP recipients, a short body, filed in Sent Items when sent.
-///
-/// # Errors
-/// When no entry id can be reserved.
-pub(crate) fn sample(store: &mut Store, i: usize) -> Result<Message> {
-    let eid = store.new_entry_id()?;
-    let mut m = Message::draft(
-        eid,
-        store.folder_of(FolderKind::Outbox),
-        &format!("Benchmark message {i}"),
-    );
+/// Benchmark message number `i` (three SMTP recipients, a short body), not stored.
+pub(crate) fn sample_message(
+    eid: crate::mapi::EntryId,
+    folder: crate::mapi::EntryId,
+    i: usize,
+) -> Message {
+    let mut m = Message::draft(eid, folder, &format!("Benchmark message {i}"));
     m.body = "Lorem ipsum dolor sit amet. ".repeat(8);
     for r in 0..3u32 {
         m.recipients.push(Recipient::new(
@@ -146,6 +142,16 @@ pub(crate) fn sample(store: &mut Store, i: usize) -> Result<Message> {
             RecipientKind::To,
         ));
     }
+    m
+}
+
+/// A benchmark message: three SMTP recipients, a short body, filed in Sent Items when sent.
+///
+/// # Errors
+/// When no entry id can be reserved.
+pub(crate) fn sample(store: &mut Store, i: usize) -> Result<Message> {
+    let eid = store.new_entry_id()?;
+    let mut m = sample_message(eid, store.folder_of(FolderKind::Outbox), i);
     let sent = store.folder_of(FolderKind::SentItems);
     m.props
         .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail, ensure};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::mapi::{Message, Recipient, RecipientKind, RecipientState};
+use crate::mapi::{Message, RecipientState};
 use crate::spooler::{Clock, Command, Spooler, submit};
 use crate::store::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::store::{FolderKind, Store};
@@ -150,22 +150,11 @@ fn transport_only(port: u16, n: usize) -> Result<f64> {
         .context("the benchmark profile has a transport")?;
     let msgs: Vec<Message> = (0..n)
         .map(|i| {
-            let mut m = Message::draft(
+            crate::bench::sample_message(
                 crate::mapi::EntryId(u64::try_from(i).unwrap_or(0) + 1),
                 crate::mapi::EntryId(1),
-                &format!("Benchmark message {i}"),
-            );
-            m.body = "Lorem ipsum dolor sit amet. ".repeat(8);
-            for r in 0..3u32 {
-                m.recipients.push(Recipient::new(
-                    r,
-                    &format!("Rcpt {r}"),
-                    &format!("r{r}.{i}@example.com"),
-                    "SMTP",
-                    RecipientKind::To,
-                ));
-            }
-            m
+                i,
+            )
         })
         .collect();
     let start = Instant::now();

@@ -671,18 +671,29 @@ impl Spooler {
     }
 
     fn new_draft(&mut self) -> Result<(), StoreError> {
+        self.create_draft("", |_| {}).map(|_| ())
+    }
+
+    /// A new draft in the Outbox whose sent copy goes to Sent Items, filled in by `fill`,
+    /// saved and announced ([`Event::DraftCreated`]).
+    fn create_draft(
+        &mut self,
+        subject: &str,
+        fill: impl FnOnce(&mut Message),
+    ) -> Result<Message, StoreError> {
         let eid = self.store.new_entry_id()?;
         let outbox = self.store.folder_of(crate::store::FolderKind::Outbox);
-        let mut m = Message::draft(eid, outbox, "");
+        let mut m = Message::draft(eid, outbox, subject);
         let sent = self.store.folder_of(crate::store::FolderKind::SentItems);
         m.props.set(
             crate::mapi::tags::PR_SENTMAIL_ENTRYID,
             crate::mapi::PropValue::Binary(sent.to_bytes()),
         );
+        fill(&mut m);
         self.store.save(&mut m)?;
         self.changed(&m);
         self.emit(Event::DraftCreated(eid));
-        Ok(())
+        Ok(m)
     }
 
     /// Imports an `.eml` file as a draft in the Outbox (sent copy to Sent Items, as a new
@@ -694,20 +705,13 @@ impl Spooler {
         let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
         let parsed = transport::eml::import(&bytes)
             .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))?;
-        let eid = self.store.new_entry_id()?;
-        let outbox = self.store.folder_of(crate::store::FolderKind::Outbox);
-        let mut m = Message::draft(eid, outbox, &parsed.subject);
-        m.body = parsed.body;
-        m.recipients = parsed.recipients;
-        m.attachments = parsed.attachments;
-        let sent = self.store.folder_of(crate::store::FolderKind::SentItems);
-        m.props.set(
-            crate::mapi::tags::PR_SENTMAIL_ENTRYID,
-            crate::mapi::PropValue::Binary(sent.to_bytes()),
-        );
-        self.store.save(&mut m)?;
-        self.changed(&m);
-        self.emit(Event::DraftCreated(eid));
+        let subject = parsed.subject.clone();
+        let m = self.create_draft(&subject, |m| {
+            m.body = parsed.body;
+            m.recipients = parsed.recipients;
+            m.attachments = parsed.attachments;
+        })?;
+        let eid = m.entry_id;
         self.emit(Event::Notice(format!(
             "imported {} as draft {eid}: {} recipient(s), {} attachment(s)",
             path.display(),
