@@ -29,9 +29,6 @@ use crate::store::profile::HookAction;
 use crate::store::{FolderKind, Patch, StoreError};
 use crate::transport::{EndFlag, RowOutcome, SubmitResult, SubmitView};
 
-/// A hand-off that took at least this long has its marks made durable at once.
-const SLOW_HANDOFF: std::time::Duration = std::time::Duration::from_millis(2);
-
 /// The MAPI calls one step makes, for the trace.
 pub(super) struct Tracer {
     step: Step,
@@ -457,7 +454,6 @@ impl Spooler {
                 "0"
             };
             let mut resend_now = 0;
-            let handoff_started = Instant::now();
             let handoff = loop {
                 let Some(t) = self.transports.get_mut(ti) else {
                     break None;
@@ -583,13 +579,14 @@ impl Spooler {
                         recipients: changed,
                         ..Patch::default()
                     },
-                    // Adaptive group commit. After a slow hand-off (a real server, a fax) an
-                    // fsync costs nothing by comparison and the UI sees the flip at once. After
-                    // a fast one the marks ride the message's next durable write (usually
-                    // DoSentMail's), which saves an fsync per message; either way a mark is
-                    // reported only once durable (the events wait in `held`), and a crash can
-                    // re-send only recipients that were never reported.
-                    handoff_started.elapsed() >= SLOW_HANDOFF,
+                    // Group commit by transport. After a remote hand-off (a server, a fax line)
+                    // an fsync costs nothing by comparison and the UI sees the flip at once.
+                    // After a local one (null, pickup folder) the marks ride the message's next
+                    // durable write (usually DoSentMail's), saving an fsync per message. Either
+                    // way a mark is reported only once durable (the events wait in `held`), a
+                    // crash can re-send only recipients never reported, and the decision does
+                    // not depend on timing (a rerun passes the same fail points).
+                    self.transports.get(ti).is_some_and(|t| t.remote()),
                 )?;
                 for e in events {
                     self.emit(e);

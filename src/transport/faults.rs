@@ -47,6 +47,11 @@ impl Faulty {
 }
 
 impl Transport for Faulty {
+    fn remote(&self) -> bool {
+        // Injected latency stands for a slow remote peer.
+        self.inner.remote() || self.faults.latency_ms > 0
+    }
+
     fn name(&self) -> &str {
         self.inner.name()
     }

@@ -35,6 +35,10 @@ fn digits(s: &str) -> usize {
 }
 
 impl Transport for FaxTransport {
+    fn remote(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

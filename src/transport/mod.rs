@@ -178,6 +178,13 @@ pub trait Transport: Send {
     /// `IXPLogon::SubmitMessage` followed by `EndMessage`.
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff;
 
+    /// True when a hand-off goes over a network or a line (SMTP, fax): its recipient marks
+    /// are fsynced at once. Local transports (null, pickup folder) let them ride the message's
+    /// next durable write.
+    fn remote(&self) -> bool {
+        false
+    }
+
     /// The fault-injection settings, for transports wrapped in [`faults::Faulty`].
     fn faults_mut(&mut self) -> Option<&mut crate::store::profile::FaultConfig> {
         None

@@ -471,6 +471,10 @@ impl<'a> Iterator for BodyParts<'a> {
 }
 
 impl Transport for SmtpTransport {
+    fn remote(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
