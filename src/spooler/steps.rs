@@ -198,7 +198,14 @@ impl Spooler {
                 if let Some(f) = folder {
                     work.folder = f;
                 }
-                self.store.save(&mut work).map(|()| Some(work))
+                let saved = if step == Step::DoSentMail {
+                    // Group commit across messages: the copy reaches its folder with the next
+                    // group (see `Spooler::tick`); its events wait until then.
+                    self.store.save_grouped(&mut work)
+                } else {
+                    self.store.save(&mut work)
+                };
+                saved.map(|()| Some(work))
             }
             Disposal::Delete => {
                 work.history.push(record);

@@ -36,6 +36,23 @@ pub fn sync_file(f: &File) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Starts writing a file's dirty pages back without waiting (`sync_file_range(2)` with
+/// `SYNC_FILE_RANGE_WRITE`): not durable by itself, only a head start for the fsync after.
+/// The crate's one `unsafe` block (the lint denies the rest).
+#[allow(unsafe_code)]
+fn start_writeback(f: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: a valid open descriptor; the call only schedules write-back.
+        unsafe {
+            libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = f;
+}
+
 /// `fsync` of a directory, so a rename or unlink in it is durable; counted.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     FSYNCS.fetch_add(1, Ordering::Relaxed);
@@ -130,6 +147,20 @@ pub trait FsLayer: Send + Sync + fmt::Debug {
     /// fsynced before this returns (its name is not: that takes [`FsLayer::sync_dir`]). A
     /// failed write leaves no file behind.
     fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<()>;
+    /// Creates every file as [`FsLayer::create_new`] with `sync`: when this returns, all of
+    /// them hold their bytes durably. An implementation may batch the fsyncs; on an error no
+    /// file of the batch is left behind.
+    fn create_many(&self, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()> {
+        for (i, (path, bytes)) in files.iter().enumerate() {
+            if let Err(e) = self.create_new(path, bytes, true) {
+                for (p, _) in &files[..i] {
+                    let _ = self.remove_file(p);
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
     /// `rename(2)`: atomically replaces `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// `unlink(2)`.
@@ -198,6 +229,30 @@ impl FsLayer for RealFs {
         Ok(())
     }
 
+    fn create_many(&self, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()> {
+        let mut created: Vec<&Path> = Vec::with_capacity(files.len());
+        let mut handles = Vec::with_capacity(files.len());
+        let mut written = || -> io::Result<()> {
+            for (path, bytes) in files {
+                let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
+                created.push(path);
+                f.write_all(bytes)?;
+                // Start every file's write-back first, so the disk sees one batch and each
+                // fsync below mostly waits for writes already under way.
+                start_writeback(&f);
+                handles.push(f);
+            }
+            handles.iter().try_for_each(sync_file)
+        };
+        if let Err(e) = written() {
+            for p in created {
+                let _ = fs::remove_file(p);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         fs::rename(from, to)
     }
@@ -261,7 +316,8 @@ impl FsLayer for RealFs {
     }
 }
 
-fn tmp_name(tmp_dir: &Path) -> PathBuf {
+/// A fresh name in `tmp_dir` (process id and a counter: never reused).
+pub fn tmp_name(tmp_dir: &Path) -> PathBuf {
     let n = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
     tmp_dir.join(format!("{}.{n}.tmp", std::process::id()))
 }

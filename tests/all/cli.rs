@@ -620,7 +620,8 @@ fn crash_at_any_write_during_send_leaves_a_store_that_opens_and_finishes() {
                     report.quarantined
                 );
                 if point == "store.between_copy_and_remove" {
-                    assert_eq!(report.duplicates_resolved, 1, "{spec}");
+                    // Sent copies are filed in groups: the crash may leave several doubled.
+                    assert!(report.duplicates_resolved >= 1, "{spec}");
                 }
                 assert!(store.message_count() >= 10, "{spec}");
             }

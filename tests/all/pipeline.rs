@@ -1115,6 +1115,49 @@ fn queue_is_served_in_client_submit_time_order() {
     assert_eq!(order, [second_made, first_made]);
 }
 
+#[test]
+fn finished_messages_are_filed_in_groups_and_each_is_reported_only_once_on_disk() {
+    let mut rig = Rig::new(&[smtp()]);
+    rig.sp.handle(Command::Pause);
+    let queued: Vec<EntryId> = (0..100)
+        .map(|i| rig.draft(&format!("group member {i}"), &[A]))
+        .collect();
+    for eid in &queued {
+        rig.submit(*eid);
+    }
+    rig.sp.handle(Command::Resume);
+    let mut reported = Vec::new();
+    let mut batches = Vec::new();
+    for ticks in 0.. {
+        assert!(ticks < 2000, "a busy loop");
+        let tick = rig.sp.tick();
+        let before = reported.len();
+        for e in rig.sp.drain_events() {
+            if let Event::StepFinished {
+                eid,
+                step: Step::DoSentMail,
+                ..
+            } = e
+            {
+                // DoSentMail is reported only once its copy is in Sent Items on disk.
+                assert_eq!(rig.copies_on_disk(eid), ["Sent Items"], "message {eid}");
+                reported.push(eid);
+            }
+        }
+        if reported.len() > before {
+            batches.push(reported.len() - before);
+        }
+        if !matches!(tick, Tick::Ran(..)) {
+            break;
+        }
+    }
+    // The hand-moved clock stands still, so the group closes by count (64), and the rest
+    // when the spooler goes idle; every message once, in queue order.
+    assert_eq!(batches, [64, 36]);
+    assert_eq!(reported, queued);
+    assert!(rig.errors().is_empty(), "{:?}", rig.errors());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Steps 1 and 5: Preprocess and RemovePreprocessInfo
 

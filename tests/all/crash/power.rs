@@ -320,27 +320,35 @@ fn step(
             for _ in 0..n {
                 let t = s.tick();
                 let events = s.drain_events();
+                // DoSentMail's copy is filed by group commit: it is promised once its
+                // StepFinished is reported (held until the group is durable), not when the
+                // tick returns.
+                for e in &events {
+                    if let Event::StepFinished {
+                        eid,
+                        step: spoolbox::mapi::Step::DoSentMail,
+                        ..
+                    } = e
+                    {
+                        let entry = model.msgs.get_mut(eid).unwrap();
+                        match s.store().summary(*eid) {
+                            Some(sum) if sum.next_step.is_none() => {
+                                entry.st = St::Finished;
+                                entry.folder = Some(sum.folder);
+                            }
+                            Some(_) => return Err(format!("DoSentMail of {eid} did not finish")),
+                            None => {
+                                entry.st = St::Finished;
+                                entry.folder = None;
+                            }
+                        }
+                    }
+                }
                 absorb(model, events);
                 if rig.fs.is_cut() {
                     break;
                 }
                 match t {
-                    Tick::Ran(eid, spoolbox::mapi::Step::DoSentMail) => {
-                        // A DoSentMail that returned without a cut wrote its result whole.
-                        match s.store().summary(eid) {
-                            Some(sum) if sum.next_step.is_none() => {
-                                let e = model.msgs.get_mut(&eid).unwrap();
-                                e.st = St::Finished;
-                                e.folder = Some(sum.folder);
-                            }
-                            Some(_) => return Err(format!("DoSentMail of {eid} did not finish")),
-                            None => {
-                                let e = model.msgs.get_mut(&eid).unwrap();
-                                e.st = St::Finished;
-                                e.folder = None;
-                            }
-                        }
-                    }
                     Tick::Ran(..) => {}
                     Tick::Paused => return Err("the spooler paused on an error".into()),
                     Tick::Idle(_) => break,
