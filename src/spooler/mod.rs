@@ -251,8 +251,21 @@ impl Spooler {
         }
     }
 
+    /// No member of a group whose commit failed may be reported filed: its copy did not
+    /// land (it is back as it was, in memory and on disk) or not durably. What was said about
+    /// them is dropped and the UI gets a fresh snapshot.
+    fn drop_failed_groups(&mut self) {
+        let failed = self.store.take_failed_groups();
+        if failed.is_empty() {
+            return;
+        }
+        self.held.retain(|(eid, _)| !failed.contains(eid));
+        self.events.push(Event::Snapshot(self.snapshot()));
+    }
+
     /// Releases the held events of messages whose state has become durable since.
     fn release_durable(&mut self) {
+        self.drop_failed_groups();
         if self.held.is_empty() {
             return;
         }
@@ -275,15 +288,12 @@ impl Spooler {
         }
         self.group_opened = None;
         if let Err(e) = self.store.commit_saves() {
-            // The messages whose copy did not land are back as they were (in memory and on
-            // disk); what was said about them is dropped and the UI resynced.
-            self.held.retain(|(eid, _)| !self.store.is_unsynced(*eid));
+            self.drop_failed_groups();
             self.mode = Mode::Paused;
             self.current = None;
             self.events.push(Event::Error(format!(
                 "sent messages could not be filed, spooler paused: {e}"
             )));
-            self.events.push(Event::Snapshot(self.snapshot()));
             self.emit_debug();
         }
         if let Err(e) = self.store.sync_journal() {
@@ -292,6 +302,7 @@ impl Spooler {
             )));
             return;
         }
+        self.drop_failed_groups();
         let held = std::mem::take(&mut self.held);
         self.events.extend(held.into_iter().map(|(_, e)| e));
     }

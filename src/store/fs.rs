@@ -137,6 +137,17 @@ pub trait AppendFile: Send + fmt::Debug {
     fn sync(&mut self) -> io::Result<()>;
 }
 
+/// One file for [`FsLayer::create_many`].
+#[derive(Debug)]
+pub struct NewFile {
+    /// Where.
+    pub path: PathBuf,
+    /// What.
+    pub bytes: Vec<u8>,
+    /// `path` is an existing spare to overwrite (else it must not exist).
+    pub reuse: bool,
+}
+
 /// The file-system primitives the store writes through. POSIX rules apply to every
 /// implementation: a file's contents are durable only after its fsync, a name (create,
 /// rename, unlink) only after an fsync of its directory.
@@ -147,14 +158,18 @@ pub trait FsLayer: Send + Sync + fmt::Debug {
     /// fsynced before this returns (its name is not: that takes [`FsLayer::sync_dir`]). A
     /// failed write leaves no file behind.
     fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<()>;
-    /// Creates every file as [`FsLayer::create_new`] with `sync`: when this returns, all of
-    /// them hold their bytes durably. An implementation may batch the fsyncs; on an error no
-    /// file of the batch is left behind.
-    fn create_many(&self, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()> {
-        for (i, (path, bytes)) in files.iter().enumerate() {
-            if let Err(e) = self.create_new(path, bytes, true) {
-                for (p, _) in &files[..i] {
-                    let _ = self.remove_file(p);
+    /// Writes every file durably: when this returns, all of them hold their bytes, fsynced. A
+    /// file marked `reuse` exists already (a spare in `tmp/`) and is overwritten; the others
+    /// are created as by [`FsLayer::create_new`]. An implementation may batch the fsyncs; on
+    /// an error no file of the batch is left behind.
+    fn create_many(&self, files: &[NewFile]) -> io::Result<()> {
+        for (i, f) in files.iter().enumerate() {
+            if f.reuse {
+                let _ = self.remove_file(&f.path);
+            }
+            if let Err(e) = self.create_new(&f.path, &f.bytes, true) {
+                for g in &files[..i] {
+                    let _ = self.remove_file(&g.path);
                 }
                 return Err(e);
             }
@@ -229,14 +244,25 @@ impl FsLayer for RealFs {
         Ok(())
     }
 
-    fn create_many(&self, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()> {
-        let mut created: Vec<&Path> = Vec::with_capacity(files.len());
+    fn create_many(&self, files: &[NewFile]) -> io::Result<()> {
+        let mut touched: Vec<&Path> = Vec::with_capacity(files.len());
         let mut handles = Vec::with_capacity(files.len());
         let mut written = || -> io::Result<()> {
-            for (path, bytes) in files {
-                let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
-                created.push(path);
-                f.write_all(bytes)?;
+            for nf in files {
+                // A spare is overwritten in place: its inode is reused, so a flush of
+                // thousands neither allocates nor frees one per message (on ext4 without a
+                // journal, allocation scans past every recently freed inode of the group).
+                let opened = if nf.reuse {
+                    OpenOptions::new().write(true).truncate(true).open(&nf.path)
+                } else {
+                    OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&nf.path)
+                };
+                let mut f = opened?;
+                touched.push(&nf.path);
+                f.write_all(&nf.bytes)?;
                 // Start every file's write-back first, so the disk sees one batch and each
                 // fsync below mostly waits for writes already under way.
                 start_writeback(&f);
@@ -245,7 +271,7 @@ impl FsLayer for RealFs {
             handles.iter().try_for_each(sync_file)
         };
         if let Err(e) = written() {
-            for p in created {
+            for p in touched {
                 let _ = fs::remove_file(p);
             }
             return Err(e);

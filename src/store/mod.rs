@@ -301,9 +301,17 @@ pub struct Store {
     /// Whole-message writes accepted by [`Store::save_grouped`] and not yet on disk: made
     /// durable together by [`Store::commit_saves`] (group commit).
     pending: Vec<PendingSave>,
+    /// Files in `tmp/` whose old names are durably gone: overwritten by the next group
+    /// instead of creating new files (see [`FsLayer::create_many`]).
+    spares: Vec<PathBuf>,
+    /// See [`Store::take_failed_groups`].
+    failed_groups: Vec<EntryId>,
     /// Every file operation goes through this layer (the real file system by default).
     fs: Arc<dyn FsLayer>,
 }
+
+/// At most this many spare files wait in `tmp/` for the next group.
+const SPARES_MAX: usize = 256;
 
 /// A whole-message write waiting for its group's commit, with what to restore in memory if
 /// the commit fails.
@@ -408,6 +416,8 @@ impl Store {
             index_stale: false,
             lazy_unlinks: None,
             pending: Vec::new(),
+            spares: Vec::new(),
+            failed_groups: Vec::new(),
             fs,
         };
         // Reserve a fresh block at once: ids handed out before a crash are never reused.
@@ -734,6 +744,11 @@ impl Store {
         self.pending.len()
     }
 
+    /// The messages whose whole write waits for [`Store::commit_saves`].
+    pub fn pending_ids(&self) -> Vec<EntryId> {
+        self.pending.iter().map(|p| p.eid).collect()
+    }
+
     fn is_pending(&self, eid: EntryId) -> bool {
         self.pending.iter().any(|p| p.eid == eid)
     }
@@ -750,12 +765,35 @@ impl Store {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let ids = self.pending_ids();
+        let r = self.commit_group();
+        if r.is_err() {
+            self.failed_groups.extend(ids);
+        }
+        r
+    }
+
+    /// The members of groups whose commit failed since the last call: none of them may be
+    /// reported filed (each is back as it was, or its copy is not durable).
+    pub fn take_failed_groups(&mut self) -> Vec<EntryId> {
+        std::mem::take(&mut self.failed_groups)
+    }
+
+    fn commit_group(&mut self) -> Result<()> {
         let pending = std::mem::take(&mut self.pending);
         let tmp_dir = self.root.join("tmp");
-        let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(pending.len());
+        let mut files: Vec<fs::NewFile> = Vec::with_capacity(pending.len());
         let mut rest = Vec::with_capacity(pending.len());
         for mut p in pending {
-            files.push((fs::tmp_name(&tmp_dir), std::mem::take(&mut p.bytes)));
+            let (path, reuse) = match self.spares.pop() {
+                Some(s) => (s, true),
+                None => (fs::tmp_name(&tmp_dir), false),
+            };
+            files.push(fs::NewFile {
+                path,
+                bytes: std::mem::take(&mut p.bytes),
+                reuse,
+            });
             rest.push(p);
         }
         if let Err(e) = self.fs.create_many(&files) {
@@ -766,16 +804,16 @@ impl Store {
         }
         let mut done = Vec::with_capacity(rest.len());
         let mut failed = None;
-        for (p, (tmp, _)) in rest.into_iter().zip(&files) {
+        for (p, nf) in rest.into_iter().zip(&files) {
             if failed.is_some() {
-                let _ = self.fs.remove_file(tmp);
+                let _ = self.fs.remove_file(&nf.path);
                 self.roll_back(p);
                 continue;
             }
             let dest = self.message_path(p.folder, p.eid);
             fs::fail_point("store.before_rename");
-            if let Err(e) = self.fs.rename(tmp, &dest) {
-                let _ = self.fs.remove_file(tmp);
+            if let Err(e) = self.fs.rename(&nf.path, &dest) {
+                let _ = self.fs.remove_file(&nf.path);
                 failed = Some(StoreError::io(&dest, e));
                 self.roll_back(p);
                 continue;
@@ -788,14 +826,30 @@ impl Store {
             let d = self.folder_dir(f);
             self.fs.sync_dir(&d).map_err(io_err(&d))?;
         }
+        // The old copies (in the Outbox) become the next group's spares: moved into `tmp/`,
+        // and once both directories are fsynced, free to overwrite.
+        let mut spared = Vec::new();
+        let mut left: BTreeSet<EntryId> = BTreeSet::new();
         for p in done {
             if let Some(old_folder) = p.old_folder {
-                // As in `save`: the new copy is durable, a lost unlink is resolved on open.
                 fs::fail_point("store.between_copy_and_remove");
                 let old_path = self.message_path(old_folder, p.eid);
-                fs::remove_lazy_in(&*self.fs, &old_path).map_err(io_err(&old_path))?;
-                if let Some(dirs) = &mut self.lazy_unlinks {
-                    dirs.insert(old_folder);
+                if self.spares.len() + spared.len() < SPARES_MAX {
+                    let spare = fs::tmp_name(&tmp_dir);
+                    match self.fs.rename(&old_path, &spare) {
+                        Ok(()) => {
+                            spared.push(spare);
+                            left.insert(old_folder);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(StoreError::io(&old_path, e)),
+                    }
+                } else {
+                    // As in `save`: the new copy is durable, a lost unlink is resolved on open.
+                    fs::remove_lazy_in(&*self.fs, &old_path).map_err(io_err(&old_path))?;
+                    if let Some(dirs) = &mut self.lazy_unlinks {
+                        dirs.insert(old_folder);
+                    }
                 }
             }
             let dest = self.message_path(p.folder, p.eid);
@@ -804,6 +858,14 @@ impl Store {
             }
             self.dirty.remove(&p.eid);
             self.unsynced.remove(&p.eid);
+        }
+        if !spared.is_empty() {
+            for f in left {
+                let d = self.folder_dir(f);
+                self.fs.sync_dir(&d).map_err(io_err(&d))?;
+            }
+            self.fs.sync_dir(&tmp_dir).map_err(io_err(&tmp_dir))?;
+            self.spares.extend(spared);
         }
         if let Some(e) = failed {
             return Err(e);
@@ -1210,6 +1272,9 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         let _ = self.commit();
+        for spare in std::mem::take(&mut self.spares) {
+            let _ = self.fs.remove_file(&spare);
+        }
         if self.index_stale {
             let _ = self.write_index();
         }

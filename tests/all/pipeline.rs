@@ -1125,6 +1125,20 @@ fn finished_messages_are_filed_in_groups_and_each_is_reported_only_once_on_disk(
     for eid in &queued {
         rig.submit(*eid);
     }
+    let inodes = |rig: &Rig| -> HashSet<u64> {
+        use std::os::unix::fs::MetadataExt as _;
+        let mut out = HashSet::new();
+        for dir in std::fs::read_dir(rig.dir.path().join("folders"))
+            .unwrap()
+            .flatten()
+        {
+            for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+                out.insert(f.metadata().unwrap().ino());
+            }
+        }
+        out
+    };
+    let outbox_inodes = inodes(&rig);
     rig.sp.handle(Command::Resume);
     let mut reported = Vec::new();
     let mut batches = Vec::new();
@@ -1155,6 +1169,10 @@ fn finished_messages_are_filed_in_groups_and_each_is_reported_only_once_on_disk(
     // when the spooler goes idle; every message once, in queue order.
     assert_eq!(batches, [64, 36]);
     assert_eq!(reported, queued);
+    // The first group's Outbox copies became the second group's files (spares overwritten
+    // in place): a flush does not allocate and free an inode per message.
+    let reused = inodes(&rig).intersection(&outbox_inodes).count();
+    assert_eq!(reused, 36, "inodes reused");
     assert!(rig.errors().is_empty(), "{:?}", rig.errors());
 }
 
