@@ -118,8 +118,14 @@ impl Transport for PickupTransport {
         if good.is_empty() {
             return Handoff::sent(bad);
         }
-        let bytes = match eml::render(view.msg, &good, &view.sender) {
-            Ok(b) => b,
+        // A pickup service builds the envelope from the headers (and strips `Bcc:` as it
+        // sends), so the file keeps the Bcc rows: without them they would never be delivered.
+        let opts = eml::RenderOptions {
+            keep_bcc: true,
+            ..eml::RenderOptions::default()
+        };
+        let bytes = match eml::render_with(view.msg, &good, &view.sender, opts) {
+            Ok(r) => r.bytes,
             Err(e) => {
                 bad.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
                 return Handoff::sent(bad);
@@ -145,5 +151,59 @@ impl Transport for PickupTransport {
                 format!("pickup folder {}: {e}", dir.display()),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapi::{EntryId, Message, Recipient, RecipientKind};
+
+    #[test]
+    fn a_bcc_row_is_kept_in_the_file_so_the_pickup_service_delivers_it() {
+        let dir = std::env::temp_dir().join(format!("spoolbox-pickup-bcc-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut t = PickupTransport::new(
+            "Pickup folder",
+            &["SMTP".to_owned()],
+            PickupSettings {
+                dir: dir.display().to_string(),
+            },
+        );
+        let mut m = Message::draft(EntryId(7), EntryId(1), "with a blind copy");
+        m.body = "body".into();
+        m.recipients.push(Recipient::new(
+            0,
+            "Ann",
+            "ann@example.org",
+            "SMTP",
+            RecipientKind::To,
+        ));
+        m.recipients.push(Recipient::new(
+            1,
+            "Bob",
+            "bob@example.org",
+            "SMTP",
+            RecipientKind::Bcc,
+        ));
+        let view = SubmitView {
+            msg: &m,
+            rows: vec![0, 1],
+            begin_deferred: false,
+            sender: ("Me".into(), "me@example.org".into()),
+            deliver_for_real: false,
+            store_root: dir.clone(),
+        };
+        let h = t.submit_message(&view);
+        assert_eq!(h.outcomes.len(), 2, "{h:?}");
+        let bytes = fs::read(dir.join(file_name(EntryId(7), &[0, 1]))).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        let bcc: Vec<&str> = parsed
+            .bcc()
+            .into_iter()
+            .flat_map(|a| a.iter().filter_map(|x| x.address()))
+            .collect();
+        assert_eq!(bcc, ["bob@example.org"]);
+        let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -542,7 +542,7 @@ fn check_pickup_folder(root: &Path, store: &mut Store, label: &str) {
         let parsed = mail_parser::MessageParser::default()
             .parse(&bytes)
             .unwrap_or_else(|| panic!("{label}: {} does not parse", files[0].display()));
-        let mut got: Vec<String> = [parsed.to(), parsed.cc()]
+        let mut got: Vec<String> = [parsed.to(), parsed.cc(), parsed.bcc()]
             .into_iter()
             .flatten()
             .flat_map(|a| a.iter().filter_map(|x| x.address().map(str::to_owned)))
