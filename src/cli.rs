@@ -854,6 +854,9 @@ fn send(cli: &Cli, store: Store, all: bool, id: Option<EntryId>) -> Result<ExitC
                 }
             }
             Tick::Paused => break,
+            Tick::Idle(_) if sp.handoff_under_way() => {
+                sp.wait_for_handoff(std::time::Duration::from_millis(250));
+            }
             Tick::Idle(wake) => {
                 let now = Timestamp::now();
                 let waiting: Vec<_> = sp

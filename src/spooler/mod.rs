@@ -107,6 +107,12 @@ pub struct Spooler {
     /// When the open group of `DoSentMail` copies got its first member (by the spooler's
     /// clock, so a test with a manual clock decides the same way every run).
     group_opened: Option<Timestamp>,
+    /// The message a transport is handing off on its own thread, and that transport's
+    /// index. One at a time: a crash can send again only that hand-off.
+    in_flight: Option<(EntryId, usize)>,
+    /// A background hand-off was just collected: start the next message's before finishing
+    /// this one.
+    lookahead: bool,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -141,6 +147,8 @@ impl Spooler {
             flush_progress: None,
             only: None,
             group_opened: None,
+            in_flight: None,
+            lookahead: false,
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");
@@ -198,6 +206,10 @@ impl Spooler {
 
     /// Replaces the transports (tests plug in their own).
     pub fn set_transports(&mut self, transports: Vec<Box<dyn Transport>>) {
+        // A hand-off under way on an old transport is abandoned: the message is offered
+        // again to the new one (at-least-once).
+        self.in_flight = None;
+        self.lookahead = false;
         self.transports = transports;
         self.emit_status();
     }
@@ -928,14 +940,23 @@ impl Spooler {
         } else if self.group_opened.is_none() {
             self.group_opened = Some(self.now());
         }
-        let stops = !matches!(tick, Tick::Ran(..)) || self.mode != Mode::Running;
+        // Waiting for a transport's answer is no stop: the group stays open meanwhile.
+        let waiting = matches!(tick, Tick::Idle(_)) && self.in_flight.is_some();
+        let stops = !matches!(tick, Tick::Ran(..)) && !waiting || self.mode != Mode::Running;
         if stops || self.group_due() {
             self.settle();
         } else if self.current.is_none() && self.store.pending_saves() == 0 {
             // Turning to another message with no group open: report what waits at once.
             self.settle();
         }
-        tick
+        match (tick, self.group_opened) {
+            // Come back when the open group is due, if the answer takes longer.
+            (Tick::Idle(wake), Some(opened)) if waiting => {
+                let due = opened + GROUP_WINDOW;
+                Tick::Idle(Some(wake.map_or(due, |w| w.min(due))))
+            }
+            _ => tick,
+        }
     }
 
     fn tick_inner(&mut self) -> Tick {
@@ -1017,10 +1038,55 @@ impl Spooler {
     /// Runs ticks until nothing is eligible (or paused); returns the number of steps run.
     pub fn run_until_idle(&mut self) -> usize {
         let mut n = 0;
-        while let Tick::Ran(..) = self.tick() {
-            n += 1;
+        loop {
+            match self.tick() {
+                Tick::Ran(..) => n += 1,
+                // Nothing else to do while a transport hands a message off: wait for it.
+                Tick::Idle(_) if self.handoff_under_way() => {
+                    self.wait_for_handoff(std::time::Duration::from_millis(250));
+                }
+                _ => return n,
+            }
         }
-        n
+    }
+
+    /// True while a transport is handing a message off on its own thread.
+    pub fn handoff_under_way(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// The channel that wakes the spooler's thread when the hand-off under way finishes.
+    pub fn handoff_completions(&self) -> Option<crossbeam_channel::Receiver<()>> {
+        let (_, ti) = self.in_flight?;
+        self.transports.get(ti)?.completions()
+    }
+
+    /// Blocks until the hand-off under way has finished, or `max` has passed.
+    pub fn wait_for_handoff(&mut self, max: std::time::Duration) {
+        let Some((_, ti)) = self.in_flight else {
+            return;
+        };
+        if self
+            .transports
+            .get_mut(ti)
+            .is_some_and(|t| t.poll_handoff())
+        {
+            return;
+        }
+        // An open group of filed messages is committed when due, answer or not.
+        let max = match self.group_opened {
+            Some(opened) => {
+                let due = (opened + GROUP_WINDOW).duration_since(self.now());
+                max.min(std::time::Duration::try_from(due).unwrap_or_default())
+            }
+            None => max,
+        };
+        match self.handoff_completions() {
+            Some(rx) => {
+                let _ = rx.recv_timeout(max);
+            }
+            None => std::thread::sleep(max.min(std::time::Duration::from_millis(5))),
+        }
     }
 
     fn collect_sent_deferred(&mut self) {
@@ -1082,7 +1148,33 @@ impl Spooler {
     /// order. A message waiting on a transport blocks later messages bound for the same
     /// transport (never reorder two messages for one transport) but not others (e.6).
     fn pick(&mut self, now: Timestamp) -> Option<EntryId> {
+        if let Some((f, ti)) = self.in_flight {
+            if self
+                .store
+                .summary(f)
+                .is_none_or(|s| s.next_step != Some(Step::Transmit))
+            {
+                // The message moved on or went away meanwhile: its result is not wanted.
+                self.in_flight = None;
+            } else if self
+                .transports
+                .get_mut(ti)
+                .is_some_and(|t| t.poll_handoff())
+            {
+                return Some(f);
+            }
+        }
+        let in_flight = self.in_flight.map(|(f, _)| f);
+        if self.lookahead && in_flight.is_none() {
+            // Keep the line busy: the next message goes as far as its hand-off before the
+            // one whose result just came in is finished.
+            self.lookahead = false;
+            if let Some(next) = self.walk(now, true) {
+                return Some(next);
+            }
+        }
         if let Some(cur) = self.current
+            && Some(cur) != in_flight
             && self
                 .store
                 .summary(cur)
@@ -1099,16 +1191,32 @@ impl Spooler {
                 .summary(only)
                 .is_some_and(Summary::in_pipeline)
                 .then_some(only)
-                .filter(|e| self.eligible(*e, now));
+                .filter(|e| Some(*e) != in_flight && self.eligible(*e, now));
         }
+        self.walk(now, false)
+    }
+
+    /// The first eligible message in queue order; with `to_transmit`, only one that has not
+    /// passed Transmit yet (and is not the current one).
+    fn walk(&self, now: Timestamp, to_transmit: bool) -> Option<EntryId> {
         // Walk the queue lazily: the head is usually eligible, so picking costs O(1) even with
         // 100,000 messages queued (collecting the queue first made a flush quadratic).
         let mut blocked: HashSet<usize> = HashSet::new();
+        // A transport with a hand-off under way takes no other until it has answered; a
+        // message for other transports may start meanwhile (looked for among a few, so a
+        // long queue behind the busy transport costs nothing).
+        let busy = self.in_flight.map(|(_, ti)| ti);
+        let mut looked = 0;
         for eid in self.store.queue() {
             let Some(s) = self.store.summary(eid) else {
                 continue;
             };
-            if s.next_step.is_none() {
+            if s.next_step.is_none() || self.in_flight.is_some_and(|(f, _)| f == eid) {
+                continue;
+            }
+            if to_transmit
+                && (Some(eid) == self.current || s.next_step.is_some_and(|st| st > Step::Transmit))
+            {
                 continue;
             }
             let state = s.state(now);
@@ -1130,6 +1238,24 @@ impl Spooler {
             }
             if !due || matches!(state, MessageState::Held | MessageState::DeferredSend) {
                 continue;
+            }
+            let before_handoff = s.next_step.is_some_and(|st| st <= Step::Transmit);
+            if let Some(ti) = busy
+                && before_handoff
+            {
+                looked += 1;
+                if looked > 16 {
+                    break;
+                }
+                let Ok(m) = self.store.peek(eid) else {
+                    continue;
+                };
+                let mine = self.reachable(&m);
+                if mine.contains(&ti) || !mine.is_disjoint(&blocked) {
+                    blocked.extend(mine);
+                    continue;
+                }
+                return Some(eid);
             }
             if !blocked.is_empty()
                 && let Ok(m) = self.store.peek(eid)

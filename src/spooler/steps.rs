@@ -56,6 +56,9 @@ enum Disposal {
     Save(Option<EntryId>),
     /// Delete for good (its trace is kept under `traces/`).
     Delete,
+    /// Nothing to record yet: a transport is handing the message off on its own thread;
+    /// the step runs again, and collects the result, once it has finished.
+    InFlight,
 }
 
 struct StepDone {
@@ -170,6 +173,27 @@ impl Spooler {
             Step::DoSentMail => self.do_sent_mail(&mut work, &mut tr),
         };
         let done = res.unwrap_or_else(|e| self.step_failed(&mut work, &mut tr, step, &e));
+        if matches!(done.disposal, Disposal::InFlight) {
+            // What earlier transports of this scan said is kept; the rest comes with the
+            // result. The UI shows the step as started until then.
+            let calls = tr.calls;
+            if !calls.is_empty() {
+                let patch = Patch {
+                    trace: calls.clone(),
+                    ..Patch::default()
+                };
+                if let Err(e) = self.store.patch_in_place(eid, patch, false) {
+                    self.emit(Event::Error(format!("message {eid}: {e}")));
+                }
+            }
+            for call in calls {
+                self.emit(Event::Trace { eid, call });
+            }
+            self.emit_status();
+            self.release_durable();
+            self.flush_events();
+            return;
+        }
         work.spool.next_step = done.next;
         let micros = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
         let record = StepRecord {
@@ -207,6 +231,8 @@ impl Spooler {
                 };
                 saved.map(|()| Some(work))
             }
+            // Returned before (the step runs again).
+            Disposal::InFlight => Ok(Some(work)),
             Disposal::Delete => {
                 work.history.push(record);
                 work.trace.extend(calls.iter().cloned());
@@ -465,7 +491,29 @@ impl Spooler {
                 let Some(t) = self.transports.get_mut(ti) else {
                     break None;
                 };
-                let h = t.submit_message(&view);
+                let h = if resend_now == 0 {
+                    let Some(h) = t.start_submit(&view) else {
+                        // Under way on the transport's thread: the spooler goes on with
+                        // other work and comes back for the result.
+                        self.in_flight = Some((eid, ti));
+                        return Ok(StepDone {
+                            outcome: StepOutcome::Waiting(format!(
+                                "handed to {name}; waiting for its answer"
+                            )),
+                            next: Some(Step::Transmit),
+                            disposal: Disposal::InFlight,
+                        });
+                    };
+                    h
+                } else {
+                    t.submit_message(&view)
+                };
+                if self.in_flight == Some((eid, ti)) {
+                    // A background hand-off collected: start the next one before finishing
+                    // this message, so the line stays busy (see `Spooler::pick`).
+                    self.in_flight = None;
+                    self.lookahead = true;
+                }
                 let mut result = h.result.mapi_name();
                 if h.result == SubmitResult::NotMe && t.status_code() & STATUS_OFFLINE != 0 {
                     // Say why an offline transport declined (unconfigured, or the

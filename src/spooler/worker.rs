@@ -176,7 +176,7 @@ fn run(
             }
             Tick::Paused => Duration::from_millis(500),
             Tick::Idle(wake) => {
-                if last_idle != Some(wake) {
+                if last_idle != Some(wake) && !spooler.handoff_under_way() {
                     last_idle = Some(wake);
                     send(tx, overflowed, Event::Idle(wake));
                     waker();
@@ -189,7 +189,22 @@ fn run(
                 })
             }
         };
-        // Sleep until a command arrives or a timer (retry, deferred send, transport call-back) is due.
+        // Sleep until a command arrives, a timer (retry, deferred send, transport call-back) is
+        // due, or a transport's hand-off under way finishes.
+        if let Some(done) = spooler.handoff_completions() {
+            crossbeam_channel::select! {
+                recv(cmds) -> cmd => match cmd {
+                    Ok(Command::Shutdown) | Err(_) => return,
+                    Ok(cmd) => {
+                        spooler.handle(cmd);
+                        spooler.flush_events();
+                    }
+                },
+                recv(done) -> _ => {}
+                default(wait) => {}
+            }
+            continue;
+        }
         match cmds.recv_timeout(wait) {
             Ok(Command::Shutdown) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
                 return;

@@ -89,6 +89,24 @@ impl Transport for Faulty {
         Some(&mut self.faults)
     }
 
+    fn start_submit(&mut self, view: &SubmitView<'_>) -> Option<Handoff> {
+        // Without faults (or to collect a hand-off already under way) the inner transport
+        // works in the background; with faults, they are injected synchronously.
+        if self.faults.is_off() || self.inner.poll_handoff() {
+            self.inner.start_submit(view)
+        } else {
+            Some(self.submit_message(view))
+        }
+    }
+
+    fn poll_handoff(&mut self) -> bool {
+        self.inner.poll_handoff()
+    }
+
+    fn completions(&self) -> Option<crossbeam_channel::Receiver<()>> {
+        self.inner.completions()
+    }
+
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
         if self.faults.latency_ms > 0 {
             std::thread::sleep(Duration::from_millis(self.faults.latency_ms));

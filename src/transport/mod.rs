@@ -178,6 +178,26 @@ pub trait Transport: Send {
     /// `IXPLogon::SubmitMessage` followed by `EndMessage`.
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff;
 
+    /// Starts `SubmitMessage` and `EndMessage` for `view`, on the transport's own thread if
+    /// it has one. `Some`: finished at once (as [`Transport::submit_message`]). `None`: under
+    /// way; once [`Transport::poll_handoff`] says so, the spooler offers the same message and
+    /// rows again and gets the hand-off's result. One hand-off at a time.
+    fn start_submit(&mut self, view: &SubmitView<'_>) -> Option<Handoff> {
+        Some(self.submit_message(view))
+    }
+
+    /// True when a hand-off begun by [`Transport::start_submit`] has finished and waits to be
+    /// collected.
+    fn poll_handoff(&mut self) -> bool {
+        false
+    }
+
+    /// Receives a unit whenever a background hand-off finishes (the spooler's thread waits on
+    /// it beside its commands).
+    fn completions(&self) -> Option<crossbeam_channel::Receiver<()>> {
+        None
+    }
+
     /// True when a hand-off goes over a network or a line (SMTP, fax): its recipient marks
     /// are fsynced at once. Local transports (null, pickup folder) let them ride the message's
     /// next durable write.

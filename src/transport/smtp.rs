@@ -24,7 +24,10 @@
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -34,6 +37,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::transport::smtp::response::Response;
 
 use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, credentials, eml};
+use crate::mapi::EntryId;
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
 use crate::store::profile::{SmtpSettings, TlsMode};
 
@@ -70,10 +74,9 @@ enum Link {
     Down(String),
 }
 
-/// Sends through an SMTP server.
-pub struct SmtpTransport {
-    name: String,
-    types: Vec<String>,
+/// The SMTP client proper: the settings, the kept connection and the link state. It runs on
+/// the transport's own thread once the first background hand-off starts.
+struct SmtpCore {
     settings: SmtpSettings,
     deliver_for_real: bool,
     credentials: Option<PathBuf>,
@@ -81,10 +84,9 @@ pub struct SmtpTransport {
     link: Link,
 }
 
-impl std::fmt::Debug for SmtpTransport {
+impl std::fmt::Debug for SmtpCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpTransport")
-            .field("name", &self.name)
+        f.debug_struct("SmtpCore")
             .field("settings", &self.settings)
             .field("link", &self.link)
             .finish_non_exhaustive()
@@ -139,17 +141,9 @@ fn is_421(e: &SmtpError) -> bool {
     e.status().is_some_and(|c| c.to_string() == "421")
 }
 
-impl SmtpTransport {
-    /// An SMTP transport; `deliver_for_real` off confines it to loopback servers.
-    pub fn new(
-        name: &str,
-        types: &[String],
-        settings: SmtpSettings,
-        deliver_for_real: bool,
-    ) -> Self {
+impl SmtpCore {
+    fn new(settings: SmtpSettings, deliver_for_real: bool) -> Self {
         let mut t = Self {
-            name: name.to_owned(),
-            types: types.to_vec(),
             settings,
             deliver_for_real,
             credentials: None,
@@ -158,13 +152,6 @@ impl SmtpTransport {
         };
         t.link = t.logon_state(deliver_for_real);
         t
-    }
-
-    /// Reads the password from this file instead of the user's default credentials file.
-    #[must_use]
-    pub fn with_credentials_file(mut self, path: PathBuf) -> Self {
-        self.credentials = Some(path);
-        self
     }
 
     fn host(&self) -> &str {
@@ -470,19 +457,7 @@ impl<'a> Iterator for BodyParts<'a> {
     }
 }
 
-impl Transport for SmtpTransport {
-    fn remote(&self) -> bool {
-        true
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn address_types(&self) -> &[String] {
-        &self.types
-    }
-
+impl SmtpCore {
     fn status_code(&self) -> u32 {
         match self.link {
             Link::Unconfigured | Link::Guarded | Link::Down(_) => STATUS_OFFLINE,
@@ -505,7 +480,7 @@ impl Transport for SmtpTransport {
         }
     }
 
-    fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
+    fn submit(&mut self, view: &SubmitView<'_>) -> Handoff {
         self.deliver_for_real = view.deliver_for_real;
         match self.logon_state(view.deliver_for_real) {
             Link::Unconfigured => {
@@ -616,7 +591,269 @@ impl Transport for SmtpTransport {
     }
 }
 
-impl Drop for SmtpTransport {
+/// A hand-off's view, owned, to cross to the transport's thread.
+struct OwnedView {
+    msg: crate::mapi::Message,
+    rows: Vec<u32>,
+    begin_deferred: bool,
+    sender: (String, String),
+    deliver_for_real: bool,
+    store_root: PathBuf,
+}
+
+impl OwnedView {
+    fn of(v: &SubmitView<'_>) -> Self {
+        Self {
+            msg: v.msg.clone(),
+            rows: v.rows.clone(),
+            begin_deferred: v.begin_deferred,
+            sender: v.sender.clone(),
+            deliver_for_real: v.deliver_for_real,
+            store_root: v.store_root.clone(),
+        }
+    }
+
+    fn view(&self) -> SubmitView<'_> {
+        SubmitView {
+            msg: &self.msg,
+            rows: self.rows.clone(),
+            begin_deferred: self.begin_deferred,
+            sender: self.sender.clone(),
+            deliver_for_real: self.deliver_for_real,
+            store_root: self.store_root.clone(),
+        }
+    }
+}
+
+/// One job for the transport's thread: a background hand-off (`reply` None: the result goes
+/// to the results channel and the spooler is woken) or a synchronous one.
+struct Job {
+    view: OwnedView,
+    reply: Option<Sender<Handoff>>,
+}
+
+/// A finished background hand-off: (message, rows offered, result).
+type Finished = (EntryId, Vec<u32>, Handoff);
+
+/// The transport's thread, as the spooler side sees it.
+struct Worker {
+    jobs: Sender<Job>,
+    results: Receiver<Finished>,
+    wake: Receiver<()>,
+    /// (`PR_STATUS_CODE`, `PR_STATUS_STRING`) as the thread last saw them.
+    status: Arc<Mutex<(u32, String)>>,
+}
+
+/// Sends through an SMTP server, on its own thread: the spooler starts a hand-off and goes on
+/// with other messages (and other transports) while the server answers; a slow or hung
+/// server never holds the spooler (ARCHITECTURE section 4). One hand-off at a time, over one
+/// kept connection.
+pub struct SmtpTransport {
+    name: String,
+    types: Vec<String>,
+    settings: SmtpSettings,
+    /// Until the first background hand-off the client lives here; then on its thread.
+    core: Option<SmtpCore>,
+    worker: Option<Worker>,
+    /// The background hand-off under way.
+    in_flight: Option<(EntryId, Vec<u32>)>,
+    /// A finished background hand-off not yet collected by the spooler.
+    done: Option<Finished>,
+}
+
+impl std::fmt::Debug for SmtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTransport")
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .field("in_flight", &self.in_flight)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpTransport {
+    /// An SMTP transport; `deliver_for_real` off confines it to loopback servers.
+    pub fn new(
+        name: &str,
+        types: &[String],
+        settings: SmtpSettings,
+        deliver_for_real: bool,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            types: types.to_vec(),
+            core: Some(SmtpCore::new(settings.clone(), deliver_for_real)),
+            settings,
+            worker: None,
+            in_flight: None,
+            done: None,
+        }
+    }
+
+    /// Reads the password from this file instead of the user's default credentials file.
+    #[must_use]
+    pub fn with_credentials_file(mut self, path: PathBuf) -> Self {
+        if let Some(c) = &mut self.core {
+            c.credentials = Some(path);
+        }
+        self
+    }
+
+    /// The transport's thread, started on first use with the client moved into it.
+    fn worker(&mut self) -> Option<&Worker> {
+        if self.worker.is_none() {
+            let mut core = self.core.take()?;
+            let (jobs, job_rx) = unbounded::<Job>();
+            let (res_tx, results) = unbounded::<Finished>();
+            let (wake_tx, wake) = bounded::<()>(1);
+            let status = Arc::new(Mutex::new((core.status_code(), core.status_text())));
+            let shared = Arc::clone(&status);
+            let spawned = std::thread::Builder::new()
+                .name(format!("spoolbox-smtp-{}", self.name))
+                .spawn(move || {
+                    for job in job_rx {
+                        let h = core.submit(&job.view.view());
+                        if let Ok(mut s) = shared.lock() {
+                            *s = (core.status_code(), core.status_text());
+                        }
+                        if let Some(tx) = job.reply {
+                            let _ = tx.send(h);
+                        } else {
+                            let _ = res_tx.send((job.view.msg.entry_id, job.view.rows, h));
+                            let _ = wake_tx.try_send(());
+                        }
+                    }
+                    // The spooler let go of the transport (logoff): QUIT as `core` drops.
+                });
+            if spawned.is_err() {
+                return None;
+            }
+            self.worker = Some(Worker {
+                jobs,
+                results,
+                wake,
+                status,
+            });
+        }
+        self.worker.as_ref()
+    }
+
+    fn collect(&mut self) {
+        if let Some(w) = &self.worker {
+            while let Ok(f) = w.results.try_recv() {
+                self.in_flight = None;
+                self.done = Some(f);
+            }
+        }
+    }
+}
+
+impl Transport for SmtpTransport {
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address_types(&self) -> &[String] {
+        &self.types
+    }
+
+    fn status_code(&self) -> u32 {
+        match (&self.core, &self.worker) {
+            (Some(c), _) => c.status_code(),
+            (None, Some(w)) => w.status.lock().map_or(STATUS_OFFLINE, |s| s.0),
+            (None, None) => STATUS_OFFLINE,
+        }
+    }
+
+    fn status_text(&self) -> String {
+        let base = match (&self.core, &self.worker) {
+            (Some(c), _) => c.status_text(),
+            (None, Some(w)) => w
+                .status
+                .lock()
+                .map_or_else(|_| "unknown".into(), |s| s.1.clone()),
+            (None, None) => "offline: the transport thread could not start".into(),
+        };
+        match &self.in_flight {
+            Some((eid, _)) => format!("{base}; sending message {eid}"),
+            None => base,
+        }
+    }
+
+    fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
+        if let Some(core) = &mut self.core {
+            return core.submit(view);
+        }
+        let (tx, rx) = bounded(1);
+        let sent = self.worker().is_some_and(|w| {
+            w.jobs
+                .send(Job {
+                    view: OwnedView::of(view),
+                    reply: Some(tx),
+                })
+                .is_ok()
+        });
+        match rx.recv() {
+            Ok(h) if sent => h,
+            _ => Handoff::refused(SubmitResult::NetworkError(
+                0,
+                "the SMTP transport's thread has stopped".into(),
+            )),
+        }
+    }
+
+    fn start_submit(&mut self, view: &SubmitView<'_>) -> Option<Handoff> {
+        self.collect();
+        let eid = view.msg.entry_id;
+        if let Some((e, rows, _)) = &self.done {
+            if *e == eid && *rows == view.rows {
+                return self.done.take().map(|(_, _, h)| h);
+            }
+            // A result for a message that moved on (aborted, deleted): nobody wants it.
+            self.done = None;
+        }
+        if self.in_flight.is_some() {
+            return Some(Handoff::refused(SubmitResult::Busy));
+        }
+        // Decided at once, without a thread: unconfigured or guarded (no byte is sent), and
+        // the synchronous path under armed fail points (a crash test's rerun must pass the
+        // same fail points, whatever the network's timing).
+        let refused = self.settings.host.trim().is_empty()
+            || (!view.deliver_for_real && !is_loopback_host(self.settings.host.trim()));
+        if refused || crate::store::fs::fail_points_armed() {
+            return Some(self.submit_message(view));
+        }
+        let job = Job {
+            view: OwnedView::of(view),
+            reply: None,
+        };
+        match self.worker() {
+            Some(w) if w.jobs.send(job).is_ok() => {
+                self.in_flight = Some((eid, view.rows.clone()));
+                None
+            }
+            _ => Some(Handoff::refused(SubmitResult::NetworkError(
+                0,
+                "the SMTP transport's thread could not start".into(),
+            ))),
+        }
+    }
+
+    fn poll_handoff(&mut self) -> bool {
+        self.collect();
+        self.done.is_some()
+    }
+
+    fn completions(&self) -> Option<Receiver<()>> {
+        self.worker.as_ref().map(|w| w.wake.clone())
+    }
+}
+
+impl Drop for SmtpCore {
     fn drop(&mut self) {
         // A polite QUIT on the way out (logoff); the server's reply does not matter.
         if let Some(mut c) = self.conn.take()
@@ -698,6 +935,6 @@ mod tests {
         assert_eq!(t.status_code(), STATUS_OFFLINE);
         assert!(t.status_text().contains(GUARD_TEXT), "{}", t.status_text());
         assert_eq!(t.submit_message(&view(false)).result, SubmitResult::NotMe);
-        assert!(t.conn.is_none());
+        assert!(t.core.as_ref().is_some_and(|c| c.conn.is_none()));
     }
 }

@@ -16,7 +16,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Proc, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -25,7 +25,7 @@ use spoolbox::mapi::tags::{PR_DELIVER_TIME, PR_SENTMAIL_ENTRYID};
 use spoolbox::mapi::{
     EntryId, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState,
 };
-use spoolbox::spooler::{Clock, Command, Event, Spooler};
+use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
 use spoolbox::store::profile::{
     PickupSettings, Profile, RetryPolicy, SmtpSettings, TlsMode, TransportConfig, TransportKind,
 };
@@ -607,6 +607,91 @@ fn a_reply_lost_after_the_data_dot_is_shown_as_outcome_unknown_and_sent_again() 
     );
     let trace = r.sp().trace_text(eid).unwrap();
     assert!(trace.contains("outcome unknown"), "{trace}");
+}
+
+#[test]
+fn a_hung_server_holds_neither_the_spooler_nor_the_other_transports() {
+    // A server that accepts the connection and never says a word.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&held);
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let mut p = smtp_profile("127.0.0.1", port);
+    if let TransportKind::Smtp(s) = &mut p.transports[0].kind {
+        s.timeout_secs = 3;
+    }
+    p.transports
+        .push(TransportConfig::new("Null", TransportKind::Null, &["NULL"]));
+    let mut r = Rig::new(p);
+    let slow = r.submit("To the silent server", &["ann@example.org"]);
+    let other = {
+        let store = r.sp().store_mut();
+        let eid = store.new_entry_id().unwrap();
+        let mut m = Message::draft(eid, store.folder_of(FolderKind::Outbox), "Elsewhere");
+        m.recipients.push(Recipient::new(
+            0,
+            "Null",
+            "n@null.example",
+            "NULL",
+            RecipientKind::To,
+        ));
+        let sent = store.folder_of(FolderKind::SentItems);
+        m.props
+            .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+        store.save(&mut m).unwrap();
+        r.sp().handle(Command::Submit(eid));
+        eid
+    };
+    let t0 = Instant::now();
+    // The first message goes first and hangs at the server; the spooler goes on.
+    while r.sp().store().summary(other).unwrap().next_step.is_some() {
+        match r.sp().tick() {
+            Tick::Ran(..) => {}
+            Tick::Idle(_) => r.sp().wait_for_handoff(Duration::from_millis(20)),
+            Tick::Paused => panic!("paused: {:?}", r.sp().drain_events()),
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "the NULL message waited for the silent SMTP server"
+        );
+    }
+    r.sp().settle();
+    assert_eq!(r.folder_name(other), "Sent Items");
+    assert!(
+        r.sp().handoff_under_way(),
+        "the SMTP hand-off is still under way"
+    );
+    assert!(
+        r.sp()
+            .status_table()
+            .iter()
+            .any(|row| row.text.contains(&format!("sending message {slow}"))),
+        "{:?}",
+        r.sp().status_table()
+    );
+    // A command is answered meanwhile, at once.
+    let t1 = Instant::now();
+    r.sp().handle(Command::Pause);
+    r.sp().handle(Command::Resume);
+    assert!(t1.elapsed() < Duration::from_millis(500));
+    // The silence ends in the timeout: the message waits for its retry; nothing is lost.
+    r.run();
+    assert_eq!(r.state(slow), MessageState::WaitingRetry);
+    let m = r.load(slow);
+    assert!(
+        m.spool
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("MAPI_E_NETWORK_ERROR")),
+        "{:?}",
+        m.spool.last_error
+    );
+    assert!(!held.lock().unwrap().is_empty(), "it did connect");
 }
 
 #[test]
