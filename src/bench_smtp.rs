@@ -99,7 +99,8 @@ fn profile(port: u16) -> Profile {
 }
 
 /// Submits `n` messages (untimed), then times the spooler sending all of them to the sink.
-fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<f64> {
+/// Returns the seconds and the fsyncs per message of the timed part.
+fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<(f64, f64)> {
     let _ = std::fs::remove_dir_all(dir);
     let (mut store, _) = Store::open(dir)?;
     store.set_profile(profile(port))?;
@@ -112,9 +113,11 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<f64> {
     }
     let mut sp = Spooler::new(store, Clock::system());
     sp.handle(Command::Resume);
+    let f0 = crate::store::fs::fsync_count();
     let t = Instant::now();
     sp.run_until_idle();
     let secs = t.elapsed().as_secs_f64();
+    let fsyncs = (crate::store::fs::fsync_count() - f0) as f64 / n.max(1) as f64;
     let sent_items = sp.store().folder_of(FolderKind::SentItems);
     let mut delivered = 0;
     let ids: Vec<_> = sp
@@ -138,7 +141,7 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<f64> {
     );
     drop(sp);
     let _ = std::fs::remove_dir_all(dir);
-    Ok(secs)
+    Ok((secs, fsyncs))
 }
 
 /// The SMTP transport alone: `n` hand-offs straight to `submit_message`, no store at all.
@@ -300,15 +303,18 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
     // tmpfs, where an fsync costs next to nothing: what the pipeline costs besides the disk.
     let shm = Path::new("/dev/shm");
     let mut ours = Vec::new();
+    let mut fsyncs = 0.0;
     let mut ours_shm = Vec::new();
     let mut alone = Vec::new();
     let mut source = Vec::new();
     let mut source_reuse = Vec::new();
     for i in 0..runs {
-        ours.push(spoolbox_run(&base.join(format!("smtp-{i}")), sink.port, n)?);
+        let (secs, f) = spoolbox_run(&base.join(format!("smtp-{i}")), sink.port, n)?;
+        ours.push(secs);
+        fsyncs = f;
         if shm.is_dir() {
             let d = shm.join(format!("spoolbox-bench-smtp-{}-{i}", std::process::id()));
-            ours_shm.push(spoolbox_run(&d, sink.port, n)?);
+            ours_shm.push(spoolbox_run(&d, sink.port, n)?.0);
         }
         alone.push(transport_only(sink.port, n)?);
         source.push(smtp_source(sink.port, n, false)?);
@@ -320,7 +326,7 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
     let source_reuse = median(source_reuse);
     let rate = |s: f64| n as f64 / s;
     println!(
-        "  spoolbox (SMTP transport, one connection, full durability):          {ours:.3} s ({:.0} msg/s)",
+        "  spoolbox (SMTP transport, one connection, full durability):          {ours:.3} s ({:.0} msg/s); {fsyncs:.2} fsyncs/message",
         rate(ours)
     );
     if !ours_shm.is_empty() {

@@ -113,6 +113,10 @@ pub struct Spooler {
     /// A background hand-off was just collected: start the next message's before finishing
     /// this one.
     lookahead: bool,
+    /// The transports each queued message can reach, by (message, revision, recipients done):
+    /// a walk past the messages waiting for a busy transport reads each of them once, not at
+    /// every pick.
+    reach_memo: std::cell::RefCell<std::collections::HashMap<(EntryId, u64, u32), HashSet<usize>>>,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -149,6 +153,7 @@ impl Spooler {
             group_opened: None,
             in_flight: None,
             lookahead: false,
+            reach_memo: std::cell::RefCell::default(),
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");
@@ -210,6 +215,7 @@ impl Spooler {
         // again to the new one (at-least-once).
         self.in_flight = None;
         self.lookahead = false;
+        self.reach_memo.borrow_mut().clear();
         self.transports = transports;
         self.emit_status();
     }
@@ -1119,6 +1125,21 @@ impl Spooler {
 
     /// Every transport whose address types match a pending row: where the message may go if
     /// the ones before decline or leave rows FALSE.
+    /// [`Spooler::reachable`] of a queued message, remembered by revision.
+    fn reachable_of(&self, eid: EntryId, (revision, done): (u64, u32)) -> Option<HashSet<usize>> {
+        if let Some(r) = self.reach_memo.borrow().get(&(eid, revision, done)) {
+            return Some(r.clone());
+        }
+        let m = self.store.peek(eid).ok()?;
+        let r = self.reachable(&m);
+        let mut memo = self.reach_memo.borrow_mut();
+        if memo.len() >= 4096 {
+            memo.clear();
+        }
+        memo.insert((eid, revision, done), r.clone());
+        Some(r)
+    }
+
     fn reachable(&self, msg: &Message) -> HashSet<usize> {
         let types: HashSet<&str> = msg
             .recipients
@@ -1175,10 +1196,12 @@ impl Spooler {
         }
         if let Some(cur) = self.current
             && Some(cur) != in_flight
-            && self
-                .store
-                .summary(cur)
-                .is_some_and(|s| s.next_step.is_some())
+            && self.store.summary(cur).is_some_and(|s| {
+                s.next_step.is_some()
+                    // While a hand-off is under way, the walk below decides what may go up
+                    // to and into a hand-off (it knows which transports are free).
+                    && !(in_flight.is_some() && s.next_step.is_some_and(|st| st <= Step::Transmit))
+            })
             && self.eligible(cur, now)
         {
             return Some(cur);
@@ -1207,6 +1230,7 @@ impl Spooler {
         // long queue behind the busy transport costs nothing).
         let busy = self.in_flight.map(|(_, ti)| ti);
         let mut looked = 0;
+        let mut prepared = false;
         for eid in self.store.queue() {
             let Some(s) = self.store.summary(eid) else {
                 continue;
@@ -1247,11 +1271,23 @@ impl Spooler {
                 if looked > 16 {
                     break;
                 }
-                let Ok(m) = self.store.peek(eid) else {
+                let Some(mine) = self.reachable_of(eid, (s.revision, s.done)) else {
                     continue;
                 };
-                let mine = self.reachable(&m);
                 if mine.contains(&ti) || !mine.is_disjoint(&blocked) {
+                    // The next message for the busy transport is prepared meanwhile (one
+                    // message ahead, no more), so that its hand-off starts soon after the one
+                    // under way is recorded: up to its lock, not the lock itself (a message
+                    // left waiting behind a server that went down must stay unlocked, so
+                    // that it can still be aborted).
+                    let first = !std::mem::replace(&mut prepared, true);
+                    if first
+                        && !to_transmit
+                        && s.next_step.is_some_and(|st| st < Step::SetLockState)
+                        && mine.is_disjoint(&blocked)
+                    {
+                        return Some(eid);
+                    }
                     blocked.extend(mine);
                     continue;
                 }
