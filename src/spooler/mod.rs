@@ -983,14 +983,23 @@ impl Spooler {
                 self.mode = Mode::Paused;
                 self.emit_debug();
             }
-            let wake = self.next_wake(now);
+            // While a hand-off is under way its completion wakes the spooler anyway, and the
+            // timers are looked at when it has: `next_wake` walks the whole queue, which
+            // made every hand-off of a long flush O(queue).
+            let wake = if self.in_flight.is_some() {
+                None
+            } else {
+                self.next_wake(now)
+            };
             return Tick::Idle(wake);
         };
         let Some(step) = self.store.summary(eid).and_then(|s| s.next_step) else {
             self.current = None;
             return Tick::Idle(None);
         };
-        if self.breakpoints.contains(&step) && self.released != Some((eid, step)) {
+        // A hand-off under way that is collected now already passed its breakpoint.
+        let collecting = self.in_flight.is_some_and(|(f, _)| f == eid);
+        if self.breakpoints.contains(&step) && self.released != Some((eid, step)) && !collecting {
             self.at = Some((eid, step));
             self.mode = Mode::Paused;
             self.current = Some(eid);
@@ -1186,7 +1195,7 @@ impl Spooler {
             }
         }
         let in_flight = self.in_flight.map(|(f, _)| f);
-        if self.lookahead && in_flight.is_none() {
+        if self.lookahead && in_flight.is_none() && self.only.is_none() {
             // Keep the line busy: the next message goes as far as its hand-off before the
             // one whose result just came in is finished.
             self.lookahead = false;

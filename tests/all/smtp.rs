@@ -23,7 +23,7 @@ use serde_json::Value;
 use spoolbox::mapi::flags::STATUS_OFFLINE;
 use spoolbox::mapi::tags::{PR_DELIVER_TIME, PR_SENTMAIL_ENTRYID};
 use spoolbox::mapi::{
-    EntryId, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState,
+    EntryId, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState, Step,
 };
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
 use spoolbox::store::profile::{
@@ -692,6 +692,54 @@ fn a_hung_server_holds_neither_the_spooler_nor_the_other_transports() {
         m.spool.last_error
     );
     assert!(!held.lock().unwrap().is_empty(), "it did connect");
+}
+
+#[test]
+fn a_breakpoint_on_transmit_stops_once_per_hand_off_and_send_id_sends_only_that_message() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    let first = r.submit("First of two", &["ann@example.com"]);
+    let second = r.submit("Second of two", &["bob@example.com"]);
+    r.sp().handle(Command::SetBreakpoint(Step::Transmit, true));
+    let mut stops = Vec::new();
+    for _ in 0..200 {
+        match r.sp().tick() {
+            Tick::Paused => {
+                for e in r.sp().drain_events() {
+                    if let Event::Notice(t) = e
+                        && t.starts_with("breakpoint")
+                    {
+                        stops.push(t);
+                    }
+                }
+                r.sp().handle(Command::Continue);
+            }
+            Tick::Idle(_) if r.sp().handoff_under_way() => {
+                r.sp().wait_for_handoff(Duration::from_millis(100));
+            }
+            Tick::Idle(_) => break,
+            Tick::Ran(..) => {}
+        }
+    }
+    // The background hand-off is collected without stopping a second time.
+    assert_eq!(stops.len(), 2, "{stops:#?}");
+    assert!(stops[0].contains(&first.to_string()) && stops[1].contains(&second.to_string()));
+    assert_eq!(r.folder_name(first), "Sent Items");
+    assert_eq!(r.folder_name(second), "Sent Items");
+    // `send ID` (restrict_to) starts no other message's hand-off.
+    let third = r.submit("Third", &["cat@example.com"]);
+    let fourth = r.submit("Fourth", &["dan@example.com"]);
+    r.sp().handle(Command::SetBreakpoint(Step::Transmit, false));
+    r.sp().restrict_to(Some(fourth));
+    r.run();
+    assert_eq!(r.folder_name(fourth), "Sent Items");
+    assert_eq!(r.state(third), MessageState::Queued);
+    let subjects: Vec<String> = srv
+        .messages()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(subjects, ["First of two", "Second of two", "Fourth"]);
 }
 
 #[test]
