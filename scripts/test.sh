@@ -42,4 +42,4 @@ unset WAYLAND_DISPLAY
 export WGPU_BACKEND=vulkan
 unset UPDATE_SNAPSHOTS
 
-cargo test --all-targets -- --test-threads=2
+cargo test --lib --bins --tests -- --test-threads=2

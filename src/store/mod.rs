@@ -639,13 +639,10 @@ impl Store {
         self.summaries.insert(s.eid, s);
     }
 
-    /// Writes a whole message durably (tmp, fsync, rename, fsync dir) into its folder. If it
-    /// was in another folder before, that copy is removed afterwards: a crash in between leaves
-    /// two copies, and the next open keeps the newer revision (`FinishedMsg` is idempotent).
-    ///
-    /// # Errors
-    /// I/O errors; the message on disk is then as it was.
-    pub fn save(&mut self, msg: &mut Message) -> Result<()> {
+    /// What every whole-message write starts with: a pending group write of the same
+    /// message is committed first, the folder checked, the revision bumped. Returns the folder
+    /// of the copy the new one replaces (when another) and the file's bytes.
+    fn prepare_save(&mut self, msg: &mut Message) -> Result<(Option<EntryId>, Vec<u8>)> {
         if self.is_pending(msg.entry_id) {
             self.commit_saves()?;
         }
@@ -663,21 +660,35 @@ impl Store {
         msg.schema = SCHEMA_VERSION;
         let bytes =
             serde_json::to_vec_pretty(&msg).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok((old.map(|(f, _)| f).filter(|f| *f != msg.folder), bytes))
+    }
+
+    /// Unlinks the copy of a moved message in its old folder, without an fsync of that
+    /// directory: the new copy is already durable, and if the unlink is lost in a crash the
+    /// next open finds both and keeps the newer revision. That saves one fsync per move.
+    fn unlink_old_copy(&mut self, old_folder: EntryId, eid: EntryId) -> Result<()> {
+        fs::fail_point("store.between_copy_and_remove");
+        let old_path = self.message_path(old_folder, eid);
+        fs::remove_lazy_in(&*self.fs, &old_path).map_err(io_err(&old_path))?;
+        if let Some(dirs) = &mut self.lazy_unlinks {
+            dirs.insert(old_folder);
+        }
+        Ok(())
+    }
+
+    /// Writes a whole message durably (tmp, fsync, rename, fsync dir) into its folder. If it
+    /// was in another folder before, that copy is removed afterwards: a crash in between leaves
+    /// two copies, and the next open keeps the newer revision (`FinishedMsg` is idempotent).
+    ///
+    /// # Errors
+    /// I/O errors; the message on disk is then as it was.
+    pub fn save(&mut self, msg: &mut Message) -> Result<()> {
+        let (old_folder, bytes) = self.prepare_save(msg)?;
         let dest = self.message_path(msg.folder, msg.entry_id);
         fs::write_atomic_in(&*self.fs, &self.root.join("tmp"), &dest, &bytes)
             .map_err(io_err(&dest))?;
-        if let Some((old_folder, _)) = old
-            && old_folder != msg.folder
-        {
-            fs::fail_point("store.between_copy_and_remove");
-            // No fsync of the old directory: the new copy is already durable, and if this
-            // unlink is lost in a crash the next open finds both and keeps the newer revision.
-            // That saves one fsync per sent message.
-            let old_path = self.message_path(old_folder, msg.entry_id);
-            fs::remove_lazy_in(&*self.fs, &old_path).map_err(io_err(&old_path))?;
-            if let Some(dirs) = &mut self.lazy_unlinks {
-                dirs.insert(old_folder);
-            }
+        if let Some(old_folder) = old_folder {
+            self.unlink_old_copy(old_folder, msg.entry_id)?;
         }
         if let Ok(fp) = self.fs.fingerprint(&dest) {
             self.fingerprints.insert(msg.entry_id, fp);
@@ -699,34 +710,14 @@ impl Store {
     /// # Errors
     /// An unknown folder, a message that cannot be serialized.
     pub fn save_grouped(&mut self, msg: &mut Message) -> Result<()> {
-        if self.is_pending(msg.entry_id) {
-            self.commit_saves()?;
-        }
-        if self.folder(msg.folder).is_none() {
-            return Err(StoreError::Invalid(format!(
-                "folder {} does not exist",
-                msg.folder
-            )));
-        }
         let before_summary = self.summaries.get(&msg.entry_id).cloned();
-        let old = before_summary.as_ref().map(|s| (s.folder, s.revision));
-        let revision = old.map_or(msg.revision, |(_, r)| r.max(msg.revision)) + 1;
-        let schema = msg.schema;
-        msg.revision = revision;
-        msg.schema = SCHEMA_VERSION;
-        let bytes = match serde_json::to_vec_pretty(&msg) {
-            Ok(b) => b,
-            Err(e) => {
-                msg.schema = schema;
-                return Err(StoreError::Invalid(e.to_string()));
-            }
-        };
+        let (old_folder, bytes) = self.prepare_save(msg)?;
         let eid = msg.entry_id;
         let was_dirty = self.dirty.contains(&eid);
         self.pending.push(PendingSave {
             eid,
             folder: msg.folder,
-            old_folder: old.map(|(f, _)| f).filter(|f| *f != msg.folder),
+            old_folder,
             bytes,
             before_summary,
             before_msg: self.cache.get(&eid).cloned(),
@@ -832,9 +823,9 @@ impl Store {
         let mut left: BTreeSet<EntryId> = BTreeSet::new();
         for p in done {
             if let Some(old_folder) = p.old_folder {
-                fs::fail_point("store.between_copy_and_remove");
-                let old_path = self.message_path(old_folder, p.eid);
                 if self.spares.len() + spared.len() < SPARES_MAX {
+                    fs::fail_point("store.between_copy_and_remove");
+                    let old_path = self.message_path(old_folder, p.eid);
                     let spare = fs::tmp_name(&tmp_dir);
                     match self.fs.rename(&old_path, &spare) {
                         Ok(()) => {
@@ -845,11 +836,7 @@ impl Store {
                         Err(e) => return Err(StoreError::io(&old_path, e)),
                     }
                 } else {
-                    // As in `save`: the new copy is durable, a lost unlink is resolved on open.
-                    fs::remove_lazy_in(&*self.fs, &old_path).map_err(io_err(&old_path))?;
-                    if let Some(dirs) = &mut self.lazy_unlinks {
-                        dirs.insert(old_folder);
-                    }
+                    self.unlink_old_copy(old_folder, p.eid)?;
                 }
             }
             let dest = self.message_path(p.folder, p.eid);
