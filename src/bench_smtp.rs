@@ -169,6 +169,7 @@ fn transport_only(port: u16, n: usize) -> Result<f64> {
             sender: (p.sender_name.clone(), p.sender_address.clone()),
             deliver_for_real: false,
             store_root: PathBuf::from("."),
+            gate: None,
         };
         let h = t.submit_message(&view);
         let delivered = h

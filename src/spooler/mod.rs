@@ -113,6 +113,9 @@ pub struct Spooler {
     /// A background hand-off was just collected: start the next message's before finishing
     /// this one.
     lookahead: bool,
+    /// The message whose recipient marks, from a background hand-off, were journaled without
+    /// an fsync: the next hand-off waits for them (a gate) or is preceded by the sync.
+    marks_awaiting_sync: Option<EntryId>,
     /// The transports each queued message can reach, by (message, revision, recipients done):
     /// a walk past the messages waiting for a busy transport reads each of them once, not at
     /// every pick.
@@ -153,6 +156,7 @@ impl Spooler {
             group_opened: None,
             in_flight: None,
             lookahead: false,
+            marks_awaiting_sync: None,
             reach_memo: std::cell::RefCell::default(),
         };
         s.clear_stale_locks();
@@ -284,6 +288,10 @@ impl Spooler {
     /// Releases the held events of messages whose state has become durable since.
     fn release_durable(&mut self) {
         self.drop_failed_groups();
+        if let Some(e) = self.store.take_sync_error() {
+            let path = self.store.root().join("journal");
+            self.journal_sync_failed(&format!("{}: {e}", path.display()));
+        }
         if self.held.is_empty() {
             return;
         }
@@ -315,14 +323,21 @@ impl Spooler {
             self.emit_debug();
         }
         if let Err(e) = self.store.sync_journal() {
-            self.events.push(Event::Error(format!(
-                "the journal could not be synced: {e}"
-            )));
+            self.journal_sync_failed(&e.to_string());
             return;
         }
         self.drop_failed_groups();
         let held = std::mem::take(&mut self.held);
         self.events.extend(held.into_iter().map(|(_, e)| e));
+    }
+
+    /// A journal fsync failed: what was journaled since the last good one (and its held
+    /// events) may not survive, and the hand-off waiting at its gate is withdrawn before its
+    /// point of no return. Said once, loudly; the next sync tries again.
+    pub(crate) fn journal_sync_failed(&mut self, e: &str) {
+        self.events.push(Event::Error(format!(
+            "the journal could not be synced: {e}"
+        )));
     }
 
     /// True when the open group of `DoSentMail` copies should be committed although the

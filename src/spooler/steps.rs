@@ -189,6 +189,11 @@ impl Spooler {
             for call in calls {
                 self.emit(Event::Trace { eid, call });
             }
+            // The hand-off just started waits at its gate for this sync (see `transmit`),
+            // made on the journal's own thread while this one finishes the last message.
+            if let Err(e) = self.store.sync_journal_background() {
+                self.journal_sync_failed(&e.to_string());
+            }
             self.emit_status();
             self.release_durable();
             self.flush_events();
@@ -437,8 +442,10 @@ impl Spooler {
     }
 
     /// Step 3 (S6–S9): offer the still-FALSE recipients to each transport in priority order
-    /// whose address types match exactly, each seeing only its own rows as FALSE. Marks are
-    /// made durable after each hand-off (at-least-once across a crash, exactly-once without).
+    /// whose address types match exactly, each seeing only its own rows as FALSE. A remote
+    /// hand-off's marks are durable before the next hand-off can deliver (at-least-once
+    /// across a crash, exactly-once without): fsynced at once, or, after a background
+    /// hand-off, by the sync its successor's gate waits for (`store::gate`).
     fn transmit(&mut self, msg: &mut Message, tr: &mut Tracer) -> Result<StepDone, StoreError> {
         let eid = msg.entry_id;
         let now = self.now();
@@ -473,13 +480,14 @@ impl Spooler {
             self.active_transport = Some(ti);
             self.emit_status();
             self.flush_events();
-            let view = SubmitView {
+            let mut view = SubmitView {
                 msg: &view_msg,
                 rows: rows.clone(),
                 begin_deferred,
                 sender: (profile.sender_name.clone(), profile.sender_address.clone()),
                 deliver_for_real: profile.deliver_for_real,
                 store_root: self.store.root().to_path_buf(),
+                gate: None,
             };
             let flags = if begin_deferred {
                 "BEGIN_DEFERRED"
@@ -487,10 +495,24 @@ impl Spooler {
                 "0"
             };
             let mut resend_now = 0;
+            let mut collected = false;
             let handoff = loop {
                 let Some(t) = self.transports.get_mut(ti) else {
                     break None;
                 };
+                // Write-ahead: the marks of the last background hand-off must be durable
+                // before this one can deliver. A background hand-off waits for that at its
+                // point of no return (the gate; the journal is synced right after it starts,
+                // while the dialogue goes on); any other is preceded by the sync.
+                let gated = resend_now == 0 && t.gates_handoff(&view);
+                view.gate = gated.then(|| self.store.commit_gate());
+                if !gated
+                    && self
+                        .marks_awaiting_sync
+                        .is_some_and(|m| self.store.is_unsynced(m))
+                {
+                    self.store.sync_journal()?;
+                }
                 let h = if resend_now == 0 {
                     let Some(h) = t.start_submit(&view) else {
                         // Under way on the transport's thread: the spooler goes on with
@@ -513,6 +535,7 @@ impl Spooler {
                     // this message, so the line stays busy (see `Spooler::pick`).
                     self.in_flight = None;
                     self.lookahead = true;
+                    collected = true;
                 }
                 let mut result = h.result.mapi_name();
                 if h.result == SubmitResult::NotMe && t.status_code() & STATUS_OFFLINE != 0 {
@@ -617,6 +640,7 @@ impl Spooler {
                     deferred_by = Some(name.clone());
                 }
             }
+            let remote = self.transports.get(ti).is_some_and(|t| t.remote());
             if !changed.is_empty() {
                 // Postfix marks each recipient done right after the hand-off; so do we.
                 let events: Vec<Event> = changed
@@ -641,8 +665,14 @@ impl Spooler {
                     // way a mark is reported only once durable (the events wait in `held`), a
                     // crash can re-send only recipients never reported, and the decision does
                     // not depend on timing (a rerun passes the same fail points).
-                    self.transports.get(ti).is_some_and(|t| t.remote()),
+                    // Collected from a background hand-off, the next one (started before this
+                    // message goes on) waits for the marks' fsync at its point of no return
+                    // instead, and the fsync overlaps its dialogue with the server.
+                    remote && !collected,
                 )?;
+                if remote && collected {
+                    self.marks_awaiting_sync = Some(eid);
+                }
                 for e in events {
                     self.emit(e);
                 }
@@ -738,7 +768,7 @@ impl Spooler {
         msg.spool.next_retry = None;
         msg.spool.waiting_on = None;
         msg.spool.trouble_since = None;
-        // The marks were made durable after each hand-off; the step record can ride along
+        // The marks are durable (or gate the next hand-off); the step record can ride along
         // with the next sync (or the DoSentMail write).
         Ok(StepDone {
             outcome: StepOutcome::Done,

@@ -234,6 +234,11 @@ impl Journal {
         Ok(())
     }
 
+    /// A handle that syncs the journal from another thread (see [`super::gate::Syncer`]).
+    pub fn background_sync(&self) -> Option<super::fs::BackgroundSync> {
+        self.file.background_sync()
+    }
+
     /// Current length in bytes.
     pub fn len(&self) -> u64 {
         self.len

@@ -15,6 +15,7 @@
 
 pub mod demo;
 pub mod fs;
+pub mod gate;
 pub mod journal;
 pub mod lock;
 pub mod profile;
@@ -287,9 +288,14 @@ pub struct Store {
     /// Messages whose journal records are not yet folded into their file.
     dirty: HashSet<EntryId>,
     /// Messages with journal records written since the last journal fsync that are still
-    /// live (not yet folded into their file by a whole-file save).
-    unsynced: HashSet<EntryId>,
+    /// live (not yet folded into their file by a whole-file save), with the number of syncs
+    /// begun when the last was written: a later good sync made it durable.
+    unsynced: HashMap<EntryId, u64>,
+    /// The journal's syncer thread, started at the first background sync.
+    syncer: Option<gate::Syncer>,
     journal: Journal,
+    /// Publishes journal syncs to the hand-offs waiting at their point of no return.
+    syncs: gate::SyncBoard,
     next_id: u64,
     fingerprints: HashMap<EntryId, fs::Fingerprint>,
     /// Something changed since `index.json` was read or written (it is rewritten on close).
@@ -410,8 +416,10 @@ impl Store {
             queue: BTreeSet::new(),
             cache: HashMap::new(),
             dirty: HashSet::new(),
-            unsynced: HashSet::new(),
+            unsynced: HashMap::new(),
+            syncer: None,
             journal,
+            syncs: gate::SyncBoard::default(),
             fingerprints: HashMap::new(),
             index_stale: false,
             lazy_unlinks: None,
@@ -923,10 +931,9 @@ impl Store {
         let jp = self.journal.path().to_path_buf();
         self.journal.append(&rec).map_err(io_err(&jp))?;
         if sync {
-            self.journal.sync().map_err(io_err(&jp))?;
-            self.unsynced.clear();
+            self.sync_journal_now()?;
         } else {
-            self.unsynced.insert(eid);
+            self.unsynced.insert(eid, self.syncs.begun());
         }
         // Applied in place on the cached copy.
         let msg = self.cache.get_mut(&eid).ok_or(StoreError::NotFound(eid))?;
@@ -939,7 +946,24 @@ impl Store {
 
     /// True while message `eid` has journal records that are not durable yet.
     pub fn is_unsynced(&self, eid: EntryId) -> bool {
-        self.unsynced.contains(&eid) || self.is_pending(eid)
+        self.unsynced
+            .get(&eid)
+            .is_some_and(|b| self.syncs.last_ok() <= *b)
+            || self.is_pending(eid)
+    }
+
+    /// True when no live journal record waits for an fsync (records of messages saved whole
+    /// since are obsolete: losing them loses nothing, so they are not worth one); the gates
+    /// waiting then open as after a sync.
+    fn all_synced(&mut self) -> bool {
+        let ok = self.syncs.last_ok();
+        self.unsynced.retain(|_, b| ok <= *b);
+        if !self.unsynced.is_empty() {
+            return false;
+        }
+        let n = self.syncs.begin();
+        self.syncs.finish(n, true);
+        true
     }
 
     /// Makes every journal record durable.
@@ -947,15 +971,57 @@ impl Store {
     /// # Errors
     /// I/O errors.
     pub fn sync_journal(&mut self) -> Result<()> {
-        // Records of messages saved whole since are obsolete: losing them loses nothing, so
-        // they are not worth an fsync.
-        if self.unsynced.is_empty() {
+        if self.all_synced() {
             return Ok(());
         }
+        self.sync_journal_now()
+    }
+
+    fn sync_journal_now(&mut self) -> Result<()> {
+        let n = self.syncs.begin();
         let jp = self.journal.path().to_path_buf();
-        self.journal.sync().map_err(io_err(&jp))?;
+        let r = self.journal.sync().map_err(io_err(&jp));
+        self.syncs.finish(n, r.is_ok());
+        r?;
         self.unsynced.clear();
         Ok(())
+    }
+
+    /// [`Store::sync_journal`] on the journal's own thread: returns at once, and the gates
+    /// taken before open when the fsync is done (the spooler starts a hand-off, asks for
+    /// this, and finishes the previous message meanwhile). Synchronous under armed fail
+    /// points (a crash test's rerun must pass the same ones) and where the file system
+    /// layer cannot sync from another thread. [`Store::is_unsynced`] follows the syncer;
+    /// a failure is told by [`Store::take_sync_error`].
+    ///
+    /// # Errors
+    /// As [`Store::sync_journal`], when it runs here.
+    pub fn sync_journal_background(&mut self) -> Result<()> {
+        if self.all_synced() {
+            return Ok(());
+        }
+        if self.syncer.is_none() && !fs::fail_points_armed() {
+            self.syncer = self
+                .journal
+                .background_sync()
+                .and_then(|sync| gate::Syncer::start(sync, self.syncs.clone()));
+        }
+        match &self.syncer {
+            Some(s) if !fs::fail_points_armed() && s.request() => Ok(()),
+            _ => self.sync_journal_now(),
+        }
+    }
+
+    /// Why a background journal sync failed, once (the records it should have made durable
+    /// are still unsynced, and the next sync tries again).
+    pub fn take_sync_error(&self) -> Option<String> {
+        self.syncer.as_ref().and_then(gate::Syncer::take_error)
+    }
+
+    /// A gate for a remote hand-off about to start: it opens once every journal record
+    /// appended so far is durable (the next [`Store::sync_journal`] that succeeds).
+    pub fn commit_gate(&self) -> gate::CommitGate {
+        self.syncs.gate()
     }
 
     /// Deletes a message for good (durably).
@@ -1259,6 +1325,9 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         let _ = self.commit();
+        // A hand-off still waiting for a sync gives up (it is withdrawn before its dot).
+        drop(self.syncer.take());
+        self.syncs.close();
         for spare in std::mem::take(&mut self.spares) {
             let _ = self.fs.remove_file(&spare);
         }

@@ -99,6 +99,11 @@ impl Transport for Faulty {
         }
     }
 
+    fn gates_handoff(&mut self, view: &SubmitView<'_>) -> bool {
+        // As `start_submit`: faults are injected synchronously.
+        (self.faults.is_off() || self.inner.poll_handoff()) && self.inner.gates_handoff(view)
+    }
+
     fn poll_handoff(&mut self) -> bool {
         self.inner.poll_handoff()
     }
@@ -173,6 +178,7 @@ impl Transport for Faulty {
             sender: view.sender.clone(),
             deliver_for_real: view.deliver_for_real,
             store_root: view.store_root.clone(),
+            gate: None,
         };
         let mut h = self.inner.submit_message(&inner_view);
         h.outcomes.extend(outcomes);

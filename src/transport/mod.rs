@@ -31,6 +31,10 @@ pub struct SubmitView<'a> {
     pub deliver_for_real: bool,
     /// The store directory (for relative paths).
     pub store_root: std::path::PathBuf,
+    /// For a hand-off started in the background ([`Transport::gates_handoff`]): its point of
+    /// no return waits at this gate until the journal records appended before it started
+    /// (the previous hand-off's recipient marks) are durable.
+    pub gate: Option<crate::store::gate::CommitGate>,
 }
 
 /// `IXPLogon::SubmitMessage`'s return.
@@ -184,6 +188,14 @@ pub trait Transport: Send {
     /// rows again and gets the hand-off's result. One hand-off at a time.
     fn start_submit(&mut self, view: &SubmitView<'_>) -> Option<Handoff> {
         Some(self.submit_message(view))
+    }
+
+    /// True when [`Transport::start_submit`] of `view` would start the hand-off on the
+    /// transport's thread and wait at `view.gate` before its point of no return (or only
+    /// collect a result already there), so the spooler need not sync the journal first.
+    /// False (the default) when it would hand the message off at once, on the caller's thread.
+    fn gates_handoff(&mut self, _view: &SubmitView<'_>) -> bool {
+        false
     }
 
     /// True when a hand-off begun by [`Transport::start_submit`] has finished and waits to be

@@ -193,6 +193,7 @@ mod tests {
             sender: ("Me".into(), "me@example.org".into()),
             deliver_for_real: false,
             store_root: dir.clone(),
+            gate: None,
         };
         let h = t.submit_message(&view);
         assert_eq!(h.outcomes.len(), 2, "{h:?}");

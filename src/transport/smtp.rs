@@ -39,6 +39,7 @@ use lettre::transport::smtp::response::Response;
 use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, credentials, eml};
 use crate::mapi::EntryId;
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
+use crate::store::gate::CommitGate;
 use crate::store::profile::{SmtpSettings, TlsMode};
 
 /// The status text of a guarded transport, also shown in the trace.
@@ -100,7 +101,13 @@ enum Abort {
     /// The server had the whole message when the link broke: the accepted rows' outcome is
     /// unknown; these are every row's outcomes.
     AfterDot(Vec<(u32, RowOutcome)>),
+    /// The spooler could not make the previous hand-off's marks durable: this one stopped
+    /// short of its final dot (nothing delivered) and waits for a retry.
+    Withdrawn(String),
 }
+
+/// How long a hand-off waits at its gate for the journal sync (milliseconds, normally).
+const GATE_WAIT: Duration = Duration::from_mins(1);
 
 /// Converts a reply into the text kept as `PR_REPORT_TEXT` or shown as delivered.
 fn reply_text(r: &Response) -> String {
@@ -285,6 +292,7 @@ impl SmtpCore {
         from: &lettre::Address,
         rcpts: &[(u32, lettre::Address)],
         body: &[u8],
+        gate: Option<&CommitGate>,
     ) -> Result<(Vec<(u32, RowOutcome)>, bool), Abort> {
         let mut params = Vec::new();
         if !body.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
@@ -341,6 +349,17 @@ impl SmtpCore {
                 let _ = conn.command(Rset);
             }
             return Ok((outcomes, is_421(&e)));
+        }
+        // The point of no return: once the dot is out the server may deliver. The previous
+        // hand-off's marks must be durable by then (see `store::gate`); they were being
+        // synced while MAIL, RCPT and DATA went out. Withdrawn, the connection is dropped
+        // (no way out of DATA but that) and the server discards the unfinished message.
+        if let Some(g) = gate
+            && let Err(why) = g.wait(GATE_WAIT)
+        {
+            return Err(Abort::Withdrawn(format!(
+                "withdrawn before the final DATA dot: {why}; nothing was delivered"
+            )));
         }
         // The message and its final dot go out in one write: lettre's own `message` writes the
         // dot separately, and that small second write waits for the ACK of the first (Nagle),
@@ -480,7 +499,9 @@ impl SmtpCore {
         }
     }
 
-    fn submit(&mut self, view: &SubmitView<'_>) -> Handoff {
+    /// One hand-off; with `gate`, its final dot waits there (background hand-offs only: on
+    /// the spooler's thread the wait could never end).
+    fn submit(&mut self, view: &SubmitView<'_>, gate: Option<&CommitGate>) -> Handoff {
         self.deliver_for_real = view.deliver_for_real;
         match self.logon_state(view.deliver_for_real) {
             Link::Unconfigured => {
@@ -559,7 +580,7 @@ impl SmtpCore {
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
-            match Self::transaction(conn, &from, &rcpts, &bytes) {
+            match Self::transaction(conn, &from, &rcpts, &bytes, gate) {
                 Ok((mut got, spent)) => {
                     if spent {
                         self.conn = None;
@@ -574,6 +595,11 @@ impl SmtpCore {
                         continue;
                     }
                     self.link = Link::Down(why.clone());
+                    return Handoff::refused(SubmitResult::NetworkError(0, why));
+                }
+                Err(Abort::Withdrawn(why)) => {
+                    self.conn = None;
+                    self.link = Link::Idle;
                     return Handoff::refused(SubmitResult::NetworkError(0, why));
                 }
                 Err(Abort::AfterDot(mut got)) => {
@@ -599,6 +625,7 @@ struct OwnedView {
     sender: (String, String),
     deliver_for_real: bool,
     store_root: PathBuf,
+    gate: Option<CommitGate>,
 }
 
 impl OwnedView {
@@ -610,6 +637,7 @@ impl OwnedView {
             sender: v.sender.clone(),
             deliver_for_real: v.deliver_for_real,
             store_root: v.store_root.clone(),
+            gate: v.gate.clone(),
         }
     }
 
@@ -621,6 +649,7 @@ impl OwnedView {
             sender: self.sender.clone(),
             deliver_for_real: self.deliver_for_real,
             store_root: self.store_root.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -712,7 +741,12 @@ impl SmtpTransport {
                 .name(format!("spoolbox-smtp-{}", self.name))
                 .spawn(move || {
                     for job in job_rx {
-                        let h = core.submit(&job.view.view());
+                        let gate = job
+                            .reply
+                            .is_none()
+                            .then_some(job.view.gate.as_ref())
+                            .flatten();
+                        let h = core.submit(&job.view.view(), gate);
                         if let Ok(mut s) = shared.lock() {
                             *s = (core.status_code(), core.status_text());
                         }
@@ -736,6 +770,15 @@ impl SmtpTransport {
             });
         }
         self.worker.as_ref()
+    }
+
+    /// Decided at once, without a thread: unconfigured or guarded (no byte is sent), and the
+    /// synchronous path under armed fail points (a crash test's rerun must pass the same fail
+    /// points, whatever the network's timing).
+    fn decided_at_once(&self, view: &SubmitView<'_>) -> bool {
+        let refused = self.settings.host.trim().is_empty()
+            || (!view.deliver_for_real && !is_loopback_host(self.settings.host.trim()));
+        refused || crate::store::fs::fail_points_armed()
     }
 
     fn collect(&mut self) {
@@ -786,7 +829,7 @@ impl Transport for SmtpTransport {
 
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
         if let Some(core) = &mut self.core {
-            return core.submit(view);
+            return core.submit(view, None);
         }
         let (tx, rx) = bounded(1);
         let sent = self.worker().is_some_and(|w| {
@@ -819,12 +862,7 @@ impl Transport for SmtpTransport {
         if self.in_flight.is_some() {
             return Some(Handoff::refused(SubmitResult::Busy));
         }
-        // Decided at once, without a thread: unconfigured or guarded (no byte is sent), and
-        // the synchronous path under armed fail points (a crash test's rerun must pass the
-        // same fail points, whatever the network's timing).
-        let refused = self.settings.host.trim().is_empty()
-            || (!view.deliver_for_real && !is_loopback_host(self.settings.host.trim()));
-        if refused || crate::store::fs::fail_points_armed() {
+        if self.decided_at_once(view) {
             return Some(self.submit_message(view));
         }
         let job = Job {
@@ -841,6 +879,15 @@ impl Transport for SmtpTransport {
                 "the SMTP transport's thread could not start".into(),
             ))),
         }
+    }
+
+    fn gates_handoff(&mut self, view: &SubmitView<'_>) -> bool {
+        // Exactly when `start_submit` goes to the thread (or collects what it brought).
+        self.collect();
+        if self.done.is_some() || self.in_flight.is_some() {
+            return true;
+        }
+        !self.decided_at_once(view)
     }
 
     fn poll_handoff(&mut self) -> bool {
@@ -922,6 +969,7 @@ mod tests {
             sender: (String::new(), "me@example.com".into()),
             deliver_for_real: real,
             store_root: PathBuf::from("."),
+            gate: None,
         };
         let mut t = SmtpTransport::new("SMTP", &["SMTP".into()], SmtpSettings::default(), false);
         assert_eq!(t.status_code(), STATUS_OFFLINE);

@@ -26,10 +26,11 @@ use spoolbox::mapi::{
     EntryId, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState, Step,
 };
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
+use spoolbox::store::fs::{AppendFile, DirItem, Fingerprint, FsLayer, NewFile, RealFs};
 use spoolbox::store::profile::{
     PickupSettings, Profile, RetryPolicy, SmtpSettings, TlsMode, TransportConfig, TransportKind,
 };
-use spoolbox::store::{FolderKind, Store};
+use spoolbox::store::{FolderKind, Store, StoreError, StoreLock};
 use spoolbox::transport::smtp::GUARD_TEXT;
 
 use crate::store::fast_tempdir;
@@ -206,13 +207,18 @@ struct Rig {
 
 impl Rig {
     fn new(profile: Profile) -> Self {
+        Self::with_fs(profile, Arc::new(RealFs))
+    }
+
+    /// A rig whose store writes through `fs` (from its second open on).
+    fn with_fs(profile: Profile, fs: Arc<dyn FsLayer>) -> Self {
         let dir = fast_tempdir();
         let root = dir.path().join("store");
         let (mut store, _) = Store::open(&root).unwrap();
         store.set_profile(profile).unwrap();
         drop(store);
         let (clock, hand) = Clock::manual(Timestamp::now());
-        let (store, _) = Store::open(&root).unwrap();
+        let (store, _) = Store::open_with_fs(&root, fs).unwrap();
         let spooler = Some(Spooler::new(store, clock));
         Self { dir, spooler, hand }
     }
@@ -763,6 +769,228 @@ fn one_connection_carries_several_messages() {
     assert_eq!(r.load(eid).spool.attempts, 0, "no retry was needed");
     assert_eq!(srv.messages().len(), 1);
     assert_eq!(srv.connections(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The write-ahead gate: a background hand-off's final dot waits for the previous marks' fsync
+
+/// What [`WatchedFs`] does at a journal fsync.
+#[derive(Debug, Default)]
+struct Watch {
+    /// The server's log, to count what it accepted.
+    server_log: PathBuf,
+    /// A marks record (recipient rows) was appended since the last fsync.
+    marks_written: bool,
+    /// Fail the first fsync after a marks record once the server has a message.
+    fail_once: bool,
+    failed: bool,
+    /// For each fsync of a marks record: messages at the server when it began, and 60 ms
+    /// later when it ended (with the recipients accepted by then).
+    seen: Vec<(usize, (usize, usize))>,
+}
+
+impl Watch {
+    /// (messages accepted, recipients accepted) at the server so far.
+    fn at_server(&self) -> (usize, usize) {
+        let log = std::fs::read_to_string(&self.server_log).unwrap_or_default();
+        let count = |ev: &str| {
+            log.lines()
+                .filter(|l| l.contains(&format!(r#""event": "{ev}""#)))
+                .count()
+        };
+        (count("message"), count("rcpt"))
+    }
+}
+
+/// The real file system, with a slow journal fsync (60 ms, during which a hand-off that did
+/// not wait for it would reach the server) that can be made to fail once.
+#[derive(Debug)]
+struct WatchedFs(Arc<Mutex<Watch>>);
+
+#[derive(Debug)]
+struct WatchedJournal {
+    inner: Box<dyn AppendFile>,
+    watch: Arc<Mutex<Watch>>,
+}
+
+impl AppendFile for WatchedJournal {
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        if String::from_utf8_lossy(bytes).contains(r#""recipients":["#) {
+            self.watch.lock().unwrap().marks_written = true;
+        }
+        self.inner.write_at(offset, bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        let inner = &mut self.inner;
+        watched_sync(&self.watch, &mut || inner.sync())
+    }
+    fn background_sync(&self) -> Option<spoolbox::store::fs::BackgroundSync> {
+        // The spooler's real path: the journal synced on its own thread.
+        let mut inner = self.inner.background_sync()?;
+        let watch = Arc::clone(&self.watch);
+        Some(Box::new(move || watched_sync(&watch, &mut inner)))
+    }
+}
+
+fn watched_sync(
+    watch: &Mutex<Watch>,
+    inner: &mut dyn FnMut() -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let before = watch.lock().unwrap().at_server().0;
+    std::thread::sleep(Duration::from_millis(60));
+    let mut w = watch.lock().unwrap();
+    let after = w.at_server();
+    let marks = std::mem::take(&mut w.marks_written);
+    if marks {
+        w.seen.push((before, after));
+    }
+    if w.fail_once && !w.failed && marks && after.0 > 0 {
+        w.failed = true;
+        return Err(std::io::Error::other(
+            "injected: the disk failed the journal fsync",
+        ));
+    }
+    drop(w);
+    inner()
+}
+
+impl FsLayer for WatchedFs {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        RealFs.read(path)
+    }
+    fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+        RealFs.create_new(path, bytes, sync)
+    }
+    fn create_many(&self, files: &[NewFile]) -> std::io::Result<()> {
+        RealFs.create_many(files)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        RealFs.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        RealFs.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        RealFs.sync_dir(dir)
+    }
+    fn create_dir(&self, dir: &Path) -> std::io::Result<bool> {
+        RealFs.create_dir(dir)
+    }
+    fn read_dir(&self, dir: &Path) -> std::io::Result<Vec<DirItem>> {
+        RealFs.read_dir(dir)
+    }
+    fn fingerprint(&self, path: &Path) -> std::io::Result<Fingerprint> {
+        RealFs.fingerprint(path)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        RealFs.exists(path)
+    }
+    fn open_append(&self, path: &Path) -> std::io::Result<(Box<dyn AppendFile>, bool)> {
+        let (inner, created) = RealFs.open_append(path)?;
+        let watch = Arc::clone(&self.0);
+        Ok((Box::new(WatchedJournal { inner, watch }), created))
+    }
+    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError> {
+        RealFs.lock(root)
+    }
+}
+
+#[test]
+fn no_message_reaches_the_server_while_the_previous_ones_marks_are_being_synced() {
+    let srv = Server::start(&[]);
+    let watch = Arc::new(Mutex::new(Watch {
+        server_log: srv.log.clone(),
+        ..Watch::default()
+    }));
+    let mut r = Rig::with_fs(
+        smtp_profile("127.0.0.1", srv.port),
+        Arc::new(WatchedFs(Arc::clone(&watch))),
+    );
+    let ids: Vec<EntryId> = (0..5)
+        .map(|i| {
+            r.submit(
+                &format!("Gated {i}"),
+                &["ann@example.com", "bob@example.com"],
+            )
+        })
+        .collect();
+    r.run();
+    assert_eq!(srv.messages().len(), 5, "each message once");
+    for eid in ids {
+        assert_eq!(r.folder_name(eid), "Sent Items");
+        assert_eq!(r.load(eid).spool.attempts, 0);
+    }
+    let w = watch.lock().unwrap();
+    // No message was accepted during any fsync of the previous one's marks: its final dot
+    // waited at the gate ...
+    assert!(w.seen.len() >= 4, "{:?}", w.seen);
+    for (before, (after, _)) in &w.seen {
+        assert_eq!(
+            before, after,
+            "a message was accepted during a journal fsync: {:?}",
+            w.seen
+        );
+    }
+    // ... although each hand-off after the first had started meanwhile: the server had
+    // accepted its two recipients (RCPT) while the marks before it were being synced.
+    let overlapped = w
+        .seen
+        .iter()
+        .filter(|(_, (msgs, rcpts))| *rcpts == 2 * msgs + 2)
+        .count();
+    assert_eq!(overlapped, 4, "{:?}", w.seen);
+}
+
+#[test]
+fn a_failed_journal_fsync_withdraws_the_next_hand_off_before_its_dot_and_it_is_sent_later() {
+    let srv = Server::start(&[]);
+    let watch = Arc::new(Mutex::new(Watch {
+        server_log: srv.log.clone(),
+        fail_once: true,
+        ..Watch::default()
+    }));
+    let mut r = Rig::with_fs(
+        smtp_profile("127.0.0.1", srv.port),
+        Arc::new(WatchedFs(Arc::clone(&watch))),
+    );
+    let first = r.submit("First", &["ann@example.com"]);
+    let second = r.submit("Second", &["bob@example.com"]);
+    r.sp().run_until_idle();
+    let events = r.sp().drain_events();
+    assert!(
+        watch.lock().unwrap().failed,
+        "the fsync after the first marks failed"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Error(m) if m.contains("journal could not be synced"))),
+        "the failure is reported: {events:?}"
+    );
+    // The first message's marks could not be made durable in time, so the second hand-off
+    // (already in DATA) was withdrawn: the server has only the first.
+    assert_eq!(srv.messages().len(), 1);
+    assert_eq!(srv.messages()[0]["subject"], "First");
+    assert_eq!(r.folder_name(first), "Sent Items");
+    assert_eq!(r.state(second), MessageState::WaitingRetry);
+    let why = r.load(second).spool.last_error.unwrap_or_default();
+    assert!(why.contains("withdrawn before the final DATA dot"), "{why}");
+    // After the backoff it goes, once.
+    r.advance(3600);
+    r.run();
+    assert_eq!(r.folder_name(second), "Sent Items");
+    let subjects: Vec<String> = srv
+        .messages()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(subjects, ["First", "Second"]);
 }
 
 // ---------------------------------------------------------------------------------------------

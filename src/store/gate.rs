@@ -1,0 +1,298 @@
+//! The write-ahead gate between the journal and a remote hand-off.
+//!
+//! A remote transport's point of no return is the moment the server takes the message (SMTP:
+//! the final DATA dot). Every recipient mark of the previous hand-off must be durable before
+//! that moment, or a crash could send two messages again instead of one. Waiting for the marks'
+//! fsync before *starting* the next hand-off puts the fsync and the whole SMTP dialogue end to
+//! end; with a gate the next hand-off starts at once (MAIL, RCPT, DATA go out while the journal
+//! is synced) and only its final dot waits for the sync. This is Postfix's rule (a recipient is
+//! marked done in the queue file before the next delivery of it can be tried) with the wait
+//! moved to where it matters.
+//!
+//! The store publishes every journal sync it finishes; a [`CommitGate`] taken before a
+//! hand-off starts opens at the first successful sync that *began* after it was taken (that
+//! sync covers every record appended before), and fails if that sync failed or the store went
+//! away: the hand-off is then withdrawn before its point of no return.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Default)]
+struct State {
+    /// Journal syncs begun.
+    begun: u64,
+    /// The number (1-based, in `begun` order) of the last sync that finished well.
+    last_ok: u64,
+    /// The number of the last sync that failed.
+    last_failed: u64,
+    /// The store was closed: no sync will come.
+    closed: bool,
+}
+
+/// The store's side: publishes journal syncs (clones share the board).
+#[derive(Clone, Debug, Default)]
+pub struct SyncBoard {
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+impl SyncBoard {
+    /// A gate that opens at the first good sync begun after now.
+    pub fn gate(&self) -> CommitGate {
+        let begun = self.shared.0.lock().map_or(0, |s| s.begun);
+        CommitGate {
+            shared: Arc::clone(&self.shared),
+            after: begun,
+        }
+    }
+
+    /// Syncs begun so far: a record appended now is durable once a sync numbered above this
+    /// has finished well.
+    pub fn begun(&self) -> u64 {
+        self.shared.0.lock().map_or(u64::MAX, |s| s.begun)
+    }
+
+    /// The number of the last sync that finished well.
+    pub fn last_ok(&self) -> u64 {
+        self.shared.0.lock().map_or(0, |s| s.last_ok)
+    }
+
+    /// A sync starts; returns its number for [`SyncBoard::finish`].
+    pub fn begin(&self) -> u64 {
+        self.shared.0.lock().map_or(0, |mut s| {
+            s.begun += 1;
+            s.begun
+        })
+    }
+
+    /// Sync `n` finished, well or not; wakes the gates waiting for it.
+    pub fn finish(&self, n: u64, ok: bool) {
+        if let Ok(mut s) = self.shared.0.lock() {
+            if ok {
+                s.last_ok = s.last_ok.max(n);
+            } else {
+                s.last_failed = s.last_failed.max(n);
+            }
+        }
+        self.shared.1.notify_all();
+    }
+
+    /// No sync will come any more (the store is closing): every waiting gate fails.
+    pub fn close(&self) {
+        if let Ok(mut s) = self.shared.0.lock() {
+            s.closed = true;
+        }
+        self.shared.1.notify_all();
+    }
+}
+
+/// The journal's syncer thread: the spooler asks for a sync right after it starts a
+/// hand-off and goes on (finishing the last message, preparing the next) while the disk
+/// works; the hand-off's gate opens when the sync is done. Requests that pile up during one
+/// fsync are served by the next, together.
+#[derive(Debug)]
+pub struct Syncer {
+    requests: Option<crossbeam_channel::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// The last failure, for the spooler to report.
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl Syncer {
+    /// Starts the thread; `None` if it cannot be.
+    pub fn start(mut sync: super::fs::BackgroundSync, board: SyncBoard) -> Option<Self> {
+        let (tx, rx) = crossbeam_channel::unbounded::<()>();
+        let error = Arc::new(Mutex::new(None));
+        let shared = Arc::clone(&error);
+        let thread = std::thread::Builder::new()
+            .name("spoolbox-journal-sync".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    // Everything asked for so far was appended before this sync begins.
+                    while rx.try_recv().is_ok() {}
+                    let n = board.begin();
+                    let r = sync();
+                    if let Err(e) = &r
+                        && let Ok(mut slot) = shared.lock()
+                    {
+                        *slot = Some(e.to_string());
+                    }
+                    board.finish(n, r.is_ok());
+                }
+            })
+            .ok()?;
+        Some(Self {
+            requests: Some(tx),
+            thread: Some(thread),
+            error,
+        })
+    }
+
+    /// Asks for a sync of everything appended so far; false if the thread is gone.
+    pub fn request(&self) -> bool {
+        self.requests.as_ref().is_some_and(|tx| tx.send(()).is_ok())
+    }
+
+    /// The failure of a background sync since the last call, if any.
+    pub fn take_error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Held by a hand-off: [`CommitGate::wait`] returns once the journal records appended before
+/// the gate was taken are durable.
+#[derive(Clone, Debug)]
+pub struct CommitGate {
+    shared: Arc<(Mutex<State>, Condvar)>,
+    /// Syncs begun when the gate was taken: only a later one covers its records.
+    after: u64,
+}
+
+impl CommitGate {
+    /// Blocks until the records are durable (`Ok`), or returns why they may never be: the sync
+    /// failed, the store closed, or `max` passed.
+    ///
+    /// # Errors
+    /// The reason, for the hand-off's "withdrawn" outcome.
+    pub fn wait(&self, max: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + max;
+        let (lock, cv) = &*self.shared;
+        let mut s = lock
+            .lock()
+            .map_err(|_| "the store's journal state is poisoned".to_owned())?;
+        loop {
+            if s.last_ok > self.after {
+                return Ok(());
+            }
+            // The first sync after the gate failed and no later one has succeeded yet: the
+            // marks are not durable and the spooler has stopped to say so.
+            if s.last_failed > self.after {
+                return Err("the journal could not be synced: the recipient marks of the previous hand-off are not durable".into());
+            }
+            if s.closed {
+                return Err("the store closed before the journal was synced".into());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "the journal was not synced within {} s",
+                    max.as_secs()
+                ));
+            }
+            s = cv
+                .wait_timeout(s, left)
+                .map_err(|_| "the store's journal state is poisoned".to_owned())?
+                .0;
+        }
+    }
+
+    /// True once the gate is open (without waiting).
+    pub fn is_open(&self) -> bool {
+        self.shared.0.lock().is_ok_and(|s| s.last_ok > self.after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_opens_only_at_a_good_sync_begun_after_it_was_taken() {
+        let board = SyncBoard::default();
+        let early = board.begin();
+        let gate = board.gate();
+        // A sync already under way when the gate was taken may miss its records.
+        board.finish(early, true);
+        assert!(!gate.is_open());
+        let n = board.begin();
+        board.finish(n, true);
+        assert!(gate.is_open());
+        assert_eq!(gate.wait(Duration::from_millis(1)), Ok(()));
+    }
+
+    #[test]
+    fn a_failed_sync_or_a_closed_store_withdraws_the_hand_off() {
+        let board = SyncBoard::default();
+        let gate = board.gate();
+        let n = board.begin();
+        board.finish(n, false);
+        assert!(
+            gate.wait(Duration::from_secs(5))
+                .err()
+                .unwrap_or_default()
+                .contains("not durable")
+        );
+        let later = board.gate();
+        board.close();
+        assert!(
+            later
+                .wait(Duration::from_secs(5))
+                .err()
+                .unwrap_or_default()
+                .contains("closed")
+        );
+    }
+
+    #[test]
+    fn a_waiting_hand_off_is_woken_by_the_sync() {
+        let board = SyncBoard::default();
+        let gate = board.gate();
+        let waiter = std::thread::spawn(move || gate.wait(Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(20));
+        let n = board.begin();
+        board.finish(n, true);
+        assert_eq!(waiter.join().ok(), Some(Ok(())));
+    }
+
+    #[test]
+    fn the_syncer_thread_opens_the_gate_and_reports_a_failure() {
+        let board = SyncBoard::default();
+        let calls = Arc::new(Mutex::new(0u32));
+        let counted = Arc::clone(&calls);
+        let syncer = Syncer::start(
+            Box::new(move || {
+                let mut n = counted
+                    .lock()
+                    .map_err(|_| std::io::Error::other("poisoned"))?;
+                *n += 1;
+                if *n == 2 {
+                    Err(std::io::Error::other("injected"))
+                } else {
+                    Ok(())
+                }
+            }),
+            board.clone(),
+        )
+        .unwrap_or_else(|| panic!("no thread"));
+        let gate = board.gate();
+        assert!(syncer.request());
+        assert_eq!(gate.wait(Duration::from_secs(30)), Ok(()));
+        let second = board.gate();
+        assert!(syncer.request());
+        assert!(second.wait(Duration::from_secs(30)).is_err());
+        assert_eq!(syncer.take_error().as_deref(), Some("injected"));
+        assert_eq!(syncer.take_error(), None);
+        drop(syncer);
+        assert_eq!(calls.lock().map(|n| *n).ok(), Some(2));
+    }
+
+    #[test]
+    fn without_a_sync_the_gate_times_out() {
+        let board = SyncBoard::default();
+        let gate = board.gate();
+        assert!(
+            gate.wait(Duration::from_millis(10))
+                .err()
+                .unwrap_or_default()
+                .contains("within")
+        );
+    }
+}
