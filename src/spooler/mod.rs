@@ -289,8 +289,7 @@ impl Spooler {
     fn release_durable(&mut self) {
         self.drop_failed_groups();
         if let Some(e) = self.store.take_sync_error() {
-            let path = self.store.root().join("journal");
-            self.journal_sync_failed(&format!("{}: {e}", path.display()));
+            self.journal_sync_failed(&e);
         }
         if self.held.is_empty() {
             return;
@@ -323,7 +322,7 @@ impl Spooler {
             self.emit_debug();
         }
         if let Err(e) = self.store.sync_journal() {
-            self.journal_sync_failed(&e.to_string());
+            self.journal_sync_failed(&e);
             return;
         }
         self.drop_failed_groups();
@@ -334,7 +333,7 @@ impl Spooler {
     /// A journal fsync failed: what was journaled since the last good one (and its held
     /// events) may not survive, and the hand-off waiting at its gate is withdrawn before its
     /// point of no return. Said once, loudly; the next sync tries again.
-    pub(crate) fn journal_sync_failed(&mut self, e: &str) {
+    pub(crate) fn journal_sync_failed(&mut self, e: &StoreError) {
         self.events.push(Event::Error(format!(
             "the journal could not be synced: {e}"
         )));

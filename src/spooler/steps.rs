@@ -192,7 +192,7 @@ impl Spooler {
             // The hand-off just started waits at its gate for this sync (see `transmit`),
             // made on the journal's own thread while this one finishes the last message.
             if let Err(e) = self.store.sync_journal_background() {
-                self.journal_sync_failed(&e.to_string());
+                self.journal_sync_failed(&e);
             }
             self.emit_status();
             self.release_durable();
@@ -640,8 +640,8 @@ impl Spooler {
                     deferred_by = Some(name.clone());
                 }
             }
-            let remote = self.transports.get(ti).is_some_and(|t| t.remote());
             if !changed.is_empty() {
+                let remote = self.transports.get(ti).is_some_and(|t| t.remote());
                 // Postfix marks each recipient done right after the hand-off; so do we.
                 let events: Vec<Event> = changed
                     .iter()

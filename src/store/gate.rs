@@ -94,7 +94,7 @@ pub struct Syncer {
     requests: Option<crossbeam_channel::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// The last failure, for the spooler to report.
-    error: Arc<Mutex<Option<String>>>,
+    error: Arc<Mutex<Option<std::io::Error>>>,
 }
 
 impl Syncer {
@@ -111,12 +111,14 @@ impl Syncer {
                     while rx.try_recv().is_ok() {}
                     let n = board.begin();
                     let r = sync();
-                    if let Err(e) = &r
+                    let ok = r.is_ok();
+                    // Told before the gates hear of it, so whoever a failure wakes finds it.
+                    if let Err(e) = r
                         && let Ok(mut slot) = shared.lock()
                     {
-                        *slot = Some(e.to_string());
+                        *slot = Some(e);
                     }
-                    board.finish(n, r.is_ok());
+                    board.finish(n, ok);
                 }
             })
             .ok()?;
@@ -133,7 +135,7 @@ impl Syncer {
     }
 
     /// The failure of a background sync since the last call, if any.
-    pub fn take_error(&self) -> Option<String> {
+    pub fn take_error(&self) -> Option<std::io::Error> {
         self.error.lock().ok().and_then(|mut e| e.take())
     }
 }
@@ -193,16 +195,16 @@ impl CommitGate {
                 .0;
         }
     }
-
-    /// True once the gate is open (without waiting).
-    pub fn is_open(&self) -> bool {
-        self.shared.0.lock().is_ok_and(|s| s.last_ok > self.after)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Why the gate did not open within `max` ("" if it did).
+    fn refusal(gate: &CommitGate, max: Duration) -> String {
+        gate.wait(max).err().unwrap_or_default()
+    }
 
     #[test]
     fn a_gate_opens_only_at_a_good_sync_begun_after_it_was_taken() {
@@ -211,11 +213,10 @@ mod tests {
         let gate = board.gate();
         // A sync already under way when the gate was taken may miss its records.
         board.finish(early, true);
-        assert!(!gate.is_open());
+        assert!(gate.wait(Duration::ZERO).is_err());
         let n = board.begin();
         board.finish(n, true);
-        assert!(gate.is_open());
-        assert_eq!(gate.wait(Duration::from_millis(1)), Ok(()));
+        assert_eq!(gate.wait(Duration::ZERO), Ok(()));
     }
 
     #[test]
@@ -224,21 +225,10 @@ mod tests {
         let gate = board.gate();
         let n = board.begin();
         board.finish(n, false);
-        assert!(
-            gate.wait(Duration::from_secs(5))
-                .err()
-                .unwrap_or_default()
-                .contains("not durable")
-        );
+        assert!(refusal(&gate, Duration::from_secs(5)).contains("not durable"));
         let later = board.gate();
         board.close();
-        assert!(
-            later
-                .wait(Duration::from_secs(5))
-                .err()
-                .unwrap_or_default()
-                .contains("closed")
-        );
+        assert!(refusal(&later, Duration::from_secs(5)).contains("closed"));
     }
 
     #[test]
@@ -278,8 +268,11 @@ mod tests {
         let second = board.gate();
         assert!(syncer.request());
         assert!(second.wait(Duration::from_secs(30)).is_err());
-        assert_eq!(syncer.take_error().as_deref(), Some("injected"));
-        assert_eq!(syncer.take_error(), None);
+        assert_eq!(
+            syncer.take_error().map(|e| e.to_string()).as_deref(),
+            Some("injected")
+        );
+        assert!(syncer.take_error().is_none());
         drop(syncer);
         assert_eq!(calls.lock().map(|n| *n).ok(), Some(2));
     }
@@ -288,11 +281,6 @@ mod tests {
     fn without_a_sync_the_gate_times_out() {
         let board = SyncBoard::default();
         let gate = board.gate();
-        assert!(
-            gate.wait(Duration::from_millis(10))
-                .err()
-                .unwrap_or_default()
-                .contains("within")
-        );
+        assert!(refusal(&gate, Duration::from_millis(10)).contains("within"));
     }
 }

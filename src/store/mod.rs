@@ -1000,22 +1000,26 @@ impl Store {
         if self.all_synced() {
             return Ok(());
         }
-        if self.syncer.is_none() && !fs::fail_points_armed() {
+        if fs::fail_points_armed() {
+            return self.sync_journal_now();
+        }
+        if self.syncer.is_none() {
             self.syncer = self
                 .journal
                 .background_sync()
                 .and_then(|sync| gate::Syncer::start(sync, self.syncs.clone()));
         }
         match &self.syncer {
-            Some(s) if !fs::fail_points_armed() && s.request() => Ok(()),
+            Some(s) if s.request() => Ok(()),
             _ => self.sync_journal_now(),
         }
     }
 
     /// Why a background journal sync failed, once (the records it should have made durable
     /// are still unsynced, and the next sync tries again).
-    pub fn take_sync_error(&self) -> Option<String> {
-        self.syncer.as_ref().and_then(gate::Syncer::take_error)
+    pub fn take_sync_error(&self) -> Option<StoreError> {
+        let e = self.syncer.as_ref().and_then(gate::Syncer::take_error)?;
+        Some(StoreError::io(self.journal.path(), e))
     }
 
     /// A gate for a remote hand-off about to start: it opens once every journal record

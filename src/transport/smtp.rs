@@ -741,11 +741,11 @@ impl SmtpTransport {
                 .name(format!("spoolbox-smtp-{}", self.name))
                 .spawn(move || {
                     for job in job_rx {
-                        let gate = job
-                            .reply
-                            .is_none()
-                            .then_some(job.view.gate.as_ref())
-                            .flatten();
+                        // A synchronous job runs while the spooler waits for it: no gate.
+                        let gate = match job.reply {
+                            None => job.view.gate.as_ref(),
+                            Some(_) => None,
+                        };
                         let h = core.submit(&job.view.view(), gate);
                         if let Ok(mut s) = shared.lock() {
                             *s = (core.status_code(), core.status_text());
