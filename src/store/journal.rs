@@ -3,7 +3,9 @@
 //! Rewriting a whole message file for every recipient mark would cost two fsyncs each; instead
 //! the spooler appends a [`Patch`] here and syncs once per transport hand-off (as Postfix marks
 //! each recipient done in its queue file). Each line is `CRC32 JSON\n`; a torn or damaged tail
-//! is where replay stops. Each record names the message revision it applies to, so a record
+//! is where replay stops. The file is written ahead with zeros (as PostgreSQL fills a WAL
+//! segment before use), so that a record lands on blocks that exist and its sync is an
+//! `fdatasync` that writes no metadata; zeros from a line's start to the end read as the end. Each record names the message revision it applies to, so a record
 //! older than the message file (already folded in) is skipped on replay.
 
 use std::io;
@@ -103,8 +105,13 @@ pub struct Journal {
     path: PathBuf,
     file: Box<dyn AppendFile>,
     len: u64,
+    /// The file's size: zeros from `len` up to here, written ahead (see [`Journal::append`]).
+    cap: u64,
     unsynced: bool,
 }
+
+/// How far ahead of its records the journal's file is filled with zeros.
+const PREALLOC: u64 = 256 << 10;
 
 /// Encodes one record as a journal line.
 pub fn encode(rec: &Record) -> Vec<u8> {
@@ -119,6 +126,10 @@ pub fn parse(bytes: &[u8]) -> Replay {
     let mut pos = 0usize;
     while pos < bytes.len() {
         let rest = bytes.get(pos..).unwrap_or_default();
+        if rest.iter().all(|b| *b == 0) {
+            // The preallocated zeros past the last record (see [`Journal::append`]): the end.
+            break;
+        }
         let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
             out.damage = Some(format!(
                 "torn record at byte {pos} (no end of line): a write cut short"
@@ -179,6 +190,7 @@ impl Journal {
             path: path.to_path_buf(),
             file,
             len,
+            cap: len,
             unsynced: false,
         })
     }
@@ -210,8 +222,25 @@ impl Journal {
     pub fn append(&mut self, rec: &Record) -> io::Result<()> {
         let line = encode(rec);
         fail_point("journal.before_append");
+        let end = self.len + line.len() as u64;
+        if end > self.cap {
+            // Written ahead with real zeros (not a hole, not fallocate's unwritten extents):
+            // a record that lands on blocks already written changes no metadata, so its
+            // fdatasync is a data write and a cache flush, without a file-system journal
+            // commit (which would also carry every other file's pending renames). The
+            // trailing zeros read as the end on replay.
+            let cap = end.div_ceil(PREALLOC) * PREALLOC + PREALLOC;
+            let zeros = vec![0u8; usize::try_from(cap - self.cap).unwrap_or(0)];
+            if let Err(e) = self.file.write_at(self.cap, &zeros) {
+                let _ = self.file.set_len(self.len);
+                self.cap = self.len;
+                return Err(e);
+            }
+            self.cap = cap;
+        }
         if let Err(e) = self.file.write_at(self.len, &line) {
             let _ = self.file.set_len(self.len);
+            self.cap = self.len;
             return Err(e);
         }
         self.len += line.len() as u64;
@@ -255,6 +284,7 @@ impl Journal {
     /// I/O errors.
     pub fn truncate(&mut self) -> io::Result<()> {
         self.file.set_len(0)?;
+        self.cap = 0;
         self.file.sync()?;
         self.len = 0;
         self.unsynced = false;

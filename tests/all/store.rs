@@ -36,6 +36,14 @@ pub fn fast_tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// The journal's records: its bytes up to the zeros it is written ahead with (those read as
+/// the end, and a test that cuts or flips "the last bytes" means the records').
+pub fn journal_records(mut bytes: Vec<u8>) -> Vec<u8> {
+    let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
+    bytes.truncate(end);
+    bytes
+}
+
 /// Copies a directory tree (a store left behind by a "crashed" process).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -314,9 +322,58 @@ fn expected_after(base: &Message, patches: &[Patch]) -> Message {
 }
 
 #[test]
+fn the_journal_is_written_ahead_with_zeros_that_read_as_its_end() {
+    let dir = fast_tempdir();
+    let jp = dir.path().join("journal").join("journal.log");
+    // Records of about 40 KiB each: twenty of them (800 KiB) run past the first stretch of
+    // zeros written ahead (at least 256 KiB beyond the first record) and make it grow again.
+    let patches: Vec<Patch> = (0..20)
+        .map(|i| {
+            let mut p = Patch::default();
+            p.set
+                .set_text(PR_SUBJECT, format!("{i} {}", "x".repeat(40_000)));
+            p
+        })
+        .collect();
+    let base = {
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let base = saved_draft(&mut store, "v1");
+        let mut sizes = Vec::new();
+        for p in &patches {
+            store.patch(base.entry_id, p.clone(), true).unwrap();
+            let bytes = std::fs::read(&jp).unwrap();
+            let records = journal_records(bytes.clone()).len();
+            // Always ahead of its records, with zeros.
+            assert!(bytes.len() > records, "{} <= {records}", bytes.len());
+            assert!(bytes[records..].iter().all(|b| *b == 0));
+            sizes.push(bytes.len());
+        }
+        sizes.dedup();
+        assert!(sizes.len() >= 2, "never grew: {sizes:?}");
+        base
+    };
+    // The zeros read as the end: every record replayed, no damage reported.
+    let (mut store, report) = Store::open(dir.path()).unwrap();
+    assert_eq!(report.journal_replayed, patches.len());
+    assert!(
+        report.journal_damage.is_none(),
+        "{:?}",
+        report.journal_damage
+    );
+    let got = store.load(base.entry_id).unwrap();
+    let mut want = expected_after(&base, &patches);
+    want.revision = got.revision;
+    assert_eq!(got, want);
+    drop(store);
+    // Folded into the message file on open: the journal is empty again, zeros and all.
+    assert_eq!(std::fs::metadata(&jp).unwrap().len(), 0);
+}
+
+#[test]
 fn journal_cut_at_every_byte_replays_exactly_the_complete_records() {
     let (dir, base, patches) = store_with_journal();
-    let journal = std::fs::read(dir.path().join("journal").join("journal.log")).unwrap();
+    let journal =
+        journal_records(std::fs::read(dir.path().join("journal").join("journal.log")).unwrap());
     assert_eq!(
         journal.iter().filter(|b| **b == b'\n').count(),
         patches.len(),

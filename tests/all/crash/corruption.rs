@@ -27,7 +27,7 @@ use spoolbox::store::{FolderKind, OpenReport, Patch, Store};
 
 use super::simfs::SimFs;
 use super::{Rng, env_count, seed};
-use crate::store::fast_tempdir;
+use crate::store::{fast_tempdir, journal_records};
 
 const ROOT: &str = "/sim/store";
 
@@ -349,9 +349,10 @@ fn journal_store() -> (SimFs, Message, Vec<Patch>, Vec<u8>) {
         }
         base
     };
-    let journal = fs
-        .read_file(&root().join("journal").join("journal.log"))
-        .unwrap();
+    let journal = journal_records(
+        fs.read_file(&root().join("journal").join("journal.log"))
+            .unwrap(),
+    );
     assert_eq!(journal.iter().filter(|b| **b == b'\n').count(), 4);
     (fs, base, patches, journal)
 }
@@ -463,11 +464,17 @@ fn zeroed_bad_utf8_and_unknown_journal_records_are_reported_and_cut() {
         .filter(|(_, b)| **b == b'\n')
         .map(|(i, _)| i + 1)
         .collect();
-    // Zeros after the last record: what a crash can leave when the size reached the disk and
-    // the data did not.
+    // Zeros after the last record: the journal is written ahead with them (so that a
+    // record's fdatasync writes no metadata), and they read as its end. A crash that got the
+    // size to the disk and not the data leaves the same: records never synced, never told.
     let mut tail = journal.clone();
     tail.extend(std::iter::repeat_n(0u8, 512));
-    open_with_journal(&fs, &base, &patches, &tail, 4, true, "zeroed tail");
+    open_with_journal(&fs, &base, &patches, &tail, 4, false, "zeroed tail");
+    // Zeros inside the last record, up to the end: that record is torn.
+    let mut torn = journal[..lines[3] - 30].to_vec();
+    torn.extend(std::iter::repeat_n(0u8, 512));
+    let r = open_with_journal(&fs, &base, &patches, &torn, 3, true, "last record zeroed");
+    assert!(r.journal_damage.unwrap().contains("torn record"));
     let mut zeroed = journal.clone();
     for b in &mut zeroed[lines[1]..lines[2]] {
         *b = 0;
@@ -481,14 +488,27 @@ fn zeroed_bad_utf8_and_unknown_journal_records_are_reported_and_cut() {
         true,
         "third record zeroed",
     );
+    // Nothing but zeros: a journal written ahead and never used.
     open_with_journal(
         &fs,
         &base,
         &patches,
         &vec![0; journal.len()],
         0,
-        true,
+        false,
         "all zero",
+    );
+    // Zeros, then a record: not the end (a record cannot follow the end), so damage.
+    let mut hole = vec![0u8; 64];
+    hole.extend_from_slice(&journal);
+    open_with_journal(
+        &fs,
+        &base,
+        &patches,
+        &hole,
+        0,
+        true,
+        "zeros before a record",
     );
     // Bad UTF-8 inside a record, with its checksum recomputed: still refused.
     let line = &journal[lines[0]..lines[1] - 1];
@@ -686,7 +706,7 @@ fn doctor_reports_and_repairs_every_kind_of_damage_and_the_store_then_sends() {
     std::fs::write(file(dup.entry_id.0), old).unwrap();
     // The journal's last record torn in half.
     let jp = root.join("journal").join("journal.log");
-    let j = std::fs::read(&jp).unwrap();
+    let j = journal_records(std::fs::read(&jp).unwrap());
     std::fs::write(&jp, &j[..j.len() - 20]).unwrap();
 
     let bin = env!("CARGO_BIN_EXE_spoolbox");
