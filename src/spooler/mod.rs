@@ -99,6 +99,12 @@ pub struct Spooler {
     sink: Option<Box<dyn Fn(Event) + Send>>,
     /// Events about state not yet durable, released by [`Spooler::settle`] and after steps.
     held: Vec<(EntryId, Event)>,
+    /// The messages with events in `held` (a later event about one of them is held too, to
+    /// keep their order).
+    held_ids: HashSet<EntryId>,
+    /// [`Store::durability_mark`] when `held` was last looked through: until it changes no
+    /// held event can be released, and a step need not look again.
+    released_at: Option<(u64, u64)>,
     /// (messages queued at the last Send/Receive, of which finished since): drives the
     /// progress bar of a flush of thousands.
     flush_progress: Option<(u64, u64)>,
@@ -116,6 +122,12 @@ pub struct Spooler {
     /// The message whose recipient marks, from a background hand-off, were journaled without
     /// an fsync: the next hand-off waits for them (a gate) or is preceded by the sync.
     marks_awaiting_sync: Option<EntryId>,
+    /// The gate for the next hand-off, taken as those marks were journaled, with their sync
+    /// asked for at once: the fsync then runs while the collected message's step is recorded
+    /// and the next message goes as far as its hand-off, not only during its dialogue.
+    early_gate: Option<crate::store::gate::CommitGate>,
+    /// The hand-off being started uses `early_gate` (its sync is already asked for).
+    gate_taken_early: bool,
     /// The transports each queued message can reach, by (message, revision, recipients done):
     /// a walk past the messages waiting for a busy transport reads each of them once, not at
     /// every pick.
@@ -151,12 +163,16 @@ impl Spooler {
             events: Vec::new(),
             sink: None,
             held: Vec::new(),
+            held_ids: HashSet::new(),
+            released_at: None,
             flush_progress: None,
             only: None,
             group_opened: None,
             in_flight: None,
             lookahead: false,
             marks_awaiting_sync: None,
+            early_gate: None,
+            gate_taken_early: false,
             reach_memo: std::cell::RefCell::default(),
         };
         s.clear_stale_locks();
@@ -264,9 +280,8 @@ impl Spooler {
         };
         match eid {
             // Events about one message keep their order: once one waits, the later ones do too.
-            Some(eid)
-                if self.store.is_unsynced(eid) || self.held.iter().any(|(h, _)| *h == eid) =>
-            {
+            Some(eid) if self.held_ids.contains(&eid) || self.store.is_unsynced(eid) => {
+                self.held_ids.insert(eid);
                 self.held.push((eid, e));
             }
             _ => self.events.push(e),
@@ -282,6 +297,7 @@ impl Spooler {
             return;
         }
         self.held.retain(|(eid, _)| !failed.contains(eid));
+        self.recount_held();
         self.events.push(Event::Snapshot(self.snapshot()));
     }
 
@@ -294,6 +310,11 @@ impl Spooler {
         if self.held.is_empty() {
             return;
         }
+        let mark = self.store.durability_mark();
+        if self.released_at == Some(mark) {
+            return;
+        }
+        self.released_at = Some(mark);
         let held = std::mem::take(&mut self.held);
         for (eid, e) in held {
             if self.store.is_unsynced(eid) {
@@ -302,6 +323,11 @@ impl Spooler {
                 self.events.push(e);
             }
         }
+        self.recount_held();
+    }
+
+    fn recount_held(&mut self) {
+        self.held_ids = self.held.iter().map(|(eid, _)| *eid).collect();
     }
 
     /// Makes everything pending durable (one journal fsync) and releases every held event:
@@ -327,6 +353,7 @@ impl Spooler {
         }
         self.drop_failed_groups();
         let held = std::mem::take(&mut self.held);
+        self.held_ids.clear();
         self.events.extend(held.into_iter().map(|(_, e)| e));
     }
 

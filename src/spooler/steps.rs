@@ -190,8 +190,13 @@ impl Spooler {
                 self.emit(Event::Trace { eid, call });
             }
             // The hand-off just started waits at its gate for this sync (see `transmit`),
-            // made on the journal's own thread while this one finishes the last message.
-            if let Err(e) = self.store.sync_journal_background() {
+            // made on the journal's own thread while this one finishes the last message;
+            // unless its gate was taken, and the sync asked for, when the last marks were
+            // journaled (what this message journaled since need not be durable before its
+            // dot, and rides the next sync).
+            if !std::mem::take(&mut self.gate_taken_early)
+                && let Err(e) = self.store.sync_journal_background()
+            {
                 self.journal_sync_failed(&e);
             }
             self.emit_status();
@@ -505,7 +510,9 @@ impl Spooler {
                 // point of no return (the gate; the journal is synced right after it starts,
                 // while the dialogue goes on); any other is preceded by the sync.
                 let gated = resend_now == 0 && t.gates_handoff(&view);
-                view.gate = gated.then(|| self.store.commit_gate());
+                let early = if gated { self.early_gate.take() } else { None };
+                self.gate_taken_early = early.is_some();
+                view.gate = gated.then(|| early.unwrap_or_else(|| self.store.commit_gate()));
                 if !gated
                     && self
                         .marks_awaiting_sync
@@ -672,6 +679,12 @@ impl Spooler {
                 )?;
                 if remote && collected {
                     self.marks_awaiting_sync = Some(eid);
+                    // The next hand-off's gate, and the sync it waits for, start now (see
+                    // `early_gate`): a gate opens at the first good sync begun after it.
+                    self.early_gate = Some(self.store.commit_gate());
+                    if let Err(e) = self.store.sync_journal_background() {
+                        self.journal_sync_failed(&e);
+                    }
                 }
                 for e in events {
                     self.emit(e);

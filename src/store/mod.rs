@@ -307,6 +307,12 @@ pub struct Store {
     /// Whole-message writes accepted by [`Store::save_grouped`] and not yet on disk: made
     /// durable together by [`Store::commit_saves`] (group commit).
     pending: Vec<PendingSave>,
+    /// How many saves of each message wait in `pending` (so [`Store::is_unsynced`] is O(1)).
+    pending_ids: HashMap<EntryId, u32>,
+    /// Bumped whenever a message may have become durable other than by a journal sync (a
+    /// whole save, a group commit): with the last good sync, what [`Store::durability_mark`]
+    /// tells.
+    durable_epoch: u64,
     /// Files in `tmp/` whose old names are durably gone: overwritten by the next group
     /// instead of creating new files (see [`FsLayer::create_many`]).
     spares: Vec<PathBuf>,
@@ -424,6 +430,8 @@ impl Store {
             index_stale: false,
             lazy_unlinks: None,
             pending: Vec::new(),
+            pending_ids: HashMap::new(),
+            durable_epoch: 0,
             spares: Vec::new(),
             failed_groups: Vec::new(),
             fs,
@@ -703,6 +711,7 @@ impl Store {
         }
         self.dirty.remove(&msg.entry_id);
         self.unsynced.remove(&msg.entry_id);
+        self.durable_epoch += 1;
         self.set_summary(Summary::of(msg));
         self.remember(msg.clone());
         self.maybe_compact()?;
@@ -722,6 +731,7 @@ impl Store {
         let (old_folder, bytes) = self.prepare_save(msg)?;
         let eid = msg.entry_id;
         let was_dirty = self.dirty.contains(&eid);
+        *self.pending_ids.entry(eid).or_default() += 1;
         self.pending.push(PendingSave {
             eid,
             folder: msg.folder,
@@ -749,7 +759,14 @@ impl Store {
     }
 
     fn is_pending(&self, eid: EntryId) -> bool {
-        self.pending.iter().any(|p| p.eid == eid)
+        self.pending_ids.contains_key(&eid)
+    }
+
+    /// Changes whenever a message's state may have become durable (a journal sync finished
+    /// well, a whole save, a group commit): while it stays the same, nothing
+    /// [`Store::is_unsynced`] said true of turns false.
+    pub fn durability_mark(&self) -> (u64, u64) {
+        (self.syncs.last_ok(), self.durable_epoch)
     }
 
     /// Makes every write accepted by [`Store::save_grouped`] durable: each file is written to
@@ -766,6 +783,7 @@ impl Store {
         }
         let ids = self.pending_ids();
         let r = self.commit_group();
+        self.durable_epoch += 1;
         if r.is_err() {
             self.failed_groups.extend(ids);
         }
@@ -780,6 +798,7 @@ impl Store {
 
     fn commit_group(&mut self) -> Result<()> {
         let pending = std::mem::take(&mut self.pending);
+        self.pending_ids.clear();
         let tmp_dir = self.root.join("tmp");
         let mut files: Vec<fs::NewFile> = Vec::with_capacity(pending.len());
         let mut rest = Vec::with_capacity(pending.len());
