@@ -303,6 +303,9 @@ impl Spooler {
 
     /// Releases the held events of messages whose state has become durable since.
     fn release_durable(&mut self) {
+        if let Err(e) = self.store.poll_commit() {
+            self.group_failed(&e);
+        }
         self.drop_failed_groups();
         if let Some(e) = self.store.take_sync_error() {
             self.journal_sync_failed(&e);
@@ -334,18 +337,13 @@ impl Spooler {
     /// called whenever the spooler stops (pause, breakpoint, idle, a message left behind),
     /// so nothing waits unreported.
     pub fn settle(&mut self) {
-        if self.held.is_empty() && self.store.pending_saves() == 0 {
+        if self.held.is_empty() && self.store.pending_saves() == 0 && !self.store.commit_under_way()
+        {
             return;
         }
         self.group_opened = None;
         if let Err(e) = self.store.commit_saves() {
-            self.drop_failed_groups();
-            self.mode = Mode::Paused;
-            self.current = None;
-            self.events.push(Event::Error(format!(
-                "sent messages could not be filed, spooler paused: {e}"
-            )));
-            self.emit_debug();
+            self.group_failed(&e);
         }
         if let Err(e) = self.store.sync_journal() {
             self.journal_sync_failed(&e);
@@ -355,6 +353,29 @@ impl Spooler {
         let held = std::mem::take(&mut self.held);
         self.held_ids.clear();
         self.events.extend(held.into_iter().map(|(_, e)| e));
+    }
+
+    /// A group of filed messages did not land: what was said about its members is dropped,
+    /// and the spooler pauses with the error (the messages are back as they were).
+    fn group_failed(&mut self, e: &StoreError) {
+        self.drop_failed_groups();
+        self.mode = Mode::Paused;
+        self.current = None;
+        self.events.push(Event::Error(format!(
+            "sent messages could not be filed, spooler paused: {e}"
+        )));
+        self.emit_debug();
+    }
+
+    /// Starts committing the open group on its own thread (see
+    /// [`Store::commit_saves_background`]); its members are reported when it has landed.
+    fn commit_group_background(&mut self) {
+        if let Err(e) = self.store.commit_saves_background() {
+            self.group_failed(&e);
+        }
+        if self.store.pending_saves() == 0 {
+            self.group_opened = None;
+        }
     }
 
     /// A journal fsync failed: what was journaled since the last good one (and its held
@@ -990,15 +1011,22 @@ impl Spooler {
         // Waiting for a transport's answer is no stop: the group stays open meanwhile.
         let waiting = matches!(tick, Tick::Idle(_)) && self.in_flight.is_some();
         let stops = !matches!(tick, Tick::Ran(..)) && !waiting || self.mode != Mode::Running;
-        if stops || self.group_due() {
+        if stops {
             self.settle();
-        } else if self.current.is_none() && self.store.pending_saves() == 0 {
+        } else if self.group_due() {
+            // While the spooler goes on: the group's file work takes milliseconds, and the
+            // line to the server would stand idle meanwhile.
+            self.commit_group_background();
+        } else if self.current.is_none()
+            && self.store.pending_saves() == 0
+            && !self.store.commit_under_way()
+        {
             // Turning to another message with no group open: report what waits at once.
             self.settle();
         }
         match (tick, self.group_opened) {
             // Come back when the open group is due, if the answer takes longer.
-            (Tick::Idle(wake), Some(opened)) if waiting => {
+            (Tick::Idle(wake), Some(opened)) if waiting && !self.store.commit_under_way() => {
                 let due = opened + GROUP_WINDOW;
                 Tick::Idle(Some(wake.map_or(due, |w| w.min(due))))
             }
@@ -1131,11 +1159,12 @@ impl Spooler {
         }
         // An open group of filed messages is committed when due, answer or not.
         let max = match self.group_opened {
-            Some(opened) => {
+            // (Not while the last group is still being written: it could not start yet.)
+            Some(opened) if !self.store.commit_under_way() => {
                 let due = (opened + GROUP_WINDOW).duration_since(self.now());
                 max.min(std::time::Duration::try_from(due).unwrap_or_default())
             }
-            None => max,
+            _ => max,
         };
         match self.handoff_completions() {
             Some(rx) => {

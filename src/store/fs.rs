@@ -221,6 +221,13 @@ pub trait FsLayer: Send + Sync + fmt::Debug {
         }
         Ok(())
     }
+    /// True when the store may run this layer's operations on another thread while it goes
+    /// on (a group commit's file work, see `Store::commit_saves_background`). The real file
+    /// system may; a simulated one that crashes at its n-th operation must not (the order,
+    /// and so the crash, would vary from run to run), and that is the default.
+    fn concurrent(&self) -> bool {
+        false
+    }
     /// `rename(2)`: atomically replaces `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// `unlink(2)`.
@@ -276,6 +283,10 @@ impl AppendFile for RealAppend {
 }
 
 impl FsLayer for RealFs {
+    fn concurrent(&self) -> bool {
+        true
+    }
+
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         fs::read(path)
     }

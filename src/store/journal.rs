@@ -3,10 +3,11 @@
 //! Rewriting a whole message file for every recipient mark would cost two fsyncs each; instead
 //! the spooler appends a [`Patch`] here and syncs once per transport hand-off (as Postfix marks
 //! each recipient done in its queue file). Each line is `CRC32 JSON\n`; a torn or damaged tail
-//! is where replay stops. The file is written ahead with zeros (as PostgreSQL fills a WAL
+//! is where replay stops. The file is written ahead with zeros (as a database fills its log
 //! segment before use), so that a record lands on blocks that exist and its sync is an
-//! `fdatasync` that writes no metadata; zeros from a line's start to the end read as the end. Each record names the message revision it applies to, so a record
-//! older than the message file (already folded in) is skipped on replay.
+//! `fdatasync` that writes no metadata; zeros from a line's start to the end read as the end.
+//! Each record names the message revision it applies to, so a record older than the message
+//! file (already folded in) is skipped on replay.
 
 use std::io;
 use std::path::{Path, PathBuf};

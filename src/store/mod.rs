@@ -16,12 +16,13 @@
 pub mod demo;
 pub mod fs;
 pub mod gate;
+mod group;
 pub mod journal;
 pub mod lock;
 pub mod profile;
 pub mod summary;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -318,12 +319,22 @@ pub struct Store {
     spares: Vec<PathBuf>,
     /// See [`Store::take_failed_groups`].
     failed_groups: Vec<EntryId>,
+    /// The group commit under way on its own thread (see [`Store::commit_saves_background`]).
+    committing: Option<Committing>,
     /// Every file operation goes through this layer (the real file system by default).
     fs: Arc<dyn FsLayer>,
 }
 
 /// At most this many spare files wait in `tmp/` for the next group.
 const SPARES_MAX: usize = 256;
+
+/// A group commit under way: its members (still pending for [`Store::is_unsynced`]) and the
+/// thread doing its file work.
+#[derive(Debug)]
+struct Committing {
+    members: Vec<PendingSave>,
+    work: std::thread::JoinHandle<group::Outcome>,
+}
 
 /// A whole-message write waiting for its group's commit, with what to restore in memory if
 /// the commit fails.
@@ -434,6 +445,7 @@ impl Store {
             durable_epoch: 0,
             spares: Vec::new(),
             failed_groups: Vec::new(),
+            committing: None,
             fs,
         };
         // Reserve a fresh block at once: ids handed out before a crash are never reused.
@@ -772,22 +784,93 @@ impl Store {
     /// Makes every write accepted by [`Store::save_grouped`] durable: each file is written to
     /// `tmp/`, all of them are fsynced together (the disk sees one batch), renamed into their
     /// folders, and each folder is fsynced once; then the old copies are unlinked (lazily, as
-    /// in [`Store::save`]). A group of 64 costs about what two single saves cost.
+    /// in [`Store::save`]). A group of 64 costs about what two single saves cost. A group
+    /// under way on its own thread ([`Store::commit_saves_background`]) is waited for first.
     ///
     /// # Errors
     /// I/O errors. Messages whose file did not reach its folder are as they were before their
     /// `save_grouped`, in memory as on disk.
     pub fn commit_saves(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
+        let under_way = self.finish_commit(true);
+        let r = if self.pending.is_empty() {
+            Ok(())
+        } else {
+            let (plan, members) = self.plan_group();
+            let out = plan.run(&*self.fs);
+            self.finish_group(members, out)
+        };
+        under_way.and(r)
+    }
+
+    /// [`Store::commit_saves`] on a thread of its own: returns at once, and the members stay
+    /// [`Store::is_unsynced`] (so nothing about them is reported) until a later call of this,
+    /// [`Store::poll_commit`] or [`Store::commit_saves`] finds the work done and applies it.
+    /// One group at a time: while one is under way the next one keeps growing. On the
+    /// spooler's own thread when the file-system layer wants every operation there
+    /// ([`FsLayer::concurrent`]) or fail points are armed (a crash test's rerun must pass
+    /// the same ones).
+    ///
+    /// # Errors
+    /// As [`Store::commit_saves`], for a group done here or finished now.
+    pub fn commit_saves_background(&mut self) -> Result<()> {
+        self.finish_commit(false)?;
+        if self.committing.is_some() || self.pending.is_empty() {
             return Ok(());
         }
-        let ids = self.pending_ids();
-        let r = self.commit_group();
-        self.durable_epoch += 1;
-        if r.is_err() {
-            self.failed_groups.extend(ids);
+        if !self.fs.concurrent() || fs::fail_points_armed() {
+            return self.commit_saves();
         }
-        r
+        let (plan, members) = self.plan_group();
+        let layer = Arc::clone(&self.fs);
+        match std::thread::Builder::new()
+            .name("spoolbox-group-commit".into())
+            .spawn(move || plan.run(&*layer))
+        {
+            Ok(work) => {
+                self.committing = Some(Committing { members, work });
+                Ok(())
+            }
+            Err(e) => {
+                let out = group::Outcome {
+                    renamed: vec![false; members.len()],
+                    error: Some(StoreError::io(&self.root.join("tmp"), e)),
+                    ..group::Outcome::default()
+                };
+                self.finish_group(members, out)
+            }
+        }
+    }
+
+    /// Applies the group under way if its work is done (never waits).
+    ///
+    /// # Errors
+    /// As [`Store::commit_saves`].
+    pub fn poll_commit(&mut self) -> Result<()> {
+        self.finish_commit(false)
+    }
+
+    /// True while a group commit is under way on its own thread.
+    pub fn commit_under_way(&self) -> bool {
+        self.committing.is_some()
+    }
+
+    /// Applies the group under way once its work is done; with `wait`, waits for it.
+    fn finish_commit(&mut self, wait: bool) -> Result<()> {
+        match &self.committing {
+            Some(c) if wait || c.work.is_finished() => {}
+            _ => return Ok(()),
+        }
+        let Some(c) = self.committing.take() else {
+            return Ok(());
+        };
+        let out = c.work.join().unwrap_or_else(|_| group::Outcome {
+            renamed: vec![false; c.members.len()],
+            error: Some(StoreError::Invalid(
+                "the group commit's thread panicked".into(),
+            )),
+            ..group::Outcome::default()
+        });
+        self.finish_group(c.members, out)
     }
 
     /// The members of groups whose commit failed since the last call: none of them may be
@@ -796,12 +879,15 @@ impl Store {
         std::mem::take(&mut self.failed_groups)
     }
 
-    fn commit_group(&mut self) -> Result<()> {
+    /// Takes the pending writes as one group: the files to write (over spares where there
+    /// are some), where each goes, and what to restore in memory if it fails.
+    fn plan_group(&mut self) -> (group::Plan, Vec<PendingSave>) {
         let pending = std::mem::take(&mut self.pending);
-        self.pending_ids.clear();
         let tmp_dir = self.root.join("tmp");
         let mut files: Vec<fs::NewFile> = Vec::with_capacity(pending.len());
-        let mut rest = Vec::with_capacity(pending.len());
+        let mut items = Vec::with_capacity(pending.len());
+        let mut dirs = BTreeMap::new();
+        let mut members = Vec::with_capacity(pending.len());
         for mut p in pending {
             let (path, reuse) = match self.spares.pop() {
                 Some(s) => (s, true),
@@ -812,76 +898,58 @@ impl Store {
                 bytes: std::mem::take(&mut p.bytes),
                 reuse,
             });
-            rest.push(p);
-        }
-        if let Err(e) = self.fs.create_many(&files) {
-            for p in rest {
-                self.roll_back(p);
+            for f in std::iter::once(p.folder).chain(p.old_folder) {
+                dirs.entry(f).or_insert_with(|| self.folder_dir(f));
             }
-            return Err(StoreError::io(&tmp_dir, e));
+            items.push(group::Item {
+                eid: p.eid,
+                folder: p.folder,
+                dest: self.message_path(p.folder, p.eid),
+                old: p.old_folder.map(|f| (f, self.message_path(f, p.eid))),
+            });
+            members.push(p);
         }
-        let mut done = Vec::with_capacity(rest.len());
-        let mut failed = None;
-        for (p, nf) in rest.into_iter().zip(&files) {
-            if failed.is_some() {
-                let _ = self.fs.remove_file(&nf.path);
-                self.roll_back(p);
-                continue;
-            }
-            let dest = self.message_path(p.folder, p.eid);
-            fs::fail_point("store.before_rename");
-            if let Err(e) = self.fs.rename(&nf.path, &dest) {
-                let _ = self.fs.remove_file(&nf.path);
-                failed = Some(StoreError::io(&dest, e));
-                self.roll_back(p);
-                continue;
-            }
-            fs::fail_point("store.after_rename");
-            done.push(p);
-        }
-        let dirs: BTreeSet<EntryId> = done.iter().map(|p| p.folder).collect();
-        for f in dirs {
-            let d = self.folder_dir(f);
-            self.fs.sync_dir(&d).map_err(io_err(&d))?;
-        }
-        // The old copies (in the Outbox) become the next group's spares: moved into `tmp/`,
-        // and once both directories are fsynced, free to overwrite.
-        let mut spared = Vec::new();
-        let mut left: BTreeSet<EntryId> = BTreeSet::new();
-        for p in done {
-            if let Some(old_folder) = p.old_folder {
-                if self.spares.len() + spared.len() < SPARES_MAX {
-                    fs::fail_point("store.between_copy_and_remove");
-                    let old_path = self.message_path(old_folder, p.eid);
-                    let spare = fs::tmp_name(&tmp_dir);
-                    match self.fs.rename(&old_path, &spare) {
-                        Ok(()) => {
-                            spared.push(spare);
-                            left.insert(old_folder);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(StoreError::io(&old_path, e)),
-                    }
-                } else {
-                    self.unlink_old_copy(old_folder, p.eid)?;
+        let plan = group::Plan {
+            files,
+            items,
+            tmp_dir,
+            dirs,
+            spare_room: SPARES_MAX.saturating_sub(self.spares.len()),
+        };
+        (plan, members)
+    }
+
+    /// Brings memory up to date with a group's outcome: members whose file did not reach its
+    /// folder are rolled back, the others are clean (and reported once this returns).
+    fn finish_group(&mut self, members: Vec<PendingSave>, out: group::Outcome) -> Result<()> {
+        self.durable_epoch += 1;
+        let ids: Vec<EntryId> = members.iter().map(|p| p.eid).collect();
+        for eid in &ids {
+            if let Some(n) = self.pending_ids.get_mut(eid) {
+                *n -= 1;
+                if *n == 0 {
+                    self.pending_ids.remove(eid);
                 }
             }
-            let dest = self.message_path(p.folder, p.eid);
-            if let Ok(fp) = self.fs.fingerprint(&dest) {
-                self.fingerprints.insert(p.eid, fp);
-            }
-            self.dirty.remove(&p.eid);
-            self.unsynced.remove(&p.eid);
         }
-        if !spared.is_empty() {
-            for f in left {
-                let d = self.folder_dir(f);
-                self.fs.sync_dir(&d).map_err(io_err(&d))?;
+        for (p, renamed) in members.into_iter().zip(out.renamed) {
+            if !renamed {
+                self.roll_back(p);
             }
-            self.fs.sync_dir(&tmp_dir).map_err(io_err(&tmp_dir))?;
-            self.spares.extend(spared);
         }
-        if let Some(e) = failed {
+        if let Some(dirs) = &mut self.lazy_unlinks {
+            dirs.extend(out.unlinked_from);
+        }
+        for (eid, fp) in out.settled {
+            if let Some(fp) = fp {
+                self.fingerprints.insert(eid, fp);
+            }
+            self.dirty.remove(&eid);
+            self.unsynced.remove(&eid);
+        }
+        self.spares.extend(out.spares);
+        if let Some(e) = out.error {
+            self.failed_groups.extend(ids);
             return Err(e);
         }
         self.maybe_compact()

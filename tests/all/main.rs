@@ -5,6 +5,7 @@
 
 mod cli;
 mod crash;
+mod group;
 mod pipeline;
 mod smtp;
 mod store;
