@@ -64,6 +64,8 @@ impl std::fmt::Debug for Clock {
 const GROUP_SIZE: usize = 64;
 /// ... and none waits longer than this while the spooler is busy.
 const GROUP_WINDOW: SignedDuration = SignedDuration::from_millis(20);
+/// How often a spooler waiting for an answer looks whether the group being written has landed.
+const COMMIT_POLL: SignedDuration = SignedDuration::from_millis(5);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -1024,9 +1026,20 @@ impl Spooler {
             // Turning to another message with no group open: report what waits at once.
             self.settle();
         }
+        let group_landing = self.store.commit_under_way();
+        if waiting && group_landing {
+            // A group is being written while the answer is awaited: its members are reported
+            // filed when it has landed, not when the answer comes (a slow server).
+            self.release_durable();
+            self.flush_events();
+        }
         match (tick, self.group_opened) {
+            (Tick::Idle(wake), _) if waiting && group_landing => {
+                let soon = self.now() + COMMIT_POLL;
+                Tick::Idle(Some(wake.map_or(soon, |w| w.min(soon))))
+            }
             // Come back when the open group is due, if the answer takes longer.
-            (Tick::Idle(wake), Some(opened)) if waiting && !self.store.commit_under_way() => {
+            (Tick::Idle(wake), Some(opened)) if waiting => {
                 let due = opened + GROUP_WINDOW;
                 Tick::Idle(Some(wake.map_or(due, |w| w.min(due))))
             }
@@ -1158,13 +1171,17 @@ impl Spooler {
             return;
         }
         // An open group of filed messages is committed when due, answer or not.
+        // (Not while the last group is still being written: the next could not start yet, but
+        // this one's members are reported once it has landed.)
         let max = match self.group_opened {
-            // (Not while the last group is still being written: it could not start yet.)
-            Some(opened) if !self.store.commit_under_way() => {
+            _ if self.store.commit_under_way() => {
+                max.min(std::time::Duration::try_from(COMMIT_POLL).unwrap_or_default())
+            }
+            Some(opened) => {
                 let due = (opened + GROUP_WINDOW).duration_since(self.now());
                 max.min(std::time::Duration::try_from(due).unwrap_or_default())
             }
-            _ => max,
+            None => max,
         };
         match self.handoff_completions() {
             Some(rx) => {

@@ -85,9 +85,10 @@ impl SyncBoard {
     }
 }
 
-/// The journal's syncer thread: the spooler asks for a sync right after it starts a
-/// hand-off and goes on (finishing the last message, preparing the next) while the disk
-/// works; the hand-off's gate opens when the sync is done. Requests that pile up during one
+/// The journal's syncer thread: the spooler asks for a sync as soon as a hand-off's marks are
+/// journaled (or right after it starts a hand-off with unsynced records before it) and goes
+/// on (recording the last step, preparing and starting the next hand-off) while the disk
+/// works; the next hand-off's gate opens when the sync is done. Requests that pile up during one
 /// fsync are served by the next, together.
 #[derive(Debug)]
 pub struct Syncer {
