@@ -83,11 +83,16 @@ fn sync_whole_fs(f: &File) -> io::Result<()> {
 /// A group at least this large is made durable by one `syncfs` instead of an fsync each.
 const SYNCFS_MIN_GROUP: usize = 8;
 
-/// A `syncfs` slower than this means other programs keep much unwritten data on the same
-/// file system (it writes theirs too): groups go back to an fsync per file for good.
+/// A `syncfs` slower than this wrote much unwritten data besides the group's (it writes the
+/// whole file system's: other programs', or what this one left unsynced before)...
 const SYNCFS_TOO_SLOW: std::time::Duration = std::time::Duration::from_millis(250);
+/// ... and this many of them in a row mean others keep doing so: groups go back to an fsync
+/// per file for good. (One alone is no sign: the first `syncfs` of a process also writes
+/// whatever was left dirty before it started, 0.7 s after a benchmark's setup here.)
+const SYNCFS_SLOW_LIMIT: u32 = 3;
 
 static SYNCFS_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SYNCFS_SLOW_STREAK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// `fsync` of a directory, so a rename or unlink in it is durable; counted.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -346,7 +351,11 @@ impl FsLayer for RealFs {
             {
                 let t0 = std::time::Instant::now();
                 if sync_whole_fs(first).is_ok() {
-                    if t0.elapsed() > SYNCFS_TOO_SLOW {
+                    if t0.elapsed() <= SYNCFS_TOO_SLOW {
+                        SYNCFS_SLOW_STREAK.store(0, Ordering::Relaxed);
+                    } else if SYNCFS_SLOW_STREAK.fetch_add(1, Ordering::Relaxed) + 1
+                        >= SYNCFS_SLOW_LIMIT
+                    {
                         SYNCFS_OFF.store(true, Ordering::Relaxed);
                     }
                     return Ok(());
