@@ -760,16 +760,13 @@ impl Store {
         Ok(())
     }
 
-    /// Whole-message writes waiting for [`Store::commit_saves`].
+    /// Whole-message writes waiting for [`Store::commit_saves`] (the next group; the one
+    /// being written, if any, is [`Store::commit_under_way`]).
     pub fn pending_saves(&self) -> usize {
         self.pending.len()
     }
 
-    /// The messages whose whole write waits for [`Store::commit_saves`].
-    pub fn pending_ids(&self) -> Vec<EntryId> {
-        self.pending.iter().map(|p| p.eid).collect()
-    }
-
+    /// True while a whole write of `eid` is waiting for its group or in the group being written.
     fn is_pending(&self, eid: EntryId) -> bool {
         self.pending_ids.contains_key(&eid)
     }
