@@ -16,14 +16,14 @@ use jiff::Timestamp;
 use spoolbox::mapi::tags::PR_SENTMAIL_ENTRYID;
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind};
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
-use spoolbox::store::fs::{AppendFile, DirItem, Fingerprint, FsLayer, NewFile, RealFs};
-use spoolbox::store::lock::StoreLock;
+use spoolbox::store::fs::{FsLayer, RealFs};
 use spoolbox::store::profile::{Profile, TransportConfig, TransportKind};
-use spoolbox::store::{FolderKind, Store, StoreError};
+use spoolbox::store::{FolderKind, Store};
 
+use crate::realfs::{Hooked, Hooks};
 use crate::store::fast_tempdir;
 
-/// The real file system, run on the group-commit thread like `RealFs`, that can fail one
+/// Hooks for the real file system, run on the group-commit thread like `RealFs`, that fail one
 /// rename into a chosen directory and notes the thread each rename ran on.
 #[derive(Debug, Default)]
 struct FlakyFs {
@@ -33,18 +33,9 @@ struct FlakyFs {
     renames_off_thread: AtomicBool,
 }
 
-impl FsLayer for FlakyFs {
+impl Hooks for FlakyFs {
     fn concurrent(&self) -> bool {
         true
-    }
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        RealFs.read(path)
-    }
-    fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
-        RealFs.create_new(path, bytes, sync)
-    }
-    fn create_many(&self, files: &[NewFile]) -> std::io::Result<()> {
-        RealFs.create_many(files)
     }
     fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
         let thread = std::thread::current().name().unwrap_or("").to_owned();
@@ -64,30 +55,6 @@ impl FsLayer for FlakyFs {
         }
         drop(fail);
         RealFs.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
-        RealFs.remove_file(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
-        RealFs.sync_dir(dir)
-    }
-    fn create_dir(&self, dir: &Path) -> std::io::Result<bool> {
-        RealFs.create_dir(dir)
-    }
-    fn read_dir(&self, dir: &Path) -> std::io::Result<Vec<DirItem>> {
-        RealFs.read_dir(dir)
-    }
-    fn fingerprint(&self, path: &Path) -> std::io::Result<Fingerprint> {
-        RealFs.fingerprint(path)
-    }
-    fn exists(&self, path: &Path) -> bool {
-        RealFs.exists(path)
-    }
-    fn open_append(&self, path: &Path) -> std::io::Result<(Box<dyn AppendFile>, bool)> {
-        RealFs.open_append(path)
-    }
-    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError> {
-        RealFs.lock(root)
     }
 }
 
@@ -203,7 +170,7 @@ impl Run {
 
 #[test]
 fn groups_committed_on_their_own_thread_report_a_message_filed_only_once_its_file_is_there() {
-    let fs = Arc::new(FlakyFs::default());
+    let fs = Arc::new(Hooked(FlakyFs::default()));
     let mut r = queue(300, Arc::clone(&fs) as Arc<dyn FsLayer>);
     r.sp.handle(Command::Resume);
     let (events, under_way) = r.run();
@@ -213,7 +180,7 @@ fn groups_committed_on_their_own_thread_report_a_message_filed_only_once_its_fil
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
     assert!(under_way, "no group was ever committed on its own thread");
-    assert!(fs.renames_off_thread.load(Ordering::SeqCst));
+    assert!(fs.0.renames_off_thread.load(Ordering::SeqCst));
     // Every message reported filed once, and filed: in Sent Items on disk, gone from the Outbox.
     let sent = r.sp.store().folder_of(FolderKind::SentItems);
     for eid in &r.ids {
@@ -244,14 +211,14 @@ fn groups_committed_on_their_own_thread_report_a_message_filed_only_once_its_fil
 
 #[test]
 fn a_group_that_fails_on_its_own_thread_is_rolled_back_said_once_and_filed_after_resume() {
-    let fs = Arc::new(FlakyFs::default());
+    let fs = Arc::new(Hooked(FlakyFs::default()));
     let mut r = queue(150, Arc::clone(&fs) as Arc<dyn FsLayer>);
-    *fs.fail_into.lock().unwrap() = Some(r.sent_dir.clone());
+    *fs.0.fail_into.lock().unwrap() = Some(r.sent_dir.clone());
     r.sp.handle(Command::Resume);
     let (events, _) = r.run();
     // It failed on the group's own thread, and the spooler said so once and paused.
     assert_eq!(
-        fs.failed_on.lock().unwrap().as_deref(),
+        fs.0.failed_on.lock().unwrap().as_deref(),
         Some("spoolbox-group-commit"),
         "the injected failure did not happen on the group-commit thread"
     );

@@ -26,13 +26,14 @@ use spoolbox::mapi::{
     EntryId, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState, Step,
 };
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
-use spoolbox::store::fs::{AppendFile, DirItem, Fingerprint, FsLayer, NewFile, RealFs};
+use spoolbox::store::fs::{AppendFile, FsLayer, RealFs};
 use spoolbox::store::profile::{
     PickupSettings, Profile, RetryPolicy, SmtpSettings, TlsMode, TransportConfig, TransportKind,
 };
-use spoolbox::store::{FolderKind, Store, StoreError, StoreLock};
+use spoolbox::store::{FolderKind, Store};
 use spoolbox::transport::smtp::GUARD_TEXT;
 
+use crate::realfs::{Hooked, Hooks};
 use crate::store::fast_tempdir;
 
 // ---------------------------------------------------------------------------------------------
@@ -860,44 +861,11 @@ fn watched_sync(
     inner()
 }
 
-impl FsLayer for WatchedFs {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        RealFs.read(path)
-    }
-    fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
-        RealFs.create_new(path, bytes, sync)
-    }
-    fn create_many(&self, files: &[NewFile]) -> std::io::Result<()> {
-        RealFs.create_many(files)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        RealFs.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
-        RealFs.remove_file(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
-        RealFs.sync_dir(dir)
-    }
-    fn create_dir(&self, dir: &Path) -> std::io::Result<bool> {
-        RealFs.create_dir(dir)
-    }
-    fn read_dir(&self, dir: &Path) -> std::io::Result<Vec<DirItem>> {
-        RealFs.read_dir(dir)
-    }
-    fn fingerprint(&self, path: &Path) -> std::io::Result<Fingerprint> {
-        RealFs.fingerprint(path)
-    }
-    fn exists(&self, path: &Path) -> bool {
-        RealFs.exists(path)
-    }
+impl Hooks for WatchedFs {
     fn open_append(&self, path: &Path) -> std::io::Result<(Box<dyn AppendFile>, bool)> {
         let (inner, created) = RealFs.open_append(path)?;
         let watch = Arc::clone(&self.0);
         Ok((Box::new(WatchedJournal { inner, watch }), created))
-    }
-    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError> {
-        RealFs.lock(root)
     }
 }
 
@@ -910,7 +878,7 @@ fn no_message_reaches_the_server_while_the_previous_ones_marks_are_being_synced(
     }));
     let mut r = Rig::with_fs(
         smtp_profile("127.0.0.1", srv.port),
-        Arc::new(WatchedFs(Arc::clone(&watch))),
+        Arc::new(Hooked(WatchedFs(Arc::clone(&watch)))),
     );
     let ids: Vec<EntryId> = (0..5)
         .map(|i| {
@@ -957,7 +925,7 @@ fn a_failed_journal_fsync_withdraws_the_next_hand_off_before_its_dot_and_it_is_s
     }));
     let mut r = Rig::with_fs(
         smtp_profile("127.0.0.1", srv.port),
-        Arc::new(WatchedFs(Arc::clone(&watch))),
+        Arc::new(Hooked(WatchedFs(Arc::clone(&watch)))),
     );
     let first = r.submit("First", &["ann@example.com"]);
     let second = r.submit("Second", &["bob@example.com"]);
