@@ -158,6 +158,24 @@ pub(crate) fn sample(store: &mut Store, i: usize) -> Result<Message> {
     Ok(m)
 }
 
+/// Gives the spooler's events to a consumer thread through a bounded channel, a batch at a
+/// time as the worker gives them to the UI, and counts them there: a benchmark pays for its events as the app
+/// does (and does not pile up millions of them in memory). The count comes back once the
+/// spooler, and with it the sink, is dropped.
+///
+/// # Errors
+/// The thread could not be started.
+pub(crate) fn consume_events(sp: &mut Spooler) -> Result<std::thread::JoinHandle<u64>> {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<crate::spooler::Event>>(4096);
+    let counter = std::thread::Builder::new()
+        .name("bench-events".into())
+        .spawn(move || rx.iter().fold(0_u64, |n, batch| n + batch.len() as u64))?;
+    sp.set_sink(Box::new(move |batch| {
+        let _ = tx.send(batch.collect());
+    }));
+    Ok(counter)
+}
+
 /// Submits `n` messages, then times the spooler sending all of them.
 fn pipeline(dir: &Path, n: usize) -> Result<(f64, f64)> {
     let _ = std::fs::remove_dir_all(dir);
@@ -171,6 +189,7 @@ fn pipeline(dir: &Path, n: usize) -> Result<(f64, f64)> {
         submit::submit_message(&mut store, m.entry_id, at)?;
     }
     let mut sp = Spooler::new(store, Clock::system());
+    let events = consume_events(&mut sp)?;
     sp.handle(Command::Resume);
     let f0 = fs::fsync_count();
     let t = Instant::now();
@@ -184,6 +203,8 @@ fn pipeline(dir: &Path, n: usize) -> Result<(f64, f64)> {
         .count();
     anyhow::ensure!(sent == n, "only {sent} of {n} reached Sent Items");
     drop(sp);
+    let told = events.join().unwrap_or(0);
+    anyhow::ensure!(told >= 8 * n as u64, "only {told} events for {n} messages");
     let _ = std::fs::remove_dir_all(dir);
     let nf = f64::from(u32::try_from(n).unwrap_or(u32::MAX));
     Ok((

@@ -58,11 +58,11 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
         };
         store.set_profile(profile)?;
         let mut sp = Spooler::new(store, Clock::system());
+        let events = crate::bench::consume_events(&mut sp)?;
         sp.handle(Command::Flush);
         let f0 = fs::fsync_count();
         let t = Instant::now();
         sp.run_until_idle();
-        let _ = sp.drain_events();
         let secs = t.elapsed().as_secs_f64();
         let fsyncs = fs::fsync_count() - f0;
         let sent = sp.store().folder_of(FolderKind::SentItems);
@@ -79,6 +79,11 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
             );
         }
         drop(sp);
+        let told = events.join().unwrap_or(0);
+        ensure!(
+            told >= 8 * messages as u64,
+            "{label}: only {told} events for {messages} messages"
+        );
         println!(
             "load: {messages} messages x 3 recipients through {label}: {secs:.1} s, {:.0} msg/s, {:.2} fsyncs/message",
             messages as f64 / secs,

@@ -112,6 +112,7 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<(f64, f64)> {
         submit::submit_message(&mut store, m.entry_id, at)?;
     }
     let mut sp = Spooler::new(store, Clock::system());
+    let events = crate::bench::consume_events(&mut sp)?;
     sp.handle(Command::Resume);
     let f0 = crate::store::fs::fsync_count();
     let t = Instant::now();
@@ -140,6 +141,8 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<(f64, f64)> {
         3 * n
     );
     drop(sp);
+    let told = events.join().unwrap_or(0);
+    ensure!(told >= 8 * n as u64, "only {told} events for {n} messages");
     let _ = std::fs::remove_dir_all(dir);
     Ok((secs, fsyncs))
 }

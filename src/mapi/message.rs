@@ -43,6 +43,34 @@ impl EntryId {
     }
 }
 
+/// Hashes an [`EntryId`] by one multiplication (Fibonacci hashing). Ids are handed out by
+/// the store itself, so there is no adversary to guard against with `SipHash`, and the
+/// spooler looks ids up several times per step.
+#[derive(Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by entry id, hashed with [`IdHasher`].
+pub type IdMap<V> = std::collections::HashMap<EntryId, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// A set of entry ids, hashed with [`IdHasher`].
+pub type IdSet = std::collections::HashSet<EntryId, std::hash::BuildHasherDefault<IdHasher>>;
+
 impl fmt::Display for EntryId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -456,6 +484,25 @@ pub struct Message {
 }
 
 impl Message {
+    /// A copy without the step history and the trace, which grow with every step and which
+    /// neither a transport nor a comparison of two versions looks at.
+    pub fn clone_head(&self) -> Self {
+        Self {
+            schema: self.schema,
+            entry_id: self.entry_id,
+            folder: self.folder,
+            revision: self.revision,
+            props: self.props.clone(),
+            recipients: self.recipients.clone(),
+            attachments: self.attachments.clone(),
+            body: self.body.clone(),
+            spool: self.spool.clone(),
+            history: Vec::new(),
+            trace: Vec::new(),
+            embedded: self.embedded.clone(),
+        }
+    }
+
     /// A new draft (`MSGFLAG_UNSENT`), class `IPM.Note`.
     pub fn draft(entry_id: EntryId, folder: EntryId, subject: &str) -> Self {
         let mut props = PropBag::new();

@@ -10,8 +10,8 @@ pub mod value;
 
 pub use error::{MapiCode, MapiError};
 pub use message::{
-    Attachment, EntryId, Message, MessageState, Recipient, RecipientKind, RecipientState,
-    SCHEMA_VERSION, SpoolState, StepOutcome, StepRecord, TraceCall,
+    Attachment, EntryId, IdHasher, IdMap, IdSet, Message, MessageState, Recipient, RecipientKind,
+    RecipientState, SCHEMA_VERSION, SpoolState, StepOutcome, StepRecord, TraceCall,
 };
 pub use step::Step;
 pub use tags::PropTag;

@@ -5,6 +5,7 @@
 //! command/event channels that the app, the CLI and the tests all use.
 
 pub mod events;
+mod held;
 mod steps;
 pub use steps::rewind;
 pub mod submit;
@@ -25,6 +26,10 @@ use crate::mapi::{EntryId, Message, MessageState, Recipient, Step, TraceCall};
 use crate::store::{Patch, Store, StoreError, Summary};
 use crate::transport::{self, Transport};
 pub use events::{Command, DebugState, Event, StatusRow};
+
+/// Where the spooler's events go as they happen (see [`Spooler::set_sink`]): the worker sends
+/// them to the UI.
+pub type Sink = Box<dyn Fn(std::vec::Drain<'_, Event>) + Send>;
 
 /// Where the time comes from: the real clock, or a hand-moved one in tests.
 #[derive(Clone)]
@@ -98,12 +103,9 @@ pub struct Spooler {
     watched: Option<EntryId>,
     active_transport: Option<usize>,
     events: Vec<Event>,
-    sink: Option<Box<dyn Fn(Event) + Send>>,
+    sink: Option<Sink>,
     /// Events about state not yet durable, released by [`Spooler::settle`] and after steps.
-    held: Vec<(EntryId, Event)>,
-    /// The messages with events in `held` (a later event about one of them is held too, to
-    /// keep their order).
-    held_ids: HashSet<EntryId>,
+    held: held::Held,
     /// [`Store::durability_mark`] when `held` was last looked through: until it changes no
     /// held event can be released, and a step need not look again.
     released_at: Option<(u64, u64)>,
@@ -164,8 +166,7 @@ impl Spooler {
             active_transport: None,
             events: Vec::new(),
             sink: None,
-            held: Vec::new(),
-            held_ids: HashSet::new(),
+            held: held::Held::default(),
             released_at: None,
             flush_progress: None,
             only: None,
@@ -282,9 +283,8 @@ impl Spooler {
         };
         match eid {
             // Events about one message keep their order: once one waits, the later ones do too.
-            Some(eid) if self.held_ids.contains(&eid) || self.store.is_unsynced(eid) => {
-                self.held_ids.insert(eid);
-                self.held.push((eid, e));
+            Some(eid) if self.held.holds(eid) || self.store.is_unsynced(eid) => {
+                self.held.push(eid, e);
             }
             _ => self.events.push(e),
         }
@@ -298,8 +298,7 @@ impl Spooler {
         if failed.is_empty() {
             return;
         }
-        self.held.retain(|(eid, _)| !failed.contains(eid));
-        self.recount_held();
+        self.held.forget(&failed);
         self.events.push(Event::Snapshot(self.snapshot()));
     }
 
@@ -320,19 +319,9 @@ impl Spooler {
             return;
         }
         self.released_at = Some(mark);
-        let held = std::mem::take(&mut self.held);
-        for (eid, e) in held {
-            if self.store.is_unsynced(eid) {
-                self.held.push((eid, e));
-            } else {
-                self.events.push(e);
-            }
-        }
-        self.recount_held();
-    }
-
-    fn recount_held(&mut self) {
-        self.held_ids = self.held.iter().map(|(eid, _)| *eid).collect();
+        let store = &self.store;
+        self.held
+            .release(|eid| !store.is_unsynced(eid), &mut self.events);
     }
 
     /// Makes everything pending durable (one journal fsync) and releases every held event:
@@ -352,9 +341,7 @@ impl Spooler {
             return;
         }
         self.drop_failed_groups();
-        let held = std::mem::take(&mut self.held);
-        self.held_ids.clear();
-        self.events.extend(held.into_iter().map(|(_, e)| e));
+        self.events.extend(self.held.take_all());
     }
 
     /// A group of filed messages did not land: what was said about its members is dropped,
@@ -406,15 +393,16 @@ impl Spooler {
     /// Sends buffered events at once through the sink (the worker sets one), so the UI sees
     /// each transport hand-off as it happens rather than at the end of the step.
     pub fn flush_events(&mut self) {
-        if let Some(sink) = &self.sink {
-            for e in self.events.drain(..) {
-                sink(e);
-            }
+        if let Some(sink) = &self.sink
+            && !self.events.is_empty()
+        {
+            sink(self.events.drain(..));
         }
     }
 
-    /// Sends every event straight to `sink` from now on.
-    pub fn set_sink(&mut self, sink: Box<dyn Fn(Event) + Send>) {
+    /// Sends every event to `sink` from now on, in batches (whatever a step or a hand-off
+    /// produced at once): the receiver is woken once per batch, not once per event.
+    pub fn set_sink(&mut self, sink: Sink) {
         self.sink = Some(sink);
         self.flush_events();
     }

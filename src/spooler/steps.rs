@@ -143,7 +143,7 @@ impl Spooler {
     /// Runs `step` of message `eid`, records it (history, trace), stores the result and
     /// reports it.
     pub(super) fn run_step(&mut self, eid: EntryId, step: Step) {
-        let before = match self.store.load(eid) {
+        let mut work = match self.store.load(eid) {
             Ok(m) => m,
             Err(e) => {
                 self.current = None;
@@ -156,7 +156,9 @@ impl Spooler {
         let t0 = Instant::now();
         self.emit(Event::StepStarted { eid, step });
         self.flush_events();
-        let mut work = before.clone();
+        // What the step changes is found by comparing with this (history and trace are only
+        // ever appended to, by the step's record below).
+        let before = work.clone_head();
         let mut tr = Tracer {
             step,
             clock: self.clock.clone(),
@@ -475,7 +477,7 @@ impl Spooler {
                 continue;
             }
             // The transport's view: only its rows read FALSE (PidTagResponsibility page).
-            let mut view_msg = msg.clone();
+            let mut view_msg = msg.clone_head();
             for r in &mut view_msg.recipients {
                 if !rows.contains(&r.row_id) {
                     r.props.set_bool(PR_RESPONSIBILITY, true);
@@ -659,7 +661,7 @@ impl Spooler {
                         outcome: r.outcome.clone(),
                     })
                     .collect();
-                self.store.patch(
+                self.store.patch_in_place(
                     eid,
                     Patch {
                         recipients: changed,

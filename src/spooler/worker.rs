@@ -92,8 +92,10 @@ fn serve(
     let sink_tx = evt_tx.clone();
     let sink_over = Arc::clone(&overflowed);
     let sink_waker = Arc::clone(waker);
-    spooler.set_sink(Box::new(move |e| {
-        send(&sink_tx, &sink_over, e);
+    spooler.set_sink(Box::new(move |batch| {
+        for e in batch {
+            send(&sink_tx, &sink_over, e);
+        }
         sink_waker();
     }));
     let opened = Event::Opened {

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::mapi::tags::{
     PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID,
 };
-use crate::mapi::{EntryId, MapiError, Message, PropBag, PropValue, SCHEMA_VERSION};
+use crate::mapi::{EntryId, IdMap, IdSet, MapiError, Message, PropBag, PropValue, SCHEMA_VERSION};
 use fs::{FsLayer, RealFs};
 pub use journal::Patch;
 use journal::{Journal, Record};
@@ -281,24 +281,24 @@ pub struct Store {
     root: PathBuf,
     _lock: StoreLock,
     meta: StoreMeta,
-    summaries: HashMap<EntryId, Summary>,
+    summaries: IdMap<Summary>,
     /// Messages in the pipeline (submitted, or finishing) in queue order (`PR_CLIENT_SUBMIT_TIME`, then id).
     queue: BTreeSet<(Timestamp, EntryId)>,
     /// Whole messages in memory: those with unfolded journal records, and recently used ones.
-    cache: HashMap<EntryId, Message>,
+    cache: IdMap<Message>,
     /// Messages whose journal records are not yet folded into their file.
-    dirty: HashSet<EntryId>,
+    dirty: IdSet,
     /// Messages with journal records written since the last journal fsync that are still
     /// live (not yet folded into their file by a whole-file save), with the number of syncs
     /// begun when the last was written: a later good sync made it durable.
-    unsynced: HashMap<EntryId, u64>,
+    unsynced: IdMap<u64>,
     /// The journal's syncer thread, started at the first background sync.
     syncer: Option<gate::Syncer>,
     journal: Journal,
     /// Publishes journal syncs to the hand-offs waiting at their point of no return.
     syncs: gate::SyncBoard,
     next_id: u64,
-    fingerprints: HashMap<EntryId, fs::Fingerprint>,
+    fingerprints: IdMap<fs::Fingerprint>,
     /// Something changed since `index.json` was read or written (it is rewritten on close).
     index_stale: bool,
     /// Folders where this process unlinked an old copy of a moved message without an fsync
@@ -309,7 +309,7 @@ pub struct Store {
     /// durable together by [`Store::commit_saves`] (group commit).
     pending: Vec<PendingSave>,
     /// How many saves of each message wait in `pending` (so [`Store::is_unsynced`] is O(1)).
-    pending_ids: HashMap<EntryId, u32>,
+    pending_ids: IdMap<u32>,
     /// Bumped whenever a message may have become durable other than by a journal sync (a
     /// whole save, a group commit): with the last good sync, what [`Store::durability_mark`]
     /// tells.
@@ -429,19 +429,19 @@ impl Store {
             _lock: lock,
             next_id: meta.id_reserved_until,
             meta,
-            summaries: HashMap::new(),
+            summaries: IdMap::default(),
             queue: BTreeSet::new(),
-            cache: HashMap::new(),
-            dirty: HashSet::new(),
-            unsynced: HashMap::new(),
+            cache: IdMap::default(),
+            dirty: IdSet::default(),
+            unsynced: IdMap::default(),
             syncer: None,
             journal,
             syncs: gate::SyncBoard::default(),
-            fingerprints: HashMap::new(),
+            fingerprints: IdMap::default(),
             index_stale: false,
             lazy_unlinks: None,
             pending: Vec::new(),
-            pending_ids: HashMap::new(),
+            pending_ids: IdMap::default(),
             durable_epoch: 0,
             spares: Vec::new(),
             failed_groups: Vec::new(),
