@@ -486,6 +486,7 @@ pub struct Message {
 impl Message {
     /// A copy without the step history and the trace, which grow with every step and which
     /// neither a transport nor a comparison of two versions looks at.
+    #[must_use]
     pub fn clone_head(&self) -> Self {
         Self {
             schema: self.schema,
