@@ -169,7 +169,17 @@ pub(crate) fn consume_events(sp: &mut Spooler) -> Result<std::thread::JoinHandle
     let (tx, rx) = crossbeam_channel::bounded::<Vec<crate::spooler::Event>>(4096);
     let counter = std::thread::Builder::new()
         .name("bench-events".into())
-        .spawn(move || rx.iter().fold(0_u64, |n, batch| n + batch.len() as u64))?;
+        .spawn(move || {
+            // Like the app's UI thread, which takes the events when it paints a frame: woken
+            // by the first batch, it takes what has come, then sleeps a frame (60 per second).
+            let mut n = 0_u64;
+            while let Ok(batch) = rx.recv() {
+                n += batch.len() as u64;
+                n += rx.try_iter().map(|b| b.len() as u64).sum::<u64>();
+                std::thread::sleep(std::time::Duration::from_millis(16));
+            }
+            n
+        })?;
     sp.set_sink(Box::new(move |batch| {
         let _ = tx.send(batch.collect());
     }));

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use super::StoreError;
 use super::fs::{self, Fingerprint, FsLayer, NewFile, fail_point};
-use crate::mapi::EntryId;
+use crate::mapi::{EntryId, Message};
 
 /// One member of a group.
 #[derive(Debug)]
@@ -27,8 +27,11 @@ pub(super) struct Item {
 /// What one group commit writes.
 #[derive(Debug)]
 pub(super) struct Plan {
-    /// The new files, one per item in the same order (spares to overwrite or fresh names).
+    /// The new files, one per item in the same order (spares to overwrite or fresh names);
+    /// their bytes are filled in from `contents` by [`Plan::run`].
     pub files: Vec<NewFile>,
+    /// What each file holds: serializing is part of the work done off the spooler's thread.
+    pub contents: Vec<Box<Message>>,
     pub items: Vec<Item>,
     pub tmp_dir: PathBuf,
     /// Every folder an item goes to or leaves, and its directory.
@@ -60,15 +63,28 @@ impl Plan {
         self.dirs.get(&folder).cloned().unwrap_or_default()
     }
 
-    /// Does the file work: every new file written and made durable in one batch, renamed into
+    /// Does the file work: every member serialized, every new file written and made durable in one batch, renamed into
     /// its folder (after a failed rename the rest of the group is dropped), each folder
     /// fsynced once; then the old copies are moved into `tmp/` as spares (or unlinked lazily
     /// once there are enough), and the folders they left fsynced.
-    pub fn run(&self, fs: &dyn FsLayer) -> Outcome {
+    pub fn run(mut self, fs: &dyn FsLayer) -> Outcome {
         let mut out = Outcome {
             renamed: vec![false; self.items.len()],
             ..Outcome::default()
         };
+        for (nf, msg) in self
+            .files
+            .iter_mut()
+            .zip(std::mem::take(&mut self.contents))
+        {
+            match super::message_bytes(&msg) {
+                Ok(bytes) => nf.bytes = bytes,
+                Err(e) => {
+                    out.error = Some(e);
+                    return out;
+                }
+            }
+        }
         if let Err(e) = fs.create_many(&self.files) {
             out.error = Some(StoreError::io(&self.tmp_dir, e));
             return out;

@@ -344,10 +344,17 @@ struct PendingSave {
     folder: EntryId,
     /// The folder of the copy on disk, when it is another one (removed after the commit).
     old_folder: Option<EntryId>,
-    bytes: Vec<u8>,
+    /// The message as it is to be written (serialized with its group, on the group's
+    /// thread); taken when the group is planned.
+    copy: Option<Box<Message>>,
     before_summary: Option<Summary>,
     before_msg: Option<Message>,
     was_dirty: bool,
+}
+
+/// A message file's bytes: pretty JSON, as the layout promises (human-readable).
+fn message_bytes(msg: &Message) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(msg).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -669,8 +676,8 @@ impl Store {
 
     /// What every whole-message write starts with: a pending group write of the same
     /// message is committed first, the folder checked, the revision bumped. Returns the folder
-    /// of the copy the new one replaces (when another) and the file's bytes.
-    fn prepare_save(&mut self, msg: &mut Message) -> Result<(Option<EntryId>, Vec<u8>)> {
+    /// of the copy the new one replaces (when another).
+    fn prepare_save(&mut self, msg: &mut Message) -> Result<Option<EntryId>> {
         if self.is_pending(msg.entry_id) {
             self.commit_saves()?;
         }
@@ -686,9 +693,7 @@ impl Store {
             .map(|s| (s.folder, s.revision));
         msg.revision = old.map_or(msg.revision, |(_, r)| r.max(msg.revision)) + 1;
         msg.schema = SCHEMA_VERSION;
-        let bytes =
-            serde_json::to_vec_pretty(&msg).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        Ok((old.map(|(f, _)| f).filter(|f| *f != msg.folder), bytes))
+        Ok(old.map(|(f, _)| f).filter(|f| *f != msg.folder))
     }
 
     /// Unlinks the copy of a moved message in its old folder, without an fsync of that
@@ -711,7 +716,8 @@ impl Store {
     /// # Errors
     /// I/O errors; the message on disk is then as it was.
     pub fn save(&mut self, msg: &mut Message) -> Result<()> {
-        let (old_folder, bytes) = self.prepare_save(msg)?;
+        let old_folder = self.prepare_save(msg)?;
+        let bytes = message_bytes(msg)?;
         let dest = self.message_path(msg.folder, msg.entry_id);
         fs::write_atomic_in(&*self.fs, &self.root.join("tmp"), &dest, &bytes)
             .map_err(io_err(&dest))?;
@@ -740,7 +746,7 @@ impl Store {
     /// An unknown folder, a message that cannot be serialized.
     pub fn save_grouped(&mut self, msg: &mut Message) -> Result<()> {
         let before_summary = self.summaries.get(&msg.entry_id).cloned();
-        let (old_folder, bytes) = self.prepare_save(msg)?;
+        let old_folder = self.prepare_save(msg)?;
         let eid = msg.entry_id;
         let was_dirty = self.dirty.contains(&eid);
         *self.pending_ids.entry(eid).or_default() += 1;
@@ -748,9 +754,10 @@ impl Store {
             eid,
             folder: msg.folder,
             old_folder,
-            bytes,
+            copy: Some(Box::new(msg.clone())),
             before_summary,
-            before_msg: self.cache.get(&eid).cloned(),
+            // Replaced in the cache just below.
+            before_msg: self.cache.remove(&eid),
             was_dirty,
         });
         // Pinned in the cache (dirty entries are never evicted) until its file is written.
@@ -885,6 +892,7 @@ impl Store {
         let mut items = Vec::with_capacity(pending.len());
         let mut dirs = BTreeMap::new();
         let mut members = Vec::with_capacity(pending.len());
+        let mut contents = Vec::with_capacity(pending.len());
         for mut p in pending {
             let (path, reuse) = match self.spares.pop() {
                 Some(s) => (s, true),
@@ -892,9 +900,10 @@ impl Store {
             };
             files.push(fs::NewFile {
                 path,
-                bytes: std::mem::take(&mut p.bytes),
+                bytes: Vec::new(),
                 reuse,
             });
+            contents.extend(p.copy.take());
             for f in std::iter::once(p.folder).chain(p.old_folder) {
                 dirs.entry(f).or_insert_with(|| self.folder_dir(f));
             }
@@ -908,6 +917,7 @@ impl Store {
         }
         let plan = group::Plan {
             files,
+            contents,
             items,
             tmp_dir,
             dirs,
