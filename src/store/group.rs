@@ -31,7 +31,7 @@ pub(super) struct Plan {
     /// their bytes are filled in from `contents` by [`Plan::run`].
     pub files: Vec<NewFile>,
     /// What each file holds: serializing is part of the work done off the spooler's thread.
-    pub contents: Vec<Box<Message>>,
+    pub contents: Vec<Message>,
     pub items: Vec<Item>,
     pub tmp_dir: PathBuf,
     /// Every folder an item goes to or leaves, and its directory.

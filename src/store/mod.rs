@@ -903,7 +903,7 @@ impl Store {
                 bytes: Vec::new(),
                 reuse,
             });
-            contents.extend(p.copy.take());
+            contents.extend(p.copy.take().map(|m| *m));
             for f in std::iter::once(p.folder).chain(p.old_folder) {
                 dirs.entry(f).or_insert_with(|| self.folder_dir(f));
             }
