@@ -120,6 +120,14 @@ pub struct Spooler {
     /// The message a transport is handing off on its own thread, and that transport's
     /// index. One at a time: a crash can send again only that hand-off.
     in_flight: Option<(EntryId, usize)>,
+    /// The next message for the same transport, queued behind `in_flight`
+    /// ([`Transport::queues_handoff`]): it goes on the line as soon as the transport is free,
+    /// and its gate (deferred) is armed only once `in_flight` has been recorded, so it still
+    /// cannot reach the point of no return before the marks of the one before are durable.
+    queued: Option<(EntryId, usize, crate::store::gate::CommitGate)>,
+    /// The gate of the hand-off just promoted from `queued`, to arm as soon as the one
+    /// collected before it is journaled (or to withdraw if that failed).
+    to_arm: Option<crate::store::gate::CommitGate>,
     /// A background hand-off was just collected: start the next message's before finishing
     /// this one.
     lookahead: bool,
@@ -172,6 +180,8 @@ impl Spooler {
             only: None,
             group_opened: None,
             in_flight: None,
+            queued: None,
+            to_arm: None,
             lookahead: false,
             marks_awaiting_sync: None,
             early_gate: None,
@@ -237,6 +247,9 @@ impl Spooler {
         // A hand-off under way on an old transport is abandoned: the message is offered
         // again to the new one (at-least-once).
         self.in_flight = None;
+        if let Some((_, _, g)) = self.queued.take() {
+            self.store.withdraw_gate(&g);
+        }
         self.lookahead = false;
         self.reach_memo.borrow_mut().clear();
         self.transports = transports;
@@ -1253,14 +1266,36 @@ impl Spooler {
     /// order. A message waiting on a transport blocks later messages bound for the same
     /// transport (never reorder two messages for one transport) but not others (e.6).
     fn pick(&mut self, now: Timestamp) -> Option<EntryId> {
+        // A message locked to go behind the hand-off under way goes into its hand-off before
+        // that one is collected: a quick answer (a server that is down) would otherwise leave
+        // it locked behind the retry it causes.
+        if let Some(cur) = self.current
+            && self.queued.is_none()
+            && self.in_flight.is_some_and(|(f, _)| f != cur)
+            && self
+                .store
+                .summary(cur)
+                .is_some_and(|s| s.next_step == Some(Step::Transmit) && s.is_locked())
+            && self.eligible(cur, now)
+        {
+            return Some(cur);
+        }
         if let Some((f, ti)) = self.in_flight {
             if self
                 .store
                 .summary(f)
                 .is_none_or(|s| s.next_step != Some(Step::Transmit))
             {
-                // The message moved on or went away meanwhile: its result is not wanted.
+                // The message moved on or went away meanwhile: its result is not wanted. One
+                // queued behind it is withdrawn before its dot (nothing recorded the first).
+                if let Some(t) = self.transports.get_mut(ti) {
+                    t.abandon_handoff(f);
+                }
                 self.in_flight = None;
+                if let Some((q, qti, g)) = self.queued.take() {
+                    self.store.withdraw_gate(&g);
+                    self.in_flight = Some((q, qti));
+                }
             } else if self
                 .transports
                 .get_mut(ti)
@@ -1280,6 +1315,7 @@ impl Spooler {
         }
         if let Some(cur) = self.current
             && Some(cur) != in_flight
+            && !self.is_queued(cur)
             && self.store.summary(cur).is_some_and(|s| {
                 s.next_step.is_some()
                     // While a hand-off is under way, the walk below decides what may go up
@@ -1319,7 +1355,10 @@ impl Spooler {
             let Some(s) = self.store.summary(eid) else {
                 continue;
             };
-            if s.next_step.is_none() || self.in_flight.is_some_and(|(f, _)| f == eid) {
+            if s.next_step.is_none()
+                || self.in_flight.is_some_and(|(f, _)| f == eid)
+                || self.is_queued(eid)
+            {
                 continue;
             }
             if to_transmit
@@ -1367,8 +1406,9 @@ impl Spooler {
                     let first = !std::mem::replace(&mut prepared, true);
                     if first
                         && !to_transmit
-                        && s.next_step.is_some_and(|st| st < Step::SetLockState)
                         && mine.is_disjoint(&blocked)
+                        && (s.next_step.is_some_and(|st| st < Step::SetLockState)
+                            || self.may_queue_behind(ti, &mine))
                     {
                         return Some(eid);
                     }
@@ -1389,6 +1429,25 @@ impl Spooler {
             return Some(eid);
         }
         None
+    }
+
+    /// True when the next message for transport `ti`, busy with a hand-off, may go through
+    /// its lock and into a hand-off queued behind that one: the transport queues, nothing is
+    /// queued yet, and the message's scan starts with that transport (those after it, such
+    /// as a pickup folder taking what an offline server declines, come once it has
+    /// answered). Otherwise it is prepared up to its lock, not the lock itself: a message
+    /// left waiting behind a server that went down must stay unlocked, so that it can still
+    /// be aborted. A queued one is not left waiting: it goes on the line right after the one
+    /// before.
+    fn may_queue_behind(&self, ti: usize, mine: &HashSet<usize>) -> bool {
+        self.queued.is_none()
+            && self.only.is_none()
+            && mine.iter().min() == Some(&ti)
+            && self.transports.get(ti).is_some_and(|t| t.queues_handoff())
+    }
+
+    fn is_queued(&self, eid: EntryId) -> bool {
+        self.queued.as_ref().is_some_and(|(q, _, _)| *q == eid)
     }
 
     fn eligible(&self, eid: EntryId, now: Timestamp) -> bool {

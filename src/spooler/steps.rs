@@ -174,6 +174,7 @@ impl Spooler {
             Step::FinishedMsg => Ok(Self::finished_msg(&mut work, &mut tr)),
             Step::DoSentMail => self.do_sent_mail(&mut work, &mut tr),
         };
+        let step_ok = res.is_ok();
         let done = res.unwrap_or_else(|e| self.step_failed(&mut work, &mut tr, step, &e));
         if matches!(done.disposal, Disposal::InFlight) {
             // What earlier transports of this scan said is kept; the rest comes with the
@@ -196,7 +197,12 @@ impl Spooler {
             // unless its gate was taken, and the sync asked for, when the last marks were
             // journaled (what this message journaled since need not be durable before its
             // dot, and rides the next sync).
+            // A queued hand-off needs no sync yet: its gate is armed, and the sync asked for,
+            // once the one before it is recorded.
+            let queued = self.is_queued(eid);
+            self.arm_promoted(step_ok);
             if !std::mem::take(&mut self.gate_taken_early)
+                && !queued
                 && let Err(e) = self.store.sync_journal_background()
             {
                 self.journal_sync_failed(&e);
@@ -255,6 +261,7 @@ impl Spooler {
         if stored.is_ok() {
             step_fail_point(step, "after");
         }
+        self.arm_promoted(step_ok && stored.is_ok());
         for call in calls {
             self.emit(Event::Trace { eid, call });
         }
@@ -285,6 +292,24 @@ impl Spooler {
         }
         self.release_durable();
         self.flush_events();
+    }
+
+    /// The hand-off promoted from the queue when the one before it was collected (see
+    /// `Spooler::to_arm`), if its gate was not armed with that one's marks: armed now that the
+    /// step is recorded (with a sync asked for), or withdrawn if recording it failed.
+    fn arm_promoted(&mut self, recorded: bool) {
+        let Some(g) = self.to_arm.take() else {
+            return;
+        };
+        if !recorded {
+            self.store.withdraw_gate(&g);
+            return;
+        }
+        self.store.arm_gate(&g);
+        self.early_gate = None;
+        if let Err(e) = self.store.sync_journal_background() {
+            self.journal_sync_failed(&e);
+        }
     }
 
     fn report_changes(&mut self, before: &Message, after: &Message) {
@@ -511,10 +536,21 @@ impl Spooler {
                 // before this one can deliver. A background hand-off waits for that at its
                 // point of no return (the gate; the journal is synced right after it starts,
                 // while the dialogue goes on); any other is preceded by the sync.
+                // Behind a hand-off under way on this transport: queued, with a gate that
+                // stays shut until that one is recorded (see `Spooler::queued`).
+                let behind = resend_now == 0
+                    && self.queued.is_none()
+                    && self.in_flight.is_some_and(|(f, fti)| f != eid && fti == ti)
+                    && t.queues_handoff();
                 let gated = resend_now == 0 && t.gates_handoff(&view);
-                let early = if gated { self.early_gate.take() } else { None };
-                self.gate_taken_early = early.is_some();
-                view.gate = gated.then(|| early.unwrap_or_else(|| self.store.commit_gate()));
+                if behind {
+                    self.gate_taken_early = false;
+                    view.gate = Some(self.store.deferred_gate());
+                } else {
+                    let early = if gated { self.early_gate.take() } else { None };
+                    self.gate_taken_early = early.is_some();
+                    view.gate = gated.then(|| early.unwrap_or_else(|| self.store.commit_gate()));
+                }
                 if !gated
                     && self
                         .marks_awaiting_sync
@@ -526,7 +562,10 @@ impl Spooler {
                     let Some(h) = t.start_submit(&view) else {
                         // Under way on the transport's thread: the spooler goes on with
                         // other work and comes back for the result.
-                        self.in_flight = Some((eid, ti));
+                        match (behind, view.gate.clone()) {
+                            (true, Some(g)) => self.queued = Some((eid, ti, g)),
+                            _ => self.in_flight = Some((eid, ti)),
+                        }
                         return Ok(StepDone {
                             outcome: StepOutcome::Waiting(format!(
                                 "handed to {name}; waiting for its answer"
@@ -540,10 +579,18 @@ impl Spooler {
                     t.submit_message(&view)
                 };
                 if self.in_flight == Some((eid, ti)) {
-                    // A background hand-off collected: start the next one before finishing
-                    // this message, so the line stays busy (see `Spooler::pick`).
+                    // A background hand-off collected. The one queued behind it is already on
+                    // the line and becomes the one under way; its gate is armed once this
+                    // one's marks are journaled. Otherwise the next one starts before this
+                    // message is finished, so the line stays busy (see `Spooler::pick`).
                     self.in_flight = None;
-                    self.lookahead = true;
+                    match self.queued.take() {
+                        Some((q, qti, g)) => {
+                            self.in_flight = Some((q, qti));
+                            self.to_arm = Some(g);
+                        }
+                        None => self.lookahead = true,
+                    }
                     collected = true;
                 }
                 let mut result = h.result.mapi_name();
@@ -682,8 +729,15 @@ impl Spooler {
                 if remote && collected {
                     self.marks_awaiting_sync = Some(eid);
                     // The next hand-off's gate, and the sync it waits for, start now (see
-                    // `early_gate`): a gate opens at the first good sync begun after it.
-                    self.early_gate = Some(self.store.commit_gate());
+                    // `early_gate`): a gate opens at the first good sync begun after it. A
+                    // hand-off already queued has its deferred gate armed instead.
+                    match self.to_arm.take() {
+                        Some(g) => {
+                            self.store.arm_gate(&g);
+                            self.early_gate = None;
+                        }
+                        None => self.early_gate = Some(self.store.commit_gate()),
+                    }
                     if let Err(e) = self.store.sync_journal_background() {
                         self.journal_sync_failed(&e);
                     }

@@ -13,7 +13,15 @@
 //! hand-off starts opens at the first successful sync that *began* after it was taken (that
 //! sync covers every record appended before), and fails if that sync failed or the store went
 //! away: the hand-off is then withdrawn before its point of no return.
+//!
+//! A hand-off queued behind the one under way ([`SyncBoard::deferred_gate`]) starts its
+//! dialogue as soon as the transport is free, before the spooler has even seen what the one
+//! before it brought: its gate is armed ([`SyncBoard::arm`]) only once the spooler has
+//! journaled those marks, and opens at the first good sync begun after that. Until then it
+//! stays shut, so the rule holds as before: at most one message can have reached a server
+//! without its marks being durable.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,8 +49,35 @@ impl SyncBoard {
         let begun = self.shared.0.lock().map_or(0, |s| s.begun);
         CommitGate {
             shared: Arc::clone(&self.shared),
-            after: begun,
+            after: Arc::new(AtomicU64::new(begun)),
         }
+    }
+
+    /// A gate that stays shut until [`SyncBoard::arm`] is called on it, then opens at the first
+    /// good sync begun after that (for a hand-off queued behind the one under way).
+    pub fn deferred_gate(&self) -> CommitGate {
+        CommitGate {
+            shared: Arc::clone(&self.shared),
+            after: Arc::new(AtomicU64::new(UNARMED)),
+        }
+    }
+
+    /// Arms a deferred gate: it opens at the first good sync begun after now.
+    pub fn arm(&self, gate: &CommitGate) {
+        self.set(gate, None);
+    }
+
+    /// Shuts a gate for good: its hand-off is withdrawn before its point of no return.
+    pub fn withdraw(&self, gate: &CommitGate) {
+        self.set(gate, Some(WITHDRAWN));
+    }
+
+    fn set(&self, gate: &CommitGate, to: Option<u64>) {
+        // Under the board's lock, so that a waiter cannot miss it between its look and its wait.
+        if let Ok(s) = self.shared.0.lock() {
+            gate.after.store(to.unwrap_or(s.begun), Ordering::Release);
+        }
+        self.shared.1.notify_all();
     }
 
     /// Syncs begun so far: a record appended now is durable once a sync numbered above this
@@ -150,16 +185,27 @@ impl Drop for Syncer {
     }
 }
 
+/// `CommitGate::after` of a deferred gate not armed yet.
+const UNARMED: u64 = u64::MAX;
+/// `CommitGate::after` of a withdrawn gate.
+const WITHDRAWN: u64 = u64::MAX - 1;
+
 /// Held by a hand-off: [`CommitGate::wait`] returns once the journal records appended before
-/// the gate was taken are durable.
+/// the gate was taken (or armed) are durable.
 #[derive(Clone, Debug)]
 pub struct CommitGate {
     shared: Arc<(Mutex<State>, Condvar)>,
-    /// Syncs begun when the gate was taken: only a later one covers its records.
-    after: u64,
+    /// Syncs begun when the gate was taken or armed: only a later one covers its records
+    /// ([`UNARMED`], [`WITHDRAWN`]: shut).
+    after: Arc<AtomicU64>,
 }
 
 impl CommitGate {
+    /// False for a deferred gate that has not been armed (or was withdrawn).
+    pub fn is_armed(&self) -> bool {
+        self.after.load(Ordering::Acquire) < WITHDRAWN
+    }
+
     /// Blocks until the records are durable (`Ok`), or returns why they may never be: the sync
     /// failed, the store closed, or `max` passed.
     ///
@@ -172,12 +218,19 @@ impl CommitGate {
             .lock()
             .map_err(|_| "the store's journal state is poisoned".to_owned())?;
         loop {
-            if s.last_ok > self.after {
+            let after = self.after.load(Ordering::Acquire);
+            if after == WITHDRAWN {
+                return Err(
+                    "the spooler withdrew it before the previous hand-off's marks were recorded"
+                        .into(),
+                );
+            }
+            if after != UNARMED && s.last_ok > after {
                 return Ok(());
             }
             // The first sync after the gate failed and no later one has succeeded yet: the
             // marks are not durable and the spooler has stopped to say so.
-            if s.last_failed > self.after {
+            if after != UNARMED && s.last_failed > after {
                 return Err("the journal could not be synced: the recipient marks of the previous hand-off are not durable".into());
             }
             if s.closed {
@@ -276,6 +329,46 @@ mod tests {
         assert!(syncer.take_error().is_none());
         drop(syncer);
         assert_eq!(calls.lock().map(|n| *n).ok(), Some(2));
+    }
+
+    #[test]
+    fn a_deferred_gate_stays_shut_until_armed_then_needs_a_sync_begun_after() {
+        let board = SyncBoard::default();
+        let gate = board.deferred_gate();
+        assert!(!gate.is_armed());
+        // Syncs before it is armed do not open it: they cannot cover what is journaled later.
+        let n = board.begin();
+        board.finish(n, true);
+        assert!(refusal(&gate, Duration::from_millis(10)).contains("within"));
+        let early = board.begin();
+        board.arm(&gate);
+        assert!(gate.is_armed());
+        board.finish(early, true);
+        assert!(refusal(&gate, Duration::from_millis(10)).contains("within"));
+        let waiter = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.wait(Duration::from_secs(30)))
+        };
+        let n = board.begin();
+        board.finish(n, true);
+        assert_eq!(waiter.join().ok(), Some(Ok(())));
+    }
+
+    #[test]
+    fn a_withdrawn_gate_fails_at_once_and_says_why() {
+        let board = SyncBoard::default();
+        let gate = board.deferred_gate();
+        let waiter = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.wait(Duration::from_secs(30)))
+        };
+        board.withdraw(&gate);
+        let why = waiter.join().ok().and_then(Result::err).unwrap_or_default();
+        assert!(why.contains("withdrew"), "{why}");
+        // Nothing opens it again.
+        let n = board.begin();
+        board.finish(n, true);
+        assert!(refusal(&gate, Duration::ZERO).contains("withdrew"));
     }
 
     #[test]

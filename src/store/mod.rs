@@ -1122,6 +1122,23 @@ impl Store {
         self.syncs.gate()
     }
 
+    /// A gate for a hand-off queued behind the one under way: shut until
+    /// [`Store::arm_gate`], then as [`Store::commit_gate`] taken at that moment.
+    pub fn deferred_gate(&self) -> gate::CommitGate {
+        self.syncs.deferred_gate()
+    }
+
+    /// Arms a deferred gate once what the hand-off before it brought is journaled; the
+    /// caller asks for the sync it waits for.
+    pub fn arm_gate(&self, gate: &gate::CommitGate) {
+        self.syncs.arm(gate);
+    }
+
+    /// Withdraws a gate's hand-off before its point of no return.
+    pub fn withdraw_gate(&self, gate: &gate::CommitGate) {
+        self.syncs.withdraw(gate);
+    }
+
     /// Deletes a message for good (durably).
     ///
     /// # Errors

@@ -104,6 +104,15 @@ impl Transport for Faulty {
         (self.faults.is_off() || self.inner.poll_handoff()) && self.inner.gates_handoff(view)
     }
 
+    fn queues_handoff(&self) -> bool {
+        // Faults are injected synchronously: nothing to queue behind.
+        self.faults.is_off() && self.inner.queues_handoff()
+    }
+
+    fn abandon_handoff(&mut self, eid: EntryId) {
+        self.inner.abandon_handoff(eid);
+    }
+
     fn poll_handoff(&mut self) -> bool {
         self.inner.poll_handoff()
     }

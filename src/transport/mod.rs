@@ -185,7 +185,8 @@ pub trait Transport: Send {
     /// Starts `SubmitMessage` and `EndMessage` for `view`, on the transport's own thread if
     /// it has one. `Some`: finished at once (as [`Transport::submit_message`]). `None`: under
     /// way; once [`Transport::poll_handoff`] says so, the spooler offers the same message and
-    /// rows again and gets the hand-off's result. One hand-off at a time.
+    /// rows again and gets the hand-off's result. One hand-off at a time, or two where
+    /// [`Transport::queues_handoff`] says so.
     fn start_submit(&mut self, view: &SubmitView<'_>) -> Option<Handoff> {
         Some(self.submit_message(view))
     }
@@ -197,6 +198,18 @@ pub trait Transport: Send {
     fn gates_handoff(&mut self, _view: &SubmitView<'_>) -> bool {
         false
     }
+
+    /// True when [`Transport::start_submit`] takes one more background hand-off while one is
+    /// under way: it goes on the line as soon as the first is done, and waits at its gate (a
+    /// deferred one, armed by the spooler once it has recorded the first) before its point of
+    /// no return. False (the default): one hand-off at a time.
+    fn queues_handoff(&self) -> bool {
+        false
+    }
+
+    /// The spooler no longer wants the result of the background hand-off of `eid` (the
+    /// message went away meanwhile).
+    fn abandon_handoff(&mut self, _eid: EntryId) {}
 
     /// True when a hand-off begun by [`Transport::start_submit`] has finished and waits to be
     /// collected.

@@ -22,6 +22,7 @@
 //! `::1`, `localhost`, checked on the resolved addresses too) are ever connected to; any other
 //! host leaves the transport offline and declining, with the reason in its status text.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -684,10 +685,11 @@ pub struct SmtpTransport {
     /// Until the first background hand-off the client lives here; then on its thread.
     core: Option<SmtpCore>,
     worker: Option<Worker>,
-    /// The background hand-off under way.
-    in_flight: Option<(EntryId, Vec<u32>)>,
-    /// A finished background hand-off not yet collected by the spooler.
-    done: Option<Finished>,
+    /// The background hand-offs under way, in order: the one on the line and at most one
+    /// queued behind it (see [`Transport::queues_handoff`]).
+    in_flight: VecDeque<(EntryId, Vec<u32>)>,
+    /// Finished background hand-offs not yet collected by the spooler, in order.
+    done: VecDeque<Finished>,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -714,8 +716,8 @@ impl SmtpTransport {
             core: Some(SmtpCore::new(settings.clone(), deliver_for_real)),
             settings,
             worker: None,
-            in_flight: None,
-            done: None,
+            in_flight: VecDeque::new(),
+            done: VecDeque::new(),
         }
     }
 
@@ -784,8 +786,8 @@ impl SmtpTransport {
     fn collect(&mut self) {
         if let Some(w) = &self.worker {
             while let Ok(f) = w.results.try_recv() {
-                self.in_flight = None;
-                self.done = Some(f);
+                self.in_flight.pop_front();
+                self.done.push_back(f);
             }
         }
     }
@@ -821,7 +823,7 @@ impl Transport for SmtpTransport {
                 .map_or_else(|_| "unknown".into(), |s| s.1.clone()),
             (None, None) => "offline: the transport thread could not start".into(),
         };
-        match &self.in_flight {
+        match self.in_flight.front() {
             Some((eid, _)) => format!("{base}; sending message {eid}"),
             None => base,
         }
@@ -852,14 +854,18 @@ impl Transport for SmtpTransport {
     fn start_submit(&mut self, view: &SubmitView<'_>) -> Option<Handoff> {
         self.collect();
         let eid = view.msg.entry_id;
-        if let Some((e, rows, _)) = &self.done {
-            if *e == eid && *rows == view.rows {
-                return self.done.take().map(|(_, _, h)| h);
-            }
-            // A result for a message that moved on (aborted, deleted): nobody wants it.
-            self.done = None;
+        if let Some(i) = self
+            .done
+            .iter()
+            .position(|(e, rows, _)| *e == eid && *rows == view.rows)
+        {
+            return self.done.remove(i).map(|(_, _, h)| h);
         }
-        if self.in_flight.is_some() {
+        // One on the line and one queued behind it, whose gate the spooler arms once it has
+        // recorded the first (a gate still shut says the spooler means to queue it).
+        let outstanding = self.in_flight.len() + self.done.len();
+        let queueing = outstanding == 1 && view.gate.as_ref().is_some_and(|g| !g.is_armed());
+        if outstanding > 0 && !queueing {
             return Some(Handoff::refused(SubmitResult::Busy));
         }
         if self.decided_at_once(view) {
@@ -871,7 +877,7 @@ impl Transport for SmtpTransport {
         };
         match self.worker() {
             Some(w) if w.jobs.send(job).is_ok() => {
-                self.in_flight = Some((eid, view.rows.clone()));
+                self.in_flight.push_back((eid, view.rows.clone()));
                 None
             }
             _ => Some(Handoff::refused(SubmitResult::NetworkError(
@@ -884,15 +890,24 @@ impl Transport for SmtpTransport {
     fn gates_handoff(&mut self, view: &SubmitView<'_>) -> bool {
         // Exactly when `start_submit` goes to the thread (or collects what it brought).
         self.collect();
-        if self.done.is_some() || self.in_flight.is_some() {
+        if !self.done.is_empty() || !self.in_flight.is_empty() {
             return true;
         }
         !self.decided_at_once(view)
     }
 
+    fn queues_handoff(&self) -> bool {
+        true
+    }
+
     fn poll_handoff(&mut self) -> bool {
         self.collect();
-        self.done.is_some()
+        !self.done.is_empty()
+    }
+
+    fn abandon_handoff(&mut self, eid: EntryId) {
+        self.collect();
+        self.done.retain(|(e, _, _)| *e != eid);
     }
 
     fn completions(&self) -> Option<Receiver<()>> {
