@@ -201,6 +201,7 @@ fn pipeline(dir: &Path, n: usize) -> Result<(f64, f64)> {
     let mut sp = Spooler::new(store, Clock::system());
     let events = consume_events(&mut sp)?;
     sp.handle(Command::Resume);
+    fs::sync_file_system(dir)?;
     let f0 = fs::fsync_count();
     let t = Instant::now();
     sp.run_until_idle();

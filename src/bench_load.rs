@@ -60,6 +60,7 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
         let mut sp = Spooler::new(store, Clock::system());
         let events = crate::bench::consume_events(&mut sp)?;
         sp.handle(Command::Flush);
+        fs::sync_file_system(&dir)?;
         let f0 = fs::fsync_count();
         let t = Instant::now();
         sp.run_until_idle();

@@ -114,6 +114,7 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<(f64, f64)> {
     let mut sp = Spooler::new(store, Clock::system());
     let events = crate::bench::consume_events(&mut sp)?;
     sp.handle(Command::Resume);
+    crate::store::fs::sync_file_system(dir)?;
     let f0 = crate::store::fs::fsync_count();
     let t = Instant::now();
     sp.run_until_idle();
