@@ -1166,8 +1166,11 @@ fn finished_messages_are_filed_in_groups_and_each_is_reported_only_once_on_disk(
         }
     }
     // The hand-moved clock stands still, so the group closes by count (64), and the rest
-    // when the spooler goes idle; every message once, in queue order.
-    assert_eq!(batches, [64, 36]);
+    // when the spooler goes idle; every message once, in queue order. The first group is
+    // written on its own thread and its members are reported when it has landed, which on a
+    // busy machine can be after the spooler has finished the other 36 (then both groups are
+    // reported at the idle settle); the spares below show the split either way.
+    assert!(batches == [64, 36] || batches == [100], "{batches:?}");
     assert_eq!(reported, queued);
     // The first group's Outbox copies became the second group's files (spares overwritten
     // in place): a flush does not allocate and free an inode per message.
