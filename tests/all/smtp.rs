@@ -977,6 +977,39 @@ fn the_next_message_goes_on_the_line_before_the_last_is_recorded_but_its_dot_wai
 }
 
 #[test]
+fn pausing_with_a_hand_off_queued_holds_it_before_its_dot_and_resume_sends_both_once() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    let first = r.submit("First", &["slow@example.com"]);
+    let second = r.submit("Second", &["bob@example.com"]);
+    while let Tick::Ran(..) = r.sp().tick() {}
+    // Paused while the first is at the server and the second queued behind it.
+    r.sp().handle(Command::Pause);
+    assert!(matches!(r.sp().tick(), Tick::Paused));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while srv.records("rcpt").len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // The paused spooler records nothing, so the second stays before its dot.
+    assert_eq!(srv.messages().len(), 1);
+    assert_eq!(r.outcomes(first), [RecipientState::Pending]);
+    r.sp().handle(Command::Resume);
+    r.run();
+    let subjects: Vec<String> = srv
+        .messages()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(subjects, ["First", "Second"]);
+    for eid in [first, second] {
+        assert_eq!(r.folder_name(eid), "Sent Items");
+        assert_eq!(r.load(eid).spool.attempts, 0, "no retry for {eid}");
+        assert_eq!(r.outcomes(eid), [RecipientState::Delivered]);
+    }
+}
+
+#[test]
 fn a_failed_journal_fsync_withdraws_the_next_hand_off_before_its_dot_and_it_is_sent_later() {
     let srv = Server::start(&[]);
     let watch = Arc::new(Mutex::new(Watch {
