@@ -196,9 +196,8 @@ impl Spooler {
             // made on the journal's own thread while this one finishes the last message;
             // unless its gate was taken, and the sync asked for, when the last marks were
             // journaled (what this message journaled since need not be durable before its
-            // dot, and rides the next sync).
-            // A queued hand-off needs no sync yet: its gate is armed, and the sync asked for,
-            // once the one before it is recorded.
+            // dot, and rides the next sync). A queued hand-off needs no sync yet: its gate is
+            // armed, and the sync asked for, once the one before it is recorded.
             let queued = self.is_queued(eid);
             self.arm_promoted(step_ok);
             if !std::mem::take(&mut self.gate_taken_early)
