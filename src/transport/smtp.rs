@@ -863,8 +863,14 @@ impl Transport for SmtpTransport {
         }
         // One on the line and one queued behind it, whose gate the spooler arms once it has
         // recorded the first (a gate still shut says the spooler means to queue it).
+        let deferred = view.gate.as_ref().is_some_and(|g| !g.is_armed());
+        if !deferred && self.in_flight.is_empty() {
+            // A new hand-off not queued behind another: results left here are for messages
+            // that moved on (nobody collects them).
+            self.done.clear();
+        }
         let outstanding = self.in_flight.len() + self.done.len();
-        let queueing = outstanding == 1 && view.gate.as_ref().is_some_and(|g| !g.is_armed());
+        let queueing = outstanding == 1 && deferred;
         if outstanding > 0 && !queueing {
             return Some(Handoff::refused(SubmitResult::Busy));
         }
