@@ -141,6 +141,22 @@ impl Server {
         self.records("message")
     }
 
+    /// Waits (up to 20 s) until the server has accepted `n` recipients in all.
+    fn wait_for_rcpts(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.records("rcpt").len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The subjects of the messages accepted, in order.
+    fn subjects(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Connections (one EHLO each).
     fn connections(&self) -> usize {
         self.records("ehlo").len()
@@ -749,12 +765,7 @@ fn a_breakpoint_on_transmit_stops_once_per_hand_off_and_send_id_sends_only_that_
     r.run();
     assert_eq!(r.folder_name(fourth), "Sent Items");
     assert_eq!(r.state(third), MessageState::Queued);
-    let subjects: Vec<String> = srv
-        .messages()
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(subjects, ["First of two", "Second of two", "Fourth"]);
+    assert_eq!(srv.subjects(), ["First of two", "Second of two", "Fourth"]);
 }
 
 #[test]
@@ -936,10 +947,7 @@ fn the_next_message_goes_on_the_line_before_the_last_is_recorded_but_its_dot_wai
     assert_eq!(srv.messages().len(), 0, "the first is still at its RCPT");
     // No more ticks: the spooler does not look at the first hand-off's answer. The transport
     // goes on with the second by itself, as far as its final dot ...
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while srv.records("rcpt").len() < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    srv.wait_for_rcpts(3);
     let rcpts: Vec<String> = srv
         .records("rcpt")
         .iter()
@@ -953,17 +961,11 @@ fn the_next_message_goes_on_the_line_before_the_last_is_recorded_but_its_dot_wai
     // ... and no further: its dot waits until the first one's marks are journaled and synced,
     // which only the spooler can do. At most one message is ever at the server unrecorded.
     std::thread::sleep(Duration::from_millis(400));
-    let subjects = |srv: &Server| -> Vec<String> {
-        srv.messages()
-            .iter()
-            .map(|m| m["subject"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    assert_eq!(subjects(&srv), ["First"]);
+    assert_eq!(srv.subjects(), ["First"]);
     assert_eq!(r.outcomes(first), [RecipientState::Pending]);
     // The spooler goes on: the first is recorded, the second's gate opens, both are filed.
     r.run();
-    assert_eq!(subjects(&srv), ["First", "Second"], "each once, in order");
+    assert_eq!(srv.subjects(), ["First", "Second"], "each once, in order");
     for eid in [first, second] {
         assert_eq!(r.folder_name(eid), "Sent Items");
         assert_eq!(r.load(eid).spool.attempts, 0);
@@ -986,22 +988,14 @@ fn pausing_with_a_hand_off_queued_holds_it_before_its_dot_and_resume_sends_both_
     // Paused while the first is at the server and the second queued behind it.
     r.sp().handle(Command::Pause);
     assert!(matches!(r.sp().tick(), Tick::Paused));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while srv.records("rcpt").len() < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    srv.wait_for_rcpts(2);
     std::thread::sleep(Duration::from_millis(300));
     // The paused spooler records nothing, so the second stays before its dot.
     assert_eq!(srv.messages().len(), 1);
     assert_eq!(r.outcomes(first), [RecipientState::Pending]);
     r.sp().handle(Command::Resume);
     r.run();
-    let subjects: Vec<String> = srv
-        .messages()
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(subjects, ["First", "Second"]);
+    assert_eq!(srv.subjects(), ["First", "Second"]);
     for eid in [first, second] {
         assert_eq!(r.folder_name(eid), "Sent Items");
         assert_eq!(r.load(eid).spool.attempts, 0, "no retry for {eid}");
@@ -1047,12 +1041,7 @@ fn a_failed_journal_fsync_withdraws_the_next_hand_off_before_its_dot_and_it_is_s
     r.advance(3600);
     r.run();
     assert_eq!(r.folder_name(second), "Sent Items");
-    let subjects: Vec<String> = srv
-        .messages()
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(subjects, ["First", "Second"]);
+    assert_eq!(srv.subjects(), ["First", "Second"]);
 }
 
 // ---------------------------------------------------------------------------------------------
