@@ -11,6 +11,10 @@
 //!   server may have queued it. The rows are marked so, visibly, and retried: at-least-once,
 //!   as Postfix does (RFC 1047); never silently dropped, never silently assumed delivered.
 //!
+//! When the server offers PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out in one write
+//! and their replies are read in order, as Postfix's client does: one round trip for what took
+//! one per command. lettre keeps only the EHLO keywords it uses, so logon asks EHLO once more.
+//!
 //! Logon is lazy: the first hand-off connects, and the connection is kept for the next
 //! messages (a server that closed it meanwhile is reconnected once, before anything is
 //! sent). Unconfigured (empty host) the transport is `STATUS_OFFLINE` and declines
@@ -33,7 +37,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
 
@@ -83,6 +87,8 @@ struct SmtpCore {
     deliver_for_real: bool,
     credentials: Option<PathBuf>,
     conn: Option<SmtpConnection>,
+    /// The kept connection's server offered PIPELINING.
+    pipelining: bool,
     link: Link,
 }
 
@@ -156,6 +162,7 @@ impl SmtpCore {
             deliver_for_real,
             credentials: None,
             conn: None,
+            pipelining: false,
             link: Link::Idle,
         };
         t.link = t.logon_state(deliver_for_real);
@@ -229,8 +236,8 @@ impl SmtpCore {
     }
 
     /// Logon: connect, EHLO, STARTTLS if asked (never falling back to plain text), AUTH if a
-    /// user is configured.
-    fn connect(&self) -> Result<SmtpConnection, String> {
+    /// user is configured; with whether the server offers PIPELINING.
+    fn connect(&self) -> Result<(SmtpConnection, bool), String> {
         let addrs = self.resolve()?;
         let hello = ClientId::default();
         let tls = match self.settings.tls {
@@ -264,6 +271,10 @@ impl SmtpCore {
             conn.starttls(params, &hello)
                 .map_err(|e| format!("STARTTLS with {}: {}", self.endpoint(), error_text(&e)))?;
         }
+        // lettre keeps only the EHLO keywords it uses itself: ask again (RFC 5321 allows it
+        // at any time outside a transaction) to learn whether commands may be pipelined.
+        let pipelining = offers_pipelining(&mut conn, &hello)
+            .map_err(|e| format!("EHLO to {}: {}", self.endpoint(), error_text(&e)))?;
         if let Some(user) = self.settings.username.as_deref().filter(|u| !u.is_empty()) {
             if !conn.is_encrypted() && !is_loopback_host(self.host()) {
                 conn.abort();
@@ -283,13 +294,17 @@ impl SmtpCore {
                     )
                 })?;
         }
-        Ok(conn)
+        Ok((conn, pipelining))
     }
 
     /// One SMTP transaction: MAIL, one RCPT per row (its reply decides the row), DATA, the
-    /// message, the dot, the final reply.
+    /// message, the dot, the final reply. With `pipelining` (the server offered PIPELINING,
+    /// RFC 2920) MAIL, every RCPT and DATA go out in one write and their replies are read in
+    /// order, one round trip instead of one per command, as Postfix's client does; each reply
+    /// means the same either way.
     fn transaction(
         conn: &mut SmtpConnection,
+        pipelining: bool,
         from: &lettre::Address,
         rcpts: &[(u32, lettre::Address)],
         body: &[u8],
@@ -304,44 +319,51 @@ impl SmtpCore {
         if any_utf8 && conn.server_info().supports_feature(Extension::SmtpUtfEight) {
             params.push(MailParameter::SmtpUtfEight);
         }
+        let mut commands = vec![Mail::new(Some(from.clone()), params).to_string()];
+        commands.extend(
+            rcpts
+                .iter()
+                .map(|(_, a)| Rcpt::new(a.clone(), Vec::new()).to_string()),
+        );
+        commands.push(Data.to_string());
+        let mut replies = Replies::new(commands, pipelining);
         let mut outcomes = Vec::new();
-        let mut spent = false;
-        if let Err(e) = conn.command(Mail::new(Some(from.clone()), params)) {
+        if let Err(e) = replies.next(conn) {
             let Some(o) = row_outcome(&e) else {
                 return Err(Abort::BeforeDot(error_text(&e)));
             };
             // The sender was refused: the same answer for every recipient of the message.
-            spent |= is_421(&e);
             outcomes.extend(rcpts.iter().map(|(row, _)| (*row, o.clone())));
+            let spent = is_421(&e) || replies.drain(conn);
             if !spent {
                 let _ = conn.command(Rset);
             }
             return Ok((outcomes, spent));
         }
         let mut accepted = Vec::new();
-        for (row, addr) in rcpts {
-            match conn.command(Rcpt::new(addr.clone(), Vec::new())) {
+        for (row, _) in rcpts {
+            match replies.next(conn) {
                 Ok(_) => accepted.push(*row),
                 Err(e) => match row_outcome(&e) {
-                    Some(o) => {
-                        spent |= is_421(&e);
-                        outcomes.push((*row, o));
+                    // 421: the server is closing; the rows not yet answered wait for the retry.
+                    Some(_) if is_421(&e) => {
+                        return Err(Abort::BeforeDot(
+                            "the server closed the session (421) during RCPT".into(),
+                        ));
                     }
+                    Some(o) => outcomes.push((*row, o)),
                     None => return Err(Abort::BeforeDot(error_text(&e))),
                 },
             }
-            if spent {
-                // 421: the server is closing; the rows not yet asked about wait for the retry.
-                return Err(Abort::BeforeDot(
-                    "the server closed the session (421) during RCPT".into(),
-                ));
-            }
         }
         if accepted.is_empty() {
-            let _ = conn.command(Rset);
-            return Ok((outcomes, false));
+            let spent = replies.drain(conn);
+            if !spent {
+                let _ = conn.command(Rset);
+            }
+            return Ok((outcomes, spent));
         }
-        if let Err(e) = conn.command(Data) {
+        if let Err(e) = replies.next(conn) {
             let Some(o) = row_outcome(&e) else {
                 return Err(Abort::BeforeDot(error_text(&e)));
             };
@@ -368,7 +390,7 @@ impl SmtpCore {
         // write (EPIPE) means the dot never left; any other failure after this point may
         // have come after the server had the whole message.
         let (reply, body_written) = if let Ok(text) = std::str::from_utf8(body) {
-            let r = conn.command(DataBlock(dot_stuffed(text)));
+            let r = conn.command(Raw(dot_stuffed(text)));
             let written = !r.as_ref().err().is_some_and(write_failed);
             (r, written)
         } else {
@@ -416,6 +438,70 @@ impl SmtpCore {
     }
 }
 
+/// Whether the server's EHLO reply lists PIPELINING (RFC 2920).
+fn offers_pipelining(conn: &mut SmtpConnection, hello: &ClientId) -> Result<bool, SmtpError> {
+    let r = conn.command(Ehlo::new(hello.clone()))?;
+    Ok(r.message().skip(1).any(|line| {
+        line.split_ascii_whitespace()
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING"))
+    }))
+}
+
+/// The replies to a transaction's MAIL, RCPTs and DATA, in order: each command is sent as its
+/// reply is asked for, or (pipelined) all of them with the first.
+struct Replies {
+    commands: std::vec::IntoIter<String>,
+    pipelined: bool,
+    /// Commands sent whose replies have not been read.
+    unread: usize,
+}
+
+impl Replies {
+    fn new(commands: Vec<String>, pipelined: bool) -> Self {
+        Self {
+            commands: commands.into_iter(),
+            pipelined,
+            unread: 0,
+        }
+    }
+
+    /// The next command's reply (sending it, or all of them, first if not yet sent).
+    fn next(&mut self, conn: &mut SmtpConnection) -> Result<Response, SmtpError> {
+        if self.unread == 0 {
+            let batch: String = if self.pipelined {
+                self.unread = self.commands.len();
+                self.commands.by_ref().collect()
+            } else {
+                self.unread = 1;
+                self.commands.next().unwrap_or_default()
+            };
+            self.unread = self.unread.saturating_sub(1);
+            return conn.command(Raw(batch));
+        }
+        self.unread -= 1;
+        conn.read_response()
+    }
+
+    /// Reads the replies still due for commands already sent, after the transaction ended
+    /// early (a refused sender, no recipient accepted): true if the connection is spent (it
+    /// broke, the server is closing, or it accepted DATA anyway and only dropping the
+    /// connection can end that without a message).
+    fn drain(&mut self, conn: &mut SmtpConnection) -> bool {
+        while self.unread > 0 {
+            let last = self.unread == 1;
+            let spent = match self.next(conn) {
+                Ok(_) => last,
+                Err(e) => row_outcome(&e).is_none() || is_421(&e),
+            };
+            if spent {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// The DATA content as SMTP sends it: lines starting with a dot get a second one
 /// (RFC 5321 section 4.5.2), then the terminating `CRLF . CRLF`.
 fn dot_stuffed(text: &str) -> String {
@@ -439,9 +525,9 @@ fn dot_stuffed(text: &str) -> String {
 }
 
 /// Pre-built DATA content written by `SmtpConnection::command` in one write.
-struct DataBlock(String);
+struct Raw(String);
 
-impl std::fmt::Display for DataBlock {
+impl std::fmt::Display for Raw {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
@@ -567,9 +653,10 @@ impl SmtpCore {
             let reused = self.conn.as_ref().is_some_and(|c| !c.has_broken());
             if !reused {
                 match self.connect() {
-                    Ok(c) => {
+                    Ok((c, pipelining)) => {
                         self.link = Link::Up(self.endpoint());
                         self.conn = Some(c);
+                        self.pipelining = pipelining;
                     }
                     Err(why) => {
                         self.conn = None;
@@ -581,7 +668,7 @@ impl SmtpCore {
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
-            match Self::transaction(conn, &from, &rcpts, &bytes, gate) {
+            match Self::transaction(conn, self.pipelining, &from, &rcpts, &bytes, gate) {
                 Ok((mut got, spent)) => {
                     if spent {
                         self.conn = None;

@@ -157,9 +157,13 @@ impl Server {
             .collect()
     }
 
-    /// Connections (one EHLO each).
+    /// Connections (the first EHLO of each; the client asks again to learn the keywords
+    /// lettre does not keep).
     fn connections(&self) -> usize {
-        self.records("ehlo").len()
+        self.records("ehlo")
+            .iter()
+            .filter(|v| v["again"] == false)
+            .count()
     }
 }
 
@@ -789,6 +793,115 @@ fn one_connection_carries_several_messages() {
     assert_eq!(r.load(eid).spool.attempts, 0, "no retry was needed");
     assert_eq!(srv.messages().len(), 1);
     assert_eq!(srv.connections(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PIPELINING (RFC 2920): MAIL, the RCPTs and DATA in one write when the server offers it
+
+/// Sends a message to three recipients, one of them refused (550), then one to a single
+/// recipient, on one connection; returns the first's outcomes and each accepted RCPT's
+/// `ahead` (bytes of later commands already at the server when it answered).
+fn send_550_case(server_args: &[&str]) -> (Vec<RecipientState>, Vec<u64>) {
+    let srv = Server::start(server_args);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    let first = r.submit(
+        "Three recipients",
+        &[
+            "ann@example.com",
+            "reject-bob@example.com",
+            "cat@example.com",
+        ],
+    );
+    let second = r.submit("One recipient", &["dan@example.com"]);
+    r.run();
+    assert_eq!(
+        srv.subjects(),
+        ["Three recipients", "One recipient"],
+        "{server_args:?}"
+    );
+    assert_eq!(
+        rcpts(&srv.messages()[0]),
+        ["ann@example.com", "cat@example.com"]
+    );
+    assert_eq!(r.outcomes(second), [RecipientState::Delivered]);
+    assert!(
+        r.load(first)
+            .recipient(1)
+            .unwrap()
+            .report_text()
+            .unwrap()
+            .starts_with("550 5.1.1"),
+        "the server's own text"
+    );
+    assert_eq!(srv.connections(), 1, "{server_args:?}");
+    let aheads = srv
+        .records("rcpt")
+        .iter()
+        .map(|v| v["ahead"].as_u64().unwrap())
+        .collect();
+    (r.outcomes(first), aheads)
+}
+
+#[test]
+fn commands_are_pipelined_when_the_server_offers_it_with_the_same_outcomes_as_one_by_one() {
+    let (pipelined, ahead) = send_550_case(&[]);
+    let (one_by_one, waited) = send_550_case(&["--no-pipelining"]);
+    let want = [
+        RecipientState::Delivered,
+        RecipientState::Failed,
+        RecipientState::Delivered,
+    ];
+    assert_eq!(pipelined, want);
+    assert_eq!(one_by_one, want);
+    // Pipelined, every RCPT (the refused one is not logged) was answered with the commands
+    // after it already at the server; one by one, never.
+    assert_eq!(ahead.len(), 3);
+    assert!(ahead.iter().all(|a| *a > 0), "{ahead:?}");
+    assert_eq!(waited, [0, 0, 0]);
+}
+
+#[test]
+fn a_refused_sender_or_no_accepted_recipient_ends_the_transaction_and_the_connection_goes_on() {
+    for args in [&[][..], &["--no-pipelining"][..]] {
+        let srv = Server::start(args);
+        let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+        // Every recipient refused: DATA is refused too (or, one by one, never sent).
+        let nobody = r.submit(
+            "Nobody takes it",
+            &["reject-a@example.com", "reject-b@example.com"],
+        );
+        let fine = r.submit("Fine", &["ann@example.com"]);
+        r.run();
+        assert_eq!(
+            r.outcomes(nobody),
+            [RecipientState::Failed, RecipientState::Failed],
+            "{args:?}"
+        );
+        assert_eq!(r.outcomes(fine), [RecipientState::Delivered], "{args:?}");
+        // The sender refused at MAIL: the same answer for every recipient.
+        let mut p = smtp_profile("127.0.0.1", srv.port);
+        p.sender_address = "reject-sender@spoolbox.test".into();
+        r.sp().store_mut().set_profile(p).unwrap();
+        let refused = r.submit("Refused sender", &["ann@example.com", "bob@example.com"]);
+        r.run();
+        let m = r.load(refused);
+        for rc in &m.recipients {
+            assert_eq!(rc.outcome, RecipientState::Failed, "{args:?}");
+            assert!(
+                rc.report_text().unwrap().starts_with("550 5.7.1"),
+                "{:?}",
+                rc.report_text()
+            );
+        }
+        assert_eq!(r.folder_name(refused), "Sent Items");
+        // Only the one message anybody took; and the replies were read in step, so the
+        // connection carried all three transactions.
+        assert_eq!(srv.subjects(), ["Fine"], "{args:?}");
+        assert_eq!(srv.connections(), 1, "{args:?}");
+        for eid in [nobody, fine, refused] {
+            assert_eq!(r.load(eid).spool.attempts, 0, "{args:?}: no retry");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
