@@ -118,12 +118,14 @@ pub struct Spooler {
     /// clock, so a test with a manual clock decides the same way every run).
     group_opened: Option<Timestamp>,
     /// The message a transport is handing off on its own thread, and that transport's
-    /// index. One at a time: a crash can send again only that hand-off.
+    /// index. One at a time: a crash of the process can send again only that hand-off (a
+    /// power cut, also the one answered before it, whose marks may still be in their fsync).
     in_flight: Option<(EntryId, usize)>,
     /// The next message for the same transport, queued behind `in_flight`
     /// ([`Transport::queues_handoff`]): it goes on the line as soon as the transport is free,
-    /// and its gate (deferred) is armed only once `in_flight` has been recorded, so it still
-    /// cannot reach the point of no return before the marks of the one before are durable.
+    /// and its gate (deferred) is armed only once `in_flight` has been recorded, so it
+    /// cannot reach the point of no return before those marks are journaled, nor before the
+    /// marks of the hand-off before that one are durable.
     queued: Option<(EntryId, usize, crate::store::gate::CommitGate)>,
     /// The gate of the hand-off just promoted from `queued`, to arm as soon as the one
     /// collected before it is journaled (or to withdraw if that failed).
@@ -140,6 +142,9 @@ pub struct Spooler {
     early_gate: Option<crate::store::gate::CommitGate>,
     /// The hand-off being started uses `early_gate` (its sync is already asked for).
     gate_taken_early: bool,
+    /// [`Store::sync_point`] when the marks of the last background hand-off were journaled:
+    /// the point the gate of the hand-off after the next one waits for.
+    marks_point: Option<u64>,
     /// The transports each queued message can reach, by (message, revision, recipients done):
     /// a walk past the messages waiting for a busy transport reads each of them once, not at
     /// every pick.
@@ -185,6 +190,7 @@ impl Spooler {
             lookahead: false,
             marks_awaiting_sync: None,
             early_gate: None,
+            marks_point: None,
             gate_taken_early: false,
             reach_memo: std::cell::RefCell::default(),
         };

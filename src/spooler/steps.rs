@@ -727,15 +727,20 @@ impl Spooler {
                 )?;
                 if remote && collected {
                     self.marks_awaiting_sync = Some(eid);
-                    // The next hand-off's gate, and the sync it waits for, start now (see
-                    // `early_gate`): a gate opens at the first good sync begun after it. A
-                    // hand-off already queued has its deferred gate armed instead.
+                    // The next hand-off's gate, and the sync of these marks, start now. The
+                    // gate waits for the marks of the hand-off *before* this one, not for
+                    // these (see `store::gate`, "two deep"): their fsync overlaps the next
+                    // message's final dot instead of holding it back. The first time, with no
+                    // hand-off before, it waits for these. A hand-off already queued has its
+                    // deferred gate armed so.
+                    let point = self.store.sync_point();
+                    let before = self.marks_point.replace(point).unwrap_or(point);
                     match self.to_arm.take() {
                         Some(g) => {
-                            self.store.arm_gate(&g);
+                            self.store.arm_gate_at(&g, before);
                             self.early_gate = None;
                         }
-                        None => self.early_gate = Some(self.store.commit_gate()),
+                        None => self.early_gate = Some(self.store.gate_at(before)),
                     }
                     if let Err(e) = self.store.sync_journal_background() {
                         self.journal_sync_failed(&e);

@@ -1,13 +1,22 @@
 //! The write-ahead gate between the journal and a remote hand-off.
 //!
 //! A remote transport's point of no return is the moment the server takes the message (SMTP:
-//! the final DATA dot). Every recipient mark of the previous hand-off must be durable before
-//! that moment, or a crash could send two messages again instead of one. Waiting for the marks'
-//! fsync before *starting* the next hand-off puts the fsync and the whole SMTP dialogue end to
-//! end; with a gate the next hand-off starts at once (MAIL, RCPT, DATA go out while the journal
-//! is synced) and only its final dot waits for the sync. This is Postfix's rule (a recipient is
-//! marked done in the queue file before the next delivery of it can be tried) with the wait
+//! the final DATA dot). A crash can send again every message the server took whose recipient
+//! marks were not yet durable, so a hand-off must not pass that point while too many are.
+//! Waiting for the marks' fsync before *starting* the next hand-off puts the fsync and the
+//! whole SMTP dialogue end to end; with a gate the next hand-off starts at once (MAIL, RCPT,
+//! DATA go out while the journal is synced) and only its final dot waits. This is Postfix's
+//! rule (a recipient is marked done in the queue file right after its delivery) with the wait
 //! moved to where it matters.
+//!
+//! Two deep: the spooler journals a hand-off's marks (in the page cache: a crash of the
+//! process keeps them) before the next hand-off may pass its gate, and asks for their fsync at
+//! once; the gate of that next hand-off waits for the marks of the hand-off *before* the one
+//! just journaled ([`SyncBoard::arm_at`], [`SyncBoard::gate_at`]), not for those. So a
+//! message's final dot overlaps the fsync of the marks of the message answered just before it,
+//! instead of waiting one fsync (about as long as a whole SMTP round trip here) every time.
+//! What this costs: a crash of the process sends again at most the message in flight, as
+//! before; a power cut, at most that one and the one answered just before it.
 //!
 //! The store publishes every journal sync it finishes; a [`CommitGate`] taken before a
 //! hand-off starts opens at the first successful sync that *began* after it was taken (that
@@ -17,9 +26,10 @@
 //! A hand-off queued behind the one under way ([`SyncBoard::deferred_gate`]) starts its
 //! dialogue as soon as the transport is free, before the spooler has even seen what the one
 //! before it brought: its gate is armed ([`SyncBoard::arm`]) only once the spooler has
-//! journaled those marks, and opens at the first good sync begun after that. Until then it
-//! stays shut, so the rule holds as before: at most one message can have reached a server
-//! without its marks being durable.
+//! journaled those marks, and opens once the marks journaled before them (two deep, as above)
+//! are durable. Until then it stays shut, so the rule holds: at most one message can have
+//! reached a server without its marks being journaled, and at most two without their being
+//! durable.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -65,6 +75,21 @@ impl SyncBoard {
     /// Arms a deferred gate: it opens at the first good sync begun after now.
     pub fn arm(&self, gate: &CommitGate) {
         self.set(gate, None);
+    }
+
+    /// Arms a deferred gate to open once what was appended before sync number `point` began
+    /// ([`SyncBoard::begun`] then) is durable, not what was appended since.
+    pub fn arm_at(&self, gate: &CommitGate, point: u64) {
+        self.set(gate, Some(point.min(WITHDRAWN - 1)));
+    }
+
+    /// A gate that opens once what was appended before `point` ([`SyncBoard::begun`] then)
+    /// is durable.
+    pub fn gate_at(&self, point: u64) -> CommitGate {
+        CommitGate {
+            shared: Arc::clone(&self.shared),
+            after: Arc::new(AtomicU64::new(point.min(WITHDRAWN - 1))),
+        }
     }
 
     /// Shuts a gate for good: its hand-off is withdrawn before its point of no return.
@@ -231,7 +256,7 @@ impl CommitGate {
             // The first sync after the gate failed and no later one has succeeded yet: the
             // marks are not durable and the spooler has stopped to say so.
             if after != UNARMED && s.last_failed > after {
-                return Err("the journal could not be synced: the recipient marks of the previous hand-off are not durable".into());
+                return Err("the journal could not be synced: the recipient marks of an earlier hand-off are not durable".into());
             }
             if s.closed {
                 return Err("the store closed before the journal was synced".into());
@@ -271,6 +296,35 @@ mod tests {
         let n = board.begin();
         board.finish(n, true);
         assert_eq!(gate.wait(Duration::ZERO), Ok(()));
+    }
+
+    #[test]
+    fn a_gate_at_an_earlier_point_opens_once_the_sync_after_that_point_is_done() {
+        let board = SyncBoard::default();
+        // The marks of hand-off A are journaled: a sync is asked for them.
+        let a = board.begun();
+        let sync_a = board.begin();
+        // B is answered, its marks journaled; the next hand-off's gate waits for A's only.
+        let b = board.begun();
+        let next = board.deferred_gate();
+        assert!(refusal(&next, Duration::ZERO).contains("within"), "unarmed");
+        board.arm_at(&next, a);
+        assert!(next.is_armed());
+        assert!(
+            refusal(&next, Duration::ZERO).contains("within"),
+            "A not durable"
+        );
+        board.finish(sync_a, true);
+        assert_eq!(next.wait(Duration::ZERO), Ok(()), "B's sync not needed");
+        // The one after waits for B's, which a failed sync leaves undone.
+        let after_next = board.gate_at(b);
+        assert!(refusal(&after_next, Duration::ZERO).contains("within"));
+        let sync_b = board.begin();
+        board.finish(sync_b, false);
+        assert!(refusal(&after_next, Duration::from_secs(5)).contains("not durable"));
+        let again = board.begin();
+        board.finish(again, true);
+        assert_eq!(after_next.wait(Duration::ZERO), Ok(()));
     }
 
     #[test]

@@ -1134,6 +1134,24 @@ impl Store {
         self.syncs.arm(gate);
     }
 
+    /// Arms a deferred gate at an earlier [`Store::sync_point`]: it opens once what was
+    /// journaled before that point is durable.
+    pub fn arm_gate_at(&self, gate: &gate::CommitGate, point: u64) {
+        self.syncs.arm_at(gate, point);
+    }
+
+    /// A gate that opens once what was journaled before an earlier [`Store::sync_point`] is
+    /// durable.
+    pub fn gate_at(&self, point: u64) -> gate::CommitGate {
+        self.syncs.gate_at(point)
+    }
+
+    /// Where the journal's syncs stand: a record appended now is durable once a sync begun
+    /// after this point has succeeded.
+    pub fn sync_point(&self) -> u64 {
+        self.syncs.begun()
+    }
+
     /// Withdraws a gate's hand-off before its point of no return.
     pub fn withdraw_gate(&self, gate: &gate::CommitGate) {
         self.syncs.withdraw(gate);

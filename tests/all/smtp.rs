@@ -11,6 +11,7 @@
     reason = "tests: a panic with its message is the failure report"
 )]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -914,12 +915,26 @@ struct Watch {
     server_log: PathBuf,
     /// A marks record (recipient rows) was appended since the last fsync.
     marks_written: bool,
+    /// Messages with a marks record appended since the last fsync began, and those whose
+    /// marks a finished fsync made durable.
+    marked: BTreeSet<String>,
+    durable: BTreeSet<String>,
     /// Fail the first fsync after a marks record once the server has a message.
     fail_once: bool,
     failed: bool,
-    /// For each fsync of a marks record: messages at the server when it began, and 60 ms
-    /// later when it ended (with the recipients accepted by then).
-    seen: Vec<(usize, (usize, usize))>,
+    /// What each fsync of marks records saw.
+    seen: Vec<SyncSeen>,
+}
+
+/// One fsync of marks records, as [`WatchedFs`] saw it.
+#[derive(Debug)]
+struct SyncSeen {
+    /// Messages the server had accepted when it began ...
+    at_start: usize,
+    /// ... and 60 ms later, as it ended.
+    at_end: usize,
+    /// Messages whose marks were durable throughout (not those it was syncing).
+    durable: usize,
 }
 
 impl Watch {
@@ -954,8 +969,21 @@ impl AppendFile for WatchedJournal {
         self.inner.set_len(len)
     }
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
-        if String::from_utf8_lossy(bytes).contains(r#""recipients":["#) {
-            self.watch.lock().unwrap().marks_written = true;
+        let text = String::from_utf8_lossy(bytes);
+        if text.contains(r#""recipients":["#) {
+            let mut w = self.watch.lock().unwrap();
+            w.marks_written = true;
+            // A record is "crc32 json\n": the message it is about.
+            for line in text.lines() {
+                if let Some((_, json)) = line.split_once(' ')
+                    && let Ok(v) = serde_json::from_str::<Value>(json)
+                    && v["patch"]["recipients"]
+                        .as_array()
+                        .is_some_and(|a| !a.is_empty())
+                {
+                    w.marked.insert(v["eid"].to_string());
+                }
+            }
         }
         self.inner.write_at(offset, bytes)
     }
@@ -975,22 +1003,38 @@ fn watched_sync(
     watch: &Mutex<Watch>,
     inner: &mut dyn FnMut() -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let before = watch.lock().unwrap().at_server().0;
+    let (before, syncing) = {
+        let mut w = watch.lock().unwrap();
+        (w.at_server().0, std::mem::take(&mut w.marked))
+    };
     std::thread::sleep(Duration::from_millis(60));
     let mut w = watch.lock().unwrap();
     let after = w.at_server();
     let marks = std::mem::take(&mut w.marks_written);
-    if marks {
-        w.seen.push((before, after));
+    if !syncing.is_empty() {
+        let durable = w.durable.len();
+        w.seen.push(SyncSeen {
+            at_start: before,
+            at_end: after.0,
+            durable,
+        });
     }
     if w.fail_once && !w.failed && marks && after.0 > 0 {
         w.failed = true;
+        w.marked.extend(syncing);
         return Err(std::io::Error::other(
             "injected: the disk failed the journal fsync",
         ));
     }
     drop(w);
-    inner()
+    let r = inner();
+    let mut w = watch.lock().unwrap();
+    if r.is_ok() {
+        w.durable.extend(syncing);
+    } else {
+        w.marked.extend(syncing);
+    }
+    r
 }
 
 impl Hooks for WatchedFs {
@@ -1002,7 +1046,7 @@ impl Hooks for WatchedFs {
 }
 
 #[test]
-fn no_message_reaches_the_server_while_the_previous_ones_marks_are_being_synced() {
+fn a_final_dot_overlaps_the_fsync_of_the_marks_before_it_but_never_the_one_before_that() {
     let srv = Server::start(&[]);
     let watch = Arc::new(Mutex::new(Watch {
         server_log: srv.log.clone(),
@@ -1026,25 +1070,22 @@ fn no_message_reaches_the_server_while_the_previous_ones_marks_are_being_synced(
         assert_eq!(r.folder_name(eid), "Sent Items");
         assert_eq!(r.load(eid).spool.attempts, 0);
     }
+    // Closing the store lets the last syncs finish.
+    drop(r);
     let w = watch.lock().unwrap();
-    // No message was accepted during any fsync of the previous one's marks: its final dot
-    // waited at the gate ...
-    assert!(w.seen.len() >= 4, "{:?}", w.seen);
-    for (before, (after, _)) in &w.seen {
-        assert_eq!(
-            before, after,
-            "a message was accepted during a journal fsync: {:?}",
-            w.seen
-        );
+    assert!(w.seen.len() >= 4, "{:#?}", w.seen);
+    // Two deep: while the marks of one message were being synced (60 ms here), the next one
+    // could reach the server, but no further one: at no time did the server have more than
+    // two messages whose marks were not durable (one answered, one in flight) ...
+    for s in &w.seen {
+        assert!(s.at_end <= s.at_start + 1, "{:#?}", w.seen);
+        assert!(s.at_end <= s.durable + 2, "{:#?}", w.seen);
     }
-    // ... although each hand-off after the first had started meanwhile: the server had
-    // accepted its two recipients (RCPT) while the marks before it were being synced.
-    let overlapped = w
-        .seen
-        .iter()
-        .filter(|(_, (msgs, rcpts))| *rcpts == 2 * msgs + 2)
-        .count();
-    assert_eq!(overlapped, 4, "{:?}", w.seen);
+    // ... and it did overlap: a message after the second is accepted during the fsync of the
+    // marks of the one before it, instead of waiting 60 ms for them. (The second waits for the
+    // first's: there is no hand-off before the first to stand in.)
+    let overlapped = w.seen.iter().filter(|s| s.at_end > s.at_start).count();
+    assert!(overlapped >= 2, "{:#?}", w.seen);
 }
 
 #[test]
