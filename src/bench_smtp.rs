@@ -367,6 +367,7 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
                 secs / ours
             );
         }
+        None if skip => println!("  msmtp loop: skipped (SPOOLBOX_BENCH_SKIP_MSMTP is set)"),
         None => println!(
             "  msmtp loop: skipped: msmtp is not installed and could not be installed here (apt-get install msmtp)"
         ),
