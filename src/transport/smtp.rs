@@ -654,7 +654,11 @@ impl SmtpCore {
             if !reused {
                 match self.connect() {
                     Ok((c, pipelining)) => {
-                        self.link = Link::Up(self.endpoint());
+                        self.link = Link::Up(if pipelining {
+                            format!("{}, PIPELINING", self.endpoint())
+                        } else {
+                            self.endpoint()
+                        });
                         self.conn = Some(c);
                         self.pipelining = pipelining;
                     }

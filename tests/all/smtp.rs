@@ -835,6 +835,20 @@ fn send_550_case(server_args: &[&str]) -> (Vec<RecipientState>, Vec<u64>) {
         "the server's own text"
     );
     assert_eq!(srv.connections(), 1, "{server_args:?}");
+    // The transport's status says which way it talks.
+    let status = r
+        .sp()
+        .status_table()
+        .into_iter()
+        .find(|x| x.name == "SMTP")
+        .unwrap()
+        .text;
+    assert!(status.starts_with("connected to 127.0.0.1:"), "{status}");
+    assert_eq!(
+        status.ends_with(", PIPELINING"),
+        server_args.is_empty(),
+        "{status}"
+    );
     let aheads = srv
         .records("rcpt")
         .iter()
