@@ -118,9 +118,67 @@ pub fn render_with(
     }
     .map_err(|e| format!("could not build the message: {e}"))?;
     Ok(Rendered {
-        bytes: email.formatted(),
+        bytes: fold_address_headers(email.formatted()),
         left_out,
     })
+}
+
+/// The longest header line [`fold_address_headers`] leaves where it can (RFC 5322 section
+/// 2.1.1 recommends 78; 998 is the hard limit, and servers refuse a message past it).
+const HEADER_LINE: usize = 78;
+
+/// Refolds the address headers (To, Cc, Bcc, From, Reply-To, Sender) at their spaces so that
+/// no line is longer than [`HEADER_LINE`] (unless one word is): lettre folds only inside
+/// display names, so a list of bare addresses became one line, which a server refuses past
+/// 998 characters ("500 Line too long"). A space anywhere in an address list may be folding
+/// white space (after a comma, between a name and its `<address>`, between encoded words,
+/// inside a quoted name), so the header still reads back the same.
+fn fold_address_headers(bytes: Vec<u8>) -> Vec<u8> {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return bytes;
+    };
+    let Some(head) = bytes.get(..end).and_then(|h| std::str::from_utf8(h).ok()) else {
+        return bytes;
+    };
+    // Header fields, each with its continuation lines unfolded (the CRLF before the white
+    // space removed).
+    let mut fields: Vec<String> = Vec::new();
+    for line in head.split("\r\n") {
+        match fields.last_mut() {
+            Some(f) if line.starts_with([' ', '\t']) => f.push_str(line),
+            _ => fields.push(line.to_owned()),
+        }
+    }
+    let mut out = String::with_capacity(head.len() + head.len() / 32);
+    for field in &fields {
+        let name = field.split_once(':').map_or("", |(n, _)| n);
+        let address = ["to", "cc", "bcc", "from", "reply-to", "sender"]
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h));
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        if !address || field.len() <= HEADER_LINE {
+            out.push_str(field);
+            continue;
+        }
+        let mut line = 0;
+        for (i, word) in field.split(' ').enumerate() {
+            if i > 0 {
+                if line + 1 + word.len() > HEADER_LINE && line > 0 {
+                    out.push_str("\r\n");
+                    line = 0;
+                }
+                out.push(' ');
+                line += 1;
+            }
+            out.push_str(word);
+            line += word.len();
+        }
+    }
+    let mut folded = out.into_bytes();
+    folded.extend_from_slice(bytes.get(end..).unwrap_or_default());
+    folded
 }
 
 /// The largest file `import` reads: far above any real message, small enough never to
@@ -456,5 +514,55 @@ mod tests {
         // Without keep_bcc (SMTP), the Bcc row is not in the headers.
         let smtp = render(&m, &[0, 1, 2], &sender).unwrap();
         assert!(import(&smtp).unwrap().recipients.len() == 2);
+    }
+    #[test]
+    fn headers_of_a_message_to_hundreds_of_recipients_are_folded_under_the_line_limit() {
+        let mut m = Message::draft(crate::mapi::EntryId(8), crate::mapi::EntryId(2), "Many");
+        m.body = "Hello".into();
+        for i in 0..600u32 {
+            let kind = if i % 2 == 0 {
+                RecipientKind::To
+            } else {
+                RecipientKind::Cc
+            };
+            // Plain names, names quoted for their comma, names in encoded words.
+            let name = match i % 6 {
+                0 => format!("Person Number {i}"),
+                3 => format!("Smith, John {i}"),
+                5 => format!("Zoë Ærøskøbing-Łódź {i}"),
+                _ => String::new(),
+            };
+            m.recipients.push(Recipient::new(
+                i,
+                &name,
+                &format!("r{i:03}@example.com"),
+                "SMTP",
+                kind,
+            ));
+        }
+        let rows: Vec<u32> = (0..600).collect();
+        let sender = ("Ada".to_owned(), "ada@example.com".to_owned());
+        let bytes = render(&m, &rows, &sender).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        // RFC 5322 section 2.1.1: at most 998 characters a line (78 recommended).
+        let longest = text.split("\r\n").map(str::len).max().unwrap();
+        assert!(longest <= 78, "a line of {longest} characters");
+        let back = import(&bytes).unwrap();
+        assert_eq!(back.recipients.len(), 600);
+        let find = |e: &str| back.recipients.iter().find(|r| r.email() == e).unwrap();
+        assert_eq!(find("r000@example.com").display_name(), "Person Number 0");
+        assert_eq!(find("r003@example.com").display_name(), "Smith, John 3");
+        assert_eq!(
+            find("r005@example.com").display_name(),
+            "Zoë Ærøskøbing-Łódź 5"
+        );
+        assert_eq!(find("r597@example.com").display_name(), "Smith, John 597");
+        assert_eq!(find("r003@example.com").kind(), RecipientKind::Cc);
+        assert_eq!(find("r598@example.com").kind(), RecipientKind::To);
+        assert_eq!(find("r598@example.com").display_name(), "");
+        assert_eq!(
+            find("r599@example.com").display_name(),
+            "Zoë Ærøskøbing-Łódź 599"
+        );
     }
 }
