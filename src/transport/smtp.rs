@@ -438,6 +438,11 @@ impl SmtpCore {
     }
 }
 
+/// At most this many bytes of pipelined commands are sent before their replies are read: far
+/// below any socket buffer, so that neither side can block writing while the other is not
+/// reading (RFC 2920 section 3.1; a message to thousands of recipients goes in batches).
+const PIPELINE_BATCH: usize = 4096;
+
 /// Whether the server's EHLO reply lists PIPELINING (RFC 2920).
 fn offers_pipelining(conn: &mut SmtpConnection, hello: &ClientId) -> Result<bool, SmtpError> {
     let r = conn.command(Ehlo::new(hello.clone()))?;
@@ -451,7 +456,7 @@ fn offers_pipelining(conn: &mut SmtpConnection, hello: &ClientId) -> Result<bool
 /// The replies to a transaction's MAIL, RCPTs and DATA, in order: each command is sent as its
 /// reply is asked for, or (pipelined) all of them with the first.
 struct Replies {
-    commands: std::vec::IntoIter<String>,
+    commands: std::iter::Peekable<std::vec::IntoIter<String>>,
     pipelined: bool,
     /// Commands sent whose replies have not been read.
     unread: usize,
@@ -460,22 +465,24 @@ struct Replies {
 impl Replies {
     fn new(commands: Vec<String>, pipelined: bool) -> Self {
         Self {
-            commands: commands.into_iter(),
+            commands: commands.into_iter().peekable(),
             pipelined,
             unread: 0,
         }
     }
 
-    /// The next command's reply (sending it, or all of them, first if not yet sent).
+    /// The next command's reply (sending it, or the next batch of commands, first if not yet
+    /// sent).
     fn next(&mut self, conn: &mut SmtpConnection) -> Result<Response, SmtpError> {
         if self.unread == 0 {
-            let batch: String = if self.pipelined {
-                self.unread = self.commands.len();
-                self.commands.by_ref().collect()
-            } else {
-                self.unread = 1;
-                self.commands.next().unwrap_or_default()
-            };
+            let mut batch = String::new();
+            // At least one command; pipelined, more while the batch stays small.
+            while let Some(c) = self.commands.next_if(|c| {
+                batch.is_empty() || (self.pipelined && batch.len() + c.len() <= PIPELINE_BATCH)
+            }) {
+                batch.push_str(&c);
+                self.unread += 1;
+            }
             self.unread = self.unread.saturating_sub(1);
             return conn.command(Raw(batch));
         }
@@ -483,15 +490,16 @@ impl Replies {
         conn.read_response()
     }
 
-    /// Reads the replies still due for commands already sent, after the transaction ended
-    /// early (a refused sender, no recipient accepted): true if the connection is spent (it
-    /// broke, the server is closing, or it accepted DATA anyway and only dropping the
-    /// connection can end that without a message).
+    /// Reads the replies still due for commands already sent (the rest are never sent), after
+    /// the transaction ended early (a refused sender, no recipient accepted): true if the
+    /// connection is spent (it broke, the server is closing, or it accepted DATA anyway and
+    /// only dropping the connection can end that without a message).
     fn drain(&mut self, conn: &mut SmtpConnection) -> bool {
         while self.unread > 0 {
-            let last = self.unread == 1;
+            // DATA is the last command: its reply is the last one due with nothing left unsent.
+            let data = self.unread == 1 && self.commands.peek().is_none();
             let spent = match self.next(conn) {
-                Ok(_) => last,
+                Ok(_) => data,
                 Err(e) => row_outcome(&e).is_none() || is_421(&e),
             };
             if spent {

@@ -876,6 +876,49 @@ fn commands_are_pipelined_when_the_server_offers_it_with_the_same_outcomes_as_on
 }
 
 #[test]
+fn hundreds_of_recipients_are_pipelined_in_small_batches_and_each_gets_its_own_answer() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    // 600 RCPTs are about 18 KB of commands: sent all at once, a server that answers each as
+    // it reads could fill its socket buffer while the client is still writing.
+    let to: Vec<String> = (0..600)
+        .map(|i| {
+            if i % 150 == 7 {
+                format!("reject-{i}@example.com")
+            } else {
+                format!("r{i:03}@example.com")
+            }
+        })
+        .collect();
+    let refs: Vec<&str> = to.iter().map(String::as_str).collect();
+    let eid = r.submit("Many recipients", &refs);
+    r.run();
+    let outcomes = r.outcomes(eid);
+    for (i, o) in outcomes.iter().enumerate() {
+        let want = if i % 150 == 7 {
+            RecipientState::Failed
+        } else {
+            RecipientState::Delivered
+        };
+        assert_eq!(*o, want, "row {i}");
+    }
+    let got = srv.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(rcpts(&got[0]).len(), 596);
+    // Never more than one batch (4 KB of commands) ahead of the server's answers, and the
+    // client did wait for them between batches.
+    let ahead: Vec<u64> = srv
+        .records("rcpt")
+        .iter()
+        .map(|v| v["ahead"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ahead.len(), 596);
+    assert!(ahead.iter().all(|a| *a < 4096), "{ahead:?}");
+    let waits = ahead.iter().filter(|a| **a == 0).count();
+    assert!((3..=10).contains(&waits), "{waits} batch ends: {ahead:?}");
+}
+
+#[test]
 fn a_refused_sender_or_no_accepted_recipient_ends_the_transaction_and_the_connection_goes_on() {
     for args in [&[][..], &["--no-pipelining"][..]] {
         let srv = Server::start(args);
