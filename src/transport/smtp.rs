@@ -443,9 +443,14 @@ impl SmtpCore {
 /// reading (RFC 2920 section 3.1; a message to thousands of recipients goes in batches).
 const PIPELINE_BATCH: usize = 4096;
 
-/// Whether the server's EHLO reply lists PIPELINING (RFC 2920).
+/// Whether the server's EHLO reply lists PIPELINING (RFC 2920). A server that refuses the
+/// second EHLO is talked to one command at a time; only a broken connection is an error.
 fn offers_pipelining(conn: &mut SmtpConnection, hello: &ClientId) -> Result<bool, SmtpError> {
-    let r = conn.command(Ehlo::new(hello.clone()))?;
+    let r = match conn.command(Ehlo::new(hello.clone())) {
+        Ok(r) => r,
+        Err(e) if row_outcome(&e).is_some() => return Ok(false),
+        Err(e) => return Err(e),
+    };
     Ok(r.message().skip(1).any(|line| {
         line.split_ascii_whitespace()
             .next()

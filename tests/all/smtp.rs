@@ -861,6 +861,8 @@ fn send_550_case(server_args: &[&str]) -> (Vec<RecipientState>, Vec<u64>) {
 fn commands_are_pipelined_when_the_server_offers_it_with_the_same_outcomes_as_one_by_one() {
     let (pipelined, ahead) = send_550_case(&[]);
     let (one_by_one, waited) = send_550_case(&["--no-pipelining"]);
+    // A server that refuses the EHLO that asks for the keywords is talked to one by one.
+    let (refused_ehlo, also_waited) = send_550_case(&["--refuse-second-ehlo"]);
     let want = [
         RecipientState::Delivered,
         RecipientState::Failed,
@@ -868,11 +870,13 @@ fn commands_are_pipelined_when_the_server_offers_it_with_the_same_outcomes_as_on
     ];
     assert_eq!(pipelined, want);
     assert_eq!(one_by_one, want);
+    assert_eq!(refused_ehlo, want);
     // Pipelined, every RCPT (the refused one is not logged) was answered with the commands
     // after it already at the server; one by one, never.
     assert_eq!(ahead.len(), 3);
     assert!(ahead.iter().all(|a| *a > 0), "{ahead:?}");
     assert_eq!(waited, [0, 0, 0]);
+    assert_eq!(also_waited, [0, 0, 0]);
 }
 
 #[test]
