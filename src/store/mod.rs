@@ -1097,6 +1097,10 @@ impl Store {
         if fs::fail_points_armed() {
             return self.sync_journal_now();
         }
+        // After a failed sync, the records since the last good one are written again first:
+        // the syncer counts no sync as good until they are (see `journal`, fsyncgate).
+        let jp = self.journal.path().to_path_buf();
+        self.journal.rewrite_if_failed().map_err(io_err(&jp))?;
         if self.syncer.is_none() {
             self.syncer = self
                 .journal

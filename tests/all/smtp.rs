@@ -974,6 +974,8 @@ fn a_refused_sender_or_no_accepted_recipient_ends_the_transaction_and_the_connec
 struct Watch {
     /// The server's log, to count what it accepted.
     server_log: PathBuf,
+    /// How long each journal fsync takes (60 ms when zero).
+    sync_ms: u64,
     /// A marks record (recipient rows) was appended since the last fsync.
     marks_written: bool,
     /// Messages with a marks record appended since the last fsync began, and those whose
@@ -1068,7 +1070,8 @@ fn watched_sync(
         let mut w = watch.lock().unwrap();
         (w.at_server().0, std::mem::take(&mut w.marked))
     };
-    std::thread::sleep(Duration::from_millis(60));
+    let ms = watch.lock().unwrap().sync_ms;
+    std::thread::sleep(Duration::from_millis(if ms == 0 { 60 } else { ms }));
     let mut w = watch.lock().unwrap();
     let after = w.at_server();
     let marks = std::mem::take(&mut w.marks_written);
@@ -1111,6 +1114,9 @@ fn a_final_dot_overlaps_the_fsync_of_the_marks_before_it_but_never_the_one_befor
     let srv = Server::start(&[]);
     let watch = Arc::new(Mutex::new(Watch {
         server_log: srv.log.clone(),
+        // Long enough that the server (which fsyncs its log) answers within it on a busy
+        // machine.
+        sync_ms: 250,
         ..Watch::default()
     }));
     let mut r = Rig::with_fs(
@@ -1135,7 +1141,7 @@ fn a_final_dot_overlaps_the_fsync_of_the_marks_before_it_but_never_the_one_befor
     drop(r);
     let w = watch.lock().unwrap();
     assert!(w.seen.len() >= 4, "{:#?}", w.seen);
-    // Two deep: while the marks of one message were being synced (60 ms here), the next one
+    // Two deep: while the marks of one message were being synced (250 ms here), the next one
     // could reach the server, but no further one: at no time did the server have more than
     // two messages whose marks were not durable (one answered, one in flight) ...
     for s in &w.seen {
@@ -1143,7 +1149,7 @@ fn a_final_dot_overlaps_the_fsync_of_the_marks_before_it_but_never_the_one_befor
         assert!(s.at_end <= s.durable + 2, "{:#?}", w.seen);
     }
     // ... and it did overlap: a message after the second is accepted during the fsync of the
-    // marks of the one before it, instead of waiting 60 ms for them. (The second waits for the
+    // marks of the one before it, instead of waiting for them. (The second waits for the
     // first's: there is no hand-off before the first to stand in.)
     let overlapped = w.seen.iter().filter(|s| s.at_end > s.at_start).count();
     assert!(overlapped >= 2, "{:#?}", w.seen);
@@ -1257,6 +1263,152 @@ fn a_failed_journal_fsync_withdraws_the_next_hand_off_before_its_dot_and_it_is_s
     r.run();
     assert_eq!(r.folder_name(second), "Sent Items");
     assert_eq!(srv.subjects(), ["First", "Second"]);
+}
+
+/// A journal whose fsync fails once as Linux fails it ("fsyncgate"): what was written since the
+/// last good sync never reaches the disk (here it is overwritten with zeros, durably), yet the
+/// pages count as clean, so a plain second fsync succeeds without them.
+#[derive(Debug)]
+struct LosingJournal {
+    inner: Box<dyn AppendFile>,
+    path: PathBuf,
+    state: Arc<Mutex<Losing>>,
+}
+
+#[derive(Debug, Default)]
+struct Losing {
+    /// The end of the records covered by the last good sync, and of those written.
+    synced: u64,
+    end: u64,
+    /// The failure happened, and what it lost (bytes).
+    lost: u64,
+}
+
+/// One sync of a [`LosingJournal`]: the first one that covers recipient marks loses them.
+fn losing_sync(
+    path: &Path,
+    state: &Mutex<Losing>,
+    sync: &mut dyn FnMut() -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let (from, end, fail) = {
+        let s = state.lock().unwrap();
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let range = bytes
+            .get(usize::try_from(s.synced).unwrap()..usize::try_from(s.end).unwrap())
+            .unwrap_or_default();
+        let marks = String::from_utf8_lossy(range).contains(r#""recipients":["#);
+        (s.synced, s.end, s.lost == 0 && marks)
+    };
+    if fail {
+        let zeros = vec![0u8; usize::try_from(end - from).unwrap()];
+        let f = std::fs::OpenOptions::new().write(true).open(path)?;
+        std::os::unix::fs::FileExt::write_all_at(&f, &zeros, from)?;
+        f.sync_data()?;
+        state.lock().unwrap().lost = end - from;
+        return Err(std::io::Error::other(
+            "injected: EIO on write-back (pages lost)",
+        ));
+    }
+    sync()?;
+    let mut s = state.lock().unwrap();
+    s.synced = s.synced.max(end);
+    Ok(())
+}
+
+impl AppendFile for LosingJournal {
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        self.inner.write_at(offset, bytes)?;
+        // Records, not the zeros written ahead of them.
+        if bytes.iter().any(|b| *b != 0) {
+            let mut s = self.state.lock().unwrap();
+            s.end = s.end.max(offset + bytes.len() as u64);
+        }
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        let inner = &mut self.inner;
+        losing_sync(&self.path, &self.state, &mut || inner.sync())
+    }
+    fn background_sync(&self) -> Option<spoolbox::store::fs::BackgroundSync> {
+        let mut inner = self.inner.background_sync()?;
+        let (path, state) = (self.path.clone(), Arc::clone(&self.state));
+        Some(Box::new(move || losing_sync(&path, &state, &mut inner)))
+    }
+}
+
+#[derive(Debug)]
+struct LosingFs(Arc<Mutex<Losing>>);
+
+impl Hooks for LosingFs {
+    fn open_append(&self, path: &Path) -> std::io::Result<(Box<dyn AppendFile>, bool)> {
+        let (inner, created) = RealFs.open_append(path)?;
+        let state = Arc::clone(&self.0);
+        Ok((
+            Box::new(LosingJournal {
+                inner,
+                path: path.to_path_buf(),
+                state,
+            }),
+            created,
+        ))
+    }
+}
+
+#[test]
+fn after_a_journal_fsync_that_lost_its_pages_the_records_are_written_again_before_any_sync_counts()
+{
+    let srv = Server::start(&[]);
+    let state = Arc::new(Mutex::new(Losing::default()));
+    let mut r = Rig::with_fs(
+        smtp_profile("127.0.0.1", srv.port),
+        Arc::new(Hooked(LosingFs(Arc::clone(&state)))),
+    );
+    let ids: Vec<EntryId> = (0..3)
+        .map(|i| r.submit(&format!("Message {i}"), &["ann@example.com"]))
+        .collect();
+    r.sp().run_until_idle();
+    let events = r.sp().drain_events();
+    assert!(state.lock().unwrap().lost > 0, "the failure happened");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Error(m) if m.contains("journal could not be synced"))),
+        "the failure is reported: {events:?}"
+    );
+    r.advance(3600);
+    r.run();
+    // Every record the spooler journaled is on the disk, the lost ones written again: a crash
+    // now would replay every mark (a plain second fsync would have left zeros where the lost
+    // records were, and replay stops at the first zero, losing every record after them too).
+    let bytes = std::fs::read(r.root().join("journal").join("journal.log")).unwrap();
+    let replay = spoolbox::store::journal::parse(&bytes);
+    assert!(replay.damage.is_none(), "{:?}", replay.damage);
+    let marked: BTreeSet<EntryId> = replay
+        .records
+        .iter()
+        .filter(|rec| !rec.patch.recipients.is_empty())
+        .map(|rec| rec.eid)
+        .collect();
+    for eid in &ids {
+        assert!(
+            marked.contains(eid),
+            "the marks of {eid} are in the journal"
+        );
+        assert_eq!(r.folder_name(*eid), "Sent Items");
+    }
+    let mut subjects = srv.subjects();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        ["Message 0", "Message 1", "Message 2"],
+        "each once"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
