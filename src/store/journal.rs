@@ -251,6 +251,10 @@ impl Journal {
         if file.size()? != len {
             file.set_len(len)?;
             file.sync()?;
+        } else if len > 0 {
+            // What a crashed process wrote may still be only in the page cache: the replay
+            // is about to act on it (and report it), so it is made durable first.
+            file.sync()?;
         }
         Ok(Self {
             path: path.to_path_buf(),

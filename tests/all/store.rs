@@ -321,6 +321,78 @@ fn expected_after(base: &Message, patches: &[Patch]) -> Message {
     m
 }
 
+/// What the store did to the disk, in order: journal fsyncs and renames.
+#[derive(Debug, Default, Clone)]
+struct Order(std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+#[derive(Debug)]
+struct OrderedJournal {
+    inner: Box<dyn spoolbox::store::fs::AppendFile>,
+    order: Order,
+}
+
+impl spoolbox::store::fs::AppendFile for OrderedJournal {
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        self.inner.write_at(offset, bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.order.0.lock().unwrap().push("journal fsync");
+        self.inner.sync()
+    }
+}
+
+impl crate::realfs::Hooks for Order {
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.0.lock().unwrap().push("rename");
+        spoolbox::store::fs::FsLayer::rename(&spoolbox::store::fs::RealFs, from, to)
+    }
+    fn open_append(
+        &self,
+        path: &Path,
+    ) -> std::io::Result<(Box<dyn spoolbox::store::fs::AppendFile>, bool)> {
+        let (inner, created) =
+            spoolbox::store::fs::FsLayer::open_append(&spoolbox::store::fs::RealFs, path)?;
+        let order = self.clone();
+        Ok((Box::new(OrderedJournal { inner, order }), created))
+    }
+}
+
+#[test]
+fn opening_a_store_fsyncs_its_journal_before_acting_on_the_records() {
+    // After a crash of the process its last records may be in the page cache only: replayed
+    // and folded into a message file without an fsync first, a power cut could take them
+    // back after the store had acted on them.
+    let (dir, base, patches) = store_with_journal();
+    // Without the zeros written ahead (which the open cuts off, with an fsync), as a journal
+    // whose writer stopped right at the end of a record.
+    let jp = dir.path().join("journal").join("journal.log");
+    let records = journal_records(std::fs::read(&jp).unwrap()).len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&jp)
+        .unwrap()
+        .set_len(records as u64)
+        .unwrap();
+    let order = Order::default();
+    let fs = std::sync::Arc::new(crate::realfs::Hooked(order.clone()));
+    let (mut store, report) = Store::open_with_fs(dir.path(), fs).unwrap();
+    assert_eq!(report.journal_replayed, patches.len());
+    let seen = order.0.lock().unwrap().clone();
+    assert_eq!(seen.first(), Some(&"journal fsync"), "{seen:?}");
+    assert!(
+        seen.contains(&"rename"),
+        "the records were folded: {seen:?}"
+    );
+    let got = store.load(base.entry_id).unwrap();
+    assert_eq!(got.subject(), "v2");
+}
+
 #[test]
 fn the_journal_is_written_ahead_with_zeros_that_read_as_its_end() {
     let dir = fast_tempdir();
