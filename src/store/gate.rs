@@ -56,11 +56,7 @@ pub struct SyncBoard {
 impl SyncBoard {
     /// A gate that opens at the first good sync begun after now.
     pub fn gate(&self) -> CommitGate {
-        let begun = self.shared.0.lock().map_or(0, |s| s.begun);
-        CommitGate {
-            shared: Arc::clone(&self.shared),
-            after: Arc::new(AtomicU64::new(begun)),
-        }
+        self.gate_at(self.shared.0.lock().map_or(0, |s| s.begun))
     }
 
     /// A gate that stays shut until [`SyncBoard::arm`] is called on it, then opens at the first

@@ -12,8 +12,9 @@
 //!   as Postfix does (RFC 1047); never silently dropped, never silently assumed delivered.
 //!
 //! When the server offers PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out in one write
-//! and their replies are read in order, as Postfix's client does: one round trip for what took
-//! one per command. lettre keeps only the EHLO keywords it uses, so logon asks EHLO once more.
+//! (batches of 4 KB for thousands of recipients) and their replies are read in order, as
+//! Postfix's client does: one round trip for what took one per command. lettre keeps only the
+//! EHLO keywords it uses, so logon asks EHLO once more.
 //!
 //! Logon is lazy: the first hand-off connects, and the connection is kept for the next
 //! messages (a server that closed it meanwhile is reconnected once, before anything is
@@ -459,7 +460,7 @@ fn offers_pipelining(conn: &mut SmtpConnection, hello: &ClientId) -> Result<bool
 }
 
 /// The replies to a transaction's MAIL, RCPTs and DATA, in order: each command is sent as its
-/// reply is asked for, or (pipelined) all of them with the first.
+/// reply is asked for, or (pipelined) with the ones after it, up to [`PIPELINE_BATCH`] bytes.
 struct Replies {
     commands: std::iter::Peekable<std::vec::IntoIter<String>>,
     pipelined: bool,
