@@ -104,10 +104,117 @@ const SYNCFS_SLOW_LIMIT: u32 = 3;
 static SYNCFS_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static SYNCFS_SLOW_STREAK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// `fsync` of a directory, so a rename or unlink in it is durable; counted.
+/// `fsync` of a directory, so a rename or unlink in it is durable; counted. Opened with
+/// `O_DIRECTORY | O_NONBLOCK`: something else at that name (a FIFO) fails at once.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     FSYNCS.fetch_add(1, Ordering::Relaxed);
-    File::open(dir)?.sync_all()
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+        .open(dir)?
+        .sync_all()
+}
+
+/// Mode of every file the store creates: private to its owner.
+pub const FILE_MODE: u32 = 0o600;
+/// Mode of every directory the store creates.
+pub const DIR_MODE: u32 = 0o700;
+
+/// What kind of thing a non-regular file is, for messages ("a FIFO").
+pub fn kind_name(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else if ft.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The error for a path that holds something other than a regular file.
+pub fn not_regular(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what}, not a regular file (refused: it is neither followed nor read)"),
+    )
+}
+
+/// Opens `path` with `opts`, never through a symbolic link (`O_NOFOLLOW`) and never blocking
+/// on a FIFO or a device (`O_NONBLOCK`), and checks with `fstat` that what was opened is a
+/// regular file. Files the store writes get [`FILE_MODE`] when created. On Linux
+/// `O_NONBLOCK` has no effect on a regular file's reads and writes.
+///
+/// # Errors
+/// A symbolic link or anything but a regular file at `path` (with a message saying which);
+/// I/O errors.
+pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let f = opts
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                not_regular("a symbolic link")
+            } else {
+                e
+            }
+        })?;
+    let ft = f.metadata()?.file_type();
+    if ft.is_file() {
+        Ok(f)
+    } else {
+        Err(not_regular(kind_name(ft)))
+    }
+}
+
+/// Reads a whole regular file, without following a symbolic link or blocking on a FIFO.
+///
+/// # Errors
+/// As [`open_regular`].
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut f = open_regular(path, OpenOptions::new().read(true))?;
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// What is at a path, a symbolic link not followed (see [`FsLayer::kind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// Nothing.
+    Missing,
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Dir,
+    /// Anything else: "a symbolic link", "a FIFO", ...
+    Other(&'static str),
+}
+
+/// [`FileKind`] of `path` on the real file system (`lstat`).
+///
+/// # Errors
+/// I/O errors other than a missing file.
+pub fn kind_of(path: &Path) -> io::Result<FileKind> {
+    match fs::symlink_metadata(path) {
+        Ok(md) if md.is_file() => Ok(FileKind::Regular),
+        Ok(md) if md.is_dir() => Ok(FileKind::Dir),
+        Ok(md) => Ok(FileKind::Other(kind_name(md.file_type()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FileKind::Missing),
+        Err(e) => Err(e),
+    }
 }
 
 /// How `SPOOLBOX_FAILPOINT` is set.
@@ -262,6 +369,11 @@ pub trait FsLayer: Send + Sync + fmt::Debug {
     fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)>;
     /// Takes the store's single-owner lock.
     fn lock(&self, root: &Path) -> Result<StoreLock, StoreError>;
+    /// What is at `path`, a symbolic link not followed; `None` (the default) when the layer
+    /// does not tell (a simulated file system holds only files and directories).
+    fn kind(&self, _path: &Path) -> io::Result<Option<FileKind>> {
+        Ok(None)
+    }
 }
 
 /// The real file system (the default layer).
@@ -303,11 +415,15 @@ impl FsLayer for RealFs {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        fs::read(path)
+        read_regular(path)
+    }
+
+    fn kind(&self, path: &Path) -> io::Result<Option<FileKind>> {
+        kind_of(path).map(Some)
     }
 
     fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
+        let mut f = open_regular(path, OpenOptions::new().write(true).create_new(true))?;
         let written = f
             .write_all(bytes)
             .and_then(|()| if sync { sync_file(&f) } else { Ok(()) });
@@ -332,12 +448,9 @@ impl FsLayer for RealFs {
                 // truncated to nothing first (freeing and reallocating every block, with a
                 // discard each on a `discard` mount, made a group of 64 cost 3 times as much).
                 let opened = if nf.reuse {
-                    OpenOptions::new().write(true).open(&nf.path)
+                    open_regular(&nf.path, OpenOptions::new().write(true))
                 } else {
-                    OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(&nf.path)
+                    open_regular(&nf.path, OpenOptions::new().write(true).create_new(true))
                 };
                 let mut f = opened?;
                 touched.push(&nf.path);
@@ -395,7 +508,8 @@ impl FsLayer for RealFs {
     }
 
     fn create_dir(&self, dir: &Path) -> io::Result<bool> {
-        match fs::create_dir(dir) {
+        use std::os::unix::fs::DirBuilderExt as _;
+        match fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
             Err(e) => Err(e),
@@ -417,7 +531,8 @@ impl FsLayer for RealFs {
 
     fn fingerprint(&self, path: &Path) -> io::Result<Fingerprint> {
         use std::os::unix::fs::MetadataExt as _;
-        let md = fs::metadata(path)?;
+        // The name's own inode: a symbolic link is told from the file it points to.
+        let md = fs::symlink_metadata(path)?;
         Ok((
             md.ino(),
             md.len(),
@@ -426,14 +541,15 @@ impl FsLayer for RealFs {
     }
 
     fn exists(&self, path: &Path) -> bool {
-        path.exists()
+        // A dangling symbolic link is something too: never a free name.
+        fs::symlink_metadata(path).is_ok()
     }
 
     fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)> {
-        match OpenOptions::new().write(true).create_new(true).open(path) {
+        match open_regular(path, OpenOptions::new().write(true).create_new(true)) {
             Ok(file) => Ok((Box::new(RealAppend { file }), true)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let file = OpenOptions::new().write(true).open(path)?;
+                let file = open_regular(path, OpenOptions::new().write(true))?;
                 Ok((Box::new(RealAppend { file }), false))
             }
             Err(e) => Err(e),

@@ -1,88 +1,157 @@
-//! One process owns a store at a time: an exclusive advisory lock on `store.lock`.
+//! One process owns a store at a time: an exclusive advisory lock on the store directory
+//! itself, and on `store.lock`.
 //!
-//! The kernel drops the lock when its holder dies (even by SIGKILL), so a crashed owner never
-//! blocks the store. The holder writes its pid into the file so a refused process can say who
-//! holds it.
+//! The kernel drops the locks when their holder dies (even by SIGKILL), so a crashed owner
+//! never blocks the store. The holder writes its pid into `store.lock` so a refused process
+//! can say who holds it.
+//!
+//! Why the directory: a lock on a file alone is lost with its name. Deleting or replacing
+//! `store.lock` while its owner runs would let the next process create a fresh file, lock
+//! that, and own the store beside the first one. The directory cannot be deleted while it
+//! holds the store, and a process that opens the store by its path locks the same inode as
+//! every other one. `store.lock` is still locked too (after the directory), so a Spoolbox
+//! that only knows that lock is kept out as well; after locking it the lock checks that the
+//! name still leads to the inode it locked (a replacement in between is refused).
+//!
+//! `store.lock` is opened without following a symbolic link and must be a regular file: its
+//! contents are cut to the pid, so a link planted there would have the owner overwrite
+//! whatever it points to.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 
 use super::StoreError;
+use super::fs::open_regular;
 
 /// The held lock; dropping it releases the store.
 #[derive(Debug)]
 pub struct StoreLock {
+    _dir: Option<File>,
     _file: Option<File>,
+}
+
+/// What a refused `store.lock` is: a clear error naming it.
+fn lock_file_refused(path: &Path, e: &std::io::Error) -> StoreError {
+    StoreError::Invalid(format!(
+        "{}: {e}; Spoolbox opens a store only when its store.lock, store.json, index.json and journal/journal.log are regular files (or missing): move it away",
+        path.display()
+    ))
 }
 
 impl StoreLock {
     /// Takes the lock or says which process holds it.
     ///
     /// # Errors
-    /// [`StoreError::Locked`] when another process holds the store; I/O errors otherwise.
+    /// [`StoreError::Locked`] when another process holds the store; [`StoreError::Invalid`]
+    /// when `store.lock` is a symbolic link or not a regular file; I/O errors otherwise.
     pub fn acquire(root: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt as _;
         let path = root.join("store.lock");
-        // Never truncate before holding the lock: the pid inside belongs to the holder.
-        let mut file = OpenOptions::new()
+        let dir = OpenOptions::new()
             .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        let mut tries = 0;
-        loop {
-            match file.try_lock() {
-                Err(TryLockError::WouldBlock) if tries < 100 && holder_is_me(&mut file) => {
-                    // Held under our own pid: another Store of this process, or a child this
-                    // process just forked that still shares the descriptor until its exec. The
-                    // latter passes in microseconds; wait up to a second before refusing.
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                other => break other,
-            }
-        }
-        .map_err(|e| match e {
-            TryLockError::WouldBlock => {
-                let mut who = String::new();
-                let _ = file.seek(SeekFrom::Start(0));
-                let _ = file.read_to_string(&mut who);
-                let who = who.trim();
-                let holder = if who.is_empty() {
-                    "another process".to_owned()
+            .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+            .open(root)
+            .map_err(|e| StoreError::io(root, e))?;
+        let locked = lock_waiting_for_own_fork(&dir, &path);
+        locked.map_err(|e| refused(root, &path, e))?;
+        // Holding the directory: no other Spoolbox of this kind touches store.lock now.
+        for _ in 0..3 {
+            // Never truncate before holding the lock: the pid inside belongs to the holder.
+            let mut file = open_regular(
+                &path,
+                OpenOptions::new().read(true).write(true).create(true),
+            )
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::InvalidInput {
+                    lock_file_refused(&path, &e)
                 } else {
-                    format!("process {who}")
-                };
-                StoreError::Locked {
-                    root: root.to_path_buf(),
-                    holder,
+                    StoreError::io(&path, e)
                 }
+            })?;
+            lock_waiting_for_own_fork(&file, &path).map_err(|e| refused(root, &path, e))?;
+            // The name must still lead to the inode locked: replaced in between, lock again.
+            let held = file.metadata().map_err(|e| StoreError::io(&path, e))?;
+            let same = std::fs::symlink_metadata(&path)
+                .is_ok_and(|now| (now.dev(), now.ino()) == (held.dev(), held.ino()));
+            if !same {
+                continue;
             }
-            TryLockError::Error(e) => StoreError::io(&path, e),
-        })?;
-        let pid = std::process::id().to_string();
-        let write = file
-            .set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(pid.as_bytes()));
-        write.map_err(|e| StoreError::io(&path, e))?;
-        Ok(Self { _file: Some(file) })
+            let pid = std::process::id().to_string();
+            let write = file
+                .set_len(0)
+                .and_then(|()| file.seek(SeekFrom::Start(0)))
+                .and_then(|_| file.write_all(pid.as_bytes()));
+            write.map_err(|e| StoreError::io(&path, e))?;
+            return Ok(Self {
+                _dir: Some(dir),
+                _file: Some(file),
+            });
+        }
+        Err(StoreError::Invalid(format!(
+            "{}: replaced again and again while it was being locked; is something else writing in the store?",
+            path.display()
+        )))
     }
 
     /// A lock that holds no file: for a store on a simulated file system (a test's
     /// [`super::fs::FsLayer`]), which only that test can reach.
     pub fn detached() -> Self {
-        Self { _file: None }
+        Self {
+            _dir: None,
+            _file: None,
+        }
     }
 }
 
-/// True when the lock file names this process as the holder.
-fn holder_is_me(file: &mut File) -> bool {
+/// `flock(LOCK_EX | LOCK_NB)` of `file`; while `store.lock` names this process as the holder
+/// the lock is tried again for up to a second: another Store of this process, or a child
+/// this process just forked that still shares the descriptor until its exec (the latter
+/// passes in microseconds).
+fn lock_waiting_for_own_fork(file: &File, lock_path: &Path) -> Result<(), TryLockError> {
+    let mut tries = 0;
+    loop {
+        match file.try_lock() {
+            Err(TryLockError::WouldBlock) if tries < 100 && holder_is_me(lock_path) => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The error for a lock that could not be taken.
+fn refused(root: &Path, path: &Path, e: TryLockError) -> StoreError {
+    match e {
+        TryLockError::WouldBlock => {
+            let who = holder(path);
+            let holder = if who.is_empty() {
+                "another process".to_owned()
+            } else {
+                format!("process {who}")
+            };
+            StoreError::Locked {
+                root: root.to_path_buf(),
+                holder,
+            }
+        }
+        TryLockError::Error(e) => StoreError::io(path, e),
+    }
+}
+
+/// The pid in `store.lock` (empty when it cannot be read), read without following a link.
+fn holder(path: &Path) -> String {
     let mut who = String::new();
-    let read = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_string(&mut who));
-    read.is_ok() && who.trim() == std::process::id().to_string()
+    if let Ok(mut f) = open_regular(path, OpenOptions::new().read(true)) {
+        let _ = f.seek(SeekFrom::Start(0));
+        let _ = f.read_to_string(&mut who);
+    }
+    who.trim().to_owned()
+}
+
+/// True when the lock file names this process as the holder.
+fn holder_is_me(path: &Path) -> bool {
+    holder(path) == std::process::id().to_string()
 }

@@ -145,6 +145,24 @@ pub struct Quarantined {
     pub reason: String,
 }
 
+/// A message file that could not be read (permissions, an I/O error, not a regular file):
+/// not corrupt, so not quarantined. It is left where it is, out of the queue, and comes back
+/// once it can be read (the next open, or [`Store::recheck_unreadable`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unreadable {
+    /// The message.
+    pub eid: EntryId,
+    /// Its folder.
+    pub folder: EntryId,
+    /// The file.
+    pub path: PathBuf,
+    /// Why it could not be read.
+    pub reason: String,
+    /// What `index.json` or memory last knew of it, if anything.
+    #[serde(skip)]
+    pub summary: Option<Summary>,
+}
+
 /// What opening a store found and repaired.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct OpenReport {
@@ -164,6 +182,8 @@ pub struct OpenReport {
     pub duplicates_resolved: usize,
     /// Summaries taken from `index.json` without reading the message file.
     pub from_index: usize,
+    /// Message files that could not be read (left in place, out of the queue).
+    pub unreadable: Vec<Unreadable>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -323,6 +343,8 @@ pub struct Store {
     committing: Option<Committing>,
     /// Every file operation goes through this layer (the real file system by default).
     fs: Arc<dyn FsLayer>,
+    /// Message files that could not be read, by entry id (see [`Unreadable`]).
+    unreadable: BTreeMap<EntryId, Unreadable>,
 }
 
 /// At most this many spare files wait in `tmp/` for the next group.
@@ -400,6 +422,7 @@ impl Store {
     ) -> Result<(Self, OpenReport)> {
         fs::create_dir_durable(&*fs, root).map_err(io_err(root))?;
         let lock = fs.lock(root)?;
+        check_special_files(&*fs, root)?;
         for sub in ["tmp", "folders", "journal", "quarantine"] {
             let p = root.join(sub);
             fs::create_dir_durable(&*fs, &p).map_err(io_err(&p))?;
@@ -454,6 +477,7 @@ impl Store {
             failed_groups: Vec::new(),
             committing: None,
             fs,
+            unreadable: BTreeMap::new(),
         };
         // Reserve a fresh block at once: ids handed out before a crash are never reused.
         store.meta.id_reserved_until = store.next_id + ID_BLOCK;
@@ -466,6 +490,7 @@ impl Store {
         store.scan(&mut report)?;
         store.replay(replay, &mut report)?;
         report.messages = store.summaries.len();
+        report.unreadable = store.unreadable.values().cloned().collect();
         if created && let Some(seed) = seed {
             seed(&mut store)?;
             report.messages = store.summaries.len();
@@ -623,7 +648,18 @@ impl Store {
         let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
         let folder = s.folder;
         let path = self.message_path(folder, eid);
-        let bytes = self.fs.read(&path).map_err(io_err(&path))?;
+        let bytes = match self.fs.read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                // Unreadable is not corrupt: the file stays, the message leaves the queue
+                // (so the spooler does not try it again and again) and comes back once it
+                // can be read.
+                let summary = self.summaries.get(&eid).cloned();
+                self.forget(eid);
+                self.note_unreadable(eid, folder, path.clone(), &e, summary);
+                return Err(StoreError::io(&path, e));
+            }
+        };
         match parse_message(&bytes) {
             Ok(mut m) => {
                 m.folder = folder;
@@ -637,6 +673,115 @@ impl Store {
                 )))
             }
         }
+    }
+
+    /// Records a message file that could not be read (see [`Unreadable`]); its id is never
+    /// handed out again.
+    fn note_unreadable(
+        &mut self,
+        eid: EntryId,
+        folder: EntryId,
+        path: PathBuf,
+        e: &io::Error,
+        summary: Option<Summary>,
+    ) {
+        let reason = format!("cannot be read: {e}");
+        tracing::warn!("message {eid}: {}: {reason}", path.display());
+        self.next_id = self.next_id.max(eid.0 + 1);
+        self.unreadable.insert(
+            eid,
+            Unreadable {
+                eid,
+                folder,
+                path,
+                reason,
+                summary,
+            },
+        );
+    }
+
+    /// Message files that could not be read, by entry id: out of the queue until they can.
+    pub fn unreadable(&self) -> impl Iterator<Item = &Unreadable> {
+        self.unreadable.values()
+    }
+
+    /// Tries every unreadable message file again: those that can be read now come back (into
+    /// the queue, if they were in it), returned; content that is read and wrong goes to
+    /// quarantine, as at open.
+    ///
+    /// # Errors
+    /// I/O errors moving a file to quarantine.
+    pub fn recheck_unreadable(&mut self) -> Result<Vec<EntryId>> {
+        let mut back = Vec::new();
+        for (eid, u) in std::mem::take(&mut self.unreadable) {
+            if self.summaries.contains_key(&eid) {
+                continue;
+            }
+            let bytes = match self.fs.read(&u.path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    self.unreadable.insert(
+                        eid,
+                        Unreadable {
+                            reason: format!("cannot be read: {e}"),
+                            ..u
+                        },
+                    );
+                    continue;
+                }
+            };
+            match parse_message(&bytes) {
+                Ok(mut m) if m.entry_id == eid => {
+                    m.folder = u.folder;
+                    if let Ok(fp) = self.fs.fingerprint(&u.path) {
+                        self.fingerprints.insert(eid, fp);
+                    }
+                    self.set_summary(Summary::of(&m));
+                    self.remember(m);
+                    back.push(eid);
+                }
+                Ok(m) => {
+                    let why = format!(
+                        "the file name says message {eid} but it holds message {}",
+                        m.entry_id
+                    );
+                    quarantine_in(&*self.fs, &self.root, &u.path, &why)?;
+                }
+                Err(why) => {
+                    quarantine_in(&*self.fs, &self.root, &u.path, &why)?;
+                }
+            }
+        }
+        Ok(back)
+    }
+
+    /// Reads every message file whose summary came from `index.json` unread (as `doctor`
+    /// does): one that cannot be read now joins [`Store::unreadable`]. Returns how many
+    /// were read.
+    pub fn verify_readable(&mut self) -> usize {
+        let ids: Vec<EntryId> = self
+            .summaries
+            .keys()
+            .copied()
+            .filter(|e| !self.cache.contains_key(e))
+            .collect();
+        let mut n = 0;
+        for eid in ids {
+            let Some(folder) = self.summaries.get(&eid).map(|s| s.folder) else {
+                continue;
+            };
+            let path = self.message_path(folder, eid);
+            match self.fs.read(&path) {
+                Ok(_) => n += 1,
+                Err(e) => {
+                    let summary = self.summaries.get(&eid).cloned();
+                    self.forget(eid);
+                    self.note_unreadable(eid, folder, path, &e, summary);
+                }
+            }
+        }
+        n
     }
 
     fn remember(&mut self, msg: Message) {
@@ -1377,12 +1522,16 @@ impl Store {
                         report.from_index += 1;
                         ie.summary
                     }
-                    _ => match self
-                        .fs
-                        .read(&path)
-                        .map_err(|e| e.to_string())
-                        .and_then(|b| parse_message(&b))
-                    {
+                    indexed => match match self.fs.read(&path) {
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => {
+                            // Unreadable is not corrupt: left in place, listed, tried again.
+                            let known = indexed.map(|ie| ie.summary);
+                            self.note_unreadable(eid, fid, path, &e, known);
+                            continue;
+                        }
+                        Ok(b) => parse_message(&b),
+                    } {
                         Ok(m) if m.entry_id != eid => {
                             let why = format!(
                                 "the file name says message {eid} but it holds message {}",
@@ -1427,6 +1576,9 @@ impl Store {
                 self.set_summary(summary);
             }
         }
+        // A message readable in another folder (two copies, one unreadable) is not missing.
+        let summaries = &self.summaries;
+        self.unreadable.retain(|e, _| !summaries.contains_key(e));
         if self.next_id >= self.meta.id_reserved_until {
             self.meta.id_reserved_until = self.next_id + ID_BLOCK;
             self.write_meta()?;
@@ -1472,6 +1624,46 @@ impl Drop for Store {
             let _ = self.write_index();
         }
     }
+}
+
+/// Refuses a store whose special files are anything but regular files (or missing), or
+/// whose subdirectories are anything but directories: a symbolic link there would have the
+/// store read, copy or overwrite a file outside it, and a FIFO would hang the open.
+fn check_special_files(fs: &dyn FsLayer, root: &Path) -> Result<()> {
+    let files = ["store.json", "index.json", "journal/journal.log"];
+    let dirs = ["tmp", "folders", "journal", "quarantine"];
+    for (name, want_dir) in files
+        .iter()
+        .map(|f| (*f, false))
+        .chain(dirs.iter().map(|d| (*d, true)))
+    {
+        let p = root.join(name);
+        let kind = fs.kind(&p).map_err(io_err(&p))?;
+        let what = match kind {
+            None | Some(fs::FileKind::Missing) => continue,
+            Some(fs::FileKind::Regular) if !want_dir => continue,
+            Some(fs::FileKind::Dir) if want_dir => continue,
+            Some(fs::FileKind::Regular) => "a regular file",
+            Some(fs::FileKind::Dir) => "a directory",
+            Some(fs::FileKind::Other(what)) => what,
+        };
+        let (expected, kinds) = if want_dir {
+            (
+                "a directory",
+                "tmp/, folders/, journal/ and quarantine/ are directories",
+            )
+        } else {
+            (
+                "a regular file",
+                "store.lock, store.json, index.json and journal/journal.log are regular files",
+            )
+        };
+        return Err(StoreError::Invalid(format!(
+            "{}: {what}, not {expected}: Spoolbox opens a store only when its {kinds} (or missing), and never follows a symbolic link out of it; move it away",
+            p.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Copies a damaged journal, whole, into `quarantine/` with a `.why` beside it, durably: the
