@@ -226,6 +226,14 @@ fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
             q.reason
         );
     }
+    for u in &report.unreadable {
+        eprintln!(
+            "spoolbox: warning: message {} ({}) {}; it stays out of the queue until it can be read",
+            u.eid,
+            u.path.display(),
+            u.reason
+        );
+    }
     if let Some(d) = &report.journal_damage {
         eprintln!("spoolbox: warning: journal: {d}");
     }
@@ -600,7 +608,20 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
         .filter(|s| only.is_none_or(|f| s.folder == f))
         .collect();
     rows.sort_by_key(|s| (s.folder, s.eid));
+    let unreadable: Vec<_> = store
+        .unreadable()
+        .filter(|u| only.is_none_or(|f| u.folder == f))
+        .collect();
     if cli.json {
+        let bad = unreadable.iter().map(|u| {
+            serde_json::json!({
+                "id": u.eid.0,
+                "folder": folder_name(store, u.folder),
+                "subject": u.summary.as_ref().map(|s| s.subject.clone()),
+                "state": "Unreadable",
+                "last_error": u.reason,
+            })
+        });
         let out: Vec<_> = rows
             .iter()
             .map(|s| {
@@ -619,6 +640,7 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
                     "last_error": s.last_error,
                 })
             })
+            .chain(bad)
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
@@ -641,6 +663,18 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
             s.done,
             s.total,
             s.subject
+        );
+    }
+    for u in unreadable {
+        println!(
+            "{:>6}  {:<14} {:<22} {:>5}  {}  ({}: {})",
+            u.eid.0,
+            folder_name(store, u.folder),
+            "Unreadable",
+            "-",
+            u.summary.as_ref().map_or("", |s| s.subject.as_str()),
+            u.path.display(),
+            u.reason
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -741,8 +775,12 @@ fn show_json(store: &Store, msg: &Message) -> serde_json::Value {
     })
 }
 
-fn doctor(cli: &Cli, store: Store, report: &OpenReport) -> Result<ExitCode> {
+fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result<ExitCode> {
     let now = Timestamp::now();
+    // Every message file is read (summaries from index.json were not): one that cannot be
+    // read is reported, never called OK.
+    store.verify_readable();
+    let unreadable: Vec<_> = store.unreadable().cloned().collect();
     let locked = store.summaries().filter(|s| s.is_locked()).count();
     let sp = Spooler::new(store, Clock::system());
     let stale_notes: Vec<String> = Vec::new();
@@ -761,6 +799,7 @@ fn doctor(cli: &Cli, store: Store, report: &OpenReport) -> Result<ExitCode> {
                 "messages": report.messages,
                 "from_index": report.from_index,
                 "quarantined": report.quarantined,
+                "unreadable": unreadable,
                 "journal_replayed": report.journal_replayed,
                 "journal_damage": report.journal_damage,
                 "tmp_removed": report.tmp_removed,
@@ -785,6 +824,13 @@ fn doctor(cli: &Cli, store: Store, report: &OpenReport) -> Result<ExitCode> {
                 q.reason
             );
         }
+        println!(
+            "unreadable message files (left in place, out of the queue): {}",
+            unreadable.len()
+        );
+        for u in &unreadable {
+            println!("  message {}: {}: {}", u.eid, u.path.display(), u.reason);
+        }
         println!("journal records replayed: {}", report.journal_replayed);
         if let Some(d) = &report.journal_damage {
             println!("journal damage repaired: {d}");
@@ -807,7 +853,9 @@ fn doctor(cli: &Cli, store: Store, report: &OpenReport) -> Result<ExitCode> {
         println!("files in quarantine/ (with a .why beside each): {earlier}");
         println!(
             "{}",
-            if report.quarantined.is_empty() && report.journal_damage.is_none() {
+            if !unreadable.is_empty() {
+                "store has unreadable message files (fix their permissions or the disk; they come back once readable)"
+            } else if report.quarantined.is_empty() && report.journal_damage.is_none() {
                 "store OK"
             } else {
                 "store repaired"

@@ -148,6 +148,10 @@ impl Spooler {
             Err(e) => {
                 self.current = None;
                 self.emit(Event::Error(format!("message {eid}: {e}")));
+                if self.store.summary(eid).is_none() {
+                    // Unreadable (or quarantined): out of the queue, reported once.
+                    self.emit(Event::Removed(eid));
+                }
                 return;
             }
         };

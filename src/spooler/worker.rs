@@ -122,6 +122,14 @@ fn open_notes(r: &OpenReport) -> Vec<String> {
             q.reason
         ));
     }
+    for u in &r.unreadable {
+        notes.push(format!(
+            "message {} ({}) {}; it stays out of the queue until it can be read",
+            u.eid,
+            u.path.display(),
+            u.reason
+        ));
+    }
     if let Some(d) = &r.journal_damage {
         notes.push(format!(
             "journal: {d}; the good records before it were replayed"

@@ -1,8 +1,11 @@
 //! The pickup-folder transport: each hand-off becomes one RFC 5322 `.eml` file in a directory,
 //! as IIS and Exchange pickup directories take them. Exactly once: the file name is
-//! deterministic (message id and offered rows), the file is written under a temp name, fsynced,
-//! and linked into place without ever overwriting; a replay after a crash finds the file there
-//! and reports the rows delivered without writing a second one.
+//! deterministic (message id, offered rows, hashed when many, and a tag of the store, so two
+//! stores sharing the folder never clash), the file is written under a temp name (created new,
+//! never through a link), fsynced, and linked into place without ever overwriting; a replay
+//! after a crash finds the file there and reports the rows delivered without writing a second
+//! one. Every file opens with an `X-Spoolbox-Pickup:` header naming it: a file at the name
+//! without that header was not written here, is left alone, and the next free name is used.
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write as _};
@@ -18,6 +21,8 @@ pub struct PickupTransport {
     name: String,
     types: Vec<String>,
     settings: PickupSettings,
+    /// The store's tag in file names ([`store_tag`]), for the store root it was taken from.
+    tag: Option<(PathBuf, String)>,
 }
 
 impl PickupTransport {
@@ -27,6 +32,7 @@ impl PickupTransport {
             name: name.to_owned(),
             types: types.to_vec(),
             settings,
+            tag: None,
         }
     }
 
@@ -41,49 +47,190 @@ impl PickupTransport {
     }
 }
 
-/// The deterministic file name for one hand-off.
-pub fn file_name(eid: crate::mapi::EntryId, rows: &[u32]) -> String {
-    let mut rows = rows.to_vec();
-    rows.sort_unstable();
-    let rows: Vec<String> = rows.iter().map(u32::to_string).collect();
-    format!("spoolbox-{}-r{}.eml", eid.file_stem(), rows.join("_"))
+/// At most this many characters of row ids in a file name; longer lists are hashed.
+const ROWS_IN_NAME: usize = 40;
+
+/// 64-bit FNV-1a: stable across builds (names must survive an upgrade after a crash).
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
-fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
-    // A new pickup directory's own name must be durable, or its fsynced files go with it.
-    crate::store::fs::create_dir_durable(&crate::store::fs::RealFs, dir)?;
-    let dest = dir.join(name);
-    // One process owns the store, so the temp name needs no pid: a leftover of a crash
-    // before the link is overwritten below, one after it is removed here on the replay.
-    let tmp = dir.join(format!(".{name}.tmp"));
-    if dest.exists() {
-        let _ = fs::remove_file(&tmp);
-        return Ok(false);
+/// The store's identity in pickup file names: a hash of when `store.json` says the store was
+/// created and of the store's canonical path, so two stores sharing a pickup folder (or a new
+/// store where an old one was) never pick the same name.
+pub fn store_tag(store_root: &Path) -> String {
+    #[derive(serde::Deserialize)]
+    struct Created {
+        created: Option<String>,
     }
-    fail_point("pickup.before_write");
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    crate::store::fs::sync_file(&f)?;
-    drop(f);
-    fail_point("pickup.before_link");
-    // link(2) fails if the name exists: the commit point never overwrites.
-    let linked = match fs::hard_link(&tmp, &dest) {
-        Ok(()) => true,
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => false,
-        Err(e) => {
+    let created = crate::store::fs::read_regular(&store_root.join("store.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Created>(&b).ok())
+        .and_then(|c| c.created)
+        .unwrap_or_default();
+    let root = fs::canonicalize(store_root).unwrap_or_else(|_| store_root.to_path_buf());
+    let mut key = created.into_bytes();
+    key.push(0);
+    key.extend_from_slice(root.as_os_str().as_encoded_bytes());
+    format!("{:016x}", fnv(&key))
+}
+
+/// The deterministic file name for one hand-off: the message, its offered rows (hashed when
+/// many, so the name stays short for any number of recipients) and the store's tag.
+pub fn file_name(store: &str, eid: crate::mapi::EntryId, rows: &[u32]) -> String {
+    format!("spoolbox-{}-r{}-{store}.eml", eid.file_stem(), rows_part(rows))
+}
+
+fn rows_part(rows: &[u32]) -> String {
+    let mut rows = rows.to_vec();
+    rows.sort_unstable();
+    let text: Vec<String> = rows.iter().map(u32::to_string).collect();
+    let text = text.join("_");
+    if text.len() <= ROWS_IN_NAME {
+        text
+    } else {
+        format!("{}x{:016x}", rows.len(), fnv(text.as_bytes()))
+    }
+}
+
+/// The header line that opens every file this store writes for this hand-off: a file at the
+/// name without it was not written by this store (and is never counted as delivered).
+fn marker(name: &str) -> String {
+    format!("X-Spoolbox-Pickup: {name}\r\n")
+}
+
+/// What is at a pickup name.
+enum AtName {
+    Free,
+    /// A file this store wrote for this hand-off (a replay after a crash).
+    Ours,
+    /// Something else: another name is taken.
+    Foreign,
+}
+
+fn at_name(dest: &Path, mark: &str) -> std::io::Result<AtName> {
+    use std::io::Read as _;
+    match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(AtName::Free),
+        Err(e) => return Err(e),
+        Ok(md) if !md.is_file() => return Ok(AtName::Foreign),
+        Ok(_) => {}
+    }
+    let Ok(f) = crate::store::fs::open_regular(dest, OpenOptions::new().read(true)) else {
+        return Ok(AtName::Foreign);
+    };
+    let mut head = Vec::with_capacity(mark.len());
+    f.take(mark.len() as u64).read_to_end(&mut head)?;
+    Ok(if head == mark.as_bytes() {
+        AtName::Ours
+    } else {
+        AtName::Foreign
+    })
+}
+
+/// Creates the pickup directory (and missing parents) durably, with the default permissions
+/// (a pickup service may run as another user).
+fn create_pickup_dir(dir: &Path) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while fs::symlink_metadata(d).is_err() {
+        missing.push(d);
+        match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => d = p,
+            _ => break,
+        }
+    }
+    for d in missing.into_iter().rev() {
+        match fs::create_dir(d) {
+            Ok(()) => crate::store::fs::sync_dir(d.parent().unwrap_or_else(|| Path::new(".")))?,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` under `name` (or `name` with `.1`, `.2`, ... before `.eml` when a file this
+/// store did not write holds the name) unless this store already wrote it; returns the name
+/// used and whether it was written now.
+fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<(String, bool)> {
+    // A new pickup directory's own name must be durable, or its fsynced files go with it.
+    create_pickup_dir(dir)?;
+    let stem = name.strip_suffix(".eml").unwrap_or(name);
+    let mut k = 0u32;
+    loop {
+        let name = if k == 0 {
+            format!("{stem}.eml")
+        } else {
+            format!("{stem}.{k}.eml")
+        };
+        let mark = marker(&name);
+        let dest = dir.join(&name);
+        // One process owns the store and the name is the store's own, so the temp name needs
+        // no pid: a leftover of a crash before the link is replaced below, one after it is
+        // removed here on the replay.
+        let tmp = dir.join(format!(".{name}.tmp"));
+        match at_name(&dest, &mark)? {
+            AtName::Ours => {
+                let _ = fs::remove_file(&tmp);
+                return Ok((name, false));
+            }
+            AtName::Foreign => {
+                k += 1;
+                if k > 100 {
+                    return Err(std::io::Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!("{stem}.eml and 100 other names are taken by files Spoolbox did not write"),
+                    ));
+                }
+                continue;
+            }
+            AtName::Free => {}
+        }
+        fail_point("pickup.before_write");
+        // Never through whatever sits at the temp name (a planted symbolic link): created new,
+        // after removing the name (the link itself, never its target).
+        let fresh = || {
+            crate::store::fs::open_regular(&tmp, OpenOptions::new().write(true).create_new(true))
+        };
+        let mut f = match fresh() {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                fs::remove_file(&tmp)?;
+                fresh()?
+            }
+            other => other?,
+        };
+        let written = f
+            .write_all(mark.as_bytes())
+            .and_then(|()| f.write_all(bytes))
+            .and_then(|()| crate::store::fs::sync_file(&f));
+        drop(f);
+        if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-    };
-    fail_point("pickup.after_link");
-    fs::remove_file(&tmp)?;
-    crate::store::fs::sync_dir(dir)?;
-    fail_point("pickup.after_sync");
-    Ok(linked)
+        fail_point("pickup.before_link");
+        // link(2) fails if the name exists: the commit point never overwrites.
+        match fs::hard_link(&tmp, &dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                // Taken meanwhile: look again at what holds it.
+                let _ = fs::remove_file(&tmp);
+                continue;
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+        fail_point("pickup.after_link");
+        fs::remove_file(&tmp)?;
+        crate::store::fs::sync_dir(dir)?;
+        fail_point("pickup.after_sync");
+        return Ok((name, true));
+    }
 }
 
 impl Transport for PickupTransport {
@@ -132,9 +279,17 @@ impl Transport for PickupTransport {
             }
         };
         let dir = self.dir(&view.store_root);
-        let name = file_name(view.msg.entry_id, &good);
+        let tag = match &self.tag {
+            Some((root, tag)) if *root == view.store_root => tag.clone(),
+            _ => {
+                let tag = store_tag(&view.store_root);
+                self.tag = Some((view.store_root.clone(), tag.clone()));
+                tag
+            }
+        };
+        let name = file_name(&tag, view.msg.entry_id, &good);
         match write_once(&dir, &name, &bytes) {
-            Ok(fresh) => {
+            Ok((name, fresh)) => {
                 let text = if fresh {
                     format!("written to {}", dir.join(&name).display())
                 } else {
@@ -197,7 +352,8 @@ mod tests {
         };
         let h = t.submit_message(&view);
         assert_eq!(h.outcomes.len(), 2, "{h:?}");
-        let bytes = fs::read(dir.join(file_name(EntryId(7), &[0, 1]))).unwrap_or_default();
+        let name = file_name(&store_tag(&dir), EntryId(7), &[0, 1]);
+        let bytes = fs::read(dir.join(name)).unwrap_or_default();
         let parsed = mail_parser::MessageParser::default().parse(&bytes);
         let bcc: Vec<&str> = parsed
             .as_ref()

@@ -6,6 +6,7 @@
 mod cli;
 mod crash;
 mod group;
+mod hostile_fs;
 mod pipeline;
 mod realfs;
 mod smtp;

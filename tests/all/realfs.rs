@@ -5,7 +5,7 @@
 use std::io;
 use std::path::Path;
 
-use spoolbox::store::fs::{AppendFile, DirItem, Fingerprint, FsLayer, NewFile, RealFs};
+use spoolbox::store::fs::{AppendFile, DirItem, FileKind, Fingerprint, FsLayer, NewFile, RealFs};
 use spoolbox::store::{StoreError, StoreLock};
 
 /// The operations a test may take over; each defaults to the real file system's (and
@@ -16,6 +16,9 @@ pub trait Hooks: Send + Sync + std::fmt::Debug {
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         RealFs.rename(from, to)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        RealFs.read(path)
     }
     fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)> {
         RealFs.open_append(path)
@@ -31,7 +34,7 @@ impl<H: Hooks> FsLayer for Hooked<H> {
         self.0.concurrent()
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        RealFs.read(path)
+        self.0.read(path)
     }
     fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
         RealFs.create_new(path, bytes, sync)
@@ -65,5 +68,8 @@ impl<H: Hooks> FsLayer for Hooked<H> {
     }
     fn lock(&self, root: &Path) -> Result<StoreLock, StoreError> {
         RealFs.lock(root)
+    }
+    fn kind(&self, path: &Path) -> io::Result<Option<FileKind>> {
+        RealFs.kind(path)
     }
 }

@@ -345,6 +345,8 @@ fn pickup_files(root: &Path) -> Vec<PickupFile> {
         else {
             continue;
         };
+        // spoolbox-<eid>-r<rows>-<store tag>.eml
+        let (rest, _tag) = rest.rsplit_once('-').unwrap();
         let (eid, rows) = rest.split_once("-r").unwrap();
         out.push(PickupFile {
             path: e.path(),
