@@ -1511,6 +1511,13 @@ impl Store {
                     report.quarantined.push(q);
                     continue;
                 };
+                if f.is_dir {
+                    // Not a condition that passes (as unreadable files do): moved aside.
+                    let why = "a directory where a message file belongs";
+                    let q = quarantine_in(&*self.fs, &self.root, &path, why)?;
+                    report.quarantined.push(q);
+                    continue;
+                }
                 let Some(fp) = fp else {
                     continue;
                 };
