@@ -720,6 +720,13 @@ impl Spooler {
     /// Send/Receive: clears the retry timer of every waiting message, once. Messages that
     /// run into trouble again wait again (a dead server never makes this spin).
     fn flush_queue(&mut self) -> Result<(), StoreError> {
+        // "Send all" also tries message files that could not be read before: those readable
+        // now come back into the queue.
+        for eid in self.store.recheck_unreadable()? {
+            if let Some(s) = self.store.summary(eid).cloned() {
+                self.emit(Event::Summary(s));
+            }
+        }
         let now = self.now();
         let waiting: Vec<EntryId> = self
             .store

@@ -2,14 +2,20 @@
 //!
 //! ```text
 //! STORE/
-//!   store.lock      exclusive advisory lock held by the owning process
+//!   store.lock      the owner's pid; the owner locks the store directory and this file (see lock)
 //!   store.json      store properties, folders, profile, schema version
 //!   tmp/            scratch: every file is written here, fsynced, then renamed into place
 //!   folders/<folder-id>/<entry-id>.json   one message per file, pretty JSON
 //!   journal/journal.log                  per-step patches, checksummed lines
-//!   quarantine/     files that could not be read, each with a .why beside it
+//!   quarantine/     files read and found wrong (corrupt), each with a .why beside it
 //!   index.json      rebuildable summaries for a fast first frame
 //! ```
+//!
+//! A message file that cannot be read at all (permissions, an I/O error, a FIFO) is not
+//! corrupt: it stays where it is, is listed as [`Unreadable`] and kept out of the queue, and
+//! comes back once it can be read. No file is opened through a symbolic link or blocked on:
+//! see [`fs::open_regular`]; the store's special files must be regular files, and everything
+//! the store creates is private to its owner (0600 files, 0700 directories).
 //!
 //! The store knows nothing of transports; the spooler drives it.
 
