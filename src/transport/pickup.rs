@@ -80,7 +80,11 @@ pub fn store_tag(store_root: &Path) -> String {
 /// The deterministic file name for one hand-off: the message, its offered rows (hashed when
 /// many, so the name stays short for any number of recipients) and the store's tag.
 pub fn file_name(store: &str, eid: crate::mapi::EntryId, rows: &[u32]) -> String {
-    format!("spoolbox-{}-r{}-{store}.eml", eid.file_stem(), rows_part(rows))
+    format!(
+        "spoolbox-{}-r{}-{store}.eml",
+        eid.file_stem(),
+        rows_part(rows)
+    )
 }
 
 fn rows_part(rows: &[u32]) -> String {
@@ -182,7 +186,9 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<(String, 
                 if k > 100 {
                     return Err(std::io::Error::new(
                         ErrorKind::AlreadyExists,
-                        format!("{stem}.eml and 100 other names are taken by files Spoolbox did not write"),
+                        format!(
+                            "{stem}.eml and 100 other names are taken by files Spoolbox did not write"
+                        ),
                     ));
                 }
                 continue;

@@ -227,11 +227,13 @@ fn send_all_sends_the_demo_outbox_and_writes_the_x400_ndr() {
     assert_eq!(one(&rows, "Draft: notes for next week")["state"], "Draft");
     // The pickup folder holds one .eml for the quarterly report, with its three recipients.
     let qid = q["id"].as_u64().unwrap();
-    let eml = store.join("pickup").join(spoolbox::transport::pickup::file_name(
-        &spoolbox::transport::pickup::store_tag(&store),
-        EntryId(qid),
-        &[0, 1, 2],
-    ));
+    let eml = store
+        .join("pickup")
+        .join(spoolbox::transport::pickup::file_name(
+            &spoolbox::transport::pickup::store_tag(&store),
+            EntryId(qid),
+            &[0, 1, 2],
+        ));
     let text = std::fs::read_to_string(&eml).unwrap();
     assert!(text.contains("Subject: Quarterly report"), "{text}");
 }

@@ -1,6 +1,7 @@
 //! A hostile or broken file system around the store (issue 16): symbolic links planted at the
 //! store's and the pickup folder's names, FIFOs, unreadable message files, a deleted
 //! `store.lock`, two stores sharing a pickup folder, a hand-off with many recipients.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::io;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _, symlink};
@@ -45,7 +46,12 @@ fn victim(dir: &Path, name: &str, text: &[u8]) -> (PathBuf, Vec<u8>, u32) {
 
 fn unchanged(v: &(PathBuf, Vec<u8>, u32)) {
     let md = std::fs::metadata(&v.0).unwrap();
-    assert_eq!(std::fs::read(&v.0).unwrap(), v.1, "{} changed", v.0.display());
+    assert_eq!(
+        std::fs::read(&v.0).unwrap(),
+        v.1,
+        "{} changed",
+        v.0.display()
+    );
     assert_eq!(md.mode() & 0o7777, v.2, "{} mode changed", v.0.display());
 }
 
@@ -77,20 +83,24 @@ fn message_path(root: &Path, m: &Message) -> PathBuf {
 fn symlinked_store_lock_and_journal_are_refused_and_their_targets_stay_byte_for_byte() {
     let outside = fast_tempdir();
     let v1 = victim(outside.path(), "VICTIM1", b"precious lock target\n");
-    let v2 = victim(outside.path(), "VICTIM2", b"secret journal target, mode 0600\n");
+    let v2 = victim(
+        outside.path(),
+        "VICTIM2",
+        b"secret journal target, mode 0600\n",
+    );
     let dir = fast_tempdir();
     let root = dir.path().join("D");
     std::fs::create_dir_all(root.join("journal")).unwrap();
     symlink(&v1.0, root.join("store.lock")).unwrap();
     symlink(&v2.0, root.join("journal/journal.log")).unwrap();
-    let e = Store::open(&root).err().expect("a store with a symlinked store.lock opens");
+    let e = Store::open(&root).expect_err("a store with a symlinked store.lock opens");
     assert!(e.to_string().contains("store.lock"), "{e}");
     assert!(e.to_string().contains("symbolic link"), "{e}");
     unchanged(&v1);
     unchanged(&v2);
     // The lock alone fixed: the journal link is refused, its target neither copied nor cut.
     std::fs::remove_file(root.join("store.lock")).unwrap();
-    let e = Store::open(&root).err().expect("a store with a symlinked journal opens");
+    let e = Store::open(&root).expect_err("a store with a symlinked journal opens");
     assert!(e.to_string().contains("journal.log"), "{e}");
     unchanged(&v1);
     unchanged(&v2);
@@ -110,7 +120,7 @@ fn symlinked_store_json_and_index_json_are_refused() {
         drop(Store::open(&root).unwrap());
         let _ = std::fs::remove_file(root.join(name));
         symlink(&v.0, root.join(name)).unwrap();
-        let e = Store::open(&root).err().expect("opened through a symlink");
+        let e = Store::open(&root).expect_err("opened through a symlink");
         assert!(e.to_string().contains(name), "{e}");
         unchanged(&v);
     }
@@ -125,10 +135,10 @@ fn everything_the_store_writes_is_private_quarantine_included() {
         draft(&mut store, "private")
     };
     std::fs::write(root.join("folders/1/000000000077.json"), b"{broken").ok();
-    let bad = root.join("folders").join(m.folder.file_stem()).join(format!(
-        "{}.json",
-        EntryId(m.entry_id.0 + 1000).file_stem()
-    ));
+    let bad = root
+        .join("folders")
+        .join(m.folder.file_stem())
+        .join(format!("{}.json", EntryId(m.entry_id.0 + 1000).file_stem()));
     std::fs::write(&bad, b"{ not json").unwrap();
     let (_store, report) = Store::open(&root).unwrap();
     assert!(!report.quarantined.is_empty());
@@ -140,7 +150,10 @@ fn everything_the_store_writes_is_private_quarantine_included() {
         assert_eq!(mode(&root.join(f)), 0o600, "{f}");
     }
     assert_eq!(mode(&message_path(&root, &m)), 0o600);
-    for e in std::fs::read_dir(root.join("quarantine")).unwrap().flatten() {
+    for e in std::fs::read_dir(root.join("quarantine"))
+        .unwrap()
+        .flatten()
+    {
         if e.path().extension().is_some_and(|x| x == "why") {
             assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
         }
@@ -179,7 +192,12 @@ fn deleting_store_lock_does_not_let_a_second_owner_in() {
 #[test]
 fn a_fifo_as_a_special_file_is_refused_at_once_naming_it() {
     let dir = fast_tempdir();
-    for name in ["store.json", "index.json", "journal/journal.log", "store.lock"] {
+    for name in [
+        "store.json",
+        "index.json",
+        "journal/journal.log",
+        "store.lock",
+    ] {
         let root = dir.path().join(name.replace('/', "-"));
         drop(Store::open(&root).unwrap());
         let _ = std::fs::remove_file(root.join(name));
@@ -239,14 +257,18 @@ fn a_fifo_as_a_message_file_is_listed_unreadable_and_list_and_doctor_return() {
     let list = run(&["list"]);
     let text = String::from_utf8_lossy(&list.stdout).into_owned();
     assert!(
-        text.lines()
-            .any(|l| l.contains(&fifo_eid.0.to_string()) && l.contains("Unreadable") && l.contains("FIFO")),
+        text.lines().any(|l| l.contains(&fifo_eid.0.to_string())
+            && l.contains("Unreadable")
+            && l.contains("FIFO")),
         "{text}"
     );
     let doctor = run(&["doctor"]);
     let text = String::from_utf8_lossy(&doctor.stdout).into_owned();
     assert!(!text.contains("store OK"), "{text}");
-    assert!(text.contains("unreadable message files (left in place, out of the queue): 1"), "{text}");
+    assert!(
+        text.contains("unreadable message files (left in place, out of the queue): 1"),
+        "{text}"
+    );
 }
 
 /// Permission denied on one file, as a non-root user would get it.
@@ -286,7 +308,10 @@ fn an_unreadable_message_with_an_index_is_skipped_once_and_the_queue_goes_on() {
     *deny.0.lock().unwrap() = Some(message_path(&root, &a));
     let layer = Arc::new(Hooked(Arc::clone(&deny)));
     let (store, report) = Store::open_with_fs(&root, layer).unwrap();
-    assert_eq!(report.from_index, 2, "both summaries from the index, unread");
+    assert_eq!(
+        report.from_index, 2,
+        "both summaries from the index, unread"
+    );
     let mut sp = Spooler::new(store, Clock::system());
     sp.handle(SpCommand::Resume);
     let mut errors = Vec::new();
@@ -308,7 +333,11 @@ fn an_unreadable_message_with_an_index_is_skipped_once_and_the_queue_goes_on() {
             Tick::Ran(..) => {}
         }
     }
-    assert!(idle, "the spooler never went idle; errors: {:?}", &errors[..errors.len().min(5)]);
+    assert!(
+        idle,
+        "the spooler never went idle; errors: {:?}",
+        &errors[..errors.len().min(5)]
+    );
     assert_eq!(errors.len(), 1, "reported once: {errors:?}");
     assert!(errors[0].contains("Permission denied"), "{errors:?}");
     // The readable one went through: out of the queue, its .eml in the pickup folder.
@@ -316,7 +345,11 @@ fn an_unreadable_message_with_an_index_is_skipped_once_and_the_queue_goes_on() {
     assert!(sp.store().queue().all(|e| e != b.entry_id));
     let files = emls(&root.join("pickup"));
     assert_eq!(files.len(), 1, "{files:?}");
-    assert!(std::fs::read_to_string(&files[0]).unwrap().contains("Subject: readable one"));
+    assert!(
+        std::fs::read_to_string(&files[0])
+            .unwrap()
+            .contains("Subject: readable one")
+    );
     let u: Vec<_> = sp.store().unreadable().cloned().collect();
     assert_eq!(u.len(), 1);
     assert_eq!(u[0].eid, a.entry_id);
@@ -394,7 +427,10 @@ fn a_mode_000_message_file_as_nobody_is_reported_and_send_all_finishes() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let mentions = all.lines().filter(|l| l.contains("Permission denied")).count();
+    let mentions = all
+        .lines()
+        .filter(|l| l.contains("Permission denied"))
+        .count();
     assert!((1..=2).contains(&mentions), "{all}");
     let doctor = as_nobody(&["doctor"]);
     let text = String::from_utf8_lossy(&doctor.stdout).into_owned();
@@ -507,7 +543,11 @@ fn a_foreign_file_at_the_pickup_name_is_left_alone_and_never_counted_delivered()
     let files = emls(&pdir);
     assert_eq!(files.len(), 2, "{files:?}");
     let mine = files.iter().find(|p| **p != planted.0).unwrap();
-    assert!(std::fs::read_to_string(mine).unwrap().contains("Subject: mine"));
+    assert!(
+        std::fs::read_to_string(mine)
+            .unwrap()
+            .contains("Subject: mine")
+    );
     // A replay finds its own file and writes no third one.
     let h = t.submit_message(&pickup_view(&root, &m));
     assert_eq!(delivered(&h), 1);
