@@ -1009,7 +1009,7 @@ impl Spooler {
             .root()
             .join("traces")
             .join(format!("{}.json", eid.file_stem()));
-        let bytes = std::fs::read(&path).map_err(|_| StoreError::NotFound(eid))?;
+        let bytes = crate::store::fs::read_regular(&path).map_err(|_| StoreError::NotFound(eid))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))
     }

@@ -1644,7 +1644,7 @@ impl Drop for Store {
 /// store read, copy or overwrite a file outside it, and a FIFO would hang the open.
 fn check_special_files(fs: &dyn FsLayer, root: &Path) -> Result<()> {
     let files = ["store.json", "index.json", "journal/journal.log"];
-    let dirs = ["tmp", "folders", "journal", "quarantine"];
+    let dirs = ["tmp", "folders", "journal", "quarantine", "traces"];
     for (name, want_dir) in files
         .iter()
         .map(|f| (*f, false))
@@ -1663,7 +1663,7 @@ fn check_special_files(fs: &dyn FsLayer, root: &Path) -> Result<()> {
         let (expected, kinds) = if want_dir {
             (
                 "a directory",
-                "tmp/, folders/, journal/ and quarantine/ are directories",
+                "tmp/, folders/, journal/, quarantine/ and traces/ are directories",
             )
         } else {
             (

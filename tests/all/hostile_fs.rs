@@ -588,3 +588,20 @@ fn a_hand_off_with_120_recipients_gets_a_short_name_and_is_delivered() {
     let n = files[0].file_name().unwrap().len();
     assert!(n < 100, "name of {n} bytes");
 }
+
+#[test]
+fn a_symlinked_store_directory_is_refused() {
+    let outside = fast_tempdir();
+    let dir = fast_tempdir();
+    for sub in ["quarantine", "tmp", "traces"] {
+        let root = dir.path().join(sub);
+        drop(Store::open(&root).unwrap());
+        let _ = std::fs::remove_dir_all(root.join(sub));
+        let target = outside.path().join(sub);
+        std::fs::create_dir_all(&target).unwrap();
+        symlink(&target, root.join(sub)).unwrap();
+        let e = Store::open(&root).expect_err("opened with a symlinked directory");
+        assert!(e.to_string().contains(sub), "{e}");
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    }
+}
