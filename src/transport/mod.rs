@@ -9,6 +9,7 @@ pub mod fax;
 pub mod null;
 pub mod pickup;
 pub mod smtp;
+pub mod smtp_wire;
 
 use jiff::Timestamp;
 

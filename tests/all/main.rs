@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod group;
 mod pipeline;
+mod poison;
 mod realfs;
 mod smtp;
 mod store;
