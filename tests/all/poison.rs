@@ -20,9 +20,18 @@ use crate::store::fast_tempdir;
 pub const POISON: &str =
     "From: t@x.test\nTo: =?UTF-8?B?QQpC?= <alice@example.com>\nSubject: poison\n\nb\n";
 
+/// The binary under test; `SPOOLBOX_TEST_BIN` names another (an older build, to see these
+/// tests fail without the fixes).
+pub fn binary() -> PathBuf {
+    std::env::var_os("SPOOLBOX_TEST_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_spoolbox")),
+        PathBuf::from,
+    )
+}
+
 /// Runs the binary on `store`, killed after `limit` (a hang is a failure, not a stuck test).
 pub fn run_bounded(store: &Path, args: &[&str], env: &[(&str, &Path)], limit: Duration) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_spoolbox"));
+    let mut c = Command::new(binary());
     c.arg("--store")
         .arg(store)
         .args(args)
@@ -229,7 +238,7 @@ sys.stdout.write(seen.decode("utf-8", "replace"))
     let o = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(env!("CARGO_BIN_EXE_spoolbox"))
+        .arg(binary())
         .arg("--store")
         .arg(&store)
         .args(["profile", "set-password"])
