@@ -90,6 +90,7 @@ fn profile(port: u16) -> Profile {
                 tls: TlsMode::None,
                 username: None,
                 timeout_secs: 30,
+                ..SmtpSettings::default()
             }),
             &["SMTP"],
         )],

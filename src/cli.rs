@@ -183,6 +183,9 @@ pub enum BenchKind {
     /// SMTP to Postfix's smtp-sink on loopback vs smtp-source and a loop of msmtp (run
     /// with --messages 1000); not part of `all`.
     Smtp,
+    /// Rendering a message to 10,000 and 40,000 recipients and a 50 MB body; not part of
+    /// `all`.
+    Render,
 }
 
 fn parse_step(s: &str) -> Result<crate::mapi::Step, String> {
@@ -250,6 +253,9 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
         if *kind == BenchKind::Load {
             return crate::bench_load::run(*messages, cli.store.as_deref())
                 .map(|()| ExitCode::SUCCESS);
+        }
+        if *kind == BenchKind::Render {
+            return crate::bench_render::run(*runs).map(|()| ExitCode::SUCCESS);
         }
         if *kind == BenchKind::Smtp {
             return crate::bench_smtp::run(*messages, *runs, cli.store.as_deref())
@@ -443,10 +449,17 @@ fn profile(cli: &Cli, store: Store, action: Option<&ProfileCmd>) -> Result<ExitC
                     "the SMTP transport {name:?} has no host; set one with `spoolbox profile set-smtp --host HOST`"
                 );
             }
+            // On a terminal the password is typed with echo off (never shown on the screen
+            // or left in its scroll-back); piped in, it is the first line.
             let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("reading the password from standard input")?;
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                line = rpassword::prompt_password(format!("Password for {user} (not shown): "))
+                    .context("reading the password from the terminal")?;
+            } else {
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+            }
             let password = line.trim_end_matches(['\r', '\n']);
             let path = credentials::default_path()?;
             let key = credentials::key(&user, &s.host, s.port);

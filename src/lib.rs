@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod bench_load;
+pub mod bench_render;
 pub mod bench_smtp;
 pub mod cli;
 pub mod mapi;

@@ -835,6 +835,7 @@ impl Spooler {
             crate::mapi::PropValue::Binary(sent.to_bytes()),
         );
         fill(&mut m);
+        submit::clean_headers(&mut m);
         self.store.save(&mut m)?;
         self.changed(&m);
         self.emit(Event::DraftCreated(eid));
@@ -847,7 +848,17 @@ impl Spooler {
     /// # Errors
     /// An unreadable file, or one that is not a message ([`transport::eml::ImportError`]).
     pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, StoreError> {
-        let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
+        // At most one byte past the cap: enough to know the file is too large, never the
+        // whole of `/dev/zero` or a disk image.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?,
+                transport::eml::MAX_IMPORT_BYTES as u64 + 1,
+            ),
+            &mut bytes,
+        )
+        .map_err(|e| StoreError::io(path, e))?;
         let parsed = transport::eml::import(&bytes)
             .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))?;
         let subject = parsed.subject.clone();

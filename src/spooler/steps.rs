@@ -27,7 +27,7 @@ use crate::mapi::{
 };
 use crate::store::profile::HookAction;
 use crate::store::{FolderKind, Patch, StoreError};
-use crate::transport::{EndFlag, RowOutcome, SubmitResult, SubmitView};
+use crate::transport::{EndFlag, Preprocessed, RowOutcome, SubmitResult, SubmitView};
 
 /// The MAPI calls one step makes, for the trace.
 pub(super) struct Tracer {
@@ -429,7 +429,15 @@ impl Spooler {
                 continue;
             }
             let name = t.name().to_owned();
-            let pre = t.preprocess(msg, &rows);
+            let pre = crate::transport::guarded(|| t.preprocess(msg, &rows)).unwrap_or_else(|why| {
+                let why = format!(
+                    "MAPI_E_CORRUPT_DATA: the {name} preprocessor failed on this message ({why})"
+                );
+                Preprocessed {
+                    rejected: rows.iter().map(|r| (*r, why.clone())).collect(),
+                    note: why,
+                }
+            });
             tr.call(
                 "PreprocessMessage",
                 format!("{name}, {eid}, {} row(s)", rows.len()),
@@ -562,7 +570,18 @@ impl Spooler {
                     self.store.sync_journal()?;
                 }
                 let h = if resend_now == 0 {
-                    let Some(h) = t.start_submit(&view) else {
+                    let started = crate::transport::guarded(|| t.start_submit(&view))
+                        .unwrap_or_else(|why| {
+                            tr.call(
+                                "IXPLogon::SubmitMessage",
+                                format!("[{name}] {eid}"),
+                                format!(
+                                    "panicked: {why}; the message is parked, the queue goes on"
+                                ),
+                            );
+                            Some(crate::transport::panicked(&name, &view.rows, &why))
+                        });
+                    let Some(h) = started else {
                         // Under way on the transport's thread: the spooler goes on with
                         // other work and comes back for the result.
                         match (behind, view.gate.clone()) {
@@ -579,7 +598,14 @@ impl Spooler {
                     };
                     h
                 } else {
-                    t.submit_message(&view)
+                    crate::transport::guarded(|| t.submit_message(&view)).unwrap_or_else(|why| {
+                        tr.call(
+                            "IXPLogon::SubmitMessage",
+                            format!("[{name}] {eid}"),
+                            format!("panicked: {why}; the message is parked, the queue goes on"),
+                        );
+                        crate::transport::panicked(&name, &view.rows, &why)
+                    })
                 };
                 if self.in_flight == Some((eid, ti)) {
                     // A background hand-off collected. The one queued behind it is already on

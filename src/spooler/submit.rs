@@ -411,6 +411,7 @@ pub fn save_draft(store: &mut Store, mut draft: Message) -> Result<Message> {
             )));
         }
     }
+    clean_headers(&mut draft);
     draft.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT);
     draft
         .props
@@ -517,6 +518,36 @@ pub fn attach_file(store: &mut Store, eid: EntryId, path: &std::path::Path) -> R
         .add_flags(PR_MESSAGE_FLAGS, crate::mapi::flags::MSGFLAG_HASATTACH);
     store.save(&mut msg)?;
     Ok(msg)
+}
+
+/// What the composer typed, made fit for headers: no control character (a CR or LF pasted
+/// into a name or the subject) in the subject or a display name, none (nor a bidirectional
+/// override) in an attachment's file name.
+pub fn clean_headers(msg: &mut Message) {
+    use crate::mapi::tags::{PR_DISPLAY_NAME, PR_SUBJECT};
+    use crate::transport::eml::{clean_header_text, is_format_control};
+    let subject = clean_header_text(msg.subject());
+    if subject != msg.subject() {
+        msg.props.set_text(PR_SUBJECT, subject);
+    }
+    for r in &mut msg.recipients {
+        let name = clean_header_text(r.display_name());
+        if name != r.display_name() {
+            r.props.set_text(PR_DISPLAY_NAME, name);
+        }
+    }
+    for a in &mut msg.attachments {
+        if a.file_name
+            .chars()
+            .any(|c| c.is_control() || is_format_control(c))
+        {
+            a.file_name = a
+                .file_name
+                .chars()
+                .filter(|c| !c.is_control() && !is_format_control(*c))
+                .collect();
+        }
+    }
 }
 
 /// A MIME type from a file name's extension (`application/octet-stream` when unknown).

@@ -126,6 +126,27 @@ pub struct SmtpSettings {
     /// Seconds before a silent server counts as a network error.
     #[serde(default = "smtp_timeout")]
     pub timeout_secs: u64,
+    /// Seconds the whole reply to one command may take, however slowly its bytes trickle in
+    /// (Postfix's `smtp_per_record_deadline`); 0 is the default, 300.
+    #[serde(default = "smtp_command_deadline")]
+    pub command_deadline_secs: u64,
+    /// Seconds one message's transaction may take, from MAIL FROM to the reply after the
+    /// final dot; 0 is the default, 1800.
+    #[serde(default = "smtp_message_deadline")]
+    pub message_deadline_secs: u64,
+}
+
+/// The default of [`SmtpSettings::command_deadline_secs`].
+pub const SMTP_COMMAND_DEADLINE: u64 = 300;
+/// The default of [`SmtpSettings::message_deadline_secs`].
+pub const SMTP_MESSAGE_DEADLINE: u64 = 1800;
+
+fn smtp_command_deadline() -> u64 {
+    SMTP_COMMAND_DEADLINE
+}
+
+fn smtp_message_deadline() -> u64 {
+    SMTP_MESSAGE_DEADLINE
 }
 
 fn smtp_port() -> u16 {

@@ -9,6 +9,7 @@ pub mod fax;
 pub mod null;
 pub mod pickup;
 pub mod smtp;
+pub mod smtp_wire;
 
 use jiff::Timestamp;
 
@@ -144,6 +145,38 @@ pub struct Preprocessed {
     pub rejected: Vec<(u32, String)>,
     /// A short description for the trace.
     pub note: String,
+}
+
+/// A panic payload that is never caught by [`guarded`]: tests raise it
+/// (`std::panic::panic_any(SimulatedCrash)`) to stand for the process dying mid-hand-off.
+#[derive(Clone, Copy, Debug)]
+pub struct SimulatedCrash;
+
+/// Runs one transport call for one message; a panic in it comes back as its text instead of
+/// unwinding through the spooler, so one message can never stop the queue (issue 16).
+///
+/// # Errors
+/// The panic's message.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        if p.is::<SimulatedCrash>() {
+            std::panic::resume_unwind(p);
+        }
+        eml::panic_text(p.as_ref())
+    })
+}
+
+/// The hand-off of a message whose transport call panicked: every offered row failed for good
+/// (`MAPI_E_CORRUPT_DATA`, an NDR), with the reason; the spooler goes on with the others.
+pub fn panicked(transport: &str, rows: &[u32], why: &str) -> Handoff {
+    let text = format!(
+        "MAPI_E_CORRUPT_DATA: {transport} failed on this message ({why}); it is parked, the other messages go on"
+    );
+    Handoff::sent(
+        rows.iter()
+            .map(|r| (*r, RowOutcome::Failed(text.clone())))
+            .collect(),
+    )
 }
 
 /// A transport provider logon (`IXPLogon`).

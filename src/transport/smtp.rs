@@ -1,6 +1,7 @@
-//! The SMTP transport (SPEC section 3) over lettre's low-level `SmtpConnection`: it issues
-//! MAIL, RCPT and DATA itself so that each recipient's result comes from the server's own
-//! reply to its RCPT TO, which lettre's high-level `SmtpTransport::send` does not expose.
+//! The SMTP transport (SPEC section 3) over its own wire (`smtp_wire`: bounded replies,
+//! deadlines; lettre's command and address types): it issues MAIL, RCPT and DATA itself so
+//! that each recipient's result comes from the server's own reply to its RCPT TO, which
+//! lettre's high-level `SmtpTransport::send` does not expose.
 //!
 //! - 250 to RCPT, then 250 after the DATA dot → delivered, with the server's text.
 //! - 5xx to RCPT → failed for good with the server's text (an NDR for that recipient only).
@@ -13,8 +14,7 @@
 //!
 //! When the server offers PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out in one write
 //! (batches of 4 KB for thousands of recipients) and their replies are read in order, as
-//! Postfix's client does: one round trip for what took one per command. lettre keeps only the
-//! EHLO keywords it uses, so logon asks EHLO once more.
+//! Postfix's client does: one round trip for what took one per command.
 //!
 //! Logon is lazy: the first hand-off connects, and the connection is kept for the next
 //! messages (a server that closed it meanwhile is reconnected once, before anything is
@@ -35,13 +35,10 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
-use lettre::transport::smtp::Error as SmtpError;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use lettre::transport::smtp::response::Response;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, MailBodyParameter, MailParameter};
 
+use super::smtp_wire::{Conn, Limits, WireError};
 use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, credentials, eml};
 use crate::mapi::EntryId;
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
@@ -87,7 +84,7 @@ struct SmtpCore {
     settings: SmtpSettings,
     deliver_for_real: bool,
     credentials: Option<PathBuf>,
-    conn: Option<SmtpConnection>,
+    conn: Option<Conn>,
     /// The kept connection's server offered PIPELINING.
     pipelining: bool,
     link: Link,
@@ -117,31 +114,14 @@ enum Abort {
 /// How long a hand-off waits at its gate for the journal sync (milliseconds, normally).
 const GATE_WAIT: Duration = Duration::from_mins(1);
 
-/// Converts a reply into the text kept as `PR_REPORT_TEXT` or shown as delivered.
-fn reply_text(r: &Response) -> String {
-    let lines: Vec<&str> = r.message().collect();
-    format!("{} {}", r.code(), lines.join(" "))
-        .trim_end()
-        .to_owned()
-}
-
-/// The server's text for a negative reply, or a description of what broke.
-fn error_text(e: &SmtpError) -> String {
-    if let Some(code) = e.status() {
-        let text = std::error::Error::source(e).map(ToString::to_string);
-        return format!("{code} {}", text.unwrap_or_default())
-            .trim_end()
-            .to_owned();
-    }
-    let mut s = e.to_string();
-    if e.is_timeout() && !s.contains("timed out") {
-        s.push_str(" (timed out)");
-    }
-    s
+/// The server's text for a negative reply, or a description of what broke (a timeout says
+/// how long it waited and for which reply).
+fn error_text(e: &WireError) -> String {
+    e.to_string()
 }
 
 /// A negative reply's outcome for one row: 4xx transient, 5xx permanent.
-fn row_outcome(e: &SmtpError) -> Option<RowOutcome> {
+fn row_outcome(e: &WireError) -> Option<RowOutcome> {
     if e.is_permanent() {
         Some(RowOutcome::Failed(error_text(e)))
     } else if e.is_transient() {
@@ -152,8 +132,8 @@ fn row_outcome(e: &SmtpError) -> Option<RowOutcome> {
 }
 
 /// True when the server said it is closing the channel (421): the connection is spent.
-fn is_421(e: &SmtpError) -> bool {
-    e.status().is_some_and(|c| c.to_string() == "421")
+fn is_421(e: &WireError) -> bool {
+    e.code() == Some(421)
 }
 
 impl SmtpCore {
@@ -193,8 +173,21 @@ impl SmtpCore {
         format!("{}:{}{tls}", self.host(), self.settings.port)
     }
 
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(self.settings.timeout_secs.max(1))
+    /// The bounds of a connection: the profile's timeout and deadlines (0: the defaults).
+    fn limits(&self) -> Limits {
+        let or = |v: u64, d: u64| Duration::from_secs(if v == 0 { d } else { v });
+        Limits {
+            timeout: Duration::from_secs(self.settings.timeout_secs.max(1)),
+            command_deadline: or(
+                self.settings.command_deadline_secs,
+                crate::store::profile::SMTP_COMMAND_DEADLINE,
+            ),
+            message_deadline: or(
+                self.settings.message_deadline_secs,
+                crate::store::profile::SMTP_MESSAGE_DEADLINE,
+            ),
+            ..Limits::default()
+        }
     }
 
     /// The server's addresses; with the guard on, every one must be loopback (a `localhost`
@@ -238,44 +231,41 @@ impl SmtpCore {
 
     /// Logon: connect, EHLO, STARTTLS if asked (never falling back to plain text), AUTH if a
     /// user is configured; with whether the server offers PIPELINING.
-    fn connect(&self) -> Result<(SmtpConnection, bool), String> {
+    fn connect(&self) -> Result<(Conn, bool), String> {
         let addrs = self.resolve()?;
-        let hello = ClientId::default();
+        let hello = ClientId::default().to_string();
+        let host = self.host();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(host);
         let tls = match self.settings.tls {
             TlsMode::None => None,
-            TlsMode::StartTls | TlsMode::Implicit => Some(
-                TlsParameters::new(self.host().to_owned())
-                    .map_err(|e| format!("TLS setup for {}: {e}", self.host()))?,
-            ),
+            TlsMode::StartTls | TlsMode::Implicit => {
+                Some(super::smtp_wire::tls_config().map_err(|e| format!("{e} for {host}"))?)
+            }
         };
-        let implicit = if self.settings.tls == TlsMode::Implicit {
-            tls.as_ref()
-        } else {
-            None
+        let implicit = match (&tls, self.settings.tls) {
+            (Some(c), TlsMode::Implicit) => Some((c, bare)),
+            _ => None,
         };
-        let mut conn = SmtpConnection::connect(
-            addrs.as_slice(),
-            Some(self.timeout()),
-            &hello,
-            implicit,
-            None,
-        )
-        .map_err(|e| format!("cannot connect to {}: {}", self.endpoint(), error_text(&e)))?;
-        if let (TlsMode::StartTls, Some(params)) = (self.settings.tls, &tls) {
-            if !conn.can_starttls() {
+        let mut conn = Conn::connect(addrs.as_slice(), self.limits(), implicit)
+            .map_err(|e| format!("cannot connect to {}: {}", self.endpoint(), error_text(&e)))?;
+        conn.ehlo(&hello)
+            .map_err(|e| format!("EHLO to {}: {}", self.endpoint(), error_text(&e)))?;
+        if let (TlsMode::StartTls, Some(config)) = (self.settings.tls, &tls) {
+            if !conn.offers.starttls {
                 conn.abort();
                 return Err(format!(
                     "{} does not offer STARTTLS; not sending in plain text",
                     self.endpoint()
                 ));
             }
-            conn.starttls(params, &hello)
+            conn.starttls(config, bare)
+                .and_then(|()| conn.ehlo(&hello))
                 .map_err(|e| format!("STARTTLS with {}: {}", self.endpoint(), error_text(&e)))?;
         }
-        // lettre keeps only the EHLO keywords it uses itself: ask again (RFC 5321 allows it
-        // at any time outside a transaction) to learn whether commands may be pipelined.
-        let pipelining = offers_pipelining(&mut conn, &hello)
-            .map_err(|e| format!("EHLO to {}: {}", self.endpoint(), error_text(&e)))?;
+        let pipelining = conn.offers.pipelining;
         if let Some(user) = self.settings.username.as_deref().filter(|u| !u.is_empty()) {
             if !conn.is_encrypted() && !is_loopback_host(self.host()) {
                 conn.abort();
@@ -285,15 +275,13 @@ impl SmtpCore {
                 ));
             }
             let password = self.password(user)?;
-            let creds = Credentials::new(user.to_owned(), password);
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
-                .map_err(|e| {
-                    format!(
-                        "authentication as {user} at {} failed: {}",
-                        self.endpoint(),
-                        error_text(&e)
-                    )
-                })?;
+            conn.auth(user, &password).map_err(|e| {
+                format!(
+                    "authentication as {user} at {} failed: {}",
+                    self.endpoint(),
+                    error_text(&e)
+                )
+            })?;
         }
         Ok((conn, pipelining))
     }
@@ -304,29 +292,38 @@ impl SmtpCore {
     /// order, one round trip instead of one per command, as Postfix's client does; each reply
     /// means the same either way.
     fn transaction(
-        conn: &mut SmtpConnection,
+        conn: &mut Conn,
         pipelining: bool,
         from: &lettre::Address,
         rcpts: &[(u32, lettre::Address)],
         body: &[u8],
         gate: Option<&CommitGate>,
     ) -> Result<(Vec<(u32, RowOutcome)>, bool), Abort> {
+        // The whole transaction, MAIL to the reply after the final dot, within the message's
+        // deadline.
+        conn.set_message_deadline(
+            std::time::Instant::now().checked_add(conn.limits().message_deadline),
+        );
         let mut params = Vec::new();
-        if !body.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+        if !body.is_ascii() && conn.offers.eight_bit_mime {
             params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
         let any_utf8 =
             !from.to_string().is_ascii() || rcpts.iter().any(|(_, a)| !a.to_string().is_ascii());
-        if any_utf8 && conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+        if any_utf8 && conn.offers.smtp_utf8 {
             params.push(MailParameter::SmtpUtfEight);
         }
-        let mut commands = vec![Mail::new(Some(from.clone()), params).to_string()];
-        commands.extend(
-            rcpts
-                .iter()
-                .map(|(_, a)| Rcpt::new(a.clone(), Vec::new()).to_string()),
-        );
-        commands.push(Data.to_string());
+        let mut commands = vec![(
+            Mail::new(Some(from.clone()), params).to_string(),
+            "MAIL FROM".to_owned(),
+        )];
+        commands.extend(rcpts.iter().map(|(_, a)| {
+            (
+                Rcpt::new(a.clone(), Vec::new()).to_string(),
+                format!("RCPT TO:<{a}>"),
+            )
+        }));
+        commands.push((Data.to_string(), "DATA".to_owned()));
         let mut replies = Replies::new(commands, pipelining);
         let mut outcomes = Vec::new();
         if let Err(e) = replies.next(conn) {
@@ -337,7 +334,7 @@ impl SmtpCore {
             outcomes.extend(rcpts.iter().map(|(row, _)| (*row, o.clone())));
             let spent = is_421(&e) || replies.drain(conn);
             if !spent {
-                let _ = conn.command(Rset);
+                let _ = conn.command("RSET\r\n", "RSET");
             }
             return Ok((outcomes, spent));
         }
@@ -360,7 +357,7 @@ impl SmtpCore {
         if accepted.is_empty() {
             let spent = replies.drain(conn);
             if !spent {
-                let _ = conn.command(Rset);
+                let _ = conn.command("RSET\r\n", "RSET");
             }
             return Ok((outcomes, spent));
         }
@@ -370,7 +367,7 @@ impl SmtpCore {
             };
             outcomes.extend(accepted.iter().map(|row| (*row, o.clone())));
             if !is_421(&e) {
-                let _ = conn.command(Rset);
+                let _ = conn.command("RSET\r\n", "RSET");
             }
             return Ok((outcomes, is_421(&e)));
         }
@@ -385,29 +382,17 @@ impl SmtpCore {
                 "withdrawn before the final DATA dot: {why}; nothing was delivered"
             )));
         }
-        // The message and its final dot go out in one write: lettre's own `message` writes the
-        // dot separately, and that small second write waits for the ACK of the first (Nagle),
-        // which the server delays (40 ms on Linux) because it is waiting for the dot. A failed
-        // write (EPIPE) means the dot never left; any other failure after this point may
-        // have come after the server had the whole message.
-        let (reply, body_written) = if let Ok(text) = std::str::from_utf8(body) {
-            let r = conn.command(Raw(dot_stuffed(text)));
-            let written = !r.as_ref().err().is_some_and(write_failed);
-            (r, written)
-        } else {
-            // 8-bit content: lettre's own writer; the iterator tells how far it got (once
-            // asked past the last part, every byte of the message was written).
-            let mut written = false;
-            let parts = BodyParts {
-                body: Some(body),
-                done: &mut written,
-            };
-            let r = conn.message_iter(parts);
-            (r, written)
-        };
+        // The message and its final dot go out in one write (a small second write for the dot
+        // would wait for the ACK of the first, Nagle, which the server delays because it is
+        // waiting for the dot). A failed write means the dot never left; a failure after it
+        // may have come after the server had the whole message.
+        let data = dot_stuffed(body);
+        let sent = conn.send(&data, "the message");
+        let body_written = sent.is_ok();
+        let reply = sent.and_then(|()| conn.read_reply("the message (after the final dot)"));
         match reply {
             Ok(r) => {
-                let text = reply_text(&r);
+                let text = r.text();
                 outcomes.extend(
                     accepted
                         .iter()
@@ -444,66 +429,52 @@ impl SmtpCore {
 /// reading (RFC 2920 section 3.1; a message to thousands of recipients goes in batches).
 const PIPELINE_BATCH: usize = 4096;
 
-/// Whether the server's EHLO reply lists PIPELINING (RFC 2920). A server that refuses the
-/// second EHLO is talked to one command at a time; only a broken connection is an error.
-fn offers_pipelining(conn: &mut SmtpConnection, hello: &ClientId) -> Result<bool, SmtpError> {
-    let r = match conn.command(Ehlo::new(hello.clone())) {
-        Ok(r) => r,
-        Err(e) if row_outcome(&e).is_some() => return Ok(false),
-        Err(e) => return Err(e),
-    };
-    Ok(r.message().skip(1).any(|line| {
-        line.split_ascii_whitespace()
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING"))
-    }))
-}
-
 /// The replies to a transaction's MAIL, RCPTs and DATA, in order: each command is sent as its
 /// reply is asked for, or (pipelined) with the ones after it, up to [`PIPELINE_BATCH`] bytes.
 struct Replies {
-    commands: std::iter::Peekable<std::vec::IntoIter<String>>,
+    /// (command line, what it is called in an error).
+    commands: std::iter::Peekable<std::vec::IntoIter<(String, String)>>,
     pipelined: bool,
-    /// Commands sent whose replies have not been read.
-    unread: usize,
+    /// Commands sent whose replies have not been read, by name.
+    unread: VecDeque<String>,
 }
 
 impl Replies {
-    fn new(commands: Vec<String>, pipelined: bool) -> Self {
+    fn new(commands: Vec<(String, String)>, pipelined: bool) -> Self {
         Self {
             commands: commands.into_iter().peekable(),
             pipelined,
-            unread: 0,
+            unread: VecDeque::new(),
         }
     }
 
     /// The next command's reply (sending it, or the next batch of commands, first if not yet
     /// sent).
-    fn next(&mut self, conn: &mut SmtpConnection) -> Result<Response, SmtpError> {
-        if self.unread == 0 {
+    fn next(&mut self, conn: &mut Conn) -> Result<super::smtp_wire::Reply, WireError> {
+        if self.unread.is_empty() {
             let mut batch = String::new();
             // At least one command; pipelined, more while the batch stays small.
-            while let Some(c) = self.commands.next_if(|c| {
+            while let Some((c, what)) = self.commands.next_if(|(c, _)| {
                 batch.is_empty() || (self.pipelined && batch.len() + c.len() <= PIPELINE_BATCH)
             }) {
                 batch.push_str(&c);
-                self.unread += 1;
+                self.unread.push_back(what);
             }
-            self.unread = self.unread.saturating_sub(1);
-            return conn.command(Raw(batch));
+            let what = self.unread.front().cloned().unwrap_or_default();
+            conn.send(batch.as_bytes(), &what)?;
         }
-        self.unread -= 1;
-        conn.read_response()
+        let what = self.unread.pop_front().unwrap_or_default();
+        conn.read_reply(&what)
     }
 
     /// Reads the replies still due for commands already sent (the rest are never sent), after
     /// the transaction ended early (a refused sender, no recipient accepted): true if the
     /// connection is spent (it broke, the server is closing, or it accepted DATA anyway and
     /// only dropping the connection can end that without a message).
-    fn drain(&mut self, conn: &mut SmtpConnection) -> bool {
-        while self.unread > 0 {
+    fn drain(&mut self, conn: &mut Conn) -> bool {
+        while !self.unread.is_empty() {
             // DATA is the last command: its reply is the last one due with nothing left unsent.
-            let data = self.unread == 1 && self.commands.peek().is_none();
+            let data = self.unread.len() == 1 && self.commands.peek().is_none();
             let spent = match self.next(conn) {
                 Ok(_) => data,
                 Err(e) => row_outcome(&e).is_none() || is_421(&e),
@@ -518,63 +489,24 @@ impl Replies {
 
 /// The DATA content as SMTP sends it: lines starting with a dot get a second one
 /// (RFC 5321 section 4.5.2), then the terminating `CRLF . CRLF`.
-fn dot_stuffed(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
+fn dot_stuffed(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 64 + 8);
     let mut line_start = true;
     let mut after_cr = false;
-    for ch in text.chars() {
-        if line_start && ch == '.' {
-            out.push('.');
+    for &b in text {
+        if line_start && b == b'.' {
+            out.push(b'.');
         }
-        out.push(ch);
-        line_start = after_cr && ch == '\n';
-        after_cr = ch == '\r';
+        out.push(b);
+        line_start = after_cr && b == b'\n';
+        after_cr = b == b'\r';
     }
-    out.push_str(if text.ends_with("\r\n") {
-        ".\r\n"
+    out.extend_from_slice(if text.ends_with(b"\r\n") {
+        b".\r\n"
     } else {
-        "\r\n.\r\n"
+        b"\r\n.\r\n"
     });
     out
-}
-
-/// Pre-built DATA content written by `SmtpConnection::command` in one write.
-struct Raw(String);
-
-impl std::fmt::Display for Raw {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// True when the error is a failed write (the peer had closed): nothing after it was sent.
-fn write_failed(e: &SmtpError) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return io.kind() == std::io::ErrorKind::BrokenPipe;
-        }
-        source = err.source();
-    }
-    false
-}
-
-/// The message as one part, with a flag set once lettre asks for more.
-struct BodyParts<'a> {
-    body: Option<&'a [u8]>,
-    done: &'a mut bool,
-}
-
-impl<'a> Iterator for BodyParts<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let next = self.body.take();
-        if next.is_none() {
-            *self.done = true;
-        }
-        next
-    }
 }
 
 impl SmtpCore {
@@ -603,6 +535,8 @@ impl SmtpCore {
     /// One hand-off; with `gate`, its final dot waits there (background hand-offs only: on
     /// the spooler's thread the wait could never end).
     fn submit(&mut self, view: &SubmitView<'_>, gate: Option<&CommitGate>) -> Handoff {
+        #[cfg(test)]
+        tests::poison(view.msg);
         self.deliver_for_real = view.deliver_for_real;
         match self.logon_state(view.deliver_for_real) {
             Link::Unconfigured => {
@@ -795,6 +729,11 @@ pub struct SmtpTransport {
     in_flight: VecDeque<(EntryId, Vec<u32>)>,
     /// Finished background hand-offs not yet collected by the spooler, in order.
     done: VecDeque<Finished>,
+    /// What a new client is built with when the thread has to be restarted.
+    deliver_for_real: bool,
+    credentials: Option<PathBuf>,
+    /// How many times the thread stopped and was restarted: shown in the status text.
+    restarts: u32,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -823,6 +762,9 @@ impl SmtpTransport {
             worker: None,
             in_flight: VecDeque::new(),
             done: VecDeque::new(),
+            deliver_for_real,
+            credentials: None,
+            restarts: 0,
         }
     }
 
@@ -830,8 +772,9 @@ impl SmtpTransport {
     #[must_use]
     pub fn with_credentials_file(mut self, path: PathBuf) -> Self {
         if let Some(c) = &mut self.core {
-            c.credentials = Some(path);
+            c.credentials = Some(path.clone());
         }
+        self.credentials = Some(path);
         self
     }
 
@@ -844,6 +787,7 @@ impl SmtpTransport {
             let (wake_tx, wake) = bounded::<()>(1);
             let status = Arc::new(Mutex::new((core.status_code(), core.status_text())));
             let shared = Arc::clone(&status);
+            let name = self.name.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("spoolbox-smtp-{}", self.name))
                 .spawn(move || {
@@ -853,7 +797,15 @@ impl SmtpTransport {
                             None => job.view.gate.as_ref(),
                             Some(_) => None,
                         };
-                        let h = core.submit(&job.view.view(), gate);
+                        // One message can never stop the line: a panic while handing it off
+                        // fails its rows with the reason, drops the connection (its state is
+                        // unknown) and the thread takes the next job.
+                        let h = super::guarded(|| core.submit(&job.view.view(), gate))
+                            .unwrap_or_else(|why| {
+                                core.conn = None;
+                                core.link = Link::Idle;
+                                super::panicked(&name, &job.view.rows, &why)
+                            });
                         if let Ok(mut s) = shared.lock() {
                             *s = (core.status_code(), core.status_text());
                         }
@@ -889,12 +841,45 @@ impl SmtpTransport {
     }
 
     fn collect(&mut self) {
-        if let Some(w) = &self.worker {
-            while let Ok(f) = w.results.try_recv() {
-                self.in_flight.pop_front();
-                self.done.push_back(f);
+        let Some(w) = &self.worker else {
+            return;
+        };
+        loop {
+            match w.results.try_recv() {
+                Ok(f) => {
+                    self.in_flight.pop_front();
+                    self.done.push_back(f);
+                }
+                Err(crossbeam_channel::TryRecvError::Empty) => return,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => break,
             }
         }
+        self.restart();
+    }
+
+    /// The thread has stopped (a panic got past its guard): the hand-off it was on fails with
+    /// the reason (`MAPI_E_CORRUPT_DATA`, as a message that panicked), the one queued behind
+    /// it waits for a retry, and a new client is set up; the next hand-off starts a new thread.
+    /// The status text says so.
+    fn restart(&mut self) {
+        self.worker = None;
+        let why = "the SMTP transport's thread stopped while sending it";
+        for (i, (eid, rows)) in std::mem::take(&mut self.in_flight).into_iter().enumerate() {
+            let h = if i == 0 {
+                super::panicked(&self.name, &rows, why)
+            } else {
+                Handoff::refused(SubmitResult::NetworkError(
+                    0,
+                    "the SMTP transport's thread stopped before sending it; it was restarted"
+                        .into(),
+                ))
+            };
+            self.done.push_back((eid, rows, h));
+        }
+        let mut core = SmtpCore::new(self.settings.clone(), self.deliver_for_real);
+        core.credentials.clone_from(&self.credentials);
+        self.core = Some(core);
+        self.restarts += 1;
     }
 }
 
@@ -928,6 +913,11 @@ impl Transport for SmtpTransport {
                 .map_or_else(|_| "unknown".into(), |s| s.1.clone()),
             (None, None) => "offline: the transport thread could not start".into(),
         };
+        let base = match self.restarts {
+            0 => base,
+            1 => format!("{base} (the transport thread stopped and was restarted)"),
+            n => format!("{base} (the transport thread stopped and was restarted {n} times)"),
+        };
         match self.in_flight.front() {
             Some((eid, _)) => format!("{base}; sending message {eid}"),
             None => base,
@@ -949,10 +939,13 @@ impl Transport for SmtpTransport {
         });
         match rx.recv() {
             Ok(h) if sent => h,
-            _ => Handoff::refused(SubmitResult::NetworkError(
-                0,
-                "the SMTP transport's thread has stopped".into(),
-            )),
+            _ => {
+                self.collect();
+                Handoff::refused(SubmitResult::NetworkError(
+                    0,
+                    "the SMTP transport's thread has stopped; it was restarted".into(),
+                ))
+            }
         }
     }
 
@@ -1032,7 +1025,7 @@ impl Drop for SmtpCore {
         if let Some(mut c) = self.conn.take()
             && !c.has_broken()
         {
-            let _ = c.quit();
+            c.quit();
         }
     }
 }
@@ -1040,14 +1033,102 @@ impl Drop for SmtpCore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapi::{Message, Recipient, RecipientKind};
+
+    /// Test messages that make the transport's thread panic (caught) or die.
+    pub(super) fn poison(msg: &Message) {
+        match msg.subject() {
+            "panic in the thread" => panic!("test poison in the SMTP thread"),
+            "kill the thread" => std::panic::panic_any(super::super::SimulatedCrash),
+            _ => {}
+        }
+    }
+
+    fn msg(eid: u64, subject: &str) -> Message {
+        let mut m = Message::draft(EntryId(eid), EntryId(2), subject);
+        m.recipients.push(Recipient::new(
+            0,
+            "",
+            "a@example.com",
+            "SMTP",
+            RecipientKind::To,
+        ));
+        m
+    }
+
+    /// Starts a background hand-off of `m` and waits (at most 20 s) for its result.
+    fn hand_off(t: &mut SmtpTransport, m: &Message) -> Handoff {
+        let view = SubmitView {
+            msg: m,
+            rows: vec![0],
+            begin_deferred: false,
+            sender: (String::new(), "me@example.com".into()),
+            deliver_for_real: false,
+            store_root: PathBuf::from("."),
+            gate: None,
+        };
+        if let Some(h) = t.start_submit(&view) {
+            return h;
+        }
+        let t0 = std::time::Instant::now();
+        while !t.poll_handoff() {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no answer");
+            if let Some(rx) = t.completions() {
+                let _ = rx.recv_timeout(Duration::from_millis(50));
+            } else {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        t.start_submit(&view)
+            .unwrap_or_else(|| Handoff::refused(SubmitResult::Busy))
+    }
+
+    #[test]
+    fn a_panic_on_the_transport_thread_fails_that_message_and_the_line_goes_on() {
+        // A closed port: good messages end in a network error, which shows the line works.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_or(9, |a| a.port());
+        let settings = SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            timeout_secs: 2,
+            ..SmtpSettings::default()
+        };
+        let mut t = SmtpTransport::new("SMTP", &["SMTP".into()], settings, false);
+        let failed = |h: &Handoff, what: &str| {
+            matches!(h.outcomes.as_slice(), [(0, RowOutcome::Failed(text))]
+                if text.contains("MAPI_E_CORRUPT_DATA") && text.contains(what))
+        };
+        let h = hand_off(&mut t, &msg(1, "panic in the thread"));
+        assert!(failed(&h, "test poison in the SMTP thread"), "{h:?}");
+        let h = hand_off(&mut t, &msg(2, "good"));
+        assert!(
+            matches!(&h.result, SubmitResult::NetworkError(_, why) if why.contains("cannot connect")),
+            "{h:?}"
+        );
+        // A panic that gets past the guard kills the thread: the transport notices, fails the
+        // message it was on, restarts, and says so.
+        let h = hand_off(&mut t, &msg(3, "kill the thread"));
+        assert!(failed(&h, "thread stopped"), "{h:?}");
+        assert!(t.status_text().contains("restarted"), "{}", t.status_text());
+        let h = hand_off(&mut t, &msg(4, "good again"));
+        assert!(
+            matches!(&h.result, SubmitResult::NetworkError(_, why) if why.contains("cannot connect")),
+            "{h:?}"
+        );
+    }
 
     #[test]
     fn dots_at_line_starts_are_doubled_and_the_terminator_added() {
-        assert_eq!(dot_stuffed("a\r\n.b\r\n..\r\n"), "a\r\n..b\r\n...\r\n.\r\n");
-        assert_eq!(dot_stuffed(".x"), "..x\r\n.\r\n");
         assert_eq!(
-            dot_stuffed("x.\n.y"),
-            "x.\n.y\r\n.\r\n",
+            dot_stuffed(b"a\r\n.b\r\n..\r\n"),
+            b"a\r\n..b\r\n...\r\n.\r\n"
+        );
+        assert_eq!(dot_stuffed(b".x"), b"..x\r\n.\r\n");
+        assert_eq!(
+            dot_stuffed(b"x.\n.y"),
+            b"x.\n.y\r\n.\r\n",
             "a bare LF starts no line"
         );
     }

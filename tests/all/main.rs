@@ -8,6 +8,7 @@ mod crash;
 mod group;
 mod hostile_fs;
 mod pipeline;
+mod poison;
 mod realfs;
 mod smtp;
 mod store;

@@ -83,6 +83,7 @@ fn profile(setup: Setup) -> Profile {
                 tls: TlsMode::None,
                 username: None,
                 timeout_secs: 10,
+                ..SmtpSettings::default()
             }),
             &["SMTP"],
         );
