@@ -65,10 +65,12 @@ pub enum MapiCode {
     InvalidEntryId,
     /// `MAPI_E_DISK_ERROR`: the store could not read or write its files.
     DiskError,
+    /// `MAPI_E_OBJECT_CHANGED`: the object changed since it was opened (a stale editor).
+    ObjectChanged,
 }
 
 /// Every code, in the order of the reference's table followed by the general failures.
-const ALL: [MapiCode; 28] = [
+const ALL: [MapiCode; 29] = [
     MapiCode::NoSupport,
     MapiCode::Busy,
     MapiCode::NotFound,
@@ -97,6 +99,7 @@ const ALL: [MapiCode; 28] = [
     MapiCode::BadValue,
     MapiCode::InvalidEntryId,
     MapiCode::DiskError,
+    MapiCode::ObjectChanged,
 ];
 
 impl MapiCode {
@@ -124,6 +127,7 @@ impl MapiCode {
             // OpenChange's code list calls this value ecRpcFailed; mapicode.h's name is kept.
             Self::NetworkError => 0x8004_0115,
             Self::ObjectDeleted => 0x8004_010A,
+            Self::ObjectChanged => 0x8004_0109,
             // A raw Exchange error code, not an HRESULT (OpenChange mapitest).
             Self::NoDelSubmitMsg => 0x0000_0465,
             Self::InvalidParameter => 0x8007_0057,
@@ -159,6 +163,7 @@ impl MapiCode {
             Self::NoAccess => "MAPI_E_NO_ACCESS",
             Self::NetworkError => "MAPI_E_NETWORK_ERROR",
             Self::ObjectDeleted => "MAPI_E_OBJECT_DELETED",
+            Self::ObjectChanged => "MAPI_E_OBJECT_CHANGED",
             Self::NoDelSubmitMsg => "ecNoDelSubmitMsg",
             Self::InvalidParameter => "MAPI_E_INVALID_PARAMETER",
             Self::NotEnoughMemory => "MAPI_E_NOT_ENOUGH_MEMORY",
@@ -202,6 +207,7 @@ impl MapiCode {
                 "the transport hit a network error; the spooler will retry after a delay"
             }
             Self::ObjectDeleted => "the object has been deleted",
+            Self::ObjectChanged => "the object changed since it was opened",
             Self::NoDelSubmitMsg => "the server refuses to delete a message that is being sent",
             Self::InvalidParameter => "an invalid argument was passed",
             Self::NotEnoughMemory => "there is not enough memory",

@@ -335,6 +335,22 @@ pub struct StepRecord {
     /// The property changes it made (message and recipient rows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<super::value::PropChange>,
+    /// The spooler's own columns (outcome, transport) of each row this step changed, as
+    /// they were before it, so time travel shows every recipient column as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows_before: Vec<RowBefore>,
+}
+
+/// A recipient row's spooler columns before a step changed them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowBefore {
+    /// `PR_ROWID`
+    pub row: u32,
+    /// The outcome before the step.
+    pub outcome: RecipientState,
+    /// The transport before the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
 }
 
 /// One MAPI call as the trace shows it: `IMsgStore::SetLockState(42, MSG_LOCKED) -> S_OK`.
@@ -397,6 +413,16 @@ pub struct SpoolState {
     /// Set when the spooler started `FinishedMsg`: a restart completes the disposal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub finishing: bool,
+    /// How many times the message was submitted (`IMessage::SubmitMessage`), kept across
+    /// steps, aborts and its filing. A window's editor names the submission it saw, so a stale
+    /// editor, a double click or a race can never submit one draft twice.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub submission: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Where a message stands (reference section a.1), derived from its flags and bookkeeping.

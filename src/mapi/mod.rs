@@ -11,7 +11,7 @@ pub mod value;
 pub use error::{MapiCode, MapiError};
 pub use message::{
     Attachment, EntryId, IdHasher, IdMap, IdSet, Message, MessageState, Recipient, RecipientKind,
-    RecipientState, SCHEMA_VERSION, SpoolState, StepOutcome, StepRecord, TraceCall,
+    RecipientState, RowBefore, SCHEMA_VERSION, SpoolState, StepOutcome, StepRecord, TraceCall,
 };
 pub use step::Step;
 pub use tags::PropTag;

@@ -11,8 +11,22 @@ use crate::store::{Folder, Summary};
 /// What the UI or CLI asks the spooler to do.
 #[derive(Clone, Debug)]
 pub enum Command {
-    /// `IMessage::SubmitMessage` on a draft.
+    /// `IMessage::SubmitMessage` on a draft (refused for a message that is not an unsent
+    /// draft, so a sent message is never submitted again: see [`Command::SendAgain`]).
     Submit(EntryId),
+    /// An editor's Submit: save what is on screen, then submit it, only if the stored
+    /// message is still an unsent draft at the submission the editor saw (`seen`, the
+    /// message's `spool.submission` when the editor opened it). A stale editor, a second click
+    /// or a race is refused with `MAPI_E_OBJECT_CHANGED` and sends nothing.
+    SubmitDraft {
+        /// What is on screen.
+        draft: Box<Message>,
+        /// The submission number the editor saw.
+        seen: u32,
+    },
+    /// Send a sent message again: a new message with the same content and recipients,
+    /// submitted; the original and its trace stay as they are.
+    SendAgain(EntryId),
     /// `IMsgStore::AbortSubmit`.
     AbortSubmit(EntryId),
     /// Send this message now: submit a draft, release a hold, ignore its retry timer.

@@ -617,6 +617,16 @@ impl Spooler {
             Command::Submit(eid) => {
                 submit::submit_message(&mut self.store, eid, now).map(|m| self.changed(&m))
             }
+            Command::SubmitDraft { draft, seen } => {
+                submit::submit_draft(&mut self.store, *draft, seen, now).map(|m| self.changed(&m))
+            }
+            Command::SendAgain(eid) => submit::send_again(&mut self.store, eid, now).map(|m| {
+                self.emit(Event::Notice(format!(
+                    "message {eid} is sent again as a new message, {}; the original and its trace are unchanged",
+                    m.entry_id
+                )));
+                self.changed(&m);
+            }),
             Command::AbortSubmit(eid) => submit::abort_submit(&mut self.store, eid, now).map(|m| {
                 if self.current == Some(eid) {
                     self.current = None;
@@ -755,8 +765,16 @@ impl Spooler {
         if queued > 0 {
             self.flush_progress = Some((queued as u64, 0));
         }
+        // Never silent: a flush while stopped does nothing until the user lets the spooler go.
+        let until = match (self.at, self.mode) {
+            (Some((eid, step)), _) => format!(
+                "; queued until Continue (F5): the spooler is stopped at a breakpoint before {step} of message {eid}"
+            ),
+            (None, Mode::Paused) => "; queued until Resume (Ctrl+P): the spooler is paused".into(),
+            _ => String::new(),
+        };
         self.emit(Event::Notice(format!(
-            "Send/Receive: {queued} queued message(s) eligible now ({} retry timer(s) ignored)",
+            "Send/Receive: {queued} queued message(s) eligible now ({} retry timer(s) ignored){until}",
             waiting.len()
         )));
         Ok(())

@@ -22,8 +22,8 @@ use crate::mapi::tags::{
 };
 use crate::mapi::value::diff;
 use crate::mapi::{
-    EntryId, Message, PropBag, PropChange, RecipientState, SpoolState, Step, StepOutcome,
-    StepRecord, TraceCall,
+    EntryId, Message, PropBag, PropChange, RecipientState, RowBefore, SpoolState, Step,
+    StepOutcome, StepRecord, TraceCall,
 };
 use crate::store::profile::HookAction;
 use crate::store::{FolderKind, Patch, StoreError};
@@ -87,6 +87,22 @@ pub(crate) fn message_changes(before: &Message, after: &Message) -> Vec<PropChan
         diff(Some(r.row_id), b, &r.props, &mut out);
     }
     out
+}
+
+/// The outcome and transport of each row a step changed, as they were before it.
+pub(crate) fn rows_before(before: &Message, after: &Message) -> Vec<RowBefore> {
+    after
+        .recipients
+        .iter()
+        .filter_map(|r| {
+            let b = before.recipient(r.row_id)?;
+            (b.outcome != r.outcome || b.transport != r.transport).then(|| RowBefore {
+                row: r.row_id,
+                outcome: b.outcome.clone(),
+                transport: b.transport.clone(),
+            })
+        })
+        .collect()
 }
 
 fn make_patch(before: &Message, after: &Message) -> Patch {
@@ -223,6 +239,7 @@ impl Spooler {
             micros,
             outcome: done.outcome.clone(),
             changes: message_changes(&before, &work),
+            rows_before: rows_before(&before, &work),
         };
         let calls = tr.calls;
         let stored = match done.disposal {
@@ -832,6 +849,7 @@ impl Spooler {
                 }
                 msg.spool = SpoolState {
                     preprocessed_by: msg.spool.preprocessed_by.clone(),
+                    submission: msg.spool.submission,
                     ..SpoolState::default()
                 };
                 return Ok(StepDone {
@@ -851,6 +869,13 @@ impl Spooler {
             msg.spool.next_retry = Some(at);
             msg.spool.waiting_on = Some(t.clone());
             msg.spool.last_error = Some(reason.clone());
+            // The time the table counts down to, stated once: the transport's own answer may
+            // have left the delay to the policy ("retry in 0 s" read as a lie).
+            tr.call(
+                "spooler: schedule retry",
+                format!("{t}, attempt {}", msg.spool.attempts),
+                format!("retry at {} (in {delay} s)", at.strftime("%H:%M:%S")),
+            );
             unlock(msg, tr, "waiting for a retry");
             self.emit(Event::RetryScheduled {
                 eid,
@@ -1036,6 +1061,7 @@ impl Spooler {
             preprocessed_by: msg.spool.preprocessed_by.clone(),
             ndr: msg.spool.ndr,
             finishing: true,
+            submission: msg.spool.submission,
             ..SpoolState::default()
         };
         tr.call(
@@ -1205,6 +1231,12 @@ pub fn rewind(msg: &Message, index: usize) -> Message {
                         bag.remove(ch.tag);
                     }
                 }
+            }
+        }
+        for rb in &rec.rows_before {
+            if let Some(r) = m.recipient_mut(rb.row) {
+                r.outcome = rb.outcome.clone();
+                r.transport.clone_from(&rb.transport);
             }
         }
     }

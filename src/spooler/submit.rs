@@ -16,7 +16,8 @@ use crate::mapi::tags::{
     PR_SUBMIT_FLAGS,
 };
 use crate::mapi::{
-    EntryId, MapiCode, MapiError, Message, Recipient, RecipientState, SpoolState, Step, TraceCall,
+    EntryId, MapiCode, MapiError, Message, MessageState, Recipient, RecipientState, SpoolState,
+    Step, TraceCall,
 };
 use crate::store::profile::{Profile, TransportKind};
 use crate::store::{FolderKind, Result, Store, StoreError};
@@ -39,6 +40,28 @@ pub fn validate_recipient(r: &Recipient) -> Option<String> {
         return Some(format!(
             "{addr:?} is not a valid SMTP address (expected local-part@domain)"
         ));
+    }
+    None
+}
+
+/// What the composer refuses as you type, beyond [`validate_recipient`] (which is what
+/// `SubmitMessage` checks): a FAX number that is not a number would only fail at the fax
+/// preprocessor, so the window says so at once.
+pub fn compose_problem(r: &Recipient) -> Option<String> {
+    if let Some(why) = validate_recipient(r) {
+        return Some(format!("MAPI_E_INVALID_PARAMETER: {why}"));
+    }
+    let addr = r.email().trim();
+    if r.addrtype().trim().eq_ignore_ascii_case("FAX") {
+        let digits = addr.chars().filter(char::is_ascii_digit).count();
+        let odd = addr
+            .chars()
+            .any(|c| !(c.is_ascii_digit() || " +-()./".contains(c)));
+        if odd || digits < 5 {
+            return Some(format!(
+                "MAPI_E_INVALID_PARAMETER: {addr:?} is not a fax number (digits, spaces and + - ( ) . / only, at least 5 digits)"
+            ));
+        }
     }
     None
 }
@@ -90,10 +113,22 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
         )
         .into());
     }
+    if msg.message_flags() & MSGFLAG_UNSENT == 0 {
+        // FinishedMsg cleared MSGFLAG_UNSENT: sent (or received). Submitting it again would
+        // send it twice; "Send again" makes a new message instead.
+        return Err(MapiError::new(
+            MapiCode::NoAccess,
+            format!(
+                "message {eid} is not an unsent draft (MSGFLAG_UNSENT is clear: it was sent); use Send again to send a new copy"
+            ),
+        )
+        .into());
+    }
     let profile = store.profile().clone();
     let before = msg.clone();
-    msg.trace.clear();
+    // The trace keeps every submission (numbered); the step history is this submission's.
     msg.history.clear();
+    let submission = msg.spool.submission + 1;
 
     // ExpandRecips: personal distribution lists, then duplicates.
     let expanded = expand_recipients(&msg.recipients);
@@ -236,9 +271,16 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
     }
     msg.spool = SpoolState {
         next_step: Some(Step::Preprocess),
+        submission,
         ..SpoolState::default()
     };
-    trace(&mut msg, now, "IMessage::SubmitMessage", "0".into(), "S_OK");
+    trace(
+        &mut msg,
+        now,
+        "IMessage::SubmitMessage",
+        format!("0 (submission {submission})"),
+        "S_OK",
+    );
     let mut changes = Vec::new();
     crate::mapi::value::diff(None, &before.props, &msg.props, &mut changes);
     for r in &msg.recipients {
@@ -252,6 +294,7 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
         micros: 0,
         outcome: crate::mapi::StepOutcome::Done,
         changes,
+        rows_before: crate::spooler::steps::rows_before(&before, &msg),
     });
     store.save(&mut msg)?;
     Ok(msg)
@@ -364,7 +407,10 @@ pub fn abort_submit(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<M
     msg.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT);
     msg.props.remove(PR_SUBMIT_FLAGS);
     msg.props.remove(PR_PREPROCESS);
-    msg.spool = SpoolState::default();
+    msg.spool = SpoolState {
+        submission: msg.spool.submission,
+        ..SpoolState::default()
+    };
     msg.trace.push(TraceCall {
         at: now,
         step: Step::SubmitMessage,
@@ -398,6 +444,18 @@ pub fn save_draft(store: &mut Store, mut draft: Message) -> Result<Message> {
             )
             .into());
         }
+        if s.base_state != MessageState::Draft {
+            // A stale editor of a message that was sent meanwhile: saving would turn the sent
+            // message back into a draft (MSGFLAG_UNSENT) that could be submitted again.
+            return Err(MapiError::new(
+                MapiCode::NoAccess,
+                format!(
+                    "message {} is not a draft any more (it was sent): it is read-only; use Send again to send a new copy",
+                    draft.entry_id
+                ),
+            )
+            .into());
+        }
         draft.folder = s.folder;
     }
     if store.folder(draft.folder).is_none() {
@@ -419,6 +477,101 @@ pub fn save_draft(store: &mut Store, mut draft: Message) -> Result<Message> {
     store.save(&mut draft)?;
     Ok(draft)
 }
+
+/// The window's Submit: saves what is on screen and submits it, only while the stored message
+/// is still the unsent draft at the submission the editor saw (`seen`). Anything else (a
+/// second click, an editor left open on a message that was sent meanwhile, a race with
+/// another command) is refused with `MAPI_E_OBJECT_CHANGED` before anything is written.
+///
+/// # Errors
+/// `MAPI_E_OBJECT_CHANGED` as above; what [`save_draft`] and [`submit_message`] return.
+pub fn submit_draft(
+    store: &mut Store,
+    draft: Message,
+    seen: u32,
+    now: Timestamp,
+) -> Result<Message> {
+    let eid = draft.entry_id;
+    let stored = store.peek(eid)?;
+    let state = stored.state(now);
+    if stored.spool.submission != seen || state != MessageState::Draft {
+        let what = if state == MessageState::Draft {
+            format!(
+                "it was submitted {} time(s) since",
+                stored.spool.submission.saturating_sub(seen)
+            )
+        } else {
+            format!("it is {} now", state.label().to_lowercase())
+        };
+        return Err(MapiError::new(
+            MapiCode::ObjectChanged,
+            format!(
+                "message {eid} changed since this editor opened it ({what}): not submitted again"
+            ),
+        )
+        .into());
+    }
+    save_draft(store, draft)?;
+    submit_message(store, eid, now)
+}
+
+/// "Send again": a new message with the content and recipients of `eid` (a sent message),
+/// every recipient pending again, submitted. The original and its trace stay as they are.
+///
+/// # Errors
+/// `MAPI_E_INVALID_PARAMETER` for a message that was not sent (submit or abort it instead);
+/// submit errors.
+pub fn send_again(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<Message> {
+    let orig = store.load(eid)?;
+    if orig.state(now) != MessageState::Sent {
+        return Err(MapiError::new(
+            MapiCode::InvalidParameter,
+            format!(
+                "message {eid} is {}: only a sent message can be sent again",
+                orig.state(now).label().to_lowercase()
+            ),
+        )
+        .into());
+    }
+    let new = store.new_entry_id()?;
+    let mut msg = Message::draft(new, store.folder_of(FolderKind::Outbox), orig.subject());
+    msg.body.clone_from(&orig.body);
+    msg.attachments.clone_from(&orig.attachments);
+    for (key, value) in orig.props.iter() {
+        if SEND_AGAIN_KEEPS.contains(&key) {
+            msg.props.set(key, value.clone());
+        }
+    }
+    msg.recipients = orig
+        .recipients
+        .iter()
+        .filter(|r| !r.is_p1())
+        .enumerate()
+        .map(|(i, r)| {
+            Recipient::new(
+                u32::try_from(i).unwrap_or(u32::MAX),
+                r.display_name(),
+                r.email(),
+                r.addrtype(),
+                r.kind(),
+            )
+        })
+        .collect();
+    msg.props.set(
+        crate::mapi::tags::PR_ORIGINAL_ENTRYID,
+        crate::mapi::PropValue::Binary(orig.entry_id.to_bytes()),
+    );
+    store.save(&mut msg)?;
+    submit_message(store, new, now)
+}
+
+/// What "Send again" copies besides subject, body, attachments and recipients: the disposal
+/// and the report requests the user chose.
+const SEND_AGAIN_KEEPS: [crate::mapi::tags::PropTag; 3] = [
+    crate::mapi::tags::PR_SENTMAIL_ENTRYID,
+    crate::mapi::tags::PR_DELETE_AFTER_SUBMIT,
+    crate::mapi::tags::PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED,
+];
 
 /// Builds the resend of an NDR: a new message with `MSGFLAG_RESEND`, every recipient of the
 /// original, the ones that got it marked `MAPI_SUBMITTED` (shown, never sent again), and

@@ -62,7 +62,13 @@ impl SubmitResult {
             Self::Ok => "S_OK".into(),
             Self::Busy => "MAPI_E_BUSY".into(),
             Self::NotMe => "MAPI_E_NOT_ME".into(),
+            // 0 s: the transport leaves the delay to the spooler's retry policy, whose time
+            // the trace states on its own line.
+            Self::Wait(0) => "MAPI_E_WAIT (the spooler's retry policy picks the delay)".into(),
             Self::Wait(s) => format!("MAPI_E_WAIT (retry in {s} s)"),
+            Self::NetworkError(0, why) => {
+                format!("MAPI_E_NETWORK_ERROR (the spooler's retry policy picks the delay): {why}")
+            }
             Self::NetworkError(s, why) => format!("MAPI_E_NETWORK_ERROR (retry in {s} s): {why}"),
             Self::Cancel => "MAPI_E_CANCEL".into(),
         }

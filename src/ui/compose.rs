@@ -287,9 +287,16 @@ pub fn compose_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             .on_hover_text("IMessage::SubmitMessage")
             .clicked()
         {
-            let eid = draft.entry_id;
-            app.command(Command::SaveDraft(Box::new(draft)));
-            app.command(Command::Submit(eid));
+            // Saved and submitted in one command at the submission this editor saw: the
+            // worker refuses a second click or a stale editor (MAPI_E_OBJECT_CHANGED). The
+            // editor closes in this frame.
+            let seen = msg.spool.submission;
+            app.command(Command::SubmitDraft {
+                draft: Box::new(draft),
+                seen,
+            });
+            app.compose.loaded = None;
+            app.model.tab = super::model::Tab::Pipeline;
         }
     });
 }

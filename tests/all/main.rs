@@ -5,6 +5,7 @@
 
 mod cli;
 mod crash;
+mod drafts;
 mod group;
 mod hostile_fs;
 mod pipeline;

@@ -1,0 +1,223 @@
+//! The draft lifecycle at the worker (issue: "never sent twice from the window"): a submit
+//! names the submission its editor saw, a sent message is never a draft again, "Send again"
+//! is its own message, and every attempt stays in the trace.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use jiff::Timestamp;
+use spoolbox::mapi::tags::{PR_SENTMAIL_ENTRYID, PR_SUBJECT};
+use spoolbox::mapi::{EntryId, Message, MessageState, PropValue, Recipient, RecipientKind};
+use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
+use spoolbox::store::profile::{Profile, TransportConfig, TransportKind};
+use spoolbox::store::{FolderKind, Store};
+
+use crate::store::fast_tempdir;
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    sp: Spooler,
+    draft: EntryId,
+}
+
+/// A store with the null transport and one draft to two recipients, filed in Sent Items.
+fn rig() -> Rig {
+    let dir = fast_tempdir();
+    let (mut store, _) = Store::open(&dir.path().join("store")).expect("store");
+    store
+        .set_profile(Profile {
+            transports: vec![TransportConfig::new("Null", TransportKind::Null, &["SMTP"])],
+            ..Profile::default()
+        })
+        .expect("profile");
+    let outbox = store.folder_of(FolderKind::Outbox);
+    let sent = store.folder_of(FolderKind::SentItems);
+    let eid = store.new_entry_id().expect("id");
+    let mut m = Message::draft(eid, outbox, "Twice?");
+    for (row, a) in ["ann@example.com", "bob@example.com"].iter().enumerate() {
+        m.recipients.push(Recipient::new(
+            u32::try_from(row).expect("row"),
+            "R",
+            a,
+            "SMTP",
+            RecipientKind::To,
+        ));
+    }
+    m.props
+        .set(PR_SENTMAIL_ENTRYID, PropValue::Binary(sent.to_bytes()));
+    store.save(&mut m).expect("save");
+    let sp = Spooler::new(store, Clock::system());
+    Rig {
+        _dir: dir,
+        sp,
+        draft: eid,
+    }
+}
+
+impl Rig {
+    fn run(&mut self) {
+        for _ in 0..1000 {
+            if matches!(self.sp.tick(), Tick::Idle(_)) {
+                return;
+            }
+        }
+        panic!("the spooler never went idle");
+    }
+
+    fn errors(&mut self) -> Vec<String> {
+        self.sp
+            .drain_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Error(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn message(&mut self, eid: EntryId) -> Message {
+        self.sp.store_mut().load(eid).expect("message")
+    }
+
+    fn submits(&mut self, eid: EntryId) -> usize {
+        self.message(eid)
+            .trace
+            .iter()
+            .filter(|c| c.call == "IMessage::SubmitMessage")
+            .count()
+    }
+}
+
+#[test]
+fn two_submits_of_one_draft_revision_send_it_once() {
+    let mut r = rig();
+    let draft = r.message(r.draft);
+    let seen = draft.spool.submission;
+    // A double click: the same editor content, at the same submission, twice in a row.
+    for _ in 0..2 {
+        r.sp.handle(Command::SubmitDraft {
+            draft: Box::new(draft.clone()),
+            seen,
+        });
+    }
+    let errors = r.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("MAPI_E_OBJECT_CHANGED"), "{errors:?}");
+    r.run();
+    assert!(r.errors().is_empty());
+    // And once it was sent, the stale editor again: refused, nothing written.
+    r.sp.handle(Command::SubmitDraft {
+        draft: Box::new(draft.clone()),
+        seen,
+    });
+    let errors = r.errors();
+    assert!(
+        errors.iter().any(|e| e.contains("MAPI_E_OBJECT_CHANGED")),
+        "{errors:?}"
+    );
+    r.run();
+    let sent = r.message(r.draft);
+    assert_eq!(sent.state(Timestamp::now()), MessageState::Sent);
+    assert_eq!(sent.spool.submission, 1);
+    assert_eq!(r.submits(r.draft), 1, "one SubmitMessage in the trace");
+    assert_eq!(
+        sent.recipients
+            .iter()
+            .filter(|x| x.outcome == spoolbox::mapi::RecipientState::Delivered)
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_sent_message_is_never_a_draft_again_nor_submitted_again() {
+    let mut r = rig();
+    r.sp.handle(Command::Submit(r.draft));
+    r.run();
+    assert!(r.errors().is_empty());
+    let sent = r.message(r.draft);
+    let trace_len = sent.trace.len();
+    // Saving a stale editor's copy would have turned it back into a draft.
+    let mut stale = sent.clone();
+    stale.props.set_text(PR_SUBJECT, "edited after sending");
+    r.sp.handle(Command::SaveDraft(Box::new(stale)));
+    r.sp.handle(Command::Submit(r.draft));
+    r.sp.handle(Command::SendNow(r.draft));
+    let errors = r.errors();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors.iter().all(|e| e.contains("MAPI_E_NO_ACCESS")),
+        "{errors:?}"
+    );
+    r.run();
+    let after = r.message(r.draft);
+    assert_eq!(after.subject(), "Twice?");
+    assert_eq!(after.state(Timestamp::now()), MessageState::Sent);
+    assert_eq!(
+        after.trace.len(),
+        trace_len,
+        "the trace of the sent message is untouched"
+    );
+}
+
+#[test]
+fn send_again_makes_a_new_message_and_leaves_the_original_and_its_trace() {
+    let mut r = rig();
+    r.sp.handle(Command::Submit(r.draft));
+    r.run();
+    let original = r.message(r.draft);
+    r.sp.handle(Command::SendAgain(r.draft));
+    let events = r.sp.drain_events();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Error(_))),
+        "{events:?}"
+    );
+    r.run();
+    assert_eq!(r.message(r.draft), original, "the original is untouched");
+    let copies: Vec<EntryId> =
+        r.sp.store()
+            .summaries()
+            .filter(|s| s.subject == "Twice?" && s.eid != r.draft)
+            .map(|s| s.eid)
+            .collect();
+    assert_eq!(copies.len(), 1, "one new message");
+    let copy = r.message(copies[0]);
+    assert_eq!(copy.state(Timestamp::now()), MessageState::Sent);
+    assert_eq!(copy.recipients.len(), 2);
+    // Send again on something that was not sent is refused.
+    r.sp.handle(Command::SendAgain(EntryId(9999)));
+    assert_eq!(r.errors().len(), 1);
+}
+
+#[test]
+fn an_aborted_and_resubmitted_message_keeps_every_attempt_in_its_trace() {
+    let mut r = rig();
+    r.sp.handle(Command::Pause);
+    r.sp.handle(Command::Submit(r.draft));
+    r.sp.handle(Command::AbortSubmit(r.draft));
+    let draft = r.message(r.draft);
+    assert_eq!(draft.state(Timestamp::now()), MessageState::Draft);
+    r.sp.handle(Command::SubmitDraft {
+        draft: Box::new(draft.clone()),
+        seen: draft.spool.submission,
+    });
+    r.sp.handle(Command::Resume);
+    r.run();
+    assert!(r.errors().is_empty());
+    let m = r.message(r.draft);
+    let calls: Vec<&str> = m.trace.iter().map(|c| c.call.as_str()).collect();
+    assert_eq!(m.spool.submission, 2);
+    assert_eq!(r.submits(r.draft), 2, "{calls:?}");
+    assert!(calls.contains(&"IMsgStore::AbortSubmit"), "{calls:?}");
+    let args: Vec<&str> = m
+        .trace
+        .iter()
+        .filter(|c| c.call == "IMessage::SubmitMessage")
+        .map(|c| c.args.as_str())
+        .collect();
+    assert_eq!(args, ["0 (submission 1)", "0 (submission 2)"]);
+}
