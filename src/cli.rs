@@ -645,6 +645,9 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
                     "to": s.to,
                     "class": s.class,
                     "state": s.state(now).label(),
+                    "outcome": s.state_word(now),
+                    "recipients_failed": s.failed,
+                    "recipients_unknown": s.unknown,
                     "recipients_done": s.done,
                     "recipients_total": s.total,
                     "next_step": s.next_step.map(crate::mapi::Step::name),
@@ -672,7 +675,7 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
             "{:>6}  {:<14} {:<22} {:>2}/{:<2}  {}{why}",
             s.eid.0,
             folder_name(store, s.folder),
-            s.state(now).label(),
+            s.state_word(now),
             s.done,
             s.total,
             s.subject

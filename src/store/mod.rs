@@ -226,6 +226,10 @@ struct IndexRow(
     u32,
     u32,
     u32,
+    u32,
+    u32,
+    Option<String>,
+    Vec<String>,
 );
 
 impl From<IndexEntry> for IndexRow {
@@ -255,6 +259,10 @@ impl From<IndexEntry> for IndexRow {
             s.done,
             s.total,
             s.attachments,
+            s.failed,
+            s.unknown,
+            s.waiting_on,
+            s.pending_types,
         )
     }
 }
@@ -290,6 +298,10 @@ impl TryFrom<IndexRow> for IndexEntry {
                 done: r.17,
                 total: r.18,
                 attachments: r.19,
+                failed: r.20,
+                unknown: r.21,
+                waiting_on: r.22,
+                pending_types: r.23,
             },
         })
     }

@@ -5,7 +5,30 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::mapi::flags::{MSGFLAG_SUBMIT, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS};
-use crate::mapi::{EntryId, Message, MessageState, Step};
+use crate::mapi::{EntryId, Message, MessageState, RecipientState, Step};
+
+fn pending_types(msg: &Message) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in msg
+        .recipients
+        .iter()
+        .filter(|r| !r.is_p1() && !r.responsibility())
+    {
+        if !out.iter().any(|t| t.eq_ignore_ascii_case(r.addrtype())) {
+            out.push(r.addrtype().to_owned());
+        }
+    }
+    out
+}
+
+fn count(msg: &Message, f: impl Fn(&RecipientState) -> bool) -> u32 {
+    let n = msg
+        .recipients
+        .iter()
+        .filter(|r| !r.is_p1() && f(&r.outcome))
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
 
 /// What lists and tables show of one message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +67,19 @@ pub struct Summary {
     pub total: u32,
     /// Attachments.
     pub attachments: u32,
+    /// Recipients failed for good (an NDR names them).
+    #[serde(default)]
+    pub failed: u32,
+    /// Recipients whose outcome is unknown (the reply after the final dot was lost).
+    #[serde(default)]
+    pub unknown: u32,
+    /// The transport the message waits for (a retry), if any.
+    #[serde(default)]
+    pub waiting_on: Option<String>,
+    /// The address types of the rows still FALSE, each once, in row order: which transport
+    /// the message waits for.
+    #[serde(default)]
+    pub pending_types: Vec<String>,
 }
 
 impl Summary {
@@ -70,7 +106,33 @@ impl Summary {
             done: u32::try_from(done).unwrap_or(u32::MAX),
             total: u32::try_from(total).unwrap_or(u32::MAX),
             attachments: u32::try_from(msg.attachments.len()).unwrap_or(u32::MAX),
+            failed: count(msg, RecipientState::needs_ndr),
+            unknown: count(msg, |s| *s == RecipientState::OutcomeUnknown),
+            waiting_on: msg.spool.waiting_on.clone(),
+            pending_types: pending_types(msg),
         }
+    }
+
+    /// What the table and `spoolbox list` say of the message: the state, and for a sent one
+    /// what became of its recipients ("Failed" when none got it, "Partly delivered").
+    pub fn state_word(&self, now: Timestamp) -> &'static str {
+        match self.state(now) {
+            MessageState::Sent if self.total > 0 && self.failed >= self.total => "Failed",
+            MessageState::Sent if self.failed > 0 => "Partly delivered",
+            s => s.label(),
+        }
+    }
+
+    /// Recipients delivered (or handled) so far.
+    pub fn delivered(&self) -> u32 {
+        self.done.saturating_sub(self.failed)
+    }
+
+    /// Recipients still waiting (neither final nor unknown).
+    pub fn waiting(&self) -> u32 {
+        self.total
+            .saturating_sub(self.done)
+            .saturating_sub(self.unknown)
     }
 
     /// The state at time `now`.

@@ -169,9 +169,15 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                                 .map(|t| countdown(now, t))
                                 .unwrap_or_default()
                         ),
-                        other => other.label().to_owned(),
+                        _ => s.state_word(now).to_owned(),
                     };
-                    ui.label(RichText::new(text).color(theme::state(ui, state)));
+                    // A sent message whose recipients all failed reads "Failed" in red.
+                    let color = match s.state_word(now) {
+                        "Failed" => theme::bad(ui),
+                        "Partly delivered" => theme::warn(ui),
+                        _ => theme::state(ui, state),
+                    };
+                    ui.label(RichText::new(text).color(color));
                 });
                 row.col(|ui| {
                     ui.label(
@@ -192,7 +198,15 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                     ui.label(&s.to);
                 });
                 row.col(|ui| {
-                    ui.label(format!("{}/{}", s.done, s.total));
+                    let r = ui.label(format!("{}/{}", s.done, s.total));
+                    if s.failed > 0 || s.unknown > 0 {
+                        r.on_hover_text(format!(
+                            "{} delivered, {} failed, {} outcome unknown",
+                            s.delivered(),
+                            s.failed,
+                            s.unknown
+                        ));
+                    }
                 });
                 row.col(|ui| {
                     ui.label(s.next_step.map_or("-", |x| x.name()));

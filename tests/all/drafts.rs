@@ -221,3 +221,35 @@ fn an_aborted_and_resubmitted_message_keeps_every_attempt_in_its_trace() {
         .collect();
     assert_eq!(args, ["0 (submission 1)", "0 (submission 2)"]);
 }
+
+#[test]
+fn a_message_whose_only_recipient_failed_reads_failed_and_a_partial_one_partly_delivered() {
+    let mut r = rig();
+    let mut m = r.message(r.draft);
+    // Row 1 has a type no transport takes: it fails (NDR), row 0 is delivered.
+    m.recipients[1] = Recipient::new(1, "Nobody", "nobody", "X400", RecipientKind::To);
+    r.sp.handle(Command::SaveDraft(Box::new(m.clone())));
+    r.sp.handle(Command::Submit(r.draft));
+    r.run();
+    let now = Timestamp::now();
+    let s = r.sp.store().summary(r.draft).cloned().expect("summary");
+    assert_eq!((s.delivered(), s.failed, s.total), (1, 1, 2));
+    assert_eq!(s.state_word(now), "Partly delivered");
+    // A copy with only the failing row: "Failed", never a green "Sent".
+    let outbox = r.sp.store().folder_of(FolderKind::Outbox);
+    let eid = r.sp.store_mut().new_entry_id().expect("id");
+    let mut only = Message::draft(eid, outbox, "Nobody at all");
+    only.recipients.push(Recipient::new(
+        0,
+        "Nobody",
+        "nobody",
+        "X400",
+        RecipientKind::To,
+    ));
+    r.sp.store_mut().save(&mut only).expect("save");
+    r.sp.handle(Command::Submit(eid));
+    r.run();
+    let s = r.sp.store().summary(eid).cloned().expect("summary");
+    assert_eq!(s.base_state, MessageState::Sent);
+    assert_eq!(s.state_word(now), "Failed");
+}
