@@ -4,13 +4,18 @@
 //! store, [`spooler`] the pipeline and its worker thread, [`transport`] the transports, and
 //! [`ui`] the eframe app. The CLI in `main.rs` drives the same spooler headless.
 
-pub mod bench;
-pub mod bench_load;
-pub mod bench_render;
-pub mod bench_smtp;
-pub mod cli;
 pub mod mapi;
-pub mod spooler;
+
+pub mod durable;
+pub mod eml;
+pub mod profile;
+
 pub mod store;
+
 pub mod transport;
+
+pub mod spooler;
+
+pub mod bench;
+pub mod cli;
 pub mod ui;

@@ -30,7 +30,13 @@ fn main() -> ExitCode {
     };
     match &args.command {
         Some(cmd) => cli::run(&args, cmd),
-        None => match spoolbox::ui::run(&args) {
+        None => match cli::store_dir(&args).and_then(|store| {
+            spoolbox::ui::run(spoolbox::ui::Launch {
+                store,
+                dark: args.dark,
+                breakpoints: args.breakpoints.clone(),
+            })
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("spoolbox: error: {e:#}");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 use crate::mapi::{EntryId, Message, RecipientState, Step, StepOutcome, TraceCall};
-use crate::store::profile::{FaultConfig, Profile};
+use crate::profile::{FaultConfig, Profile};
 use crate::store::{Folder, Summary};
 
 /// What the UI or CLI asks the spooler to do.
@@ -29,7 +29,8 @@ pub enum Command {
     SendAgain(EntryId),
     /// `IMsgStore::AbortSubmit`.
     AbortSubmit(EntryId),
-    /// Send this message now: submit a draft, release a hold, ignore its retry timer.
+    /// Send this message now: submit a draft, release a hold, ignore its retry timer
+    /// (refused for a sent message: see [`Command::SendAgain`]).
     SendNow(EntryId),
     /// Send/Receive (F9): every eligible message now, retry timers ignored.
     Flush,
@@ -65,6 +66,8 @@ pub enum Command {
     ImportEml(PathBuf),
     /// Attach a file to a draft (the worker reads it; the UI never touches the disk).
     AttachFile(EntryId, PathBuf),
+    /// Render a message for the Source tab; answered with [`Event::Source`].
+    Source(EntryId),
     /// Export a message as `.eml`.
     ExportEml(EntryId, PathBuf),
     /// Save a message's trace as text.
@@ -133,6 +136,17 @@ pub enum Event {
     Detail(Box<Message>),
     /// A draft was created.
     DraftCreated(EntryId),
+    /// A message's RFC 5322 text for the Source tab (asked with [`Command::Source`]).
+    Source {
+        /// The message.
+        eid: EntryId,
+        /// Its revision when rendered.
+        revision: u64,
+        /// The text, or why there is none.
+        text: Result<String, String>,
+        /// Rendered now for display, not the bytes a transport was handed.
+        preview: bool,
+    },
     /// A step began.
     StepStarted {
         /// Message.

@@ -4,8 +4,10 @@
 //! [`Spooler`] is the synchronous engine; [`worker`] runs it on a named thread behind the
 //! command/event channels that the app, the CLI and the tests all use.
 
+pub mod demo;
 pub mod events;
 mod held;
+pub mod reason;
 mod steps;
 pub use steps::rewind;
 pub mod submit;
@@ -17,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::eml;
 use crate::mapi::flags::{
     MAPI_SPOOLER, MAPI_TRANSPORT_PROVIDER, STATUS_AVAILABLE, STATUS_OFFLINE,
     STATUS_OUTBOUND_ACTIVE, SUBMITFLAG_LOCKED,
@@ -126,10 +129,10 @@ pub struct Spooler {
     /// and its gate (deferred) is armed only once `in_flight` has been recorded, so it
     /// cannot reach the point of no return before those marks are journaled, nor before the
     /// marks of the hand-off before that one are durable.
-    queued: Option<(EntryId, usize, crate::store::gate::CommitGate)>,
+    queued: Option<(EntryId, usize, crate::durable::gate::CommitGate)>,
     /// The gate of the hand-off just promoted from `queued`, to arm as soon as the one
     /// collected before it is journaled (or to withdraw if that failed).
-    to_arm: Option<crate::store::gate::CommitGate>,
+    to_arm: Option<crate::durable::gate::CommitGate>,
     /// A background hand-off was just collected: start the next message's before finishing
     /// this one.
     lookahead: bool,
@@ -139,7 +142,7 @@ pub struct Spooler {
     /// The gate for the next hand-off, taken as those marks were journaled, with their sync
     /// asked for at once: the fsync then runs while the collected message's step is recorded
     /// and the next message goes as far as its hand-off, not only during its dialogue.
-    early_gate: Option<crate::store::gate::CommitGate>,
+    early_gate: Option<crate::durable::gate::CommitGate>,
     /// The hand-off being started uses `early_gate` (its sync is already asked for).
     gate_taken_early: bool,
     /// [`Store::sync_point`] when the marks of the last background hand-off were journaled:
@@ -211,7 +214,7 @@ impl Spooler {
             .transports
             .iter()
             .filter_map(|t| match &t.kind {
-                crate::store::profile::TransportKind::Smtp(s) if t.enabled => Some(
+                crate::profile::TransportKind::Smtp(s) if t.enabled => Some(
                     if s.host.trim().is_empty() || transport::smtp::is_loopback_host(&s.host) {
                         format!(
                             "{} ({})",
@@ -699,6 +702,26 @@ impl Spooler {
             }
             Command::ImportEml(path) => self.import_eml(&path).map(|_| ()),
             Command::ExportEml(eid, path) => self.export_eml(eid, &path),
+            Command::Source(eid) => {
+                let revision = self.store.summary(eid).map_or(0, |s| s.revision);
+                let text = self.render_export(eid).map(|out| {
+                    let mut t = String::from_utf8_lossy(&out.bytes).into_owned();
+                    if !out.left_out.is_empty() {
+                        t = format!(
+                            "(left out, not Internet addresses: {})\n\n{t}",
+                            out.left_out.join(", ")
+                        );
+                    }
+                    t
+                });
+                self.emit(Event::Source {
+                    eid,
+                    revision,
+                    text: text.map_err(|e| e.to_string()),
+                    preview: true,
+                });
+                Ok(())
+            }
             Command::ExportTrace(eid, path) => self.export_trace(eid, &path),
             Command::CreateFolder(name) => self.store.create_folder(&name).map(|_| {
                 let f = self.store.folders().to_vec();
@@ -811,7 +834,7 @@ impl Spooler {
     fn set_faults(
         &mut self,
         name: &str,
-        faults: crate::store::profile::FaultConfig,
+        faults: crate::profile::FaultConfig,
     ) -> Result<(), StoreError> {
         let mut profile = self.store.profile().clone();
         let Some(cfg) = profile.transports.iter_mut().find(|t| t.name == name) else {
@@ -864,7 +887,7 @@ impl Spooler {
     /// draft gets); answered with [`Event::DraftCreated`] and the draft's summary.
     ///
     /// # Errors
-    /// An unreadable file, or one that is not a message ([`transport::eml::ImportError`]).
+    /// An unreadable file, or one that is not a message ([`eml::ImportError`]).
     pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, StoreError> {
         // At most one byte past the cap: enough to know the file is too large, never the
         // whole of `/dev/zero` or a disk image.
@@ -872,12 +895,12 @@ impl Spooler {
         std::io::Read::read_to_end(
             &mut std::io::Read::take(
                 std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?,
-                transport::eml::MAX_IMPORT_BYTES as u64 + 1,
+                eml::MAX_IMPORT_BYTES as u64 + 1,
             ),
             &mut bytes,
         )
         .map_err(|e| StoreError::io(path, e))?;
-        let parsed = transport::eml::import(&bytes)
+        let parsed = eml::import(&bytes)
             .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))?;
         let subject = parsed.subject.clone();
         let m = self.create_draft(&subject, |m| {
@@ -895,7 +918,9 @@ impl Spooler {
         Ok(eid)
     }
 
-    fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+    /// The message as RFC 5322 text, as `export` writes it (Bcc kept, non-Internet rows left
+    /// out, `Date:` the submit time, so the same message always reads the same).
+    fn render_export(&self, eid: EntryId) -> Result<eml::Rendered, StoreError> {
         let msg = self.store.peek(eid)?;
         let p = self.store.profile();
         let sender = (p.sender_name.clone(), p.sender_address.clone());
@@ -905,13 +930,17 @@ impl Spooler {
             .filter(|r| !r.is_p1())
             .map(|r| r.row_id)
             .collect();
-        let opts = transport::eml::RenderOptions {
+        let opts = eml::RenderOptions {
             keep_bcc: true,
             skip_invalid: true,
             date: msg.client_submit_time().map(std::time::SystemTime::from),
         };
-        let out = transport::eml::render_with(&msg, &rows, &sender, opts)
-            .map_err(|e| StoreError::Invalid(format!("message {eid} cannot be exported: {e}")))?;
+        eml::render_with(&msg, &rows, &sender, opts)
+            .map_err(|e| StoreError::Invalid(format!("message {eid} cannot be exported: {e}")))
+    }
+
+    fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+        let out = self.render_export(eid)?;
         std::fs::write(path, &out.bytes).map_err(|e| StoreError::io(path, e))?;
         let mut text = format!("message {eid} exported to {}", path.display());
         if !out.left_out.is_empty() {
@@ -1033,14 +1062,7 @@ impl Spooler {
         if self.store.summary(eid).is_some() {
             return Ok(self.store.load(eid)?.trace);
         }
-        let path = self
-            .store
-            .root()
-            .join("traces")
-            .join(format!("{}.json", eid.file_stem()));
-        let bytes = crate::store::fs::read_regular(&path).map_err(|_| StoreError::NotFound(eid))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))
+        self.store.kept_trace(eid)
     }
 
     /// Runs at most one step of one message, honouring pause and breakpoints.

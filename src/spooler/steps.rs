@@ -25,7 +25,7 @@ use crate::mapi::{
     EntryId, Message, PropBag, PropChange, RecipientState, RowBefore, SpoolState, Step,
     StepOutcome, StepRecord, TraceCall,
 };
-use crate::store::profile::HookAction;
+use crate::profile::HookAction;
 use crate::store::{FolderKind, Patch, StoreError};
 use crate::transport::{EndFlag, Preprocessed, RowOutcome, SubmitResult, SubmitView};
 
@@ -274,7 +274,7 @@ impl Spooler {
             Disposal::Delete => {
                 work.history.push(record);
                 work.trace.extend(calls.iter().cloned());
-                self.keep_trace(&work);
+                self.store.keep_trace(work.entry_id, &work.trace);
                 self.store.delete(eid).map(|()| None)
             }
         };
@@ -390,22 +390,6 @@ impl Spooler {
         }
     }
 
-    fn keep_trace(&self, msg: &Message) {
-        let fs = self.store.fs();
-        let dir = self.store.root().join("traces");
-        if crate::store::fs::create_dir_durable(fs, &dir).is_ok()
-            && let Ok(bytes) = serde_json::to_vec_pretty(&msg.trace)
-        {
-            let dest = dir.join(format!("{}.json", msg.entry_id.file_stem()));
-            let _ = crate::store::fs::write_replace_nosync_in(
-                fs,
-                &self.store.root().join("tmp"),
-                &dest,
-                &bytes,
-            );
-        }
-    }
-
     /// The transport each pending row would be offered first, by priority.
     fn route(&self, msg: &Message) -> BTreeMap<usize, Vec<u32>> {
         let mut out: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
@@ -505,7 +489,7 @@ impl Spooler {
     /// whose address types match exactly, each seeing only its own rows as FALSE. A remote
     /// hand-off's marks are durable before the next hand-off can deliver (at-least-once
     /// across a crash, exactly-once without): fsynced at once, or, after a background
-    /// hand-off, by the sync its successor's gate waits for (`store::gate`).
+    /// hand-off, by the sync its successor's gate waits for (`durable::gate`).
     fn transmit(&mut self, msg: &mut Message, tr: &mut Tracer) -> Result<StepDone, StoreError> {
         let eid = msg.entry_id;
         let now = self.now();
@@ -776,7 +760,7 @@ impl Spooler {
                     self.marks_awaiting_sync = Some(eid);
                     // The next hand-off's gate, and the sync of these marks, start now. The
                     // gate waits for the marks of the hand-off *before* this one, not for
-                    // these (see `store::gate`, "two deep"): their fsync overlaps the next
+                    // these (see `durable::gate`, "two deep"): their fsync overlaps the next
                     // message's final dot instead of holding it back. The first time, with no
                     // hand-off before, it waits for these. A hand-off already queued has its
                     // deferred gate armed so.

@@ -19,7 +19,7 @@ use crate::mapi::{
     EntryId, MapiCode, MapiError, Message, MessageState, Recipient, RecipientState, SpoolState,
     Step, TraceCall,
 };
-use crate::store::profile::{Profile, TransportKind};
+use crate::profile::Profile;
 use crate::store::{FolderKind, Result, Store, StoreError};
 
 /// The personal distribution list address type, expanded at submit.
@@ -379,7 +379,7 @@ fn needs_preprocessing(profile: &Profile, msg: &Message) -> bool {
                 .transports
                 .iter()
                 .find(|t| t.enabled && t.address_types.iter().any(|a| a == r.addrtype()))
-                .is_some_and(|t| matches!(t.kind, TransportKind::Fax(_)))
+                .is_some_and(|t| t.kind.registers_preprocessor())
         })
 }
 
@@ -677,8 +677,8 @@ pub fn attach_file(store: &mut Store, eid: EntryId, path: &std::path::Path) -> R
 /// into a name or the subject) in the subject or a display name, none (nor a bidirectional
 /// override) in an attachment's file name.
 pub fn clean_headers(msg: &mut Message) {
+    use crate::eml::{clean_header_text, is_format_control};
     use crate::mapi::tags::{PR_DISPLAY_NAME, PR_SUBJECT};
-    use crate::transport::eml::{clean_header_text, is_format_control};
     let subject = clean_header_text(msg.subject());
     if subject != msg.subject() {
         msg.props.set_text(PR_SUBJECT, subject);

@@ -245,7 +245,7 @@ pub fn spawn_store(
         .name("spoolbox-spooler".into())
         .spawn(move || {
             let opened = if demo {
-                crate::store::Store::open_or_create_demo(&dir)
+                crate::spooler::demo::open(&dir)
             } else {
                 crate::store::Store::open(&dir)
             };

@@ -301,8 +301,7 @@ pub trait AppendFile: Send + fmt::Debug {
     }
 }
 
-/// See [`AppendFile::background_sync`].
-pub type BackgroundSync = Box<dyn FnMut() -> io::Result<()> + Send>;
+pub use crate::durable::BackgroundSync;
 
 /// One file for [`FsLayer::create_many`].
 #[derive(Debug)]

@@ -19,14 +19,12 @@
 //!
 //! The store knows nothing of transports; the spooler drives it.
 
-pub mod demo;
 pub mod fs;
-pub mod gate;
 mod group;
 pub mod journal;
 pub mod lock;
-pub mod profile;
 pub mod summary;
+mod traces;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
@@ -36,15 +34,16 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::gate;
 use crate::mapi::tags::{
     PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID,
 };
 use crate::mapi::{EntryId, IdMap, IdSet, MapiError, Message, PropBag, PropValue, SCHEMA_VERSION};
+pub use crate::profile::Profile;
 use fs::{FsLayer, RealFs};
 pub use journal::Patch;
 use journal::{Journal, Record};
 pub use lock::StoreLock;
-pub use profile::Profile;
 pub use summary::Summary;
 
 /// Entry ids are reserved in blocks so that a crash never hands out an id twice without
@@ -313,6 +312,15 @@ struct IndexFile {
     entries: Vec<IndexEntry>,
 }
 
+/// What a new store starts with: its profile, then the messages `fill` adds (the demo seed
+/// lives above the store, in `spooler::demo`, since submitting is the spooler's job).
+pub struct Seed {
+    /// The profile written into a new `store.json` (and into a rebuilt one).
+    pub profile: fn() -> Profile,
+    /// Adds the first messages to the new store.
+    pub fill: fn(&mut Store) -> Result<()>,
+}
+
 /// An open store, owned by this process.
 #[derive(Debug)]
 pub struct Store {
@@ -425,17 +433,18 @@ impl Store {
         Self::open_with(root, None, fs)
     }
 
-    /// Opens the store at `root`, creating it with the demo profile and messages if new.
+    /// Opens the store at `root`, creating it from `seed` (its profile, then its messages) if
+    /// it is new. The seed comes from the caller: the store knows no demo and no pipeline.
     ///
     /// # Errors
-    /// As [`Store::open`].
-    pub fn open_or_create_demo(root: &Path) -> Result<(Self, OpenReport)> {
-        Self::open_with(root, Some(demo::seed), Arc::new(RealFs))
+    /// As [`Store::open`], and what the seed's `fill` returns.
+    pub fn open_seeded(root: &Path, seed: &Seed) -> Result<(Self, OpenReport)> {
+        Self::open_with(root, Some(seed), Arc::new(RealFs))
     }
 
     fn open_with(
         root: &Path,
-        seed: Option<fn(&mut Self) -> Result<()>>,
+        seed: Option<&Seed>,
         fs: Arc<dyn FsLayer>,
     ) -> Result<(Self, OpenReport)> {
         fs::create_dir_durable(&*fs, root).map_err(io_err(root))?;
@@ -454,11 +463,11 @@ impl Store {
                     report
                         .quarantined
                         .push(quarantine_in(&*fs, root, &meta_path, &why)?);
-                    (recover_meta(root, seed.is_some()), false)
+                    (recover_meta(root, seed.map(|s| (s.profile)())), false)
                 }
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let m = new_meta(seed.is_some());
+                let m = new_meta(seed.map(|s| (s.profile)()));
                 (m, true)
             }
             Err(e) => return Err(StoreError::io(&meta_path, e)),
@@ -510,7 +519,7 @@ impl Store {
         report.messages = store.summaries.len();
         report.unreadable = store.unreadable.values().cloned().collect();
         if created && let Some(seed) = seed {
-            seed(&mut store)?;
+            (seed.fill)(&mut store)?;
             report.messages = store.summaries.len();
         }
         Ok((store, report))
@@ -1777,7 +1786,7 @@ const SENT: EntryId = EntryId(2);
 const DELETED: EntryId = EntryId(3);
 const INBOX: EntryId = EntryId(4);
 
-fn new_meta(demo: bool) -> StoreMeta {
+fn new_meta(profile: Option<Profile>) -> StoreMeta {
     let folders = vec![
         Folder {
             entry_id: INBOX,
@@ -1814,18 +1823,14 @@ fn new_meta(demo: bool) -> StoreMeta {
         props,
         folders,
         id_reserved_until: 16,
-        profile: if demo {
-            demo::profile()
-        } else {
-            Profile::default()
-        },
+        profile: profile.unwrap_or_default(),
     }
 }
 
 /// `store.json` could not be read: rebuild it with the well-known folders; folder directories
 /// it listed are found again by the scan. Entry ids restart above anything on disk.
-fn recover_meta(root: &Path, demo: bool) -> StoreMeta {
-    let mut m = new_meta(demo);
+fn recover_meta(root: &Path, profile: Option<Profile>) -> StoreMeta {
+    let mut m = new_meta(profile);
     m.props.set_text(
         PR_DISPLAY_NAME,
         format!("Spoolbox store (recovered {})", root.display()),

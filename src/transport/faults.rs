@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{EndFlag, Handoff, Preprocessed, RowOutcome, SubmitResult, SubmitView, Transport};
 use crate::mapi::{EntryId, Message};
-use crate::store::profile::FaultConfig;
+use crate::profile::FaultConfig;
 
 /// A transport with faults injected in front of it.
 pub struct Faulty {

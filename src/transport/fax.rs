@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Handoff, Preprocessed, RowOutcome, SubmitView, Transport};
 use crate::mapi::{Attachment, Message};
-use crate::store::profile::FaxSettings;
+use crate::profile::FaxSettings;
 
 /// The cover page's file name; `RemovePreprocessInfo` removes exactly this attachment.
 pub const COVER_PAGE: &str = "FaxCoverPage.txt";

@@ -3,7 +3,6 @@
 //! per-recipient outcome, a `SubmitMessage` result and an `EndMessage` flag.
 
 pub mod credentials;
-pub mod eml;
 pub mod faults;
 pub mod fax;
 pub mod null;
@@ -15,7 +14,7 @@ use jiff::Timestamp;
 
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
 use crate::mapi::{EntryId, Message};
-use crate::store::profile::{Profile, TransportKind};
+use crate::profile::{Profile, TransportKind};
 
 /// What the spooler hands a transport (`IXPLogon::SubmitMessage`'s `lpMessage`).
 #[derive(Debug)]
@@ -35,7 +34,7 @@ pub struct SubmitView<'a> {
     /// For a hand-off started in the background ([`Transport::gates_handoff`]): its point of
     /// no return waits at this gate until the journal records appended before it started
     /// (the previous hand-off's recipient marks) are durable.
-    pub gate: Option<crate::store::gate::CommitGate>,
+    pub gate: Option<crate::durable::gate::CommitGate>,
 }
 
 /// `IXPLogon::SubmitMessage`'s return.
@@ -168,7 +167,7 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
         if p.is::<SimulatedCrash>() {
             std::panic::resume_unwind(p);
         }
-        eml::panic_text(p.as_ref())
+        crate::eml::panic_text(p.as_ref())
     })
 }
 
@@ -270,7 +269,7 @@ pub trait Transport: Send {
     }
 
     /// The fault-injection settings, for transports wrapped in [`faults::Faulty`].
-    fn faults_mut(&mut self) -> Option<&mut crate::store::profile::FaultConfig> {
+    fn faults_mut(&mut self) -> Option<&mut crate::profile::FaultConfig> {
         None
     }
 

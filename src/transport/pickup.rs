@@ -11,9 +11,10 @@ use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, eml};
+use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport};
+use crate::eml;
+use crate::profile::PickupSettings;
 use crate::store::fs::fail_point;
-use crate::store::profile::PickupSettings;
 
 /// Writes `.eml` files into a directory.
 #[derive(Debug)]

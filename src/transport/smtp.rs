@@ -39,11 +39,12 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, MailBodyParameter, MailParameter};
 
 use super::smtp_wire::{Conn, Limits, WireError};
-use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, credentials, eml};
+use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport, credentials};
+use crate::durable::gate::CommitGate;
+use crate::eml;
 use crate::mapi::EntryId;
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
-use crate::store::gate::CommitGate;
-use crate::store::profile::{SmtpSettings, TlsMode};
+use crate::profile::{SmtpSettings, TlsMode};
 
 /// The status text of a guarded transport, also shown in the trace.
 pub const GUARD_TEXT: &str = "deliver_for_real is off: only loopback servers";
@@ -180,11 +181,11 @@ impl SmtpCore {
             timeout: Duration::from_secs(self.settings.timeout_secs.max(1)),
             command_deadline: or(
                 self.settings.command_deadline_secs,
-                crate::store::profile::SMTP_COMMAND_DEADLINE,
+                crate::profile::SMTP_COMMAND_DEADLINE,
             ),
             message_deadline: or(
                 self.settings.message_deadline_secs,
-                crate::store::profile::SMTP_MESSAGE_DEADLINE,
+                crate::profile::SMTP_MESSAGE_DEADLINE,
             ),
             ..Limits::default()
         }
@@ -372,7 +373,7 @@ impl SmtpCore {
             return Ok((outcomes, is_421(&e)));
         }
         // The point of no return: once the dot is out the server may deliver. The previous
-        // hand-off's marks must be durable by then (see `store::gate`); they were being
+        // hand-off's marks must be durable by then (see `durable::gate`); they were being
         // synced while MAIL, RCPT and DATA went out. Withdrawn, the connection is dropped
         // (no way out of DATA but that) and the server discards the unfinished message.
         if let Some(g) = gate

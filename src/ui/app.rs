@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
+use super::dialogs::{Dialogs, Picked, Purpose};
 use super::model::{Model, Tab};
-use super::{compose, detail, folders, outbox, status, toolbar, windows};
-use crate::mapi::EntryId;
+use super::{Intent, compose, detail, folders, notify, outbox, status, toolbar, windows};
+use crate::mapi::{EntryId, MessageState};
 use crate::spooler::Command;
 use crate::spooler::worker::{self, WorkerHandle};
+use crate::store::FolderKind;
 
 /// F9: Send/Receive.
 pub const FLUSH: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F9);
@@ -43,7 +45,7 @@ pub struct Windows {
     /// Fault panel: the transport being edited.
     pub fault_transport: Option<String>,
     /// Fault panel: its settings.
-    pub fault_edit: crate::store::profile::FaultConfig,
+    pub fault_edit: crate::profile::FaultConfig,
 }
 
 /// The Spoolbox window.
@@ -54,8 +56,11 @@ pub struct SpoolboxApp {
     pub windows: Windows,
     /// The compose form.
     pub compose: compose::ComposeState,
+    /// File dialogs under way, and the path field where none can open.
+    pub dialogs: Dialogs,
     worker: Option<WorkerHandle>,
     pending: Vec<Command>,
+    intents: Vec<Intent>,
     ctx: egui::Context,
     dark: bool,
     /// Request to open another store (picked in a dialog).
@@ -86,8 +91,10 @@ impl SpoolboxApp {
             model: Model::default(),
             windows: Windows::default(),
             compose: compose::ComposeState::default(),
+            dialogs: Dialogs::default(),
             worker: None,
             pending: Vec::new(),
+            intents: Vec::new(),
             ctx,
             dark,
             open_store: None,
@@ -97,9 +104,13 @@ impl SpoolboxApp {
     }
 
     fn start_worker(&mut self, dir: PathBuf) {
+        // Edits of the store being left are saved before its worker stops.
+        self.save_draft_now();
+        self.flush_commands();
         if let Some(w) = self.worker.take() {
             w.shutdown();
         }
+        self.compose.close();
         self.model = Model::default();
         let ctx = self.ctx.clone();
         match worker::spawn_store(dir, true, Arc::new(move || ctx.request_repaint())) {
@@ -116,17 +127,149 @@ impl SpoolboxApp {
         self.pending.push(c);
     }
 
-    /// Focuses a message (and asks the worker to stream its details).
+    /// Queues what a panel asked for, applied after the panel drew.
+    pub fn intend(&mut self, i: Intent) {
+        self.intents.push(i);
+    }
+
+    fn sent_folder(&self) -> EntryId {
+        self.model
+            .folder_of(FolderKind::SentItems)
+            .unwrap_or(EntryId(0))
+    }
+
+    /// Saves what the editor shows, if anything is unsaved (leaving a draft, closing).
+    pub fn save_draft_now(&mut self) {
+        let sent = self.sent_folder();
+        if let Some(c) = self.compose.take_save(sent, true) {
+            self.command(c);
+        }
+    }
+
+    /// Focuses a message (and asks the worker to stream its details). Edits of the draft
+    /// being left are saved first: switching rows never loses them.
     pub fn focus(&mut self, eid: Option<EntryId>) {
         if self.model.focused != eid {
+            self.save_draft_now();
             self.model.focused = eid;
             self.model.detail = None;
             self.model.travel = None;
-            self.compose.loaded = None;
+            self.model.source = None;
+            self.compose.close();
             if self.model.tab == Tab::Compose {
                 self.model.tab = Tab::Pipeline;
             }
             self.command(Command::Watch(eid));
+            if self.model.tab == Tab::Source
+                && let Some(e) = eid
+            {
+                self.command(Command::Source(e));
+            }
+        }
+    }
+
+    fn apply_intents(&mut self) {
+        for i in std::mem::take(&mut self.intents) {
+            match i {
+                Intent::Command(c) => self.command(c),
+                Intent::Submitted(eid) => {
+                    // The editor closes in the same frame; the worker refuses any later
+                    // submit of the submission this editor saw.
+                    self.compose.close();
+                    self.model.submitting = Some(eid);
+                    if self.model.tab == Tab::Compose {
+                        self.model.tab = Tab::Pipeline;
+                    }
+                }
+                Intent::Error(e) => {
+                    if !self.model.errors.contains(&e) {
+                        self.model.errors.push(e);
+                    }
+                }
+                Intent::PickFile(p) => self.dialogs.open(p),
+                Intent::SaveNow => self.save_draft_now(),
+            }
+        }
+    }
+
+    /// What a picked (or typed) path does.
+    fn picked(&mut self, purpose: Purpose, paths: Vec<PathBuf>) {
+        match purpose {
+            Purpose::Import => {
+                self.model.start_import(paths.len() as u64);
+                for p in paths {
+                    self.command(Command::ImportEml(p));
+                }
+            }
+            Purpose::Export(eid) => {
+                if let Some(p) = paths.into_iter().next() {
+                    self.command(Command::ExportEml(eid, p));
+                }
+            }
+            Purpose::ExportTrace(eid) => {
+                if let Some(p) = paths.into_iter().next() {
+                    self.command(Command::ExportTrace(eid, p));
+                }
+            }
+            Purpose::OpenStore => {
+                if let Some(p) = paths.into_iter().next() {
+                    self.request_open_store(p);
+                }
+            }
+            Purpose::Attach(eid) => {
+                self.save_draft_now();
+                for p in paths {
+                    self.command(Command::AttachFile(eid, p));
+                }
+            }
+        }
+    }
+
+    /// Handles the path field's OK or Cancel.
+    pub fn path_field_done(&mut self, ok: bool) {
+        if let Some(Picked::Paths(purpose, paths)) = self.dialogs.submit_field(ok) {
+            self.picked(purpose, paths);
+        }
+    }
+
+    /// The editor follows the message: loaded for a draft, closed once it is not one.
+    fn sync_editor(&mut self) {
+        let Some(m) = &self.model.detail else {
+            return;
+        };
+        let draft = m.state(jiff::Timestamp::now()) == MessageState::Draft;
+        if !draft || self.model.submitting == Some(m.entry_id) {
+            if self.compose.loaded.is_some() {
+                self.compose.close();
+            }
+            if self.model.tab == Tab::Compose {
+                self.model.tab = Tab::Pipeline;
+            }
+            return;
+        }
+        if self.model.tab != Tab::Compose {
+            return;
+        }
+        if self.compose.loaded == Some(m.entry_id) {
+            self.compose.refresh_base(m);
+        } else {
+            let m = m.clone();
+            self.compose.load(&m);
+        }
+    }
+
+    fn flush_commands(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for c in pending {
+            if let Some(w) = &self.worker {
+                if let Err(e) = w.send(c) {
+                    self.model.errors.push(e);
+                }
+            } else {
+                self.model
+                    .errors
+                    .push("no store is open: use Open store… to pick one".into());
+            }
         }
     }
 
@@ -152,13 +295,15 @@ impl SpoolboxApp {
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
         let typing = ctx.memory(|m| m.focused().is_some());
+        // In the editor Ctrl+Enter submits what is on screen: `compose::actions_ui` takes it.
+        let editing = self.model.tab == Tab::Compose;
         let (flush, step, cont, new, send, pause, help, delete) = ctx.input_mut(|i| {
             (
                 i.consume_shortcut(&FLUSH),
                 i.consume_shortcut(&STEP),
                 i.consume_shortcut(&CONTINUE),
                 i.consume_shortcut(&NEW),
-                i.consume_shortcut(&SEND),
+                !editing && i.consume_shortcut(&SEND),
                 i.consume_shortcut(&PAUSE),
                 i.consume_shortcut(&HELP),
                 !typing && i.consume_shortcut(&DELETE),
@@ -174,6 +319,7 @@ impl SpoolboxApp {
             self.command(Command::Continue);
         }
         if new {
+            self.save_draft_now();
             self.command(Command::NewDraft);
         }
         if send {
@@ -212,6 +358,27 @@ impl eframe::App for SpoolboxApp {
         if let Some(eid) = self.model.watch_request.take() {
             self.command(Command::Watch(Some(eid)));
         }
+        match self.dialogs.poll() {
+            Some(Picked::Paths(purpose, paths)) => self.picked(purpose, paths),
+            Some(Picked::Fallback(why)) => notify::notice(&mut self.model, why),
+            None => {}
+        }
+        if self.dialogs.busy() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        self.sync_editor();
+        // Autosave a moment after the last keystroke; closing the window saves at once.
+        let closing = ctx.input(|i| i.viewport().close_requested());
+        let sent = self.sent_folder();
+        if let Some(c) = self.compose.take_save(sent, closing) {
+            self.command(c);
+        }
+        if self.compose.dirty() {
+            ctx.request_repaint_after(compose::AUTOSAVE_AFTER);
+        }
+        if closing {
+            self.flush_commands();
+        }
         self.shortcuts(ctx);
         if self.model.refresh_rows(jiff::Timestamp::now()) {
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
@@ -237,17 +404,8 @@ impl eframe::App for SpoolboxApp {
             outbox::outbox_ui(self, ui);
         });
         windows::windows_ui(self, ui);
-        let pending = std::mem::take(&mut self.pending);
-        for c in pending {
-            if let Some(w) = &self.worker {
-                if let Err(e) = w.send(c) {
-                    self.model.errors.push(e);
-                }
-            } else {
-                self.model
-                    .errors
-                    .push("no store is open: use Open store… to pick one".into());
-            }
-        }
+        notify::notify_ui(ui.ctx(), &mut self.model);
+        self.apply_intents();
+        self.flush_commands();
     }
 }

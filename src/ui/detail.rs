@@ -5,12 +5,56 @@ use std::fmt::Write as _;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
+use super::Intent;
 use super::app::SpoolboxApp;
+use super::dialogs::Purpose;
 use super::model::Tab;
 use super::{compose, theme};
 use crate::mapi::flags::{self, FlagKind};
-use crate::mapi::{Message, PropBag, PropChange, RecipientState, Step, StepOutcome, tags};
-use crate::spooler::{Command, rewind};
+use crate::mapi::{
+    Message, MessageState, PropBag, PropChange, RecipientState, Step, StepOutcome, tags,
+};
+use crate::spooler::{Command, reason, rewind};
+use crate::store::Summary;
+
+/// What the reasons are read against, taken once per frame (the table asks for each row).
+pub struct Reasons {
+    profile: Option<crate::profile::Profile>,
+    debug: crate::spooler::DebugState,
+    status: Vec<crate::spooler::StatusRow>,
+    now: jiff::Timestamp,
+}
+
+impl Reasons {
+    /// The window's view of the spooler at `now`.
+    pub fn new(app: &SpoolboxApp, now: jiff::Timestamp) -> Self {
+        Self {
+            profile: app.model.profile.clone(),
+            debug: app.model.debug.clone(),
+            status: app.model.status.clone(),
+            now,
+        }
+    }
+
+    /// Why `s` waits (see [`reason::reason`]).
+    pub fn of(&self, s: &Summary) -> Option<String> {
+        reason::reason(
+            s,
+            &reason::Context {
+                profile: self.profile.as_ref(),
+                debug: &self.debug,
+                status: &self.status,
+                running: true,
+                now: self.now,
+            },
+        )
+    }
+}
+
+/// The reason line for a queued message, as the table's Why column gives it.
+pub fn reason_of(app: &SpoolboxApp, s: &Summary, now: jiff::Timestamp) -> Option<String> {
+    Reasons::new(app, now).of(s)
+}
 
 /// Draws the detail area.
 pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
@@ -26,6 +70,9 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
         );
         return;
     };
+    let now = jiff::Timestamp::now();
+    let state = msg.state(now);
+    let summary = app.model.summaries.get(&msg.entry_id).cloned();
     ui.horizontal(|ui| {
         ui.heading(if msg.subject().is_empty() {
             "(no subject)"
@@ -33,25 +80,42 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
             msg.subject()
         });
         ui.label(RichText::new(format!("message {}", msg.entry_id)).color(theme::muted(ui)));
+        if let Some(s) = &summary {
+            let word = s.state_word(now);
+            ui.label(
+                RichText::new(word)
+                    .strong()
+                    .color(theme::state_word(ui, s, now)),
+            );
+            if s.total > 0 && state != MessageState::Draft {
+                ui.label(RichText::new(counts_text(s)).color(theme::muted(ui)));
+            }
+        }
     });
+    if let Some(why) = summary.as_ref().and_then(|s| reason_of(app, s, now)) {
+        ui.label(RichText::new(format!("Why it waits: {why}")).color(theme::warn(ui)));
+    }
+    let editable = state == MessageState::Draft && app.model.submitting != Some(msg.entry_id);
     ui.horizontal(|ui| {
-        let draft = msg.state(jiff::Timestamp::now()) == crate::mapi::MessageState::Draft;
         for (tab, label) in [(Tab::Pipeline, "Pipeline"), (Tab::Properties, "Properties"), (Tab::Trace, "Trace"), (Tab::Source, "Source")] {
             if ui.selectable_label(app.model.tab == tab, label).clicked() {
                 app.model.tab = tab;
+                if tab == Tab::Source {
+                    app.command(Command::Source(msg.entry_id));
+                }
             }
         }
-        if draft && ui.selectable_label(app.model.tab == Tab::Compose, "Edit draft").clicked() {
+        if editable && ui.selectable_label(app.model.tab == Tab::Compose, "Edit draft").clicked() {
             app.model.tab = Tab::Compose;
         }
         ui.separator();
-        if ui.button("Export .eml…").on_hover_text("Save this message as an RFC 5322 file").clicked()
-            && let Some(path) = rfd::FileDialog::new()
-                .set_file_name(format!("message-{}.eml", msg.entry_id))
-                .add_filter("E-mail message", &["eml"])
-                .save_file()
+        if ui
+            .add_enabled(!app.dialogs.busy(), egui::Button::new("Export .eml…"))
+            .on_hover_text("Save this message as an RFC 5322 file")
+            .on_disabled_hover_text("A file dialog (or the path field) is open")
+            .clicked()
         {
-            app.command(Command::ExportEml(msg.entry_id, path));
+            app.intend(Intent::PickFile(Purpose::Export(msg.entry_id)));
         }
         if msg.message_class().to_ascii_uppercase().ends_with(".NDR") && msg.embedded.is_some() {
             ui.separator();
@@ -59,8 +123,30 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
                 app.command(Command::Resend(msg.entry_id));
             }
         }
+        if state == MessageState::Sent {
+            ui.separator();
+            if ui
+                .button("Send again…")
+                .on_hover_text("A new message with the same content to every recipient; this one and its trace stay as they are")
+                .clicked()
+            {
+                app.model.confirm_send_again = Some(msg.entry_id);
+            }
+        }
     });
     ui.separator();
+    if app.model.tab == Tab::Compose && editable {
+        let sent = app
+            .model
+            .folder_of(crate::store::FolderKind::SentItems)
+            .unwrap_or(crate::mapi::EntryId(0));
+        let mut out = Vec::new();
+        compose::actions_ui(ui, &mut app.compose, sent, &mut out);
+        for i in out {
+            app.intend(i);
+        }
+        ui.separator();
+    }
     egui::ScrollArea::vertical()
         .id_salt("detail-scroll")
         .auto_shrink([false, false])
@@ -69,8 +155,21 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
             Tab::Properties => properties_ui(ui, &msg),
             Tab::Trace => trace_ui(app, ui, &msg),
             Tab::Source => source_ui(app, ui, &msg),
-            Tab::Compose => compose::compose_ui(app, ui, &msg),
+            Tab::Compose => {
+                if app.compose.loaded == Some(msg.entry_id) {
+                    let mut out = Vec::new();
+                    compose::compose_ui(ui, &mut app.compose, &msg, &mut out);
+                    for i in out {
+                        app.intend(i);
+                    }
+                }
+            }
         });
+}
+
+/// "2 delivered · 1 failed · 1 waiting of 4", the counts that tell the truth about a message.
+pub fn counts_text(s: &Summary) -> String {
+    reason::counts(s)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -417,59 +516,91 @@ fn properties_ui(ui: &mut Ui, msg: &Message) {
 fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("{} MAPI call(s)", msg.trace.len())).strong());
-        if ui.button("Export trace…").clicked()
-            && let Some(path) = rfd::FileDialog::new()
-                .set_file_name(format!("trace-{}.txt", msg.entry_id))
-                .save_file()
+        if ui
+            .add_enabled(!app.dialogs.busy(), egui::Button::new("Export trace…"))
+            .clicked()
         {
-            app.command(Command::ExportTrace(msg.entry_id, path));
+            app.intend(Intent::PickFile(Purpose::ExportTrace(msg.entry_id)));
         }
     });
+    let mut submission = 0;
+    let mut handoff = 0;
     egui::Grid::new("trace").striped(true).show(ui, |ui| {
         for c in &msg.trace {
+            // Every attempt stays, numbered: each submission and each hand-off.
+            if c.step == Step::SubmitMessage && c.call == "IMessage::SaveChanges" {
+                submission += 1;
+                handoff = 0;
+                ui.label("");
+                ui.label(
+                    RichText::new(format!("Submission {submission}"))
+                        .strong()
+                        .color(theme::active(ui)),
+                );
+                ui.end_row();
+            }
+            if c.call == "IXPLogon::SubmitMessage" {
+                handoff += 1;
+            }
             ui.monospace(c.at.strftime("%H:%M:%S%.3f").to_string());
             ui.label(RichText::new(c.step.name()).color(theme::muted(ui)));
             let failed = c.result.starts_with("MAPI_E") || c.result.contains("FAIL");
-            let text = RichText::new(c.to_string()).monospace();
-            ui.label(if failed {
-                text.color(theme::bad(ui))
+            let line = if c.call == "IXPLogon::SubmitMessage" {
+                format!("[hand-off {handoff}] {c}")
             } else {
-                text
-            });
+                c.to_string()
+            };
+            let text = RichText::new(line.clone()).monospace();
+            // Long lines wrap; hover shows the whole call.
+            ui.add(
+                egui::Label::new(if failed {
+                    text.color(theme::bad(ui))
+                } else {
+                    text
+                })
+                .wrap(),
+            )
+            .on_hover_text(line);
             ui.end_row();
         }
     });
 }
 
 fn source_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
-    let sender = app
+    // Rendered once by the worker (the window renders nothing itself), again when the
+    // message changed.
+    let current = app
         .model
-        .profile
+        .source
         .as_ref()
-        .map_or(("Spoolbox User".into(), "user@localhost".into()), |p| {
-            (p.sender_name.clone(), p.sender_address.clone())
-        });
-    let rows: Vec<u32> = msg
-        .recipients
-        .iter()
-        .filter(|r| !r.is_p1() && r.addrtype().eq_ignore_ascii_case("SMTP"))
-        .map(|r| r.row_id)
-        .collect();
-    if rows.is_empty() {
-        ui.label(
-            RichText::new("No SMTP recipients: there is no RFC 5322 form to show.")
-                .color(theme::muted(ui)),
-        );
-        return;
+        .filter(|s| s.eid == msg.entry_id)
+        .cloned();
+    let stale = current.as_ref().is_none_or(|s| s.revision != msg.revision);
+    if stale && !app.model.source_requested(msg.entry_id, msg.revision) {
+        app.command(Command::Source(msg.entry_id));
     }
-    match crate::transport::eml::render(msg, &rows, &sender) {
-        Ok(bytes) => {
-            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    let Some(src) = current else {
+        ui.label(RichText::new("Rendering…").color(theme::muted(ui)));
+        return;
+    };
+    let draft = msg.state(jiff::Timestamp::now()) == MessageState::Draft;
+    ui.label(
+        RichText::new(if draft {
+            "Preview: a draft is rendered again when it is sent (Date is the submit time then)."
+        } else if src.preview {
+            "Rendered from the stored message as `spoolbox export` writes it (Date: the submit time, Bcc kept)."
+        } else {
+            "The bytes handed to the transport."
+        })
+        .color(theme::muted(ui)),
+    );
+    match &src.text {
+        Ok(text) => {
+            let mut text = text.as_str();
             ui.add(
                 egui::TextEdit::multiline(&mut text)
                     .code_editor()
-                    .desired_width(f32::INFINITY)
-                    .interactive(true),
+                    .desired_width(f32::INFINITY),
             );
         }
         Err(e) => {

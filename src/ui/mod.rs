@@ -4,8 +4,10 @@
 pub mod app;
 pub mod compose;
 pub mod detail;
+pub mod dialogs;
 pub mod folders;
 pub mod model;
+pub mod notify;
 pub mod outbox;
 pub mod status;
 pub mod theme;
@@ -14,14 +16,44 @@ pub mod windows;
 
 pub use app::SpoolboxApp;
 
-/// Opens the window on the store the command line names (or the default one).
+/// What a panel asks of the app, applied after the panel has drawn (as egui's demo app and
+/// rerun's viewer do): a panel reads the model and pushes intents, and never reaches for the
+/// worker, a dialog or another panel itself.
+#[derive(Debug)]
+pub enum Intent {
+    /// Send a command to the spooler.
+    Command(crate::spooler::Command),
+    /// The editor submitted this draft: close the editor now, in this frame.
+    Submitted(crate::mapi::EntryId),
+    /// Tell the user something went wrong.
+    Error(String),
+    /// Ask for a path (a dialog, or the path field where none can open).
+    PickFile(dialogs::Purpose),
+    /// Save the draft in the editor now.
+    SaveNow,
+}
+
+/// What the window opens with (from the command line, resolved by `main`).
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// The store directory.
+    pub store: std::path::PathBuf,
+    /// Start in dark mode.
+    pub dark: bool,
+    /// Breakpoints set before the first step.
+    pub breakpoints: Vec<crate::mapi::Step>,
+}
+
+/// Opens the window on `launch.store`.
 ///
 /// # Errors
-/// When no store directory is known or no window can be created.
-pub fn run(cli: &crate::cli::Cli) -> anyhow::Result<()> {
-    let dir = crate::cli::store_dir(cli)?;
-    let dark = cli.dark;
-    let breakpoints = cli.breakpoints.clone();
+/// When no window can be created.
+pub fn run(launch: Launch) -> anyhow::Result<()> {
+    let Launch {
+        store: dir,
+        dark,
+        breakpoints,
+    } = launch;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Spoolbox — MAPI spooler debugger")

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use crate::mapi::{EntryId, Message};
+use crate::mapi::{EntryId, Message, MessageState};
 use crate::spooler::{DebugState, Event, StatusRow};
 use crate::store::{Folder, FolderKind, Profile, Summary};
 
@@ -22,6 +22,19 @@ pub enum Tab {
     Source,
     /// Edit a draft.
     Compose,
+}
+
+/// The Source tab's text, rendered once by the worker.
+#[derive(Clone, Debug)]
+pub struct SourceView {
+    /// The message.
+    pub eid: EntryId,
+    /// Its revision when rendered.
+    pub revision: u64,
+    /// The RFC 5322 text, or why there is none.
+    pub text: Result<String, String>,
+    /// True when it is a preview (rendered now), not bytes a transport was handed.
+    pub preview: bool,
 }
 
 /// Columns the outbox table sorts by.
@@ -68,6 +81,15 @@ pub struct Model {
     pub errors: Vec<String>,
     /// Recent notices.
     pub notices: Vec<String>,
+    /// Notices on screen, with when they came (see `notify`).
+    pub toasts: Vec<(std::time::Instant, String)>,
+    /// A submit sent from the editor and not yet answered: the editor stays closed.
+    pub submitting: Option<EntryId>,
+    /// The Source tab's text from the worker: (message, revision, text or error, preview).
+    pub source: Option<SourceView>,
+    /// "Send again" asked for, waiting for the user's yes.
+    pub confirm_send_again: Option<EntryId>,
+    source_asked: Option<(EntryId, u64)>,
     /// The tab shown.
     pub tab: Tab,
     /// Outbox filter text.
@@ -107,6 +129,11 @@ impl Default for Model {
             status: Vec::new(),
             errors: Vec::new(),
             notices: Vec::new(),
+            toasts: Vec::new(),
+            submitting: None,
+            source: None,
+            confirm_send_again: None,
+            source_asked: None,
             tab: Tab::Pipeline,
             filter: String::new(),
             sort: (SortKey::Submitted, true),
@@ -161,6 +188,11 @@ impl Model {
             Event::Folders(f) => self.folders = f,
             Event::Profile(p) => self.profile = Some(*p),
             Event::Detail(m) => {
+                if self.submitting == Some(m.entry_id)
+                    && m.state(Timestamp::now()) != MessageState::Draft
+                {
+                    self.submitting = None;
+                }
                 if Some(m.entry_id) == self.focused {
                     if self.travel.is_some_and(|i| i >= m.history.len()) {
                         self.travel = None;
@@ -186,14 +218,26 @@ impl Model {
                 if self.importing() {
                     self.import_step();
                 }
+                // A refused submit lets the editor open again.
+                self.submitting = None;
                 if !self.errors.contains(&e) {
                     self.errors.push(e);
                 }
             }
-            Event::Notice(n) => {
-                self.notices.push(n);
-                if self.notices.len() > 50 {
-                    self.notices.remove(0);
+            Event::Notice(n) => super::notify::notice(self, n),
+            Event::Source {
+                eid,
+                revision,
+                text,
+                preview,
+            } => {
+                if Some(eid) == self.focused {
+                    self.source = Some(SourceView {
+                        eid,
+                        revision,
+                        text,
+                        preview,
+                    });
                 }
             }
             Event::Progress { label, done, total } => {
@@ -381,6 +425,13 @@ impl Model {
         });
         self.rows = rows.into_iter().map(|s| s.eid).collect();
         false
+    }
+
+    /// True once the Source of this revision was asked for (asked once, not every frame).
+    pub fn source_requested(&mut self, eid: EntryId, revision: u64) -> bool {
+        let asked = self.source_asked == Some((eid, revision));
+        self.source_asked = Some((eid, revision));
+        asked
     }
 
     /// Marks the rows for a rebuild (filter, sort or folder changed).

@@ -24,6 +24,37 @@ fn countdown(now: Timestamp, t: Timestamp) -> String {
     }
 }
 
+/// "2 sent 1 failed": delivered, failed, outcome unknown, waiting (only what is not zero), in
+/// words: a screen reader reads them, and the default font has no check mark.
+fn recipients_cell(ui: &mut egui::Ui, s: &crate::store::Summary) {
+    let mut job = Vec::new();
+    if s.total == 0 {
+        ui.label("-");
+        return;
+    }
+    if s.delivered() > 0 {
+        job.push((format!("{} sent", s.delivered()), theme::ok(ui)));
+    }
+    if s.failed > 0 {
+        job.push((format!("{} failed", s.failed), theme::bad(ui)));
+    }
+    if s.unknown > 0 {
+        job.push((format!("{} unknown", s.unknown), theme::warn(ui)));
+    }
+    if s.waiting() > 0 {
+        job.push((format!("{} waiting", s.waiting()), theme::muted(ui)));
+    }
+    let r = ui
+        .horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 6.0;
+            for (t, c) in job {
+                ui.label(RichText::new(t).color(c));
+            }
+        })
+        .response;
+    r.on_hover_text(super::detail::counts_text(s));
+}
+
 /// Draws the table.
 pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     let now = Timestamp::now();
@@ -122,19 +153,20 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
         }
     };
     let current = app.model.sort;
+    let reasons = super::detail::Reasons::new(app, now);
     TableBuilder::new(ui)
         .id_salt("outbox-table")
         .striped(true)
+        .resizable(true)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(128.0))
-        .column(Column::exact(110.0))
-        .column(Column::remainder().at_least(160.0).clip(true))
-        .column(Column::initial(170.0).clip(true))
-        .column(Column::exact(46.0))
-        .column(Column::exact(130.0))
-        .column(Column::exact(36.0))
-        .column(Column::exact(90.0))
+        .column(Column::initial(128.0).at_least(70.0).clip(true))
+        .column(Column::initial(70.0).at_least(50.0).clip(true))
+        .column(Column::initial(230.0).at_least(100.0).clip(true))
+        .column(Column::initial(150.0).at_least(60.0).clip(true))
+        .column(Column::initial(96.0).at_least(60.0).clip(true))
+        .column(Column::initial(110.0).at_least(60.0).clip(true))
+        .column(Column::remainder().at_least(140.0).clip(true))
         .min_scrolled_height(80.0)
         .header(22.0, |mut h| {
             for (label, key) in [
@@ -142,10 +174,9 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 ("Submitted", Some(SortKey::Submitted)),
                 ("Subject", Some(SortKey::Subject)),
                 ("To", None),
-                ("Done", Some(SortKey::Done)),
+                ("Recipients", Some(SortKey::Done)),
                 ("Step", None),
-                ("Lock", None),
-                ("Next retry", Some(SortKey::Retry)),
+                ("Why / next retry", Some(SortKey::Retry)),
             ] {
                 h.col(|ui| header(ui, label, key, current, &mut sort_by));
             }
@@ -171,13 +202,10 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                         ),
                         _ => s.state_word(now).to_owned(),
                     };
-                    // A sent message whose recipients all failed reads "Failed" in red.
-                    let color = match s.state_word(now) {
-                        "Failed" => theme::bad(ui),
-                        "Partly delivered" => theme::warn(ui),
-                        _ => theme::state(ui, state),
-                    };
-                    ui.label(RichText::new(text).color(color));
+                    let r = ui.label(RichText::new(text).color(theme::state_word(ui, s, now)));
+                    if s.is_locked() {
+                        r.on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
+                    }
                 });
                 row.col(|ui| {
                     ui.label(
@@ -198,32 +226,22 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                     ui.label(&s.to);
                 });
                 row.col(|ui| {
-                    let r = ui.label(format!("{}/{}", s.done, s.total));
-                    if s.failed > 0 || s.unknown > 0 {
-                        r.on_hover_text(format!(
-                            "{} delivered, {} failed, {} outcome unknown",
-                            s.delivered(),
-                            s.failed,
-                            s.unknown
-                        ));
-                    }
+                    recipients_cell(ui, s);
                 });
                 row.col(|ui| {
                     ui.label(s.next_step.map_or("-", |x| x.name()));
                 });
                 row.col(|ui| {
-                    if s.is_locked() {
-                        ui.label("yes")
-                            .on_hover_text("SUBMITFLAG_LOCKED: the spooler holds the message");
+                    if let Some(why) = reasons.of(s) {
+                        let text = match (state, s.next_retry) {
+                            (MessageState::WaitingRetry, Some(t)) => {
+                                format!("{}: {why}", countdown(now, t))
+                            }
+                            _ => why,
+                        };
+                        ui.label(RichText::new(&text).color(theme::warn(ui)))
+                            .on_hover_text(text);
                     }
-                });
-                row.col(|ui| {
-                    let t = if state == MessageState::WaitingRetry {
-                        s.next_retry.map(|t| countdown(now, t))
-                    } else {
-                        None
-                    };
-                    ui.label(RichText::new(t.unwrap_or_default()).color(theme::warn(ui)));
                 });
                 if row.response().clicked() {
                     clicked = Some((eid, row.response().ctx.input(|i| i.modifiers)));

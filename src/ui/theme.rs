@@ -71,6 +71,16 @@ pub fn state(ui: &Ui, s: MessageState) -> Color32 {
     }
 }
 
+/// Colour for a message's state word ([`crate::store::Summary::state_word`]): a sent message
+/// whose recipients all failed reads red, a partly delivered one amber.
+pub fn state_word(ui: &Ui, s: &crate::store::Summary, now: jiff::Timestamp) -> Color32 {
+    match s.state(now) {
+        MessageState::Sent if s.total > 0 && s.failed >= s.total => bad(ui),
+        MessageState::Sent if s.failed > 0 => warn(ui),
+        other => state(ui, other),
+    }
+}
+
 /// Colour for a recorded step outcome.
 pub fn outcome(ui: &Ui, o: &StepOutcome) -> Color32 {
     match o {

@@ -1,26 +1,72 @@
-//! The top bar: send and debugger controls, store and theme, and the error banner.
+//! The top bar: send and debugger controls, store and theme. Each button is enabled only
+//! when its action applies to the selection, and says why not on hover.
 
-use egui::RichText;
-
+use super::Intent;
 use super::app::{CONTINUE, FLUSH, STEP, SpoolboxApp};
-use super::theme;
+use super::dialogs::Purpose;
+use crate::mapi::MessageState;
 use crate::spooler::Command;
 
-/// Draws the toolbar and the error banner.
+/// What the selection allows, with the reason when it does not.
+struct Applies {
+    send: Result<(), &'static str>,
+    abort: Result<(), &'static str>,
+}
+
+fn applies(app: &SpoolboxApp) -> Applies {
+    let now = jiff::Timestamp::now();
+    let sel: Vec<&crate::store::Summary> = app
+        .model
+        .selected
+        .iter()
+        .filter_map(|e| app.model.summaries.get(e))
+        .collect();
+    if sel.is_empty() {
+        let none = "Select a message first";
+        return Applies {
+            send: Err(none),
+            abort: Err(none),
+        };
+    }
+    let send = if sel
+        .iter()
+        .any(|s| s.state(now) == MessageState::Draft || s.is_submitted())
+    {
+        Ok(())
+    } else {
+        Err(
+            "Only drafts and queued messages can be sent now; a sent message has Send again… in its detail",
+        )
+    };
+    let abort = if sel.iter().any(|s| s.is_submitted() && !s.is_locked()) {
+        Ok(())
+    } else if sel.iter().any(|s| s.is_locked()) {
+        Err("MAPI_E_UNABLE_TO_ABORT: the spooler has locked it (SUBMITFLAG_LOCKED)")
+    } else {
+        Err("Only a queued message can be aborted (MAPI_E_NOT_IN_QUEUE otherwise)")
+    };
+    Applies { send, abort }
+}
+
+/// Draws the toolbar (errors and notices float in the corner: see `notify`).
 pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
+    let can = applies(app);
     egui::Panel::top("toolbar").show(ui, |ui| {
         ui.add_space(4.0);
         ui.horizontal_wrapped(|ui| {
             let sel = app.model.selected.clone();
             if ui.button("New message").on_hover_text("Compose a draft in the Outbox (Ctrl+N)").clicked() {
+                app.save_draft_now();
                 app.command(Command::NewDraft);
             }
             ui.separator();
             if ui
-                .add_enabled(!sel.is_empty(), egui::Button::new("Send selected"))
+                .add_enabled(can.send.is_ok(), egui::Button::new("Send selected"))
                 .on_hover_text("Submit the selected drafts, or send queued ones now ignoring their retry timer (Ctrl+Enter)")
+                .on_disabled_hover_text(can.send.err().unwrap_or_default())
                 .clicked()
             {
+                app.save_draft_now();
                 for eid in &sel {
                     app.command(Command::SendNow(*eid));
                 }
@@ -33,8 +79,9 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 app.command(Command::Flush);
             }
             if ui
-                .add_enabled(!sel.is_empty(), egui::Button::new("Abort submit"))
+                .add_enabled(can.abort.is_ok(), egui::Button::new("Abort submit"))
                 .on_hover_text("IMsgStore::AbortSubmit: back to an editable draft. Refused with MAPI_E_UNABLE_TO_ABORT once SUBMITFLAG_LOCKED is set.")
+                .on_disabled_hover_text(can.abort.err().unwrap_or_default())
                 .clicked()
             {
                 for eid in &sel {
@@ -43,6 +90,7 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             }
             ui.separator();
             let paused = app.model.debug.paused;
+            let stopped = paused || app.model.debug.at.is_some();
             if paused {
                 if ui.button("Resume").on_hover_text("Run the spooler (Ctrl+P)").clicked() {
                     app.command(Command::Resume);
@@ -55,7 +103,12 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 app.command(Command::Step);
             }
             let cont_label = format!("Continue ({})", ui.ctx().format_shortcut(&CONTINUE));
-            if ui.button(cont_label).on_hover_text("Run until the next breakpoint").clicked() {
+            if ui
+                .add_enabled(stopped, egui::Button::new(cont_label))
+                .on_hover_text("Run until the next breakpoint")
+                .on_disabled_hover_text("The spooler is running: nothing to continue")
+                .clicked()
+            {
                 app.command(Command::Continue);
             }
             let _ = FLUSH;
@@ -79,51 +132,25 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 if ui.button("Faults…").on_hover_text("Inject faults into a transport").clicked() {
                     app.windows.faults = !app.windows.faults;
                 }
-                if ui.button("Import .eml…").on_hover_text("Import RFC 5322 files as drafts in the Outbox").clicked()
-                    && let Some(paths) = rfd::FileDialog::new()
-                        .set_title("Import .eml files")
-                        .add_filter("E-mail message", &["eml"])
-                        .pick_files()
+                let busy = app.dialogs.busy();
+                if ui
+                    .add_enabled(!busy, egui::Button::new("Import .eml…"))
+                    .on_hover_text("Import RFC 5322 files as drafts in the Outbox")
+                    .on_disabled_hover_text("A file dialog (or the path field) is open")
+                    .clicked()
                 {
-                    app.model.start_import(paths.len() as u64);
-                    for p in paths {
-                        app.command(Command::ImportEml(p));
-                    }
+                    app.intend(Intent::PickFile(Purpose::Import));
                 }
-                if ui.button("Open store…").on_hover_text("Open or create another store directory").clicked()
-                    && let Some(dir) = rfd::FileDialog::new().set_title("Open or create a Spoolbox store").pick_folder()
+                if ui
+                    .add_enabled(!busy, egui::Button::new("Open store…"))
+                    .on_hover_text("Open or create another store directory")
+                    .on_disabled_hover_text("A file dialog (or the path field) is open")
+                    .clicked()
                 {
-                    app.request_open_store(dir);
+                    app.intend(Intent::PickFile(Purpose::OpenStore));
                 }
             });
         });
         ui.add_space(2.0);
-        banner_ui(app, ui);
     });
-}
-
-fn banner_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
-    if app.model.errors.is_empty() {
-        return;
-    }
-    let mut dismiss = None;
-    egui::Frame::new()
-        .fill(theme::banner_bg(ui))
-        .inner_margin(6.0)
-        .corner_radius(4.0)
-        .show(ui, |ui| {
-            for (i, e) in app.model.errors.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new("Error:").color(theme::bad(ui)));
-                    ui.label(RichText::new(e).color(theme::bad(ui)));
-                    if ui.small_button("Dismiss").clicked() {
-                        dismiss = Some(i);
-                    }
-                });
-            }
-        });
-    if let Some(i) = dismiss {
-        app.model.errors.remove(i);
-    }
-    ui.add_space(2.0);
 }

@@ -4,12 +4,114 @@ use egui::RichText;
 
 use super::app::SpoolboxApp;
 use super::theme;
+use crate::profile::{FaultConfig, Profile};
 use crate::spooler::Command;
-use crate::store::profile::{FaultConfig, Profile};
+
+/// The path field that stands in for a file dialog that could not open.
+fn path_field_ui(app: &mut SpoolboxApp, ctx: &egui::Context) {
+    let Some(field) = app.dialogs.field.as_mut() else {
+        return;
+    };
+    let mut done = None;
+    egui::Window::new(field.purpose.title())
+        .id(egui::Id::unique("path-field"))
+        .collapsible(false)
+        .resizable(true)
+        .default_width(520.0)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.label(RichText::new(&field.why).color(theme::warn(ui)));
+            let several = matches!(
+                field.purpose,
+                super::dialogs::Purpose::Import | super::dialogs::Purpose::Attach(_)
+            );
+            let hint = match field.purpose {
+                super::dialogs::Purpose::OpenStore => "/path/to/store (created if new)".to_owned(),
+                p => p
+                    .suggested_name()
+                    .map_or_else(|| "/path/to/file".to_owned(), |n| format!("/path/to/{n}")),
+            };
+            let l = ui.label(if several {
+                "Paths (one per line)"
+            } else {
+                "Path"
+            });
+            let edit = if several {
+                egui::TextEdit::multiline(&mut field.text).desired_rows(3)
+            } else {
+                egui::TextEdit::singleline(&mut field.text)
+            };
+            let r = ui.add(edit.hint_text(hint).desired_width(f32::INFINITY));
+            let r = r.labelled_by(l.id);
+            if !r.has_focus() && field.text.is_empty() {
+                r.request_focus();
+            }
+            let enter = !several && r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(!field.text.trim().is_empty(), egui::Button::new("OK"))
+                    .clicked()
+                    || (enter && !field.text.trim().is_empty())
+                {
+                    done = Some(true);
+                }
+                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                    done = Some(false);
+                }
+            });
+        });
+    if let Some(ok) = done {
+        app.path_field_done(ok);
+    }
+}
+
+/// Asks before "Send again" makes a new message.
+fn send_again_ui(app: &mut SpoolboxApp, ctx: &egui::Context) {
+    let Some(eid) = app.model.confirm_send_again else {
+        return;
+    };
+    let Some(s) = app.model.summaries.get(&eid).cloned() else {
+        app.model.confirm_send_again = None;
+        return;
+    };
+    let mut answer = None;
+    egui::Window::new("Send again?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.label(format!(
+                "Message {eid} \"{}\" was sent. Send it again to its {} recipient(s)?",
+                s.subject, s.total
+            ));
+            ui.label(
+                RichText::new(
+                    "A new message is made and submitted; this one and its trace stay as they are.",
+                )
+                .color(theme::muted(ui)),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Send again").clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                    answer = Some(false);
+                }
+            });
+        });
+    if let Some(yes) = answer {
+        app.model.confirm_send_again = None;
+        if yes {
+            app.command(Command::SendAgain(eid));
+        }
+    }
+}
 
 /// Draws whichever windows are open.
 pub fn windows_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     let ctx = ui.ctx().clone();
+    path_field_ui(app, &ctx);
+    send_again_ui(app, &ctx);
     let mut help = app.windows.help;
     egui::Window::new("Keyboard shortcuts")
         .open(&mut help)
@@ -22,7 +124,10 @@ pub fn windows_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                     ("F5", "Continue: run to the next breakpoint"),
                     ("Ctrl+P", "Pause / resume the spooler"),
                     ("Ctrl+N", "New message"),
-                    ("Ctrl+Enter", "Send the selected messages"),
+                    (
+                        "Ctrl+Enter",
+                        "Send the selected messages; in the editor, submit what is on screen",
+                    ),
                     ("Delete", "Delete the selected messages"),
                     ("Ctrl+click", "Add a message to the selection"),
                     ("F1", "This window"),

@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use spoolbox::mapi::EntryId;
-use spoolbox::store::profile::TransportKind;
+use spoolbox::profile::TransportKind;
 use spoolbox::store::{FolderKind, Store};
 
 use crate::store::{copy_dir, fast_tempdir};
@@ -299,7 +299,7 @@ fn abort_of_an_absent_or_finished_message_fails_with_one_clear_line() {
 #[test]
 fn abort_while_another_process_holds_the_store_fails_with_one_clear_line() {
     let (_dir, root) = demo();
-    let (store, _) = Store::open_or_create_demo(&root).unwrap();
+    let (store, _) = spoolbox::spooler::demo::open(&root).unwrap();
     let id = store
         .summaries()
         .find(|s| s.subject == "Quarterly report")
@@ -321,7 +321,7 @@ fn abort_of_a_message_locked_by_a_dead_spooler_succeeds() {
     // AbortSubmit does not wrongly answer MAPI_E_UNABLE_TO_ABORT.
     let (_dir, root) = demo();
     let id = {
-        let (store, _) = Store::open_or_create_demo(&root).unwrap();
+        let (store, _) = spoolbox::spooler::demo::open(&root).unwrap();
         let mut sp = spoolbox::spooler::Spooler::new(store, spoolbox::spooler::Clock::system());
         sp.handle(spoolbox::spooler::Command::SetBreakpoint(
             spoolbox::mapi::Step::Transmit,
@@ -442,7 +442,7 @@ fn send_with_an_id_sends_only_that_message() {
 
 /// A demo store whose fax neither waits nor is busy, so one `send --all` drains the queue.
 fn fast_demo(root: &Path) {
-    let (mut store, _) = Store::open_or_create_demo(root).unwrap();
+    let (mut store, _) = spoolbox::spooler::demo::open(root).unwrap();
     let mut p = store.profile().clone();
     for t in &mut p.transports {
         if let TransportKind::Fax(f) = &mut t.kind {

@@ -12,8 +12,8 @@
 use jiff::Timestamp;
 use spoolbox::mapi::tags::{PR_SENTMAIL_ENTRYID, PR_SUBJECT};
 use spoolbox::mapi::{EntryId, Message, MessageState, PropValue, Recipient, RecipientKind};
+use spoolbox::profile::{Profile, TransportConfig, TransportKind};
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
-use spoolbox::store::profile::{Profile, TransportConfig, TransportKind};
 use spoolbox::store::{FolderKind, Store};
 
 use crate::store::fast_tempdir;

@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use spoolbox::mapi::tags::PR_SENTMAIL_ENTRYID;
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind};
+use spoolbox::profile::{Profile, TransportConfig, TransportKind};
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
 use spoolbox::store::fs::{FsLayer, RealFs};
-use spoolbox::store::profile::{Profile, TransportConfig, TransportKind};
 use spoolbox::store::{FolderKind, Store};
 
 use crate::realfs::{Hooked, Hooks};

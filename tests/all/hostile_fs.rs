@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use spoolbox::mapi::{EntryId, Message, Recipient, RecipientKind};
+use spoolbox::profile::PickupSettings;
 use spoolbox::spooler::{Clock, Command as SpCommand, Event, Spooler, Tick};
 use spoolbox::store::fs::{FsLayer as _, RealFs};
-use spoolbox::store::profile::PickupSettings;
 use spoolbox::store::{FolderKind, Store, StoreError};
 use spoolbox::transport::pickup::{self, PickupTransport};
 use spoolbox::transport::{RowOutcome, SubmitView, Transport as _};

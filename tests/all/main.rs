@@ -8,6 +8,7 @@ mod crash;
 mod drafts;
 mod group;
 mod hostile_fs;
+mod layers;
 mod pipeline;
 mod poison;
 mod realfs;

@@ -33,10 +33,10 @@ use spoolbox::mapi::{
     EntryId, MapiCode, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState,
     Step, StepOutcome, TraceCall,
 };
-use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick, submit};
-use spoolbox::store::profile::{
+use spoolbox::profile::{
     FaxSettings, HookAction, HookConfig, Profile, RetryPolicy, TransportConfig, TransportKind,
 };
+use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick, submit};
 use spoolbox::store::{FolderKind, Store, StoreError, Summary};
 use spoolbox::transport::fax::{COVER_PAGE, FaxTransport};
 use spoolbox::transport::{

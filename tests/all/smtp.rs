@@ -26,11 +26,11 @@ use spoolbox::mapi::tags::{PR_DELIVER_TIME, PR_SENTMAIL_ENTRYID};
 use spoolbox::mapi::{
     EntryId, Message, MessageState, PropValue, Recipient, RecipientKind, RecipientState, Step,
 };
-use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
-use spoolbox::store::fs::{AppendFile, FsLayer, RealFs};
-use spoolbox::store::profile::{
+use spoolbox::profile::{
     PickupSettings, Profile, RetryPolicy, SmtpSettings, TlsMode, TransportConfig, TransportKind,
 };
+use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
+use spoolbox::store::fs::{AppendFile, FsLayer, RealFs};
 use spoolbox::store::{FolderKind, Store};
 use spoolbox::transport::smtp::GUARD_TEXT;
 

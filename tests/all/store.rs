@@ -759,7 +759,7 @@ fn lock_of_a_killed_holder_is_released_by_the_kernel() {
 #[test]
 fn new_demo_store_holds_the_demo_profile_and_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, report) = Store::open_or_create_demo(&dir.path().join("demo")).unwrap();
+    let (store, report) = spoolbox::spooler::demo::open(&dir.path().join("demo")).unwrap();
     assert!(report.created);
     // Nine demo messages, plus the coupled store's local delivery of the kickoff's EX recipient.
     assert_eq!(store.message_count(), 10);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use spoolbox::mapi::{EntryId, MessageState, Step};
 use spoolbox::store::FolderKind;
 use spoolbox::ui::SpoolboxApp;
@@ -197,8 +197,30 @@ fn abort_before_the_lock_gives_a_draft_and_after_it_is_refused() {
     let subject = h.state().model.summaries[&eid].subject.clone();
     assert!(h.state().model.summaries[&eid].is_locked());
     h.get_by_label(&subject).click();
-    h.run_steps(1);
-    h.get_by_label("Abort submit").click();
+    // The click selects it; the next frame's toolbar sees the selection.
+    h.run_steps(2);
+    // The window does not offer what MAPI refuses: the button is disabled (its hover text
+    // names MAPI_E_UNABLE_TO_ABORT) ...
+    assert!(
+        h.get_by_label("Abort submit")
+            .accesskit_node()
+            .is_disabled(),
+        "Abort submit is disabled for a locked message; selected: {:?}, states: {:?}",
+        h.state().model.selected,
+        h.state()
+            .model
+            .selected
+            .iter()
+            .map(|e| (
+                h.state().model.summaries[e].subject.clone(),
+                h.state().model.summaries[e].is_submitted(),
+                h.state().model.summaries[e].is_locked()
+            ))
+            .collect::<Vec<_>>()
+    );
+    // ... and the worker refuses it all the same when asked (a stale window, a script).
+    h.state_mut()
+        .command(spoolbox::spooler::Command::AbortSubmit(eid));
     step_until(&mut h, "the refusal", |a| {
         a.model
             .errors
@@ -223,8 +245,10 @@ fn composing_with_no_recipients_shows_mapi_e_no_recipients() {
     });
     h.run_steps(2);
     h.get_by_label_contains("MAPI_E_NO_RECIPIENTS: add at least one recipient");
-    // The button may sit below the fold of the detail panel: click it as assistive tech would.
-    h.get_by_label("Submit").click_accesskit();
+    // Submit is disabled while it cannot go; Ctrl+Enter says why instead of going silent.
+    assert!(!h.state().compose.problems().is_empty());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run_steps(1);
     step_until(&mut h, "the submit error", |a| {
         a.model
             .errors
@@ -494,4 +518,306 @@ fn incremental_rows_match_a_full_rebuild() {
     assert_eq!(live.rows, rebuilt.rows);
     assert_eq!(live.count(outbox), rebuilt.count(outbox));
     assert_eq!(live.count(sent), rebuilt.count(sent));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trust: never sent twice from the window, no edit lost, no silent failure, no state that lies
+
+/// New message, one recipient and a subject typed into the composer.
+fn compose_new(h: &mut Harness<'_, SpoolboxApp>, subject: &str, address: &str) -> EntryId {
+    h.get_by_label("New message").click();
+    step_until(h, "the composer", |a| {
+        a.compose.loaded.is_some() && a.model.tab == spoolbox::ui::model::Tab::Compose
+    });
+    h.run_steps(2);
+    // The cursor is in the first recipient already.
+    assert!(
+        h.get_by_label("Recipient 1 address").is_focused(),
+        "New message puts the cursor in the first recipient"
+    );
+    h.get_by_label("Recipient 1 address").type_text(address);
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Subject")
+        .focus();
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Subject")
+        .type_text(subject);
+    h.run_steps(1);
+    h.state().compose.loaded.unwrap()
+}
+
+#[test]
+fn a_stale_editor_cannot_submit_twice_even_with_two_clicks_in_one_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    let eid = compose_new(&mut h, "Only once", "once@example.org");
+    // Two clicks before the next frame: at most one reaches the worker as a submit.
+    let submit = h.get_by_label("Submit");
+    submit.click();
+    submit.click();
+    h.run_steps(1);
+    // The editor closed in that frame: no Submit button, no editor.
+    assert!(h.state().compose.loaded.is_none());
+    assert!(h.query_by_label("Submit").is_none());
+    step_until(&mut h, "the message queued", |a| {
+        a.model
+            .summaries
+            .get(&eid)
+            .is_some_and(spoolbox::store::Summary::is_submitted)
+    });
+    // A stale editor (its content, at the submission it saw) is refused by the worker.
+    let stale = h.state().model.detail.clone().unwrap();
+    h.state_mut()
+        .command(spoolbox::spooler::Command::SubmitDraft {
+            draft: Box::new(stale),
+            seen: 0,
+        });
+    step_until(&mut h, "the refusal", |a| {
+        a.model
+            .errors
+            .iter()
+            .any(|e| e.contains("MAPI_E_OBJECT_CHANGED"))
+    });
+    h.get_by_label("Resume").click();
+    step_until(&mut h, "the message sent", |a| {
+        a.model
+            .summaries
+            .get(&eid)
+            .is_some_and(|s| s.base_state == MessageState::Sent)
+    });
+    let m = h.state().model.detail.clone().unwrap();
+    assert_eq!(m.spool.submission, 1);
+    assert_eq!(
+        m.trace
+            .iter()
+            .filter(|c| c.call == "IMessage::SubmitMessage")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn an_edit_survives_selecting_another_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    h.get_by_label("Draft: notes for next week").click();
+    step_until(&mut h, "the draft", |a| {
+        a.model
+            .detail
+            .as_ref()
+            .is_some_and(|m| m.subject() == "Draft: notes for next week")
+    });
+    h.run_steps(1);
+    h.get_by_label("Edit draft").click();
+    step_until(&mut h, "the editor", |a| a.compose.loaded.is_some());
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Subject")
+        .focus();
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Subject")
+        .type_text(" (edited)");
+    h.run_steps(1);
+    assert!(
+        h.state().compose.dirty(),
+        "the edit is on screen, not saved yet"
+    );
+    // Leave at once, before the autosave would have run.
+    h.get_by_label("Quarterly report").click();
+    step_until(&mut h, "the edit stored", |a| {
+        a.model
+            .summaries
+            .values()
+            .any(|s| s.subject == "Draft: notes for next week (edited)")
+    });
+}
+
+#[test]
+fn ctrl_enter_in_the_editor_submits_what_is_on_screen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    let eid = compose_new(&mut h, "Typed, not saved", "ctrl@example.org");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run_steps(1);
+    step_until(&mut h, "the message queued with what was typed", |a| {
+        a.model
+            .summaries
+            .get(&eid)
+            .is_some_and(|s| s.is_submitted() && s.subject == "Typed, not saved" && s.total == 1)
+    });
+}
+
+#[test]
+fn a_message_whose_recipients_all_failed_reads_failed_not_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    let eid = compose_new(&mut h, "Nobody takes this", "nobody@example.org");
+    // A type no transport takes: the spooler fails it and writes an NDR.
+    h.state_mut().compose.content.rows[0].addrtype = "X400".into();
+    h.run_steps(1);
+    h.get_by_label("Submit").click();
+    h.run_steps(1);
+    h.get_by_label("Resume").click();
+    step_until(&mut h, "the message finished", |a| {
+        a.model
+            .summaries
+            .get(&eid)
+            .is_some_and(|s| s.base_state == MessageState::Sent)
+    });
+    let s = h.state().model.summaries[&eid].clone();
+    assert_eq!(s.failed, 1);
+    assert_eq!(s.state_word(jiff::Timestamp::now()), "Failed");
+    // The detail says so in words (the row is in Sent Items now).
+    let sent = h.state().model.folder_of(FolderKind::SentItems).unwrap();
+    h.state_mut().model.folder = Some(sent);
+    h.state_mut().model.invalidate_rows();
+    h.run_steps(2);
+    // The row (the detail's heading, drawn after the table, has the subject too).
+    h.get_all_by_label("Nobody takes this")
+        .next()
+        .unwrap()
+        .click();
+    step_until(&mut h, "the detail", |a| {
+        a.model.detail.as_ref().is_some_and(|m| m.entry_id == eid)
+    });
+    h.run_steps(2);
+    assert!(h.query_all_by_label("Failed").count() >= 1);
+    assert!(
+        h.query_all_by_label_contains("0 delivered · 1 failed of 1")
+            .count()
+            >= 1
+    );
+}
+
+#[test]
+fn every_queued_demo_message_says_why_it_waits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    step_until(&mut h, "the debugger state", |a| a.model.debug.paused);
+    h.run_steps(2);
+    let now = jiff::Timestamp::now();
+    let queued: Vec<_> = h
+        .state()
+        .model
+        .summaries
+        .values()
+        .filter(|s| s.in_pipeline())
+        .cloned()
+        .collect();
+    assert!(queued.len() >= 5, "the demo queues several messages");
+    for s in &queued {
+        let why = spoolbox::ui::detail::reason_of(h.state(), s, now);
+        assert!(
+            why.is_some(),
+            "message {} ({}) has no reason",
+            s.eid,
+            s.subject
+        );
+    }
+    // Paused demo: the table says so for the queued rows.
+    assert!(
+        h.query_all_by_label_contains("the spooler is paused")
+            .count()
+            >= 3,
+        "the Why column tells the user the spooler is paused"
+    );
+    h.get_by_label_contains("deferred send until");
+}
+
+#[test]
+fn send_all_at_a_breakpoint_says_it_waits_for_continue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    h.get_by_label("Quarterly report").click();
+    step_until(&mut h, "the detail", |a| {
+        a.model
+            .detail
+            .as_ref()
+            .is_some_and(|m| m.subject() == "Quarterly report")
+    });
+    h.run_steps(1);
+    let idx = Step::ALL
+        .iter()
+        .position(|s| *s == Step::SetLockState)
+        .unwrap();
+    h.get_all_by_label("break").nth(idx).unwrap().click();
+    step_until(&mut h, "the breakpoint", |a| {
+        a.model.debug.breakpoints.contains(&Step::SetLockState)
+    });
+    h.get_by_label("Resume").click();
+    step_until(&mut h, "the stop", |a| a.model.debug.at.is_some());
+    h.get_by_label("Send all (F9)").click();
+    step_until(&mut h, "the notice", |a| {
+        a.model
+            .notices
+            .iter()
+            .any(|n| n.contains("queued until Continue"))
+    });
+    h.run_steps(1);
+    h.get_by_label_contains("queued until Continue");
+}
+
+#[test]
+fn the_path_field_takes_over_when_no_file_dialog_can_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let eml = tmp.path().join("typed.eml");
+    std::fs::write(
+        &eml,
+        "From: a@example.org\r\nTo: Typed Path <typed@example.org>\r\nSubject: Imported by a typed path\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    h.state_mut().dialogs =
+        spoolbox::ui::dialogs::Dialogs::new(spoolbox::ui::dialogs::Backend::PathField);
+    loaded(&mut h);
+    h.get_by_label("Import .eml…").click();
+    // The click, the window's sizing pass, then the window.
+    h.run_steps(3);
+    // The dialog's place: a path field, saying why.
+    h.get_by_label_contains("type a path");
+    let field = h.get_by_label("Paths (one per line)");
+    field.focus();
+    h.run_steps(1);
+    h.get_by_label("Paths (one per line)")
+        .type_text(eml.to_str().unwrap());
+    h.run_steps(1);
+    h.get_by_label("OK").click();
+    step_until(&mut h, "the imported draft", |a| {
+        eid_of(a, "Imported by a typed path").is_some()
+    });
+}
+
+#[test]
+fn a_second_attempt_keeps_the_first_in_the_trace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    h.get_by_label("Quarterly report").click();
+    h.run_steps(1);
+    h.get_by_label("Abort submit").click();
+    let eid = eid_of(h.state(), "Quarterly report").unwrap();
+    step_until(&mut h, "a draft", |a| {
+        a.model.summaries[&eid].base_state == MessageState::Draft
+    });
+    h.run_steps(1);
+    h.get_by_label("Send selected").click();
+    step_until(&mut h, "queued again", |a| {
+        a.model.summaries[&eid].is_submitted()
+    });
+    step_until(&mut h, "the second submission in the detail", |a| {
+        a.model
+            .detail
+            .as_ref()
+            .is_some_and(|m| m.spool.submission == 2)
+    });
+    h.get_by_label("Trace").click();
+    h.run_steps(2);
+    h.get_by_label("Submission 1");
+    h.get_by_label("Submission 2");
+    h.get_by_label_contains("IMsgStore::AbortSubmit");
 }

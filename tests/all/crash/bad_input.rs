@@ -13,8 +13,8 @@ use spoolbox::mapi::tags::{PR_SENTMAIL_ENTRYID, PR_SUBJECT};
 use spoolbox::mapi::{
     Attachment, EntryId, Message, PropValue, Recipient, RecipientKind, RecipientState,
 };
+use spoolbox::profile::{HookAction, HookConfig};
 use spoolbox::spooler::{Clock, Command as SpCommand, Event, Spooler, Tick, submit};
-use spoolbox::store::profile::{HookAction, HookConfig};
 use spoolbox::store::{FolderKind, Patch, Store, StoreError};
 
 use super::Rng;

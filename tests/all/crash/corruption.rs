@@ -622,9 +622,9 @@ fn doctor_reports_and_repairs_every_kind_of_damage_and_the_store_then_sends() {
     let (good, outbox, sent, dup) = {
         let (mut store, _) = Store::open(&root).unwrap();
         let mut p = store.profile().clone();
-        p.transports = vec![spoolbox::store::profile::TransportConfig::new(
+        p.transports = vec![spoolbox::profile::TransportConfig::new(
             "Null",
-            spoolbox::store::profile::TransportKind::Null,
+            spoolbox::profile::TransportKind::Null,
             &["SMTP"],
         )];
         store.set_profile(p).unwrap();

@@ -14,8 +14,8 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 use spoolbox::mapi::tags::{PR_DELETE_AFTER_SUBMIT, PR_SENTMAIL_ENTRYID, PR_SUBJECT};
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind, RecipientState};
+use spoolbox::profile::{Profile, TransportConfig, TransportKind};
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick, submit};
-use spoolbox::store::profile::{Profile, TransportConfig, TransportKind};
 use spoolbox::store::{FolderKind, Patch, Store};
 use spoolbox::transport::{Handoff, RowOutcome, SubmitView, Transport};
 

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use spoolbox::mapi::tags::{PR_DELETE_AFTER_SUBMIT, PR_SENTMAIL_ENTRYID};
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind, RecipientState};
-use spoolbox::spooler::submit;
-use spoolbox::store::profile::{
+use spoolbox::profile::{
     PickupSettings, Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind,
 };
+use spoolbox::spooler::submit;
 use spoolbox::store::{FolderKind, Store};
 
 use super::{Rng, env_count, seed};

@@ -4,9 +4,10 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use super::{FolderKind, Profile, Result, Store, StoreError};
 use crate::mapi::tags::{PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_SENTMAIL_ENTRYID};
 use crate::mapi::{Message, PropValue, Recipient, RecipientKind};
+use crate::profile::Profile;
+use crate::store::{FolderKind, OpenReport, Result, Seed, Store, StoreError};
 
 const DEMO_JSON: &str = include_str!("../../assets/demo.json");
 
@@ -40,6 +41,20 @@ fn yes() -> bool {
 
 fn demo() -> Option<Demo> {
     serde_json::from_str(DEMO_JSON).ok()
+}
+
+/// The demo seed: [`profile`], then [`seed`]'s messages.
+pub const SEED: Seed = Seed {
+    profile,
+    fill: seed,
+};
+
+/// Opens the store at `root`, creating it with the demo profile and messages if new.
+///
+/// # Errors
+/// As [`Store::open`].
+pub fn open(root: &std::path::Path) -> Result<(Store, OpenReport)> {
+    Store::open_seeded(root, &SEED)
 }
 
 /// The demo profile: SMTP (offline until configured) → pickup folder → fax; the coupled store
@@ -88,7 +103,7 @@ pub fn seed(store: &mut Store) -> Result<()> {
         if d.submit {
             // Submitted a few milliseconds apart so the queue order is the file's order.
             let at = Timestamp::now() + SignedDuration::from_millis(i64::try_from(i).unwrap_or(0));
-            crate::spooler::submit::submit_message(store, eid, at)?;
+            super::submit::submit_message(store, eid, at)?;
         }
     }
     Ok(())

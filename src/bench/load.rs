@@ -8,10 +8,8 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 
 use crate::bench::create_outbox_quick;
+use crate::profile::{PickupSettings, Profile, SmtpSettings, TransportConfig, TransportKind};
 use crate::spooler::{Clock, Command, Spooler};
-use crate::store::profile::{
-    PickupSettings, Profile, SmtpSettings, TransportConfig, TransportKind,
-};
 use crate::store::{FolderKind, Store, fs};
 
 /// Flushes `messages` queued messages through each transport and prints the rates.
@@ -24,7 +22,7 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
         None => std::env::temp_dir().join(format!("spoolbox-load-{}", std::process::id())),
     };
     std::fs::create_dir_all(&base)?;
-    let sink = crate::bench_smtp::Sink::start().ok();
+    let sink = crate::bench::smtp::Sink::start().ok();
     let mut kinds = vec![
         ("null", TransportKind::Null),
         (

@@ -156,7 +156,7 @@ pub struct Syncer {
 
 impl Syncer {
     /// Starts the thread; `None` if it cannot be.
-    pub fn start(mut sync: super::fs::BackgroundSync, board: SyncBoard) -> Option<Self> {
+    pub fn start(mut sync: super::BackgroundSync, board: SyncBoard) -> Option<Self> {
         let (tx, rx) = crossbeam_channel::unbounded::<()>();
         let error = Arc::new(Mutex::new(None));
         let shared = Arc::clone(&error);

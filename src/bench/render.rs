@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 
+use crate::eml;
 use crate::mapi::{EntryId, Message, Recipient, RecipientKind};
-use crate::transport::eml;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

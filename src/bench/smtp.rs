@@ -14,8 +14,8 @@ use anyhow::{Context as _, Result, bail, ensure};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::mapi::{Message, RecipientState};
+use crate::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::spooler::{Clock, Command, Spooler, submit};
-use crate::store::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::store::{FolderKind, Store};
 
 const SINK: &str = "/usr/sbin/smtp-sink";

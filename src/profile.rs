@@ -106,6 +106,13 @@ impl TransportKind {
             Self::Fax(_) => "fax (simulated)",
         }
     }
+
+    /// Whether this kind of transport registers a message preprocessor
+    /// (`IMAPISupport::RegisterPreprocessor`): the fax renders a cover page. The transport's
+    /// own `Transport::has_preprocessor` answers from here, so submit and the spooler agree.
+    pub fn registers_preprocessor(&self) -> bool {
+        matches!(self, Self::Fax(_))
+    }
 }
 
 /// SMTP connection settings. The password is never stored here.

@@ -7,11 +7,12 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 
+use crate::bench::BenchKind;
 use crate::mapi::flags::{self, FlagKind};
 use crate::mapi::tags;
 use crate::mapi::{EntryId, Message, PropValue};
+use crate::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::spooler::{Clock, Command, Event, Spooler, Tick};
-use crate::store::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::store::{FolderKind, OpenReport, Store};
 use crate::transport::credentials;
 
@@ -169,25 +170,6 @@ impl From<TlsArg> for TlsMode {
     }
 }
 
-/// Benchmark selection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchKind {
-    /// Flush a large queue through the null, pickup-folder and SMTP transports.
-    Load,
-    /// Open a store with many outbox messages and list the outbox.
-    Store,
-    /// Pipeline throughput through the null transport.
-    Pipeline,
-    /// Both.
-    All,
-    /// SMTP to Postfix's smtp-sink on loopback vs smtp-source and a loop of msmtp (run
-    /// with --messages 1000); not part of `all`.
-    Smtp,
-    /// Rendering a message to 10,000 and 40,000 recipients and a 50 MB body; not part of
-    /// `all`.
-    Render,
-}
-
 fn parse_step(s: &str) -> Result<crate::mapi::Step, String> {
     crate::mapi::Step::parse(s).ok_or_else(|| {
         let names: Vec<&str> = crate::mapi::Step::ALL.iter().map(|s| s.name()).collect();
@@ -220,7 +202,7 @@ pub fn run(cli: &Cli, cmd: &Cmd) -> ExitCode {
 
 fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
     let dir = store_dir(cli)?;
-    let (store, report) = Store::open_or_create_demo(&dir)?;
+    let (store, report) = crate::spooler::demo::open(&dir)?;
     for q in &report.quarantined {
         eprintln!(
             "spoolbox: warning: {} was unreadable and is now in {}: {}",
@@ -251,14 +233,17 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
     } = cmd
     {
         if *kind == BenchKind::Load {
-            return crate::bench_load::run(*messages, cli.store.as_deref())
+            return crate::bench::load::run(*messages, cli.store.as_deref())
                 .map(|()| ExitCode::SUCCESS);
         }
         if *kind == BenchKind::Render {
-            return crate::bench_render::run(*runs).map(|()| ExitCode::SUCCESS);
+            return crate::bench::render::run(*runs).map(|()| ExitCode::SUCCESS);
+        }
+        if *kind == BenchKind::Render {
+            return crate::bench::render::run(*runs).map(|()| ExitCode::SUCCESS);
         }
         if *kind == BenchKind::Smtp {
-            return crate::bench_smtp::run(*messages, *runs, cli.store.as_deref())
+            return crate::bench::smtp::run(*messages, *runs, cli.store.as_deref())
                 .map(|()| ExitCode::SUCCESS);
         }
         return crate::bench::run(*kind, *messages, *runs, cli.store.as_deref())
@@ -320,12 +305,18 @@ fn notices(sp: &mut Spooler) -> Result<Vec<Event>> {
 fn import(cli: &Cli, store: Store, file: &std::path::Path, submit: bool) -> Result<ExitCode> {
     let mut sp = Spooler::new(store, Clock::system());
     sp.drain_events();
-    let eid = sp.import_eml(file)?;
-    if cli.json {
-        sp.drain_events();
-    } else {
-        notices(&mut sp)?;
+    // The same command the window sends: the CLI has no second code path.
+    sp.handle(Command::ImportEml(file.to_path_buf()));
+    let mut eid = None;
+    for e in sp.drain_events() {
+        match e {
+            Event::Error(text) => bail!("{text}"),
+            Event::DraftCreated(id) => eid = Some(id),
+            Event::Notice(text) if !cli.json => println!("note: {text}"),
+            _ => {}
+        }
     }
+    let eid = eid.context("the import created no draft")?;
     if submit {
         sp.handle(Command::Submit(eid));
         if cli.json {
@@ -625,6 +616,19 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
         .unreadable()
         .filter(|u| only.is_none_or(|f| u.folder == f))
         .collect();
+    let debug = crate::spooler::DebugState::default();
+    let why = |s: &crate::store::Summary| {
+        crate::spooler::reason::reason(
+            s,
+            &crate::spooler::reason::Context {
+                profile: Some(store.profile()),
+                debug: &debug,
+                status: &[],
+                running: false,
+                now,
+            },
+        )
+    };
     if cli.json {
         let bad = unreadable.iter().map(|u| {
             serde_json::json!({
@@ -646,10 +650,12 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
                     "class": s.class,
                     "state": s.state(now).label(),
                     "outcome": s.state_word(now),
-                    "recipients_failed": s.failed,
-                    "recipients_unknown": s.unknown,
                     "recipients_done": s.done,
                     "recipients_total": s.total,
+                    "recipients_delivered": s.delivered(),
+                    "recipients_failed": s.failed,
+                    "recipients_unknown": s.unknown,
+                    "reason": why(s),
                     "next_step": s.next_step.map(crate::mapi::Step::name),
                     "client_submit_time": s.client_submit_time.map(|t| t.to_string()),
                     "next_retry": s.next_retry.map(|t| t.to_string()),
@@ -666,11 +672,8 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
         "ID", "FOLDER", "STATE", "DONE"
     );
     for s in rows {
-        // A waiting message says why (a 4xx, a server down, an outcome unknown).
-        let why = match (s.state(now), s.last_error.as_deref()) {
-            (crate::mapi::MessageState::WaitingRetry, Some(e)) => format!("  ({e})"),
-            _ => String::new(),
-        };
+        // Every queued message says why it waits (a 4xx, a server down, a deferred time).
+        let why = why(s).map_or_else(String::new, |w| format!("  ({w})"));
         println!(
             "{:>6}  {:<14} {:<22} {:>2}/{:<2}  {}{why}",
             s.eid.0,
@@ -721,11 +724,26 @@ fn show(cli: &Cli, mut store: Store, id: EntryId) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let now = Timestamp::now();
+    let summary = crate::store::Summary::of(&msg);
     println!(
-        "Message {id} in {} (state {})",
+        "Message {id} in {} (state {}; {})",
         folder_name(&store, msg.folder),
-        msg.state(Timestamp::now()).label()
+        summary.state_word(now),
+        crate::spooler::reason::counts(&summary)
     );
+    if let Some(why) = crate::spooler::reason::reason(
+        &summary,
+        &crate::spooler::reason::Context {
+            profile: Some(store.profile()),
+            debug: &crate::spooler::DebugState::default(),
+            status: &[],
+            running: false,
+            now,
+        },
+    ) {
+        println!("Why it waits: {why}");
+    }
     println!("{:<10}  {:<44} {:<11} VALUE", "TAG", "NAME", "TYPE");
     for (tag, v) in msg.props.iter() {
         let (hex, name, ty, value, decoded) = prop_line(tag, v);
