@@ -366,6 +366,13 @@ pub struct TraceCall {
     pub args: String,
     /// `S_OK`, an error name, or a result description.
     pub result: String,
+    /// What went over the wire during the call (an SMTP hand-off: greeting to the reply after
+    /// the final dot, AUTH's arguments never shown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transcript: Vec<String>,
+    /// The exact bytes the call handed over, kept under the store (`sent/…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<String>,
 }
 
 impl fmt::Display for TraceCall {

@@ -543,6 +543,8 @@ impl Spooler {
                 call: "IMsgStore::SetLockState".into(),
                 args: format!("{eid}, MSG_UNLOCKED"),
                 result: "S_OK (stale lock of a spooler that died, cleared at start)".into(),
+                transcript: Vec::new(),
+                bytes: None,
             });
             if self.store.patch(eid, patch, true).is_ok() {
                 tracing::info!("cleared stale lock on message {eid}");
@@ -607,6 +609,8 @@ impl Spooler {
             call: "IMAPISupport::SpoolerNotify".into(),
             args: format!("NOTIFY_SENTDEFERRED, {eid} ({note})"),
             result: "S_OK".into(),
+            transcript: Vec::new(),
+            bytes: None,
         });
         self.store.patch(eid, patch, sync).ok()
     }
@@ -703,23 +707,7 @@ impl Spooler {
             Command::ImportEml(path) => self.import_eml(&path).map(|_| ()),
             Command::ExportEml(eid, path) => self.export_eml(eid, &path),
             Command::Source(eid) => {
-                let revision = self.store.summary(eid).map_or(0, |s| s.revision);
-                let text = self.render_export(eid).map(|out| {
-                    let mut t = String::from_utf8_lossy(&out.bytes).into_owned();
-                    if !out.left_out.is_empty() {
-                        t = format!(
-                            "(left out, not Internet addresses: {})\n\n{t}",
-                            out.left_out.join(", ")
-                        );
-                    }
-                    t
-                });
-                self.emit(Event::Source {
-                    eid,
-                    revision,
-                    text: text.map_err(|e| e.to_string()),
-                    preview: true,
-                });
+                self.source(eid);
                 Ok(())
             }
             Command::ExportTrace(eid, path) => self.export_trace(eid, &path),
@@ -939,7 +927,62 @@ impl Spooler {
             .map_err(|e| StoreError::Invalid(format!("message {eid} cannot be exported: {e}")))
     }
 
+    /// The Source tab's text: the exact bytes of the last hand-off, or for a message not
+    /// handed over yet, rendered as `export` writes it.
+    fn source(&mut self, eid: EntryId) {
+        let revision = self.store.summary(eid).map_or(0, |s| s.revision);
+        if let Some((path, bytes)) = self.kept_bytes(eid) {
+            tracing::debug!("source of {eid}: the bytes kept as {path}");
+            self.emit(Event::Source {
+                eid,
+                revision,
+                text: Ok(String::from_utf8_lossy(&bytes).into_owned()),
+                preview: false,
+            });
+            return;
+        }
+        let text = self.render_export(eid).map(|out| {
+            let mut t = String::from_utf8_lossy(&out.bytes).into_owned();
+            if !out.left_out.is_empty() {
+                t = format!(
+                    "(left out, not Internet addresses: {})\n\n{t}",
+                    out.left_out.join(", ")
+                );
+            }
+            t
+        });
+        self.emit(Event::Source {
+            eid,
+            revision,
+            text: text.map_err(|e| e.to_string()),
+            preview: true,
+        });
+    }
+
+    /// The exact bytes of the last hand-off that carried the message out (kept under `sent/`
+    /// by the transport), with their path relative to the store.
+    fn kept_bytes(&self, eid: EntryId) -> Option<(String, Vec<u8>)> {
+        let msg = self.store.peek(eid).ok()?;
+        let rel = msg.trace.iter().rev().find_map(|c| c.bytes.clone())?;
+        // Only a name under `sent/` that the transport wrote: never a path out of the store.
+        let name = rel.strip_prefix("sent/")?;
+        if name.contains('/') || name.starts_with('.') {
+            return None;
+        }
+        let bytes =
+            crate::store::fs::read_regular(&self.store.root().join("sent").join(name)).ok()?;
+        Some((rel, bytes))
+    }
+
     fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+        if let Some((kept, bytes)) = self.kept_bytes(eid) {
+            std::fs::write(path, &bytes).map_err(|e| StoreError::io(path, e))?;
+            self.emit(Event::Notice(format!(
+                "message {eid} exported to {}: the exact bytes of its last hand-off ({kept})",
+                path.display()
+            )));
+            return Ok(());
+        }
         let out = self.render_export(eid)?;
         std::fs::write(path, &out.bytes).map_err(|e| StoreError::io(path, e))?;
         let mut text = format!("message {eid} exported to {}", path.display());
@@ -1049,6 +1092,12 @@ impl Spooler {
                 c.at.strftime("%H:%M:%S%.3f"),
                 c.step.name()
             );
+            if let Some(b) = &c.bytes {
+                let _ = writeln!(out, "{:14}{:<20} the bytes handed over: {b}", "", "");
+            }
+            for line in &c.transcript {
+                let _ = writeln!(out, "{:14}{:<20} | {line}", "", "");
+            }
         }
         Ok(out)
     }

@@ -37,6 +37,22 @@ pub(super) struct Tracer {
 }
 
 impl Tracer {
+    /// A call with what went over the wire and where the bytes it handed over are kept.
+    fn call_on_wire(
+        &mut self,
+        call: &str,
+        args: String,
+        result: String,
+        transcript: Vec<String>,
+        bytes: Option<String>,
+    ) {
+        self.call(call, args, result);
+        if let Some(c) = self.calls.last_mut() {
+            c.transcript = transcript;
+            c.bytes = bytes;
+        }
+    }
+
     fn call(&mut self, call: &str, args: impl Into<String>, result: impl Into<String>) {
         self.calls.push(TraceCall {
             at: self.clock.now(),
@@ -44,6 +60,8 @@ impl Tracer {
             call: call.into(),
             args: args.into(),
             result: result.into(),
+            transcript: Vec::new(),
+            bytes: None,
         });
     }
 }
@@ -629,10 +647,12 @@ impl Spooler {
                     // deliver-for-real guard): the trace is where the user looks.
                     result = format!("{result} ({})", t.status_text());
                 }
-                tr.call(
+                tr.call_on_wire(
                     "IXPLogon::SubmitMessage",
                     format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()),
                     result,
+                    h.transcript.clone(),
+                    h.kept.clone(),
                 );
                 if h.result == SubmitResult::Ok {
                     tr.call(
@@ -677,10 +697,11 @@ impl Spooler {
                     continue;
                 };
                 match outcome {
-                    RowOutcome::Delivered(_) => {
+                    RowOutcome::Delivered(text) => {
                         r.props.set_bool(PR_RESPONSIBILITY, true);
                         r.props.set_time(PR_DELIVER_TIME, now);
-                        r.props.remove(PR_REPORT_TEXT);
+                        // The transport's own words (SMTP: the server's 250 reply).
+                        r.props.set_text(PR_REPORT_TEXT, text);
                         r.outcome = RecipientState::Delivered;
                     }
                     RowOutcome::Failed(text) => {

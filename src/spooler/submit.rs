@@ -88,6 +88,8 @@ fn trace(msg: &mut Message, at: Timestamp, call: &str, args: String, result: &st
         call: call.into(),
         args,
         result: result.into(),
+        transcript: Vec::new(),
+        bytes: None,
     });
 }
 
@@ -417,6 +419,8 @@ pub fn abort_submit(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<M
         call: "IMsgStore::AbortSubmit".into(),
         args: format!("{eid}, 0"),
         result: "S_OK".into(),
+        transcript: Vec::new(),
+        bytes: None,
     });
     store.save(&mut msg)?;
     Ok(msg)

@@ -147,11 +147,7 @@ impl Transport for Faulty {
                     i64::try_from(self.faults.defer_secs).unwrap_or(i64::MAX),
                 );
             self.deferred.insert(view.msg.entry_id, at);
-            return Handoff {
-                result: SubmitResult::Ok,
-                outcomes: Vec::new(),
-                end: EndFlag::DontResend,
-            };
+            return Handoff::ended(EndFlag::DontResend);
         }
         let mut passed = Vec::new();
         let mut outcomes = Vec::new();

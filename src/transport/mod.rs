@@ -121,6 +121,12 @@ pub struct Handoff {
     pub outcomes: Vec<(u32, RowOutcome)>,
     /// `EndMessage`'s flag (only read after `S_OK`).
     pub end: EndFlag,
+    /// What went over the wire (SMTP: greeting to the reply after the final dot), for the
+    /// trace; empty for transports with no wire.
+    pub transcript: Vec<String>,
+    /// The exact bytes handed over, kept beside the message: the path relative to the store
+    /// (`sent/…`), or `None` when nothing was handed over or the copy could not be written.
+    pub kept: Option<String>,
 }
 
 impl Handoff {
@@ -130,6 +136,16 @@ impl Handoff {
             result,
             outcomes: Vec::new(),
             end: EndFlag::Sent,
+            transcript: Vec::new(),
+            kept: None,
+        }
+    }
+
+    /// `S_OK` with no outcomes, ended with `end` (resend, or kept by the transport).
+    pub fn ended(end: EndFlag) -> Self {
+        Self {
+            end,
+            ..Self::sent(Vec::new())
         }
     }
 
@@ -139,8 +155,75 @@ impl Handoff {
             result: SubmitResult::Ok,
             outcomes,
             end: EndFlag::Sent,
+            transcript: Vec::new(),
+            kept: None,
         }
     }
+}
+
+/// Writes the exact bytes handed over beside the message, as `sent/<message>-<time>.eml` under
+/// the store (private to its owner, never through a symbolic link, never over another file),
+/// and returns that path relative to the store. Not synced: it is a record for people, not a
+/// promise; `None` when it could not be written (the hand-off goes on regardless).
+pub fn keep_sent_bytes(
+    store_root: &std::path::Path,
+    msg: &crate::mapi::Message,
+    bytes: &[u8],
+) -> Option<String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    let dir = store_root.join("sent");
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(_) => return None,
+    }
+    let micros = jiff::Timestamp::now().as_microsecond();
+    for n in 0..4 {
+        let stem = msg.entry_id.file_stem();
+        let name = if n == 0 {
+            format!("{stem}-{micros}.eml")
+        } else {
+            format!("{stem}-{micros}-{n}.eml")
+        };
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(dir.join(&name));
+        match opened {
+            Ok(mut f) => {
+                return f.write_all(bytes).ok().map(|()| format!("sent/{name}"));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Keeps the file a transport wrote (the pickup folder's, its exact bytes) beside the message
+/// as [`keep_sent_bytes`] does, by a hard link (no copy; `None` when the pickup folder is on
+/// another file system or the file is already gone).
+pub fn keep_sent_file(
+    store_root: &std::path::Path,
+    msg: &crate::mapi::Message,
+    file: &std::path::Path,
+) -> Option<String> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let dir = store_root.join("sent");
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(_) => return None,
+    }
+    let micros = jiff::Timestamp::now().as_microsecond();
+    let name = format!("{}-{micros}.eml", msg.entry_id.file_stem());
+    // link(2) never follows a link at the new name and never overwrites.
+    std::fs::hard_link(file, dir.join(&name))
+        .ok()
+        .map(|()| format!("sent/{name}"))
 }
 
 /// What a preprocessor decided.

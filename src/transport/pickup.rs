@@ -306,7 +306,11 @@ impl Transport for PickupTransport {
                     good.iter()
                         .map(|r| (*r, RowOutcome::Delivered(text.clone()))),
                 );
-                Handoff::sent(bad)
+                let mut h = Handoff::sent(bad);
+                if fresh {
+                    h.kept = super::keep_sent_file(&view.store_root, view.msg, &dir.join(&name));
+                }
+                h
             }
             Err(e) => Handoff::refused(SubmitResult::NetworkError(
                 0,

@@ -89,6 +89,12 @@ struct SmtpCore {
     /// The kept connection's server offered PIPELINING.
     pipelining: bool,
     link: Link,
+    /// The transcript of connections dropped during the current hand-off.
+    transcript: Vec<String>,
+    /// The current hand-off's rendered message (kept beside the message once handed over).
+    rendered: Vec<u8>,
+    /// Messages written out in full on connections dropped during the current hand-off.
+    sent_on_dropped: u64,
 }
 
 impl std::fmt::Debug for SmtpCore {
@@ -146,6 +152,9 @@ impl SmtpCore {
             conn: None,
             pipelining: false,
             link: Link::Idle,
+            transcript: Vec::new(),
+            rendered: Vec::new(),
+            sent_on_dropped: 0,
         };
         t.link = t.logon_state(deliver_for_real);
         t
@@ -533,9 +542,52 @@ impl SmtpCore {
         }
     }
 
+    /// Drops the kept connection, keeping what it carried for the hand-off's transcript.
+    fn drop_conn(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            self.transcript.append(&mut c.transcript.take());
+            self.sent_on_dropped += c.messages_sent();
+        }
+    }
+
     /// One hand-off; with `gate`, its final dot waits there (background hand-offs only: on
-    /// the spooler's thread the wait could never end).
+    /// the spooler's thread the wait could never end). The hand-off carries its transcript
+    /// and, once the message went out, the path of the exact bytes kept under `sent/`.
     fn submit(&mut self, view: &SubmitView<'_>, gate: Option<&CommitGate>) -> Handoff {
+        self.transcript.clear();
+        self.rendered.clear();
+        self.sent_on_dropped = 0;
+        let mut lines = Vec::new();
+        if let Some(c) = self.conn.as_mut().filter(|c| !c.has_broken()) {
+            // What the line carried between hand-offs (nothing, or a QUIT that failed).
+            c.transcript.take();
+            c.count_messages_from_now();
+            lines.push(format!(
+                "(on the connection kept from an earlier message: {})",
+                match &self.link {
+                    Link::Up(d) => d.clone(),
+                    _ => self.endpoint(),
+                }
+            ));
+        }
+        let mut h = self.submit_once(view, gate);
+        // The message went out (its final dot was written) on the kept line or on one
+        // dropped since.
+        let handed_over =
+            self.sent_on_dropped > 0 || self.conn.as_ref().is_some_and(|c| c.messages_sent() > 0);
+        lines.append(&mut self.transcript);
+        if let Some(c) = self.conn.as_mut() {
+            lines.append(&mut c.transcript.take());
+        }
+        h.transcript = lines;
+        if handed_over && !self.rendered.is_empty() {
+            h.kept = super::keep_sent_bytes(&view.store_root, view.msg, &self.rendered);
+        }
+        self.rendered.clear();
+        h
+    }
+
+    fn submit_once(&mut self, view: &SubmitView<'_>, gate: Option<&CommitGate>) -> Handoff {
         #[cfg(test)]
         tests::poison(view.msg);
         self.deliver_for_real = view.deliver_for_real;
@@ -546,7 +598,7 @@ impl SmtpCore {
             }
             Link::Guarded => {
                 // Never a byte to a server beyond this machine while the switch is off.
-                self.conn = None;
+                self.drop_conn();
                 self.link = Link::Guarded;
                 return Handoff::refused(SubmitResult::NotMe);
             }
@@ -589,7 +641,7 @@ impl SmtpCore {
             }
         };
         let good: Vec<u32> = rcpts.iter().map(|(r, _)| *r).collect();
-        let bytes = match eml::render(view.msg, &good, &view.sender) {
+        self.rendered = match eml::render(view.msg, &good, &view.sender) {
             Ok(b) => b,
             Err(e) => {
                 outcomes.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
@@ -612,7 +664,7 @@ impl SmtpCore {
                         self.pipelining = pipelining;
                     }
                     Err(why) => {
-                        self.conn = None;
+                        self.drop_conn();
                         self.link = Link::Down(why.clone());
                         return Handoff::refused(SubmitResult::NetworkError(0, why));
                     }
@@ -621,17 +673,17 @@ impl SmtpCore {
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
-            match Self::transaction(conn, self.pipelining, &from, &rcpts, &bytes, gate) {
+            match Self::transaction(conn, self.pipelining, &from, &rcpts, &self.rendered, gate) {
                 Ok((mut got, spent)) => {
                     if spent {
-                        self.conn = None;
+                        self.drop_conn();
                         self.link = Link::Idle;
                     }
                     outcomes.append(&mut got);
                     return Handoff::sent(outcomes);
                 }
                 Err(Abort::BeforeDot(why)) => {
-                    self.conn = None;
+                    self.drop_conn();
                     if reused && attempt == 0 {
                         continue;
                     }
@@ -639,12 +691,12 @@ impl SmtpCore {
                     return Handoff::refused(SubmitResult::NetworkError(0, why));
                 }
                 Err(Abort::Withdrawn(why)) => {
-                    self.conn = None;
+                    self.drop_conn();
                     self.link = Link::Idle;
                     return Handoff::refused(SubmitResult::NetworkError(0, why));
                 }
                 Err(Abort::AfterDot(mut got)) => {
-                    self.conn = None;
+                    self.drop_conn();
                     self.link = Link::Idle;
                     outcomes.append(&mut got);
                     return Handoff::sent(outcomes);

@@ -223,6 +223,70 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
+/// At most this many lines of one hand-off's transcript are kept (a message to thousands of
+/// recipients has a RCPT line and a reply for each); the rest are counted.
+pub const TRANSCRIPT_LINES: usize = 400;
+
+/// What went over the wire, for the trace: each command line (`C:`) and reply line (`S:`),
+/// with the milliseconds since the record began. AUTH's arguments are never written, and the
+/// message itself only as its size (its bytes are kept whole beside the message).
+#[derive(Debug, Default)]
+pub struct Transcript {
+    started: Option<Instant>,
+    lines: Vec<String>,
+    dropped: usize,
+}
+
+impl Transcript {
+    /// Adds a line.
+    pub fn note(&mut self, text: &str) {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        if self.lines.len() >= TRANSCRIPT_LINES {
+            self.dropped += 1;
+            return;
+        }
+        let ms = started.elapsed().as_millis();
+        // A reply line is at most `Limits::max_line` long; the trace shows the start of it.
+        let text: String = text.chars().take(300).collect();
+        self.lines.push(format!("+{ms} ms {text}"));
+    }
+
+    /// The lines so far (and how many were left out), starting a new record.
+    pub fn take(&mut self) -> Vec<String> {
+        let mut lines = std::mem::take(&mut self.lines);
+        if self.dropped > 0 {
+            lines.push(format!(
+                "({} more lines not kept: at most {TRANSCRIPT_LINES} per hand-off)",
+                self.dropped
+            ));
+        }
+        self.dropped = 0;
+        self.started = None;
+        lines
+    }
+
+    /// What a write of `bytes` (called `what`) shows: the command lines, AUTH's secrets and
+    /// the message body left out.
+    fn sent(&mut self, bytes: &[u8], what: &str) {
+        match what {
+            "the message" => self.note(&format!(
+                "C: (the message, {} bytes after dot-stuffing, and the final dot)",
+                bytes.len()
+            )),
+            "AUTH PLAIN" => self.note("C: AUTH PLAIN (credentials not shown)"),
+            "AUTH LOGIN (user)" => self.note("C: (user name, base64, not shown)"),
+            "AUTH LOGIN (password)" => self.note("C: (password not shown)"),
+            _ => {
+                for line in String::from_utf8_lossy(bytes).split("\r\n") {
+                    if !line.is_empty() {
+                        self.note(&format!("C: {line}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One connection to an SMTP server.
 pub struct Conn {
     stream: Stream,
@@ -234,6 +298,10 @@ pub struct Conn {
     broken: bool,
     /// What the last EHLO offered.
     pub offers: Offers,
+    /// What went over the wire since the transport last took it.
+    pub transcript: Transcript,
+    /// Messages written out in full with their final dot.
+    messages_sent: u64,
 }
 
 impl std::fmt::Debug for Conn {
@@ -282,6 +350,17 @@ impl Conn {
                 Err(e) => last = Some(e),
             }
         }
+        let mut transcript = Transcript::default();
+        if let Some(a) = tcp.as_ref().and_then(|t| t.peer_addr().ok()) {
+            transcript.note(&format!(
+                "connected to {a}{}",
+                if implicit.is_some() {
+                    " (TLS from the first byte)"
+                } else {
+                    ""
+                }
+            ));
+        }
         let tcp = tcp.ok_or_else(|| WireError::Io {
             text: last.map_or_else(|| "no address to connect to".into(), |e| e.to_string()),
             write: false,
@@ -298,6 +377,8 @@ impl Conn {
             message_deadline: None,
             broken: false,
             offers: Offers::default(),
+            transcript,
+            messages_sent: 0,
         };
         let greeting = c.read_reply("the greeting")?;
         if greeting.code != 220 {
@@ -305,6 +386,17 @@ impl Conn {
             return Err(WireError::Reply(greeting));
         }
         Ok(c)
+    }
+
+    /// How many messages were written out in full, with their final dot, since the
+    /// connection opened or [`Conn::count_messages_from_now`].
+    pub fn messages_sent(&self) -> u64 {
+        self.messages_sent
+    }
+
+    /// Starts [`Conn::messages_sent`] again from zero (a new hand-off on a kept line).
+    pub fn count_messages_from_now(&mut self) {
+        self.messages_sent = 0;
     }
 
     /// True once the connection failed (a read or write error, a timeout, a protocol error):
@@ -334,7 +426,13 @@ impl Conn {
     /// # Errors
     /// [`WireError::Io`] with `write` set, or a timeout; the connection is broken either way.
     pub fn send(&mut self, bytes: &[u8], what: &str) -> Result<(), WireError> {
+        self.transcript.sent(bytes, what);
         let r = self.send_inner(bytes, what);
+        match &r {
+            Err(e) => self.transcript.note(&format!("({e})")),
+            Ok(()) if what == "the message" => self.messages_sent += 1,
+            Ok(()) => {}
+        }
         if r.is_err() {
             self.broken = true;
         }
@@ -424,7 +522,18 @@ impl Conn {
     /// # Errors
     /// A negative reply, a timeout, a protocol error, a closed or failed connection.
     pub fn read_reply(&mut self, what: &str) -> Result<Reply, WireError> {
-        match self.read_reply_inner(what) {
+        let r = self.read_reply_inner(what);
+        match &r {
+            Ok(reply) => {
+                let n = reply.lines.len();
+                for (i, l) in reply.lines.iter().enumerate() {
+                    let sep = if i + 1 == n { ' ' } else { '-' };
+                    self.transcript.note(&format!("S: {}{sep}{l}", reply.code));
+                }
+            }
+            Err(e) => self.transcript.note(&format!("({e})")),
+        }
+        match r {
             Ok(r) if r.is_positive() => Ok(r),
             Ok(r) => Err(WireError::Reply(r)),
             Err(e) => {
@@ -579,6 +688,9 @@ impl Conn {
             self.broken = true;
             WireError::Protocol(e)
         })?;
+        self.transcript.note(&format!(
+            "(TLS with {host}: the handshake runs with the next command)"
+        ));
         Ok(())
     }
 

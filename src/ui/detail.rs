@@ -526,7 +526,7 @@ fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
     let mut submission = 0;
     let mut handoff = 0;
     egui::Grid::new("trace").striped(true).show(ui, |ui| {
-        for c in &msg.trace {
+        for (i, c) in msg.trace.iter().enumerate() {
             // Every attempt stays, numbered: each submission and each hand-off.
             if c.step == Step::SubmitMessage && c.call == "IMessage::SaveChanges" {
                 submission += 1;
@@ -562,6 +562,46 @@ fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             )
             .on_hover_text(line);
             ui.end_row();
+            if !c.transcript.is_empty() || c.bytes.is_some() {
+                ui.label("");
+                ui.label("");
+                wire_ui(ui, c, handoff, i);
+                ui.end_row();
+            }
+        }
+    });
+}
+
+/// Under a hand-off in the trace: what went over the wire, and where its bytes are kept.
+fn wire_ui(ui: &mut Ui, c: &crate::mapi::TraceCall, handoff: usize, i: usize) {
+    ui.vertical(|ui| {
+        if let Some(b) = &c.bytes {
+            ui.label(
+                RichText::new(format!(
+                    "The bytes handed over are kept as {b} (Source shows them)"
+                ))
+                .small()
+                .color(theme::muted(ui)),
+            );
+        }
+        if !c.transcript.is_empty() {
+            egui::CollapsingHeader::new(format!(
+                "Transcript of hand-off {handoff} ({} lines)",
+                c.transcript.len()
+            ))
+            .id_salt(("transcript", i))
+            .show(ui, |ui| {
+                for line in &c.transcript {
+                    let color = if line.contains(" S: 4") || line.contains(" S: 5") {
+                        theme::bad(ui)
+                    } else if line.contains(" S: ") {
+                        theme::ok(ui)
+                    } else {
+                        ui.visuals().text_color()
+                    };
+                    ui.add(egui::Label::new(RichText::new(line).monospace().color(color)).wrap());
+                }
+            });
         }
     });
 }
@@ -590,7 +630,7 @@ fn source_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
         } else if src.preview {
             "Rendered from the stored message as `spoolbox export` writes it (Date: the submit time, Bcc kept)."
         } else {
-            "The bytes handed to the transport."
+            "The exact bytes of the last hand-off, as the transport sent them (every hand-off is in the Trace)."
         })
         .color(theme::muted(ui)),
     );

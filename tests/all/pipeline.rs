@@ -160,11 +160,7 @@ impl Scripted {
             Reply::NotMe => Handoff::refused(SubmitResult::NotMe),
             Reply::Busy => Handoff::refused(SubmitResult::Busy),
             Reply::Wait(s) => Handoff::refused(SubmitResult::Wait(s)),
-            Reply::ResendLater => Handoff {
-                result: SubmitResult::Ok,
-                outcomes: Vec::new(),
-                end: EndFlag::ResendLater,
-            },
+            Reply::ResendLater => Handoff::ended(EndFlag::ResendLater),
             Reply::Defer(secs) => {
                 if view.begin_deferred {
                     Handoff::sent(all(RowOutcome::Delivered, "250 ok (deferred)"))
@@ -174,21 +170,13 @@ impl Scripted {
                         view.msg.entry_id,
                         now + SignedDuration::from_secs(secs.cast_signed()),
                     ));
-                    Handoff {
-                        result: SubmitResult::Ok,
-                        outcomes: Vec::new(),
-                        end: EndFlag::DontResend,
-                    }
+                    Handoff::ended(EndFlag::DontResend)
                 }
             }
             Reply::Net(s) => {
                 Handoff::refused(SubmitResult::NetworkError(s, "connection refused".into()))
             }
-            Reply::ResendNow => Handoff {
-                result: SubmitResult::Ok,
-                outcomes: Vec::new(),
-                end: EndFlag::ResendNow,
-            },
+            Reply::ResendNow => Handoff::ended(EndFlag::ResendNow),
             // A panic in a transport is caught and parks only its message (issue 16); this
             // payload alone is let through, standing for the process dying.
             Reply::Crash => std::panic::panic_any(spoolbox::transport::SimulatedCrash),

@@ -10,7 +10,7 @@ use spoolbox::mapi::{EntryId, MessageState, Step};
 use spoolbox::store::FolderKind;
 use spoolbox::ui::SpoolboxApp;
 
-fn app(dir: &Path) -> Harness<'static, SpoolboxApp> {
+pub(crate) fn app(dir: &Path) -> Harness<'static, SpoolboxApp> {
     let dir = dir.to_path_buf();
     Harness::builder()
         .with_size([1280.0, 800.0])
@@ -18,7 +18,11 @@ fn app(dir: &Path) -> Harness<'static, SpoolboxApp> {
 }
 
 /// Steps frames until `pred` holds (the worker runs on its own thread), or fails the test.
-fn step_until(h: &mut Harness<'_, SpoolboxApp>, what: &str, pred: impl Fn(&SpoolboxApp) -> bool) {
+pub(crate) fn step_until(
+    h: &mut Harness<'_, SpoolboxApp>,
+    what: &str,
+    pred: impl Fn(&SpoolboxApp) -> bool,
+) {
     let start = Instant::now();
     loop {
         h.step();
