@@ -393,14 +393,17 @@ impl eframe::App for SpoolboxApp {
         toolbar::toolbar_ui(self, ui);
         status::status_ui(self, ui);
         folders::folders_ui(self, ui);
+        // The detail is a panel of its own, right of the folders and below the table: a
+        // panel inside the central panel narrowed its cursor, not its rect, and the table's
+        // column lines and rows ran on under the detail.
+        egui::Panel::bottom("detail")
+            .resizable(true)
+            .default_size(440.0)
+            .min_size(320.0)
+            .show(ui, |ui| {
+                detail::detail_ui(self, ui);
+            });
         egui::CentralPanel::default().show(ui, |ui| {
-            egui::Panel::bottom("detail")
-                .resizable(true)
-                .default_size(440.0)
-                .min_size(320.0)
-                .show(ui, |ui| {
-                    detail::detail_ui(self, ui);
-                });
             outbox::outbox_ui(self, ui);
         });
         windows::windows_ui(self, ui);

@@ -125,6 +125,8 @@ pub struct ComposeState {
     last_edit: Option<Instant>,
     /// Put the cursor in the first recipient at the next frame.
     pub focus_first: bool,
+    /// Frames the cursor has been asked into the first recipient (it stops after a few).
+    focus_frames: u8,
     /// A save the worker refused (cleared when the user edits again).
     pub save_error: Option<String>,
 }
@@ -421,6 +423,9 @@ pub fn compose_ui(ui: &mut Ui, c: &mut ComposeState, msg: &Message, out: &mut Ve
     attachments_ui(ui, c, msg, out);
     if c.content != before {
         c.edited();
+        // The checks and the Submit button above were drawn from the content before this
+        // frame's typing: one more frame shows them for what is on screen now.
+        ui.ctx().request_repaint();
     }
 }
 
@@ -460,8 +465,16 @@ fn recipients_ui(ui: &mut Ui, c: &mut ComposeState, full: f32) {
             );
             name(&ad, &format!("Recipient {n} address"));
             if i == 0 && c.focus_first {
-                ad.request_focus();
-                c.focus_first = false;
+                // Asked until it holds: the New message button takes the focus when the
+                // mouse button comes up, which may be a frame after the draft arrived.
+                if ad.has_focus() || c.focus_frames >= 30 {
+                    c.focus_first = false;
+                    c.focus_frames = 0;
+                } else {
+                    ad.request_focus();
+                    c.focus_frames += 1;
+                    ui.ctx().request_repaint();
+                }
             }
             if ad.changed()
                 && let Some(rows) = split_pasted(&r.address)

@@ -221,9 +221,15 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
             let text = RichText::new(format!("{mark} {}", step.name())).color(color);
             let text = if selected { text.strong().underline() } else { text };
             let frame_stroke = if state == StepState::Active { egui::Stroke::new(2.0, color) } else { egui::Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color) };
+            // A step name is never broken: a chip that does not fit starts the next row.
+            #[allow(clippy::cast_precision_loss, reason = "a step name is a few dozen characters")]
+            let wide = 7.5 * (step.name().len() as f32 + 2.0) + 24.0;
+            if ui.available_size_before_wrap().x < wide {
+                ui.end_row();
+            }
             egui::Frame::new().stroke(frame_stroke).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
                 ui.vertical(|ui| {
-                    let r = ui.add(egui::Button::new(text).frame(false));
+                    let r = ui.add(egui::Button::new(text).frame(false).wrap_mode(egui::TextWrapMode::Extend));
                     let mut tip = step.doc().to_owned();
                     if let Some(r) = rec {
                         let _ = write!(tip, "\n\n{}: {:?}", r.started.strftime("%H:%M:%S%.3f"), r.outcome);
@@ -525,6 +531,8 @@ fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
     });
     let mut submission = 0;
     let mut handoff = 0;
+    // The time and step columns take about 230 points; the call gets the rest.
+    let call_w = (ui.available_width() - 240.0).max(240.0);
     egui::Grid::new("trace").striped(true).show(ui, |ui| {
         for (i, c) in msg.trace.iter().enumerate() {
             // Every attempt stays, numbered: each submission and each hand-off.
@@ -551,21 +559,28 @@ fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                 c.to_string()
             };
             let text = RichText::new(line.clone()).monospace();
-            // Long lines wrap; hover shows the whole call.
-            ui.add(
-                egui::Label::new(if failed {
-                    text.color(theme::bad(ui))
-                } else {
-                    text
-                })
-                .wrap(),
-            )
-            .on_hover_text(line);
+            // Long lines wrap at the pane's edge (a wrapping label alone in a grid cell
+            // shrinks to the narrowest column); hover shows the whole call.
+            ui.scope(|ui| {
+                ui.set_width(call_w);
+                ui.add(
+                    egui::Label::new(if failed {
+                        text.color(theme::bad(ui))
+                    } else {
+                        text
+                    })
+                    .wrap(),
+                )
+                .on_hover_text(line);
+            });
             ui.end_row();
             if !c.transcript.is_empty() || c.bytes.is_some() {
                 ui.label("");
                 ui.label("");
-                wire_ui(ui, c, handoff, i);
+                ui.scope(|ui| {
+                    ui.set_width(call_w);
+                    wire_ui(ui, c, handoff, i);
+                });
                 ui.end_row();
             }
         }

@@ -79,9 +79,17 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
         let sel: Vec<EntryId> = app.model.selected.iter().copied().collect();
         ui.add_space(12.0);
         ui.label(RichText::new(format!("{} selected", sel.len())).color(theme::muted(ui)));
+        // Hold and Release act on queued messages only.
+        let queued = sel.iter().any(|e| {
+            app.model
+                .summaries
+                .get(e)
+                .is_some_and(crate::store::Summary::is_submitted)
+        });
         if ui
-            .add_enabled(!sel.is_empty(), egui::Button::new("Hold"))
+            .add_enabled(queued, egui::Button::new("Hold"))
             .on_hover_text("Keep queued messages from being sent until released")
+            .on_disabled_hover_text("Select a queued message: only those can be held")
             .clicked()
         {
             for e in &sel {
@@ -89,7 +97,9 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             }
         }
         if ui
-            .add_enabled(!sel.is_empty(), egui::Button::new("Release"))
+            .add_enabled(queued, egui::Button::new("Release"))
+            .on_hover_text("Let held messages go again")
+            .on_disabled_hover_text("Select a queued message: only those can be held or released")
             .clicked()
         {
             for e in &sel {
@@ -154,19 +164,30 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     };
     let current = app.model.sort;
     let reasons = super::detail::Reasons::new(app, now);
+    // Column widths fit the window they were laid out for: a window made much narrower or
+    // wider lays them out again (a width kept from 1280 pixels pushed the reason off a
+    // 1024-pixel window), scaled from the widths for 1280.
+    let avail = ui.available_width();
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a window is a few thousand pixels"
+    )]
+    let bucket = (avail / 160.0).floor() as i32;
+    let k = (avail / 1110.0).clamp(0.7, 1.0);
     TableBuilder::new(ui)
-        .id_salt("outbox-table")
+        .id_salt(("outbox-table", bucket))
         .striped(true)
         .resizable(true)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::initial(128.0).at_least(70.0).clip(true))
+        .column(Column::initial(120.0 * k).at_least(70.0).clip(true))
         .column(Column::initial(70.0).at_least(50.0).clip(true))
-        .column(Column::initial(230.0).at_least(100.0).clip(true))
-        .column(Column::initial(150.0).at_least(60.0).clip(true))
-        .column(Column::initial(96.0).at_least(60.0).clip(true))
-        .column(Column::initial(110.0).at_least(60.0).clip(true))
-        .column(Column::remainder().at_least(140.0).clip(true))
+        .column(Column::initial(230.0 * k).at_least(100.0).clip(true))
+        .column(Column::initial(140.0 * k).at_least(60.0).clip(true))
+        .column(Column::initial(96.0 * k).at_least(60.0).clip(true))
+        .column(Column::initial(110.0 * k).at_least(60.0).clip(true))
+        // The reason takes what is left, at least a little even at 1024 pixels.
+        .column(Column::remainder().at_least(80.0).clip(true))
         .min_scrolled_height(80.0)
         .header(22.0, |mut h| {
             for (label, key) in [

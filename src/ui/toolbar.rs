@@ -112,45 +112,133 @@ pub fn toolbar_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 app.command(Command::Continue);
             }
             let _ = FLUSH;
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.button("Help (F1)").clicked() {
-                    app.windows.help = !app.windows.help;
-                }
-                let theme_label = if app.is_dark() { "Light mode" } else { "Dark mode" };
-                if ui.button(theme_label).clicked() {
-                    app.toggle_theme();
-                }
-                if ui.button("Profile…").on_hover_text("Transports, hooks, retry policy").clicked() {
-                    app.windows.profile = !app.windows.profile;
-                    app.windows.profile_text = app
-                        .model
-                        .profile
-                        .as_ref()
-                        .and_then(|p| serde_json::to_string_pretty(p).ok())
-                        .unwrap_or_default();
-                }
-                if ui.button("Faults…").on_hover_text("Inject faults into a transport").clicked() {
-                    app.windows.faults = !app.windows.faults;
-                }
-                let busy = app.dialogs.busy();
-                if ui
-                    .add_enabled(!busy, egui::Button::new("Import .eml…"))
-                    .on_hover_text("Import RFC 5322 files as drafts in the Outbox")
-                    .on_disabled_hover_text("A file dialog (or the path field) is open")
-                    .clicked()
-                {
-                    app.intend(Intent::PickFile(Purpose::Import));
-                }
-                if ui
-                    .add_enabled(!busy, egui::Button::new("Open store…"))
-                    .on_hover_text("Open or create another store directory")
-                    .on_disabled_hover_text("A file dialog (or the path field) is open")
-                    .clicked()
-                {
-                    app.intend(Intent::PickFile(Purpose::OpenStore));
-                }
+            // Right-aligned when it fits beside the rest (its width is measured each frame);
+            // on a narrow window it follows on the next line instead of covering Step and
+            // Continue.
+            let width_id = egui::Id::unique("toolbar-right-width");
+            let need = ui.ctx().data(|d| d.get_temp::<f32>(width_id)).unwrap_or(f32::MAX);
+            let fits = ui.available_size_before_wrap().x >= need + 16.0;
+            let width = if fits {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let right = ui.max_rect().right();
+                    for item in RightItem::ALL.iter().rev() {
+                        right_item(app, ui, *item);
+                    }
+                    right - ui.min_rect().left()
+                })
+                .inner
+            } else {
+                ui.separator();
+                // Measured as the sum of its buttons: on two rows its extent says nothing.
+                let gap = ui.spacing().item_spacing.x;
+                RightItem::ALL
+                    .iter()
+                    .map(|item| right_item(app, ui, *item).rect.width() + gap)
+                    .sum::<f32>()
+            };
+            let fits_id = width_id.with("fits");
+            let was = ui.ctx().data_mut(|d| {
+                let was = d.get_temp::<bool>(fits_id).unwrap_or(fits);
+                d.insert_temp(fits_id, fits);
+                was
             });
+            if was != fits {
+                // One row or two: the panel takes its new height in the next frame.
+                ui.ctx().request_repaint();
+            }
+            ui.ctx().data_mut(|d| d.insert_temp(width_id, width));
         });
         ui.add_space(2.0);
     });
+}
+
+/// The toolbar's right-hand group, in the order it reads left to right.
+#[derive(Clone, Copy)]
+enum RightItem {
+    OpenStore,
+    Import,
+    Faults,
+    Profile,
+    Theme,
+    Help,
+}
+
+impl RightItem {
+    const ALL: [Self; 6] = [
+        Self::OpenStore,
+        Self::Import,
+        Self::Faults,
+        Self::Profile,
+        Self::Theme,
+        Self::Help,
+    ];
+}
+
+fn right_item(app: &mut SpoolboxApp, ui: &mut egui::Ui, item: RightItem) -> egui::Response {
+    let busy = app.dialogs.busy();
+    match item {
+        RightItem::Help => {
+            let r = ui.button("Help (F1)");
+            if r.clicked() {
+                app.windows.help = !app.windows.help;
+            }
+            r
+        }
+        RightItem::Theme => {
+            let label = if app.is_dark() {
+                "Light mode"
+            } else {
+                "Dark mode"
+            };
+            let r = ui.button(label);
+            if r.clicked() {
+                app.toggle_theme();
+            }
+            r
+        }
+        RightItem::Profile => {
+            let r = ui
+                .button("Profile…")
+                .on_hover_text("Transports, hooks, retry policy");
+            if r.clicked() {
+                app.windows.profile = !app.windows.profile;
+                app.windows.profile_text = app
+                    .model
+                    .profile
+                    .as_ref()
+                    .and_then(|p| serde_json::to_string_pretty(p).ok())
+                    .unwrap_or_default();
+            }
+            r
+        }
+        RightItem::Faults => {
+            let r = ui
+                .button("Faults…")
+                .on_hover_text("Inject faults into a transport");
+            if r.clicked() {
+                app.windows.faults = !app.windows.faults;
+            }
+            r
+        }
+        RightItem::Import => {
+            let r = ui
+                .add_enabled(!busy, egui::Button::new("Import .eml…"))
+                .on_hover_text("Import RFC 5322 files as drafts in the Outbox")
+                .on_disabled_hover_text("A file dialog (or the path field) is open");
+            if r.clicked() {
+                app.intend(Intent::PickFile(Purpose::Import));
+            }
+            r
+        }
+        RightItem::OpenStore => {
+            let r = ui
+                .add_enabled(!busy, egui::Button::new("Open store…"))
+                .on_hover_text("Open or create another store directory")
+                .on_disabled_hover_text("A file dialog (or the path field) is open");
+            if r.clicked() {
+                app.intend(Intent::PickFile(Purpose::OpenStore));
+            }
+            r
+        }
+    }
 }

@@ -825,3 +825,50 @@ fn a_second_attempt_keeps_the_first_in_the_trace() {
     h.get_by_label("Submission 2");
     h.get_by_label_contains("IMsgStore::AbortSubmit");
 }
+
+#[test]
+fn at_1024_pixels_nothing_overlaps_and_the_table_fits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let mut h = Harness::builder()
+        .with_size([1024.0, 700.0])
+        .build_eframe(move |cc| SpoolboxApp::new(cc, dir, false));
+    loaded(&mut h);
+    h.get_by_label("Quarterly report").click();
+    step_until(&mut h, "the detail", |a| a.model.detail.is_some());
+    // The toolbar's right-hand group goes to a second row rather than over Step and Continue.
+    h.run_steps(4);
+    let toolbar = [
+        "New message",
+        "Send selected",
+        "Send all (F9)",
+        "Abort submit",
+        "Resume",
+        "Step (F10)",
+        "Continue (F5)",
+        "Open store…",
+        "Import .eml…",
+        "Faults…",
+        "Profile…",
+        "Dark mode",
+        "Help (F1)",
+    ];
+    let rects: Vec<(&str, egui::Rect)> = toolbar
+        .iter()
+        .map(|l| (*l, h.get_by_label(l).rect()))
+        .collect();
+    for (i, (a, ra)) in rects.iter().enumerate() {
+        assert!(ra.right() <= 1024.0, "{a} is cut off at the right: {ra:?}");
+        for (b, rb) in rects.iter().skip(i + 1) {
+            assert!(!ra.intersects(*rb), "{a} {ra:?} overlaps {b} {rb:?}");
+        }
+    }
+    // Every column of the table is on screen, the last one too.
+    let why = h.get_by_label("Why / next retry").rect();
+    assert!(why.right() <= 1024.0, "{why:?}");
+    // No step name is broken over two lines: each chip is one line high.
+    let one = h.get_by_label_contains("SubmitMessage").rect().height();
+    let last = h.get_by_label_contains("DoSentMail").rect();
+    assert!(last.height() <= one + 1.0, "DoSentMail wraps: {last:?}");
+    assert!(last.right() <= 1024.0, "{last:?}");
+}
