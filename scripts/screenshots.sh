@@ -4,8 +4,8 @@
 # installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q
-BIN=$PWD/target/debug/spoolbox
+if [ -z "${SPOOLBOX_BIN:-}" ]; then cargo build -q; fi
+BIN=${SPOOLBOX_BIN:-$PWD/target/debug/spoolbox}
 OUT=$PWD/screenshots
 mkdir -p "$OUT"
 source scripts/xvfb-env.sh
@@ -18,13 +18,19 @@ click() { xdotool mousemove --window "$WID" "$1" "$2" click 1; sleep 0.6; }
 run_app() { # run_app STORE [ARGS...]
   "$BIN" --store "$@" >/dev/null 2>&1 & APP=$!
   WID=$(timeout 30 xdotool search --sync --name 'Spoolbox' | head -1)
-  xdotool windowactivate --sync "$WID" 2>/dev/null || true
   sleep 2
+  # No window manager under Xvfb: give the window the keyboard ourselves, once it is mapped.
+  xdotool windowfocus --sync "$WID" 2>/dev/null || true
+  sleep 0.5
 }
 
 # Coordinates are for the 1280x800 window this script opens; regenerate and look at every PNG
-# after a layout change.
-TABS_Y=481
+# after a layout change. The detail's tabs sit at TABS_Y under a message that says why it
+# waits, at SENT_TABS_Y under one that is done.
+TABS_Y=507
+SENT_TABS_Y=489
+TRANSCRIPT_X=480
+TRANSCRIPT_Y=695
 # 1. Demo store, light mode, a breakpoint before NonDeliveryReport. Select "Quarterly
 #    report", Resume: the spooler stops there. Continue: the mixed message waits for
 #    the busy fax; the X.400 order stops before NonDeliveryReport with one row TRUE and the
@@ -38,9 +44,9 @@ sleep 2
 shot outbox-mid-send
 click 400 160
 shot pipeline-breakpoint
-click 284 $TABS_Y
+click 276 $TABS_Y
 shot properties
-click 354 $TABS_Y
+click 346 $TABS_Y
 shot trace
 kill $APP; wait $APP 2>/dev/null || true
 
@@ -79,5 +85,41 @@ click 469 16
 sleep 4
 click 400 235
 shot smtp-live
+# 4. The same message in Sent Items: its Trace, with the first hand-off's SMTP transcript
+#    open (greeting to the 250 after the final dot, pipelined).
+click 60 126
+click 400 110
+click 346 $SENT_TABS_Y
+click "$TRANSCRIPT_X" "$TRANSCRIPT_Y"
+xdotool mousemove --window "$WID" 700 650 click --repeat 3 --delay 80 5
+shot trace-smtp-transcript
 kill $APP; wait $APP 2>/dev/null || true
 kill $SRV 2>/dev/null || true
+
+# 5. The composer: New message puts the cursor in the first recipient; a pasted list splits
+#    into rows, and an address that is not one says so, in MAPI's words, as you type.
+run_app "$SPOOLBOX_XVFB_DIR/compose"
+click 55 16
+sleep 1
+# (typing waits a moment before each click: llvmpipe frames are slow, and a key that lands
+# in the frame of a click elsewhere is dropped with the focus)
+xdotool type --delay 80 'Ann Example <ann@example.com>,'
+sleep 0.8
+xdotool type --delay 80 'bob@example'
+sleep 0.8
+click 700 552
+xdotool type --delay 80 'Launch plan for Monday'
+sleep 0.8
+click 700 740
+xdotool type --delay 60 'Hello both, the plan is attached.'
+shot composer
+kill $APP; wait $APP 2>/dev/null || true
+
+# 6. A 1024-pixel window: the toolbar takes two rows, the table keeps every column, the
+#    step chips wrap whole.
+run_app "$SPOOLBOX_XVFB_DIR/narrow"
+xdotool windowsize "$WID" 1024 700
+sleep 1
+click 400 158
+shot narrow-1024
+kill $APP; wait $APP 2>/dev/null || true

@@ -127,6 +127,9 @@ pub struct ComposeState {
     pub focus_first: bool,
     /// Frames the cursor has been asked into the first recipient (it stops after a few).
     focus_frames: u8,
+    /// Put the cursor in this recipient's address at the next frame (a typed comma ended
+    /// the row before it).
+    focus_row: Option<usize>,
     /// A save the worker refused (cleared when the user edits again).
     pub save_error: Option<String>,
 }
@@ -296,6 +299,12 @@ pub fn split_pasted(text: &str) -> Option<Vec<RowEdit>> {
     if !text.contains([',', ';', '\n']) {
         return None;
     }
+    let rows = parse_list(text);
+    (rows.len() > 1).then_some(rows)
+}
+
+/// The recipients in a list of addresses (`a@x.org, "B" <b@y.org>; c@z.org`), one row each.
+pub fn parse_list(text: &str) -> Vec<RowEdit> {
     let mut rows = Vec::new();
     let mut quoted = false;
     let mut item = String::new();
@@ -326,7 +335,7 @@ pub fn split_pasted(text: &str) -> Option<Vec<RowEdit>> {
             kind: Some(RecipientKind::To),
         });
     }
-    (rows.len() > 1).then_some(rows)
+    rows
 }
 
 /// Names a widget for screen readers and the tests (a text field has no label of its own).
@@ -476,10 +485,42 @@ fn recipients_ui(ui: &mut Ui, c: &mut ComposeState, full: f32) {
                     ui.ctx().request_repaint();
                 }
             }
-            if ad.changed()
-                && let Some(rows) = split_pasted(&r.address)
-            {
-                split = Some((i, rows));
+            if c.focus_row == Some(i) {
+                ad.request_focus();
+                c.focus_row = None;
+            }
+            if ad.changed() {
+                // A pasted list becomes one row per address at once; typed, a comma or
+                // semicolon after an address ends that row and the cursor moves on to a new
+                // one (splitting in the middle of typing left the cursor in the old row).
+                let pasted = ui.input(|inp| {
+                    inp.events
+                        .iter()
+                        .any(|e| matches!(e, egui::Event::Paste(_)))
+                });
+                let ended = r.address.trim_end().ends_with([',', ';']);
+                if pasted && let Some(rows) = split_pasted(&r.address) {
+                    split = Some((i, rows));
+                } else if ended
+                    && parse_list(&r.address)
+                        .iter()
+                        .all(|x| x.address.contains('@'))
+                {
+                    let mut rows = parse_list(&r.address);
+                    if let Some(first) = rows.first_mut() {
+                        first.kind = r.kind;
+                        first.addrtype.clone_from(&r.addrtype);
+                        if first.name.is_empty() {
+                            first.name.clone_from(&r.name);
+                        }
+                    }
+                    rows.push(RowEdit {
+                        kind: r.kind,
+                        ..RowEdit::new_smtp()
+                    });
+                    c.focus_row = Some(i + rows.len() - 1);
+                    split = Some((i, rows));
+                }
             }
             egui::ComboBox::from_id_salt(("addrtype", i))
                 .selected_text(if r.addrtype.is_empty() {

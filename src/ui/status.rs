@@ -81,11 +81,14 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             }
             if let Some(root) = &app.model.root {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(
-                        RichText::new(format!("store: {}", root.display()))
-                            .color(theme::muted(ui))
-                            .small(),
-                    );
+                    // In the room that is left, cut short (the whole path on hover) rather
+                    // than drawn over the transports.
+                    let path = format!("store: {}", root.display());
+                    ui.add(
+                        egui::Label::new(RichText::new(&path).color(theme::muted(ui)).small())
+                            .truncate(),
+                    )
+                    .on_hover_text(path);
                 });
             }
         });

@@ -872,3 +872,60 @@ fn at_1024_pixels_nothing_overlaps_and_the_table_fits() {
     assert!(last.height() <= one + 1.0, "DoSentMail wraps: {last:?}");
     assert!(last.right() <= 1024.0, "{last:?}");
 }
+
+#[test]
+fn a_typed_comma_ends_a_recipient_and_a_pasted_list_splits_into_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    h.get_by_label("New message").click();
+    step_until(&mut h, "the composer", |a| a.compose.loaded.is_some());
+    h.run_steps(2);
+    // Typed: the comma after an address ends its row, the cursor goes on in a new one.
+    for ch in "ann@example.org,".chars() {
+        h.get_by_label("Recipient 1 address")
+            .type_text(&ch.to_string());
+        h.run_steps(1);
+    }
+    h.run_steps(1);
+    assert!(
+        h.get_by_label("Recipient 2 address").is_focused(),
+        "the cursor moved to the new row"
+    );
+    h.get_by_label("Recipient 2 address")
+        .type_text("bob@example.org");
+    h.run_steps(2);
+    let rows: Vec<String> = h
+        .state()
+        .compose
+        .content
+        .rows
+        .iter()
+        .map(|r| r.address.clone())
+        .collect();
+    assert_eq!(rows, ["ann@example.org", "bob@example.org"]);
+    // Pasted: a whole list becomes one row per address at once.
+    h.get_by_label("Add recipient").click();
+    h.run_steps(2);
+    h.get_by_label("Recipient 3 address").focus();
+    h.run_steps(1);
+    h.event(egui::Event::Paste(
+        "\"Cat, Jr.\" <cat@example.org>; dan@example.org".into(),
+    ));
+    h.run_steps(2);
+    let c = &h.state().compose.content;
+    let got: Vec<(String, String)> = c
+        .rows
+        .iter()
+        .map(|r| (r.name.clone(), r.address.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (String::new(), "ann@example.org".to_owned()),
+            (String::new(), "bob@example.org".to_owned()),
+            ("Cat, Jr.".to_owned(), "cat@example.org".to_owned()),
+            (String::new(), "dan@example.org".to_owned()),
+        ]
+    );
+}
