@@ -280,6 +280,10 @@ impl Spooler {
         };
         if stored.is_ok() {
             step_fail_point(step, "after");
+            if step == Step::Transmit {
+                // Whatever answer was kept for this message is in what was just stored.
+                self.unrecorded.retain(|u| u.eid != eid);
+            }
         }
         self.arm_promoted(step_ok && stored.is_ok());
         for call in calls {
@@ -303,6 +307,7 @@ impl Spooler {
             Err(e) => {
                 // The store refused the write: stop rather than spin on the same message.
                 self.mode = super::Mode::Paused;
+                self.store_trouble = true;
                 self.current = None;
                 self.emit(Event::Error(format!(
                     "message {eid}: {step} could not be saved, spooler paused: {e}"
@@ -503,10 +508,19 @@ impl Spooler {
                 continue;
             };
             let name = t.name().to_owned();
+            // Rows whose answer from another transport is kept unrecorded are not offered
+            // here: they went already.
+            let elsewhere: HashSet<u32> = self
+                .unrecorded
+                .iter()
+                .filter(|u| u.eid == eid && u.transport != name)
+                .flat_map(|u| u.handoff.outcomes.iter().map(|(row, _)| *row))
+                .collect();
             let rows: Vec<u32> = msg
                 .recipients
                 .iter()
                 .filter(|r| pending(r) && !claimed.contains(&r.row_id))
+                .filter(|r| !elsewhere.contains(&r.row_id))
                 .filter(|r| t.address_types().iter().any(|a| a == r.addrtype()))
                 .map(|r| r.row_id)
                 .collect();
@@ -540,112 +554,134 @@ impl Spooler {
             };
             let mut resend_now = 0;
             let mut collected = false;
-            let handoff = loop {
-                let Some(t) = self.transports.get_mut(ti) else {
-                    break None;
-                };
-                // Write-ahead: the marks of the last background hand-off must be durable
-                // before this one can deliver. A background hand-off waits for that at its
-                // point of no return (the gate; the journal is synced right after it starts,
-                // while the dialogue goes on); any other is preceded by the sync.
-                // Behind a hand-off under way on this transport: queued, with a gate that
-                // stays shut until that one is recorded (see `Spooler::queued`).
-                let behind = resend_now == 0
-                    && self.queued.is_none()
-                    && self.in_flight.is_some_and(|(f, fti)| f != eid && fti == ti)
-                    && t.queues_handoff();
-                let gated = resend_now == 0 && t.gates_handoff(&view);
-                if behind {
-                    self.gate_taken_early = false;
-                    view.gate = Some(self.store.deferred_gate());
-                } else {
-                    let early = if gated { self.early_gate.take() } else { None };
-                    self.gate_taken_early = early.is_some();
-                    view.gate = gated.then(|| early.unwrap_or_else(|| self.store.commit_gate()));
-                }
-                if !gated
-                    && self
-                        .marks_awaiting_sync
-                        .is_some_and(|m| self.store.is_unsynced(m))
-                {
-                    self.store.sync_journal()?;
-                }
-                let h = if resend_now == 0 {
-                    let started = crate::transport::guarded(|| t.start_submit(&view))
-                        .unwrap_or_else(|why| {
-                            tr.call(
+            // An answer this transport gave before, whose marks the store refused: recorded
+            // now instead of handing the rows off again.
+            let kept = self
+                .unrecorded
+                .iter()
+                .find(|u| u.eid == eid && u.transport == name)
+                .map(|u| u.handoff.clone());
+            let handoff = if let Some(h) = kept {
+                tr.call(
+                    "IXPLogon::SubmitMessage",
+                    format!("[{name}] {eid}"),
+                    format!(
+                        "not offered again: {name} answered before and the store refused its marks; recording that answer"
+                    ),
+                );
+                Some(h)
+            } else {
+                loop {
+                    let Some(t) = self.transports.get_mut(ti) else {
+                        break None;
+                    };
+                    // Write-ahead: the marks of the last background hand-off must be durable
+                    // before this one can deliver. A background hand-off waits for that at its
+                    // point of no return (the gate; the journal is synced right after it starts,
+                    // while the dialogue goes on); any other is preceded by the sync.
+                    // Behind a hand-off under way on this transport: queued, with a gate that
+                    // stays shut until that one is recorded (see `Spooler::queued`).
+                    let behind = resend_now == 0
+                        && self.queued.is_none()
+                        && self.in_flight.is_some_and(|(f, fti)| f != eid && fti == ti)
+                        && t.queues_handoff();
+                    let gated = resend_now == 0 && t.gates_handoff(&view);
+                    if behind {
+                        self.gate_taken_early = false;
+                        view.gate = Some(self.store.deferred_gate());
+                    } else {
+                        let early = if gated { self.early_gate.take() } else { None };
+                        self.gate_taken_early = early.is_some();
+                        view.gate =
+                            gated.then(|| early.unwrap_or_else(|| self.store.commit_gate()));
+                    }
+                    if !gated
+                        && self
+                            .marks_awaiting_sync
+                            .is_some_and(|m| self.store.is_unsynced(m))
+                    {
+                        self.store.sync_journal()?;
+                    }
+                    let h =
+                        if resend_now == 0 {
+                            let started = crate::transport::guarded(|| t.start_submit(&view))
+                                .unwrap_or_else(|why| {
+                                    tr.call(
                                 "IXPLogon::SubmitMessage",
                                 format!("[{name}] {eid}"),
                                 format!(
                                     "panicked: {why}; the message is parked, the queue goes on"
                                 ),
                             );
-                            Some(crate::transport::panicked(&name, &view.rows, &why))
-                        });
-                    let Some(h) = started else {
-                        // Under way on the transport's thread: the spooler goes on with
-                        // other work and comes back for the result.
-                        match (behind, view.gate.clone()) {
-                            (true, Some(g)) => self.queued = Some((eid, ti, g)),
-                            _ => self.in_flight = Some((eid, ti)),
-                        }
-                        return Ok(StepDone {
-                            outcome: StepOutcome::Waiting(format!(
-                                "handed to {name}; waiting for its answer"
-                            )),
-                            next: Some(Step::Transmit),
-                            disposal: Disposal::InFlight,
-                        });
-                    };
-                    h
-                } else {
-                    crate::transport::guarded(|| t.submit_message(&view)).unwrap_or_else(|why| {
-                        tr.call(
+                                    Some(crate::transport::panicked(&name, &view.rows, &why))
+                                });
+                            let Some(h) = started else {
+                                // Under way on the transport's thread: the spooler goes on with
+                                // other work and comes back for the result.
+                                match (behind, view.gate.clone()) {
+                                    (true, Some(g)) => self.queued = Some((eid, ti, g)),
+                                    _ => self.in_flight = Some((eid, ti)),
+                                }
+                                return Ok(StepDone {
+                                    outcome: StepOutcome::Waiting(format!(
+                                        "handed to {name}; waiting for its answer"
+                                    )),
+                                    next: Some(Step::Transmit),
+                                    disposal: Disposal::InFlight,
+                                });
+                            };
+                            h
+                        } else {
+                            crate::transport::guarded(|| t.submit_message(&view)).unwrap_or_else(
+                                |why| {
+                                    tr.call(
                             "IXPLogon::SubmitMessage",
                             format!("[{name}] {eid}"),
                             format!("panicked: {why}; the message is parked, the queue goes on"),
                         );
-                        crate::transport::panicked(&name, &view.rows, &why)
-                    })
-                };
-                if self.in_flight == Some((eid, ti)) {
-                    // A background hand-off collected. The one queued behind it is already on
-                    // the line and becomes the one under way; its gate is armed once this
-                    // one's marks are journaled. Otherwise the next one starts before this
-                    // message is finished, so the line stays busy (see `Spooler::pick`).
-                    self.in_flight = None;
-                    match self.queued.take() {
-                        Some((q, qti, g)) => {
-                            self.in_flight = Some((q, qti));
-                            self.to_arm = Some(g);
+                                    crate::transport::panicked(&name, &view.rows, &why)
+                                },
+                            )
+                        };
+                    if self.in_flight == Some((eid, ti)) {
+                        // A background hand-off collected. The one queued behind it is already on
+                        // the line and becomes the one under way; its gate is armed once this
+                        // one's marks are journaled. Otherwise the next one starts before this
+                        // message is finished, so the line stays busy (see `Spooler::pick`).
+                        self.in_flight = None;
+                        match self.queued.take() {
+                            Some((q, qti, g)) => {
+                                self.in_flight = Some((q, qti));
+                                self.to_arm = Some(g);
+                            }
+                            None => self.lookahead = true,
                         }
-                        None => self.lookahead = true,
+                        collected = true;
                     }
-                    collected = true;
-                }
-                let mut result = h.result.mapi_name();
-                if h.result == SubmitResult::NotMe && t.status_code() & STATUS_OFFLINE != 0 {
-                    // Say why an offline transport declined (unconfigured, or the
-                    // deliver-for-real guard): the trace is where the user looks.
-                    result = format!("{result} ({})", t.status_text());
-                }
-                tr.call(
-                    "IXPLogon::SubmitMessage",
-                    format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()),
-                    result,
-                );
-                if h.result == SubmitResult::Ok {
+                    let mut result = h.result.mapi_name();
+                    if h.result == SubmitResult::NotMe && t.status_code() & STATUS_OFFLINE != 0 {
+                        // Say why an offline transport declined (unconfigured, or the
+                        // deliver-for-real guard): the trace is where the user looks.
+                        result = format!("{result} ({})", t.status_text());
+                    }
                     tr.call(
-                        "IXPLogon::EndMessage",
-                        format!("[{name}] {eid}"),
-                        h.end.mapi_name(),
+                        "IXPLogon::SubmitMessage",
+                        format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()),
+                        result,
                     );
-                    if h.end == EndFlag::ResendNow && resend_now < 3 && h.outcomes.is_empty() {
-                        resend_now += 1;
-                        continue;
+                    if h.result == SubmitResult::Ok {
+                        tr.call(
+                            "IXPLogon::EndMessage",
+                            format!("[{name}] {eid}"),
+                            h.end.mapi_name(),
+                        );
+                        if h.end == EndFlag::ResendNow && resend_now < 3 && h.outcomes.is_empty() {
+                            resend_now += 1;
+                            continue;
+                        }
                     }
+                    break Some(h);
                 }
-                break Some(h);
             };
             self.active_transport = None;
             let Some(h) = handoff else { continue };
@@ -669,7 +705,8 @@ impl Spooler {
                 SubmitResult::Ok => {}
             }
             let mut changed = Vec::new();
-            for (row, outcome) in h.outcomes {
+            for (row, outcome) in &h.outcomes {
+                let row = *row;
                 if !rows.contains(&row) {
                     continue; // a transport may only answer for what it was offered
                 }
@@ -685,7 +722,7 @@ impl Spooler {
                     }
                     RowOutcome::Failed(text) => {
                         r.props.set_bool(PR_RESPONSIBILITY, true);
-                        r.props.set_text(PR_REPORT_TEXT, text);
+                        r.props.set_text(PR_REPORT_TEXT, text.clone());
                         r.props.set_time(PR_REPORT_TIME, now);
                         r.outcome = RecipientState::Failed;
                     }
@@ -693,7 +730,7 @@ impl Spooler {
                         r.props.set_text(PR_REPORT_TEXT, text.clone());
                         r.outcome = RecipientState::Retrying;
                         claimed.insert(row);
-                        wait = Some((name.clone(), 0, text));
+                        wait = Some((name.clone(), 0, text.clone()));
                     }
                     RowOutcome::Unknown(text) => {
                         // Never silent: the trace names the row whose fate the server kept.
@@ -705,7 +742,7 @@ impl Spooler {
                         r.props.set_text(PR_REPORT_TEXT, text.clone());
                         r.outcome = RecipientState::OutcomeUnknown;
                         claimed.insert(row);
-                        wait = Some((name.clone(), 0, text));
+                        wait = Some((name.clone(), 0, text.clone()));
                     }
                 }
                 r.transport = Some(name.clone());
@@ -738,7 +775,7 @@ impl Spooler {
                         outcome: r.outcome.clone(),
                     })
                     .collect();
-                self.store.patch_in_place(
+                let marked = self.store.patch_in_place(
                     eid,
                     Patch {
                         recipients: changed,
@@ -755,7 +792,16 @@ impl Spooler {
                     // message goes on) waits for the marks' fsync at its point of no return
                     // instead, and the fsync overlaps its dialogue with the server.
                     remote && !collected,
-                )?;
+                );
+                if let Err(e) = marked {
+                    // The transport has answered (a server may have the message): the answer
+                    // is kept, and recorded instead of a second hand-off once the store
+                    // takes writes again (see `Spooler::unrecorded`).
+                    self.keep_unrecorded(eid, &name, h);
+                    return Err(e);
+                }
+                self.unrecorded
+                    .retain(|u| !(u.eid == eid && u.transport == name));
                 if remote && collected {
                     self.marks_awaiting_sync = Some(eid);
                     // The next hand-off's gate, and the sync of these marks, start now. The
