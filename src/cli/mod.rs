@@ -319,16 +319,26 @@ fn import(cli: &Cli, store: Store, file: &std::path::Path, submit: bool) -> Resu
     let eid = eid.context("the import created no draft")?;
     if submit {
         sp.handle(Command::Submit(eid));
-        if cli.json {
-            if let Some(Event::Error(t)) = sp
-                .drain_events()
-                .into_iter()
-                .find(|e| matches!(e, Event::Error(_)))
-            {
-                bail!("{t}");
+        let mut failed = None;
+        for e in sp.drain_events() {
+            match e {
+                Event::Error(t) => {
+                    failed.get_or_insert(t);
+                }
+                Event::Notice(t) if !cli.json => println!("note: {t}"),
+                _ => {}
             }
-        } else {
-            notices(&mut sp)?;
+        }
+        if let Some(t) = failed {
+            // A failed import leaves nothing behind: the draft it created is removed.
+            match sp.store_mut().delete(eid) {
+                Ok(()) => bail!("{t}; nothing was imported (draft {eid} removed)"),
+                Err(e) => bail!(
+                    "{t}; and draft {eid}, which the import created, could not be removed: {e}"
+                ),
+            }
+        }
+        if !cli.json {
             println!("message {eid} submitted");
         }
     }
