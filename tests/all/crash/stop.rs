@@ -4,12 +4,18 @@
 //!   `FsLayer` hook) while an SMTP hand-off is under way: its answer is recorded before the
 //!   spooler stops, or kept and recorded once the store takes writes again, never handed off a
 //!   second time.
+//! - SIGTERM and SIGINT during the real `spoolbox send --all`: the documented exit status
+//!   (143, 130) after a clean stop, nothing left locked, and after a rerun every recipient
+//!   delivered exactly once (SMTP, counted at the server; the pickup folder, one `.eml` each).
+//! - Standard output closed under `send --all` and `list`: no panic, exit 141, nothing locked.
 //! - The window's worker shut down mid-send (what closing the window does): the same.
 //!
 //! The SMTP messages go to a recipient the test server answers after half a second
 //! (`slow…@`), so that a hand-off is surely under way when the trouble comes.
 
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +27,8 @@ use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick, submit};
 use spoolbox::store::fs::{AppendFile, FsLayer as _, RealFs};
 use spoolbox::store::{FolderKind, Store};
 
-use super::process::SmtpServer;
+use super::process::{Setup, SmtpServer, Template, command, text};
+use super::{Rng, seed};
 use crate::realfs::{Hooked, Hooks};
 use crate::store::fast_tempdir;
 
@@ -324,7 +331,180 @@ fn an_answer_whose_marks_the_store_refused_is_kept_and_recorded_never_handed_off
 }
 
 // ---------------------------------------------------------------------------------------------
-// Item 8: the window's worker
+// Item 8: signals, a closed standard output, the window's worker
+
+/// Starts `spoolbox send --all` on `root` with standard output and error piped.
+fn spawn_send(root: &Path) -> Child {
+    command(root, None)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn kill(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig}");
+}
+
+/// Reads the child's standard output on a thread (so it never blocks on a full pipe);
+/// the lines arrive on the channel.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn finish_output(mut child: Child) -> (std::process::ExitStatus, String) {
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap(), err)
+}
+
+/// A signal while the SMTP hand-offs go on; then a rerun finishes.
+fn smtp_signal_mid_send(sig: &str, status: i32, name: &str) {
+    let srv = SmtpServer::start();
+    let from = srv.lines();
+    let dir = fast_tempdir();
+    let root = dir.path().join("store");
+    let msgs = messages(6);
+    smtp_store(&root, srv.port, &msgs);
+    let mut child = spawn_send(&root);
+    let out = lines_of(&mut child);
+    // Two messages at the server: the third is being handed off.
+    wait_until("two messages at the server", || {
+        srv.deliveries(from).len() >= 4
+    });
+    kill(&child, sig);
+    let (st, err) = finish_output(child);
+    let printed: Vec<String> = out.try_iter().collect();
+    let label = format!(
+        "{sig}: exit {st:?}\nstderr:\n{err}\nstdout:\n{}",
+        printed.join("\n")
+    );
+    assert_eq!(st.code(), Some(status), "{label}");
+    assert!(err.contains(&format!("stopped by {name}")), "{label}");
+    assert!(!err.contains("panicked"), "{label}");
+    check_store(&root, false);
+    let got = srv.deliveries(from).len();
+    assert!(
+        got < 12,
+        "the signal came too late to test anything: {label}"
+    );
+    // The rest goes with the next run, and nothing goes twice.
+    let o = command(&root, None).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    delivered_once(&srv, from, &msgs);
+    check_store(&root, true);
+}
+
+#[test]
+fn sigterm_mid_send_stops_cleanly_with_143_and_a_rerun_sends_each_recipient_once() {
+    smtp_signal_mid_send("TERM", 143, "SIGTERM");
+}
+
+#[test]
+fn sigint_mid_send_stops_cleanly_with_130_and_a_rerun_sends_each_recipient_once() {
+    smtp_signal_mid_send("INT", 130, "SIGINT");
+}
+
+#[test]
+fn sigint_and_sigterm_during_a_pickup_flush_leave_one_eml_per_message_after_a_rerun() {
+    let mut rng = Rng::new(seed("signals_pickup"));
+    let t = Template::new(Setup::Pickup, 150, &mut rng);
+    let mut landed = 0;
+    for (i, (sig, status)) in [("INT", 130), ("TERM", 143), ("INT", 130), ("TERM", 143)]
+        .into_iter()
+        .enumerate()
+    {
+        let dir = t.copy();
+        let root = dir.path().join("store");
+        let mut child = spawn_send(&root);
+        let out = lines_of(&mut child);
+        // Somewhere in the middle of the run: after 100 to 400 lines of steps.
+        let after = 100 + 100 * i;
+        let mut n = 0;
+        while n < after && out.recv_timeout(Duration::from_secs(20)).is_ok() {
+            n += 1;
+        }
+        kill(&child, sig);
+        let (st, err) = finish_output(child);
+        let label = format!("SIG{sig} after {n} lines: exit {st:?}\nstderr:\n{err}");
+        assert!(!err.contains("panicked"), "{label}");
+        match st.code() {
+            Some(c) if c == status => {
+                landed += 1;
+                assert!(err.contains(&format!("stopped by SIG{sig}")), "{label}");
+            }
+            Some(0) => {} // finished before the signal came
+            _ => panic!("{label}"),
+        }
+        check_store(&root, false);
+        let o = command(&root, None).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        t.check(&root, &label);
+    }
+    assert!(landed >= 2, "the signals kept missing the runs");
+}
+
+#[test]
+fn a_closed_stdout_ends_send_and_list_without_a_panic_with_141_and_nothing_locked() {
+    let srv = SmtpServer::start();
+    let from = srv.lines();
+    let dir = fast_tempdir();
+    let root = dir.path().join("store");
+    let msgs = messages(4);
+    smtp_store(&root, srv.port, &msgs);
+    // `spoolbox send --all | head -1`: the reader goes away after the first line.
+    let mut child = spawn_send(&root);
+    {
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(!first.is_empty());
+    }
+    let (st, err) = finish_output(child);
+    let label = format!("send: exit {st:?}\nstderr:\n{err}");
+    assert!(!err.contains("panicked"), "{label}");
+    assert_eq!(st.code(), Some(141), "{label}");
+    check_store(&root, false);
+    assert!(srv.deliveries(from).len() < 8, "{label}");
+    let o = command(&root, None).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    delivered_once(&srv, from, &msgs);
+    check_store(&root, true);
+    // `spoolbox list | head -0`.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spoolbox"))
+        .arg("--store")
+        .arg(&root)
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let (st, err) = finish_output(child);
+    assert!(!err.contains("panicked"), "list: {err}");
+    assert_eq!(st.code(), Some(141), "list: {err}");
+}
 
 #[test]
 fn shutting_the_windows_worker_down_mid_send_records_the_hand_off_and_leaves_nothing_locked() {
