@@ -556,132 +556,127 @@ impl Spooler {
             let mut collected = false;
             // An answer this transport gave before, whose marks the store refused: recorded
             // now instead of handing the rows off again.
-            let kept = self
+            let mut kept = self
                 .unrecorded
                 .iter()
                 .find(|u| u.eid == eid && u.transport == name)
                 .map(|u| u.handoff.clone());
-            let handoff = if let Some(h) = kept {
-                tr.call(
-                    "IXPLogon::SubmitMessage",
-                    format!("[{name}] {eid}"),
-                    format!(
-                        "not offered again: {name} answered before and the store refused its marks; recording that answer"
-                    ),
-                );
-                Some(h)
-            } else {
-                loop {
-                    let Some(t) = self.transports.get_mut(ti) else {
-                        break None;
-                    };
-                    // Write-ahead: the marks of the last background hand-off must be durable
-                    // before this one can deliver. A background hand-off waits for that at its
-                    // point of no return (the gate; the journal is synced right after it starts,
-                    // while the dialogue goes on); any other is preceded by the sync.
-                    // Behind a hand-off under way on this transport: queued, with a gate that
-                    // stays shut until that one is recorded (see `Spooler::queued`).
-                    let behind = resend_now == 0
-                        && self.queued.is_none()
-                        && self.in_flight.is_some_and(|(f, fti)| f != eid && fti == ti)
-                        && t.queues_handoff();
-                    let gated = resend_now == 0 && t.gates_handoff(&view);
-                    if behind {
-                        self.gate_taken_early = false;
-                        view.gate = Some(self.store.deferred_gate());
-                    } else {
-                        let early = if gated { self.early_gate.take() } else { None };
-                        self.gate_taken_early = early.is_some();
-                        view.gate =
-                            gated.then(|| early.unwrap_or_else(|| self.store.commit_gate()));
-                    }
-                    if !gated
-                        && self
-                            .marks_awaiting_sync
-                            .is_some_and(|m| self.store.is_unsynced(m))
-                    {
-                        self.store.sync_journal()?;
-                    }
-                    let h =
-                        if resend_now == 0 {
-                            let started = crate::transport::guarded(|| t.start_submit(&view))
-                                .unwrap_or_else(|why| {
-                                    tr.call(
+            let handoff = loop {
+                if let Some(h) = kept.take() {
+                    tr.call(
+                        "IXPLogon::SubmitMessage",
+                        format!("[{name}] {eid}"),
+                        format!(
+                            "not offered again: {name} answered before and the store refused its marks; recording that answer"
+                        ),
+                    );
+                    break Some(h);
+                }
+                let Some(t) = self.transports.get_mut(ti) else {
+                    break None;
+                };
+                // Write-ahead: the marks of the last background hand-off must be durable
+                // before this one can deliver. A background hand-off waits for that at its
+                // point of no return (the gate; the journal is synced right after it starts,
+                // while the dialogue goes on); any other is preceded by the sync.
+                // Behind a hand-off under way on this transport: queued, with a gate that
+                // stays shut until that one is recorded (see `Spooler::queued`).
+                let behind = resend_now == 0
+                    && self.queued.is_none()
+                    && self.in_flight.is_some_and(|(f, fti)| f != eid && fti == ti)
+                    && t.queues_handoff();
+                let gated = resend_now == 0 && t.gates_handoff(&view);
+                if behind {
+                    self.gate_taken_early = false;
+                    view.gate = Some(self.store.deferred_gate());
+                } else {
+                    let early = if gated { self.early_gate.take() } else { None };
+                    self.gate_taken_early = early.is_some();
+                    view.gate = gated.then(|| early.unwrap_or_else(|| self.store.commit_gate()));
+                }
+                if !gated
+                    && self
+                        .marks_awaiting_sync
+                        .is_some_and(|m| self.store.is_unsynced(m))
+                {
+                    self.store.sync_journal()?;
+                }
+                let h = if resend_now == 0 {
+                    let started = crate::transport::guarded(|| t.start_submit(&view))
+                        .unwrap_or_else(|why| {
+                            tr.call(
                                 "IXPLogon::SubmitMessage",
                                 format!("[{name}] {eid}"),
                                 format!(
                                     "panicked: {why}; the message is parked, the queue goes on"
                                 ),
                             );
-                                    Some(crate::transport::panicked(&name, &view.rows, &why))
-                                });
-                            let Some(h) = started else {
-                                // Under way on the transport's thread: the spooler goes on with
-                                // other work and comes back for the result.
-                                match (behind, view.gate.clone()) {
-                                    (true, Some(g)) => self.queued = Some((eid, ti, g)),
-                                    _ => self.in_flight = Some((eid, ti)),
-                                }
-                                return Ok(StepDone {
-                                    outcome: StepOutcome::Waiting(format!(
-                                        "handed to {name}; waiting for its answer"
-                                    )),
-                                    next: Some(Step::Transmit),
-                                    disposal: Disposal::InFlight,
-                                });
-                            };
-                            h
-                        } else {
-                            crate::transport::guarded(|| t.submit_message(&view)).unwrap_or_else(
-                                |why| {
-                                    tr.call(
+                            Some(crate::transport::panicked(&name, &view.rows, &why))
+                        });
+                    let Some(h) = started else {
+                        // Under way on the transport's thread: the spooler goes on with
+                        // other work and comes back for the result.
+                        match (behind, view.gate.clone()) {
+                            (true, Some(g)) => self.queued = Some((eid, ti, g)),
+                            _ => self.in_flight = Some((eid, ti)),
+                        }
+                        return Ok(StepDone {
+                            outcome: StepOutcome::Waiting(format!(
+                                "handed to {name}; waiting for its answer"
+                            )),
+                            next: Some(Step::Transmit),
+                            disposal: Disposal::InFlight,
+                        });
+                    };
+                    h
+                } else {
+                    crate::transport::guarded(|| t.submit_message(&view)).unwrap_or_else(|why| {
+                        tr.call(
                             "IXPLogon::SubmitMessage",
                             format!("[{name}] {eid}"),
                             format!("panicked: {why}; the message is parked, the queue goes on"),
                         );
-                                    crate::transport::panicked(&name, &view.rows, &why)
-                                },
-                            )
-                        };
-                    if self.in_flight == Some((eid, ti)) {
-                        // A background hand-off collected. The one queued behind it is already on
-                        // the line and becomes the one under way; its gate is armed once this
-                        // one's marks are journaled. Otherwise the next one starts before this
-                        // message is finished, so the line stays busy (see `Spooler::pick`).
-                        self.in_flight = None;
-                        match self.queued.take() {
-                            Some((q, qti, g)) => {
-                                self.in_flight = Some((q, qti));
-                                self.to_arm = Some(g);
-                            }
-                            None => self.lookahead = true,
+                        crate::transport::panicked(&name, &view.rows, &why)
+                    })
+                };
+                if self.in_flight == Some((eid, ti)) {
+                    // A background hand-off collected. The one queued behind it is already on
+                    // the line and becomes the one under way; its gate is armed once this
+                    // one's marks are journaled. Otherwise the next one starts before this
+                    // message is finished, so the line stays busy (see `Spooler::pick`).
+                    self.in_flight = None;
+                    match self.queued.take() {
+                        Some((q, qti, g)) => {
+                            self.in_flight = Some((q, qti));
+                            self.to_arm = Some(g);
                         }
-                        collected = true;
+                        None => self.lookahead = true,
                     }
-                    let mut result = h.result.mapi_name();
-                    if h.result == SubmitResult::NotMe && t.status_code() & STATUS_OFFLINE != 0 {
-                        // Say why an offline transport declined (unconfigured, or the
-                        // deliver-for-real guard): the trace is where the user looks.
-                        result = format!("{result} ({})", t.status_text());
-                    }
-                    tr.call(
-                        "IXPLogon::SubmitMessage",
-                        format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()),
-                        result,
-                    );
-                    if h.result == SubmitResult::Ok {
-                        tr.call(
-                            "IXPLogon::EndMessage",
-                            format!("[{name}] {eid}"),
-                            h.end.mapi_name(),
-                        );
-                        if h.end == EndFlag::ResendNow && resend_now < 3 && h.outcomes.is_empty() {
-                            resend_now += 1;
-                            continue;
-                        }
-                    }
-                    break Some(h);
+                    collected = true;
                 }
+                let mut result = h.result.mapi_name();
+                if h.result == SubmitResult::NotMe && t.status_code() & STATUS_OFFLINE != 0 {
+                    // Say why an offline transport declined (unconfigured, or the
+                    // deliver-for-real guard): the trace is where the user looks.
+                    result = format!("{result} ({})", t.status_text());
+                }
+                tr.call(
+                    "IXPLogon::SubmitMessage",
+                    format!("[{name}] {flags}, {eid}, {} row(s) FALSE", rows.len()),
+                    result,
+                );
+                if h.result == SubmitResult::Ok {
+                    tr.call(
+                        "IXPLogon::EndMessage",
+                        format!("[{name}] {eid}"),
+                        h.end.mapi_name(),
+                    );
+                    if h.end == EndFlag::ResendNow && resend_now < 3 && h.outcomes.is_empty() {
+                        resend_now += 1;
+                        continue;
+                    }
+                }
+                break Some(h);
             };
             self.active_transport = None;
             let Some(h) = handoff else { continue };
@@ -704,9 +699,10 @@ impl Spooler {
                 }
                 SubmitResult::Ok => {}
             }
+            // Kept if the store refuses the marks (see `Spooler::unrecorded`).
+            let answer = h.clone();
             let mut changed = Vec::new();
-            for (row, outcome) in &h.outcomes {
-                let row = *row;
+            for (row, outcome) in h.outcomes {
                 if !rows.contains(&row) {
                     continue; // a transport may only answer for what it was offered
                 }
@@ -722,7 +718,7 @@ impl Spooler {
                     }
                     RowOutcome::Failed(text) => {
                         r.props.set_bool(PR_RESPONSIBILITY, true);
-                        r.props.set_text(PR_REPORT_TEXT, text.clone());
+                        r.props.set_text(PR_REPORT_TEXT, text);
                         r.props.set_time(PR_REPORT_TIME, now);
                         r.outcome = RecipientState::Failed;
                     }
@@ -730,7 +726,7 @@ impl Spooler {
                         r.props.set_text(PR_REPORT_TEXT, text.clone());
                         r.outcome = RecipientState::Retrying;
                         claimed.insert(row);
-                        wait = Some((name.clone(), 0, text.clone()));
+                        wait = Some((name.clone(), 0, text));
                     }
                     RowOutcome::Unknown(text) => {
                         // Never silent: the trace names the row whose fate the server kept.
@@ -742,7 +738,7 @@ impl Spooler {
                         r.props.set_text(PR_REPORT_TEXT, text.clone());
                         r.outcome = RecipientState::OutcomeUnknown;
                         claimed.insert(row);
-                        wait = Some((name.clone(), 0, text.clone()));
+                        wait = Some((name.clone(), 0, text));
                     }
                 }
                 r.transport = Some(name.clone());
@@ -796,8 +792,8 @@ impl Spooler {
                 if let Err(e) = marked {
                     // The transport has answered (a server may have the message): the answer
                     // is kept, and recorded instead of a second hand-off once the store
-                    // takes writes again (see `Spooler::unrecorded`).
-                    self.keep_unrecorded(eid, &name, h);
+                    // takes writes again.
+                    self.keep_unrecorded(eid, &name, answer);
                     return Err(e);
                 }
                 self.unrecorded
