@@ -1,5 +1,9 @@
 //! The headless command line: the same store and the same spooler as the window.
 
+#[macro_use]
+pub(crate) mod output;
+mod signals;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -190,21 +194,39 @@ pub fn store_dir(cli: &Cli) -> Result<PathBuf> {
 }
 
 /// Runs a headless command.
+///
+/// Exit status: 0 done; 1 an error (one line on standard error); 2 bad arguments; 130 or
+/// 143 `send` stopped cleanly by SIGINT or SIGTERM; 141 standard output closed by its reader
+/// (`spoolbox send --all | head -3`): the command stopped cleanly, without a panic.
 pub fn run(cli: &Cli, cmd: &Cmd) -> ExitCode {
-    match run_inner(cli, cmd) {
+    let code = match run_inner(cli, cmd) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("spoolbox: error: {e:#}");
+            errln!("spoolbox: error: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    output::flush();
+    if signals::received().is_some() || !output::is_closed() {
+        return code;
+    }
+    match output::failure() {
+        Some(why) => {
+            errln!("spoolbox: error: cannot write to standard output: {why}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::from(STDOUT_CLOSED),
     }
 }
+
+/// The exit status when standard output was closed by its reader: 128 + SIGPIPE.
+const STDOUT_CLOSED: u8 = 141;
 
 fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
     let dir = store_dir(cli)?;
     let (store, report) = crate::spooler::demo::open(&dir)?;
     for q in &report.quarantined {
-        eprintln!(
+        errln!(
             "spoolbox: warning: {} was unreadable and is now in {}: {}",
             q.original.display(),
             q.moved_to.display(),
@@ -212,7 +234,7 @@ fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
         );
     }
     for u in &report.unreadable {
-        eprintln!(
+        errln!(
             "spoolbox: warning: message {} ({}) {}; it stays out of the queue until it can be read",
             u.eid,
             u.path.display(),
@@ -220,7 +242,7 @@ fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
         );
     }
     if let Some(d) = &report.journal_damage {
-        eprintln!("spoolbox: warning: journal: {d}");
+        errln!("spoolbox: warning: journal: {d}");
     }
     Ok((store, report))
 }
@@ -257,22 +279,22 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
         Cmd::Submit { id } => {
             let mut sp = Spooler::new(store, Clock::system());
             one_command(&mut sp, Command::Submit(*id))?;
-            println!("message {id} submitted");
+            outln!("message {id} submitted");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Abort { id } => {
             let mut sp = Spooler::new(store, Clock::system());
             one_command(&mut sp, Command::AbortSubmit(*id))?;
-            println!("message {id}: submission aborted, it is an editable draft again");
+            outln!("message {id}: submission aborted, it is an editable draft again");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Send { all, id } => send(cli, store, *all, *id),
         Cmd::Trace { id } => {
             let mut sp = Spooler::new(store, Clock::system());
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&sp.trace_of(*id)?)?);
+                outln!("{}", serde_json::to_string_pretty(&sp.trace_of(*id)?)?);
             } else {
-                print!("{}", sp.trace_text(*id)?);
+                out!("{}", sp.trace_text(*id)?);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -295,7 +317,7 @@ fn notices(sp: &mut Spooler) -> Result<Vec<Event>> {
     for e in &events {
         match e {
             Event::Error(text) => bail!("{text}"),
-            Event::Notice(text) => println!("note: {text}"),
+            Event::Notice(text) => outln!("note: {text}"),
             _ => {}
         }
     }
@@ -312,29 +334,39 @@ fn import(cli: &Cli, store: Store, file: &std::path::Path, submit: bool) -> Resu
         match e {
             Event::Error(text) => bail!("{text}"),
             Event::DraftCreated(id) => eid = Some(id),
-            Event::Notice(text) if !cli.json => println!("note: {text}"),
+            Event::Notice(text) if !cli.json => outln!("note: {text}"),
             _ => {}
         }
     }
     let eid = eid.context("the import created no draft")?;
     if submit {
         sp.handle(Command::Submit(eid));
-        if cli.json {
-            if let Some(Event::Error(t)) = sp
-                .drain_events()
-                .into_iter()
-                .find(|e| matches!(e, Event::Error(_)))
-            {
-                bail!("{t}");
+        let mut failed = None;
+        for e in sp.drain_events() {
+            match e {
+                Event::Error(t) => {
+                    failed.get_or_insert(t);
+                }
+                Event::Notice(t) if !cli.json => outln!("note: {t}"),
+                _ => {}
             }
-        } else {
-            notices(&mut sp)?;
-            println!("message {eid} submitted");
+        }
+        if let Some(t) = failed {
+            // A failed import leaves nothing behind: the draft it created is removed.
+            match sp.store_mut().delete(eid) {
+                Ok(()) => bail!("{t}; nothing was imported (draft {eid} removed)"),
+                Err(e) => bail!(
+                    "{t}; and draft {eid}, which the import created, could not be removed: {e}"
+                ),
+            }
+        }
+        if !cli.json {
+            outln!("message {eid} submitted");
         }
     }
     if cli.json {
         let m = sp.store_mut().load(eid)?;
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "id": eid.0,
@@ -455,7 +487,7 @@ fn profile(cli: &Cli, store: Store, action: Option<&ProfileCmd>) -> Result<ExitC
             let path = credentials::default_path()?;
             let key = credentials::key(&user, &s.host, s.port);
             credentials::store_password(&path, &key, Some(password).filter(|p| !p.is_empty()))?;
-            println!(
+            outln!(
                 "password for {key} {} in {} (mode 0600; never in the store)",
                 if password.is_empty() {
                     "removed"
@@ -502,7 +534,7 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
                 v
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "sender_name": p.sender_name,
@@ -516,8 +548,8 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("sender: {} <{}>", p.sender_name, p.sender_address);
-    println!(
+    outln!("sender: {} <{}>", p.sender_name, p.sender_address);
+    outln!(
         "deliver for real: {}",
         if p.deliver_for_real {
             "on (SMTP may connect to any server)"
@@ -525,10 +557,10 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
             "off (SMTP connects only to loopback servers; the demo's setting)"
         }
     );
-    println!("transports, in priority order:");
+    outln!("transports, in priority order:");
     for (i, t) in p.transports.iter().enumerate() {
         let row = status.iter().find(|r| r.name == t.name);
-        println!(
+        outln!(
             "  {}. {} [{}] {}{}",
             i + 1,
             t.name,
@@ -537,7 +569,7 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
             if t.enabled { "" } else { " (disabled)" }
         );
         if let TransportKind::Smtp(s) = &t.kind {
-            println!(
+            outln!(
                 "       host {}  port {}  tls {}  user {}  timeout {} s",
                 if s.host.is_empty() { "(none)" } else { &s.host },
                 s.port,
@@ -550,7 +582,7 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
                 s.timeout_secs
             );
             if s.username.is_some() {
-                println!(
+                outln!(
                     "       password: {} ({})",
                     match has_password(s) {
                         Some(true) => "stored",
@@ -564,18 +596,20 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
             }
         }
         if let TransportKind::Pickup(s) = &t.kind {
-            println!("       directory {}", s.dir);
+            outln!("       directory {}", s.dir);
         }
         if let Some(r) = row {
-            println!("       status: {}", r.text);
+            outln!("       status: {}", r.text);
         }
     }
     if !p.coupled_addrtypes.is_empty() {
-        println!("coupled store handles: {}", p.coupled_addrtypes.join(", "));
+        outln!("coupled store handles: {}", p.coupled_addrtypes.join(", "));
     }
-    println!(
+    outln!(
         "retry: first {} s, at most {} s apart, give up after {} s",
-        p.retry.first_delay_secs, p.retry.max_delay_secs, p.retry.give_up_after_secs
+        p.retry.first_delay_secs,
+        p.retry.max_delay_secs,
+        p.retry.give_up_after_secs
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -664,17 +698,20 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
             })
             .chain(bad)
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>6}  {:<14} {:<22} {:>5}  SUBJECT",
-        "ID", "FOLDER", "STATE", "DONE"
+        "ID",
+        "FOLDER",
+        "STATE",
+        "DONE"
     );
     for s in rows {
         // Every queued message says why it waits (a 4xx, a server down, a deferred time).
         let why = why(s).map_or_else(String::new, |w| format!("  ({w})"));
-        println!(
+        outln!(
             "{:>6}  {:<14} {:<22} {:>2}/{:<2}  {}{why}",
             s.eid.0,
             folder_name(store, s.folder),
@@ -685,7 +722,7 @@ fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<ExitCode> {
         );
     }
     for u in unreadable {
-        println!(
+        outln!(
             "{:>6}  {:<14} {:<22} {:>5}  {}  ({}: {})",
             u.eid.0,
             folder_name(store, u.folder),
@@ -718,7 +755,7 @@ fn prop_line(tag: tags::PropTag, v: &PropValue) -> (String, String, String, Stri
 fn show(cli: &Cli, mut store: Store, id: EntryId) -> Result<ExitCode> {
     let msg = store.load(id)?;
     if cli.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&show_json(&store, &msg))?
         );
@@ -726,7 +763,7 @@ fn show(cli: &Cli, mut store: Store, id: EntryId) -> Result<ExitCode> {
     }
     let now = Timestamp::now();
     let summary = crate::store::Summary::of(&msg);
-    println!(
+    outln!(
         "Message {id} in {} (state {}; {})",
         folder_name(&store, msg.folder),
         summary.state_word(now),
@@ -742,9 +779,9 @@ fn show(cli: &Cli, mut store: Store, id: EntryId) -> Result<ExitCode> {
             now,
         },
     ) {
-        println!("Why it waits: {why}");
+        outln!("Why it waits: {why}");
     }
-    println!("{:<10}  {:<44} {:<11} VALUE", "TAG", "NAME", "TYPE");
+    outln!("{:<10}  {:<44} {:<11} VALUE", "TAG", "NAME", "TYPE");
     for (tag, v) in msg.props.iter() {
         let (hex, name, ty, value, decoded) = prop_line(tag, v);
         let value = if decoded.is_empty() {
@@ -752,11 +789,11 @@ fn show(cli: &Cli, mut store: Store, id: EntryId) -> Result<ExitCode> {
         } else {
             format!("{value} ({decoded})")
         };
-        println!("{hex:<10}  {name:<44} {ty:<11} {value}");
+        outln!("{hex:<10}  {name:<44} {ty:<11} {value}");
     }
-    println!("\nRecipients:");
+    outln!("\nRecipients:");
     for r in &msg.recipients {
-        println!(
+        outln!(
             "  row {}: {} [{}] {} by {}",
             r.row_id,
             r.label(),
@@ -771,13 +808,13 @@ fn show(cli: &Cli, mut store: Store, id: EntryId) -> Result<ExitCode> {
             } else {
                 format!("{value} ({decoded})")
             };
-            println!("    {hex:<10}  {name:<40} {ty:<11} {value}");
+            outln!("    {hex:<10}  {name:<40} {ty:<11} {value}");
         }
     }
     if !msg.attachments.is_empty() {
-        println!("\nAttachments:");
+        outln!("\nAttachments:");
         for a in &msg.attachments {
-            println!(
+            outln!(
                 "  {} ({}, {} bytes)",
                 a.file_name,
                 a.mime_type,
@@ -826,7 +863,7 @@ fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result<ExitCode> 
         .filter(|s| s.state(now) == crate::mapi::MessageState::WaitingRetry)
         .count();
     if cli.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "store": sp.store().root(),
@@ -844,39 +881,41 @@ fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result<ExitCode> 
             }))?
         );
     } else {
-        println!("store: {}", sp.store().root().display());
-        println!(
+        outln!("store: {}", sp.store().root().display());
+        outln!(
             "messages: {} ({} queued, {} waiting for a retry)",
-            report.messages, queued, waiting
+            report.messages,
+            queued,
+            waiting
         );
-        println!("quarantined now: {}", report.quarantined.len());
+        outln!("quarantined now: {}", report.quarantined.len());
         for q in &report.quarantined {
-            println!(
+            outln!(
                 "  {} -> {}: {}",
                 q.original.display(),
                 q.moved_to.display(),
                 q.reason
             );
         }
-        println!(
+        outln!(
             "unreadable message files (left in place, out of the queue): {}",
             unreadable.len()
         );
         for u in &unreadable {
-            println!("  message {}: {}: {}", u.eid, u.path.display(), u.reason);
+            outln!("  message {}: {}: {}", u.eid, u.path.display(), u.reason);
         }
-        println!("journal records replayed: {}", report.journal_replayed);
+        outln!("journal records replayed: {}", report.journal_replayed);
         if let Some(d) = &report.journal_damage {
-            println!("journal damage repaired: {d}");
+            outln!("journal damage repaired: {d}");
         }
-        println!("leftover temp files removed: {}", report.tmp_removed);
-        println!(
+        outln!("leftover temp files removed: {}", report.tmp_removed);
+        outln!(
             "half-finished FinishedMsg completed: {}",
             report.duplicates_resolved
         );
-        println!("stale locks cleared: {locked}");
+        outln!("stale locks cleared: {locked}");
         for n in stale_notes {
-            println!("  {n}");
+            outln!("  {n}");
         }
         let qdir = sp.store().root().join("quarantine");
         let earlier = std::fs::read_dir(&qdir).map_or(0, |d| {
@@ -884,8 +923,8 @@ fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result<ExitCode> 
                 .filter(|e| e.path().extension().is_some_and(|x| x == "why"))
                 .count()
         });
-        println!("files in quarantine/ (with a .why beside each): {earlier}");
-        println!(
+        outln!("files in quarantine/ (with a .why beside each): {earlier}");
+        outln!(
             "{}",
             if !unreadable.is_empty() {
                 "store has unreadable message files (fix their permissions or the disk; they come back once readable)"
@@ -900,6 +939,8 @@ fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result<ExitCode> 
 }
 
 fn send(cli: &Cli, store: Store, all: bool, id: Option<EntryId>) -> Result<ExitCode> {
+    // From here SIGINT and SIGTERM stop the loop below instead of the process.
+    signals::install();
     let mut sp = Spooler::new(store, Clock::system());
     let mut errors = 0;
     sp.handle(Command::Resume);
@@ -924,57 +965,85 @@ fn send(cli: &Cli, store: Store, all: bool, id: Option<EntryId>) -> Result<ExitC
         }
     };
     print(&mut sp, &mut errors);
-    loop {
+    let mut finished = None;
+    // A signal or a closed standard output ends the loop between two steps.
+    while signals::received().is_none() && !output::is_closed() {
         let tick = sp.tick();
         print(&mut sp, &mut errors);
         match tick {
-            Tick::Ran(eid, _) => {
-                if let Some(one) = id
-                    && eid != one
-                {
-                    // `send ID` runs only that message; others stay queued.
-                }
-            }
+            Tick::Ran(..) => {}
             Tick::Paused => break,
             Tick::Idle(_) if sp.handoff_under_way() => {
                 sp.wait_for_handoff(std::time::Duration::from_millis(250));
             }
             Tick::Idle(wake) => {
-                let now = Timestamp::now();
-                let waiting: Vec<_> = sp
-                    .store()
-                    .queue()
-                    .filter_map(|e| sp.store().summary(e))
-                    .filter(|s| s.state(now).in_queue())
-                    .collect();
-                if !cli.json {
-                    if waiting.is_empty() {
-                        println!("queue empty");
-                    } else {
-                        println!(
-                            "{} message(s) still queued{}",
-                            waiting.len(),
-                            wake.map(|w| format!(
-                                "; next timer at {}",
-                                w.strftime("%Y-%m-%d %H:%M:%S UTC")
-                            ))
-                            .unwrap_or_default()
-                        );
-                        for s in waiting {
-                            println!(
-                                "  {:>6}  {:<22} {}{}",
-                                s.eid.0,
-                                s.state(now).label(),
-                                s.subject,
-                                s.last_error
-                                    .as_deref()
-                                    .map(|e| format!("  ({e})"))
-                                    .unwrap_or_default()
-                            );
-                        }
-                    }
-                }
+                finished = Some(wake);
                 break;
+            }
+        }
+    }
+    if sp.holds_unrecorded() {
+        errln!(
+            "spoolbox: the store refused to record what a transport answered; trying again for up to {} s before stopping (a second Ctrl-C gives up, and the next send may send that message again)",
+            crate::spooler::STOP_WAIT.as_secs()
+        );
+    }
+    // Nothing is left half-way: the hand-off under way is answered and recorded (or withdrawn
+    // before its final dot), answers the store refused are tried again, locks are released.
+    let stopped = sp.stop(crate::spooler::STOP_WAIT);
+    for e in sp.drain_events() {
+        match e {
+            // Said below, in the one line for the stop.
+            Event::Notice(t) if t.starts_with("the spooler stopped") => {}
+            e => {
+                print_event(cli, &sp, &e);
+                if matches!(e, Event::Error(_)) {
+                    errors += 1;
+                }
+            }
+        }
+    }
+    if let Some((name, status)) = signals::received() {
+        errln!("spoolbox: stopped by {name}: {}", stopped.describe());
+        return Ok(ExitCode::from(status));
+    }
+    if output::is_closed() {
+        return Ok(ExitCode::SUCCESS); // `run` turns this into 141
+    }
+    if stopped.under_way.is_some() || !stopped.unrecorded.is_empty() {
+        errln!("spoolbox: error: {}", stopped.describe());
+        errors += 1;
+    }
+    if let Some(wake) = finished
+        && !cli.json
+    {
+        let now = Timestamp::now();
+        let waiting: Vec<_> = sp
+            .store()
+            .queue()
+            .filter_map(|e| sp.store().summary(e))
+            .filter(|s| s.state(now).in_queue())
+            .collect();
+        if waiting.is_empty() {
+            outln!("queue empty");
+        } else {
+            outln!(
+                "{} message(s) still queued{}",
+                waiting.len(),
+                wake.map(|w| format!("; next timer at {}", w.strftime("%Y-%m-%d %H:%M:%S UTC")))
+                    .unwrap_or_default()
+            );
+            for s in waiting {
+                outln!(
+                    "  {:>6}  {:<22} {}{}",
+                    s.eid.0,
+                    s.state(now).label(),
+                    s.subject,
+                    s.last_error
+                        .as_deref()
+                        .map(|e| format!("  ({e})"))
+                        .unwrap_or_default()
+                );
             }
         }
     }
@@ -1018,7 +1087,7 @@ fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
             Event::Error(t) => serde_json::json!({"event": "error", "text": t}),
             _ => return,
         };
-        println!("{v}");
+        outln!("{v}");
         return;
     }
     match e {
@@ -1039,7 +1108,7 @@ fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
                 crate::mapi::StepOutcome::Waiting(w) => format!("waiting: {w}"),
                 crate::mapi::StepOutcome::Failed(f) => format!("FAILED: {f}"),
             };
-            println!(
+            outln!(
                 "{:>6}  {:<20} {:<8} {:>7} µs  {subject}",
                 eid.0,
                 step.name(),
@@ -1053,16 +1122,17 @@ fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
             responsibility,
             outcome,
         } => {
-            println!(
+            outln!(
                 "{:>6}    recipient row {row}: PR_RESPONSIBILITY {} ({})",
                 eid.0,
                 if *responsibility { "TRUE" } else { "FALSE" },
                 outcome.label()
             );
         }
-        Event::NdrCreated { eid, ndr } => println!(
+        Event::NdrCreated { eid, ndr } => outln!(
             "{:>6}    non-delivery report {} written to Inbox",
-            eid.0, ndr.0
+            eid.0,
+            ndr.0
         ),
         Event::RetryScheduled {
             eid,
@@ -1070,18 +1140,18 @@ fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
             transport,
             reason,
         } => {
-            println!(
+            outln!(
                 "{:>6}    waiting for {transport}: {reason}; next retry {}",
                 eid.0,
                 at.strftime("%H:%M:%S UTC")
             );
         }
         Event::Moved { eid, to, .. } => {
-            println!("{:>6}    moved to {}", eid.0, folder_name(sp.store(), *to));
+            outln!("{:>6}    moved to {}", eid.0, folder_name(sp.store(), *to));
         }
-        Event::Removed(eid) => println!("{:>6}    deleted", eid.0),
-        Event::Notice(t) => println!("note: {t}"),
-        Event::Error(t) => eprintln!("spoolbox: error: {t}"),
+        Event::Removed(eid) => outln!("{:>6}    deleted", eid.0),
+        Event::Notice(t) => outln!("note: {t}"),
+        Event::Error(t) => errln!("spoolbox: error: {t}"),
         _ => {}
     }
 }

@@ -10,6 +10,8 @@ mod held;
 pub mod reason;
 mod steps;
 pub use steps::rewind;
+mod stop;
+pub use stop::{STOP_WAIT, Stopped};
 pub mod submit;
 pub mod worker;
 
@@ -21,10 +23,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::eml;
 use crate::mapi::flags::{
-    MAPI_SPOOLER, MAPI_TRANSPORT_PROVIDER, STATUS_AVAILABLE, STATUS_OFFLINE,
-    STATUS_OUTBOUND_ACTIVE, SUBMITFLAG_LOCKED,
+    MAPI_SPOOLER, MAPI_TRANSPORT_PROVIDER, STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ACTIVE,
 };
-use crate::mapi::tags::PR_SUBMIT_FLAGS;
 use crate::mapi::{EntryId, Message, MessageState, Recipient, Step, TraceCall};
 use crate::store::{Patch, Store, StoreError, Summary};
 use crate::transport::{self, Transport};
@@ -152,6 +152,13 @@ pub struct Spooler {
     /// a walk past the messages waiting for a busy transport reads each of them once, not at
     /// every pick.
     reach_memo: std::cell::RefCell<std::collections::HashMap<(EntryId, u64, u32), HashSet<usize>>>,
+    /// The store just refused a write (a full disk) and the spooler paused: a hand-off under
+    /// way is then finished and recorded before anything else (see `stop.rs`). Set where the
+    /// spooler pauses so, taken by the next look.
+    store_trouble: bool,
+    /// Answers of hand-offs the transport gave but whose recipient marks the store refused:
+    /// kept until it takes them, and used instead of handing those rows off again.
+    unrecorded: Vec<stop::Unrecorded>,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -196,6 +203,8 @@ impl Spooler {
             marks_point: None,
             gate_taken_early: false,
             reach_memo: std::cell::RefCell::default(),
+            store_trouble: false,
+            unrecorded: Vec::new(),
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");
@@ -371,6 +380,7 @@ impl Spooler {
     fn group_failed(&mut self, e: &StoreError) {
         self.drop_failed_groups();
         self.mode = Mode::Paused;
+        self.store_trouble = true;
         self.current = None;
         self.events.push(Event::Error(format!(
             "sent messages could not be filed, spooler paused: {e}"
@@ -518,34 +528,11 @@ impl Spooler {
             let Ok(msg) = self.store.load(eid) else {
                 continue;
             };
-            let mut patch = Patch::default();
-            patch.set.set_flags(
-                PR_SUBMIT_FLAGS,
-                msg.submit_flags().unwrap_or(0) & !SUBMITFLAG_LOCKED,
+            let patch = stop::unlock_patch(
+                &msg,
+                now,
+                "stale lock of a spooler that died, cleared at start",
             );
-            let mut spool = msg.spool.clone();
-            // Re-take the lock before going on; FinishedMsg already unlocked, so DoSentMail resumes as is.
-            if matches!(
-                spool.next_step,
-                Some(
-                    Step::Transmit
-                        | Step::NonDeliveryReport
-                        | Step::RemovePreprocessInfo
-                        | Step::FinishedMsg
-                )
-            ) {
-                spool.next_step = Some(Step::SetLockState);
-            }
-            patch.spool = Some(spool);
-            patch.trace.push(TraceCall {
-                at: now,
-                step: Step::SetLockState,
-                call: "IMsgStore::SetLockState".into(),
-                args: format!("{eid}, MSG_UNLOCKED"),
-                result: "S_OK (stale lock of a spooler that died, cleared at start)".into(),
-                transcript: Vec::new(),
-                bytes: None,
-            });
             if self.store.patch(eid, patch, true).is_ok() {
                 tracing::info!("cleared stale lock on message {eid}");
                 self.emit(Event::Notice(format!(
@@ -655,6 +642,7 @@ impl Spooler {
             Command::Resume | Command::Continue => {
                 self.released = self.at.take();
                 self.mode = Mode::Running;
+                self.store_trouble = false;
                 self.emit_debug();
                 self.emit_status();
                 Ok(())
@@ -1117,6 +1105,11 @@ impl Spooler {
     /// Runs at most one step of one message, honouring pause and breakpoints.
     pub fn tick(&mut self) -> Tick {
         let tick = self.tick_inner();
+        if std::mem::take(&mut self.store_trouble) && self.in_flight.is_some() {
+            // The store refused a write with a hand-off under way: its answer is recorded
+            // now (or kept until the store takes it), never left to a later run to send again.
+            self.finish_under_way(std::time::Instant::now() + STOP_WAIT);
+        }
         // Whenever the spooler stops nothing stays unreported; while it goes on, finished
         // messages are filed in groups (one batch of fsyncs for many, see `Store::commit_saves`).
         if self.store.pending_saves() == 0 {
@@ -1165,6 +1158,17 @@ impl Spooler {
         self.collect_sent_deferred();
         if self.mode == Mode::Paused {
             return Tick::Paused;
+        }
+        // Answers the store refused to record go first, before any other step can write (a
+        // message with another hand-off under way records its kept answer when that is in).
+        if let Some(eid) = self
+            .next_unrecorded()
+            .filter(|e| self.in_flight.is_none_or(|(f, _)| f != *e))
+        {
+            self.current = Some(eid);
+            self.run_step(eid, Step::Transmit);
+            self.emit_status();
+            return Tick::Ran(eid, Step::Transmit);
         }
         let now = self.now();
         let Some(eid) = self.pick(now) else {

@@ -298,6 +298,10 @@ impl Spooler {
         };
         if stored.is_ok() {
             step_fail_point(step, "after");
+            if step == Step::Transmit {
+                // Whatever answer was kept for this message is in what was just stored.
+                self.unrecorded.retain(|u| u.eid != eid);
+            }
         }
         self.arm_promoted(step_ok && stored.is_ok());
         for call in calls {
@@ -321,6 +325,7 @@ impl Spooler {
             Err(e) => {
                 // The store refused the write: stop rather than spin on the same message.
                 self.mode = super::Mode::Paused;
+                self.store_trouble = true;
                 self.current = None;
                 self.emit(Event::Error(format!(
                     "message {eid}: {step} could not be saved, spooler paused: {e}"
@@ -521,10 +526,19 @@ impl Spooler {
                 continue;
             };
             let name = t.name().to_owned();
+            // Rows whose answer from another transport is kept unrecorded are not offered
+            // here: they went already.
+            let elsewhere: HashSet<u32> = self
+                .unrecorded
+                .iter()
+                .filter(|u| u.eid == eid && u.transport != name)
+                .flat_map(|u| u.handoff.outcomes.iter().map(|(row, _)| *row))
+                .collect();
             let rows: Vec<u32> = msg
                 .recipients
                 .iter()
                 .filter(|r| pending(r) && !claimed.contains(&r.row_id))
+                .filter(|r| !elsewhere.contains(&r.row_id))
                 .filter(|r| t.address_types().iter().any(|a| a == r.addrtype()))
                 .map(|r| r.row_id)
                 .collect();
@@ -558,7 +572,24 @@ impl Spooler {
             };
             let mut resend_now = 0;
             let mut collected = false;
+            // An answer this transport gave before, whose marks the store refused: recorded
+            // now instead of handing the rows off again.
+            let mut kept = self
+                .unrecorded
+                .iter()
+                .find(|u| u.eid == eid && u.transport == name)
+                .map(|u| u.handoff.clone());
             let handoff = loop {
+                if let Some(h) = kept.take() {
+                    tr.call(
+                        "IXPLogon::SubmitMessage",
+                        format!("[{name}] {eid}"),
+                        format!(
+                            "not offered again: {name} answered before and the store refused its marks; recording that answer"
+                        ),
+                    );
+                    break Some(h);
+                }
                 let Some(t) = self.transports.get_mut(ti) else {
                     break None;
                 };
@@ -688,6 +719,8 @@ impl Spooler {
                 }
                 SubmitResult::Ok => {}
             }
+            // Kept if the store refuses the marks (see `Spooler::unrecorded`).
+            let answer = h.clone();
             let mut changed = Vec::new();
             for (row, outcome) in h.outcomes {
                 if !rows.contains(&row) {
@@ -759,7 +792,7 @@ impl Spooler {
                         outcome: r.outcome.clone(),
                     })
                     .collect();
-                self.store.patch_in_place(
+                let marked = self.store.patch_in_place(
                     eid,
                     Patch {
                         recipients: changed,
@@ -776,7 +809,16 @@ impl Spooler {
                     // message goes on) waits for the marks' fsync at its point of no return
                     // instead, and the fsync overlaps its dialogue with the server.
                     remote && !collected,
-                )?;
+                );
+                if let Err(e) = marked {
+                    // The transport has answered (a server may have the message): the answer
+                    // is kept, and recorded instead of a second hand-off once the store
+                    // takes writes again.
+                    self.keep_unrecorded(eid, &name, answer);
+                    return Err(e);
+                }
+                self.unrecorded
+                    .retain(|u| !(u.eid == eid && u.transport == name));
                 if remote && collected {
                     self.marks_awaiting_sync = Some(eid);
                     // The next hand-off's gate, and the sync of these marks, start now. The

@@ -39,7 +39,8 @@ impl WorkerHandle {
         })
     }
 
-    /// Stops the worker and waits for it (the store is closed cleanly).
+    /// Stops the worker and waits for it: the hand-off under way is finished and recorded (or
+    /// withdrawn before its final dot), every lock released, the store closed cleanly.
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -110,6 +111,11 @@ fn serve(
     send(evt_tx, &overflowed, Event::Debug(spooler.debug_state()));
     waker();
     run(spooler, cmds, evt_tx, &overflowed, waker);
+    // Shut down (the window closing, another store opened): the hand-off under way is
+    // answered and recorded or withdrawn before its final dot, and no lock is left behind.
+    spooler.stop(super::STOP_WAIT);
+    spooler.flush_events();
+    waker();
 }
 
 fn open_notes(r: &OpenReport) -> Vec<String> {

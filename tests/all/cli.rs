@@ -648,3 +648,32 @@ fn fast_demo_template() -> tempfile::TempDir {
     check_finished_demo(&root, "no crash");
     t
 }
+
+#[test]
+fn an_import_whose_submit_fails_leaves_no_draft_behind() {
+    let (dir, store) = demo();
+    let before = list(&store);
+    // No recipient: the draft is created, then `SubmitMessage` refuses it.
+    let eml = dir.path().join("nobody.eml");
+    std::fs::write(
+        &eml,
+        "From: t@x.test\nSubject: Nobody to send to\n\nA body.\n",
+    )
+    .unwrap();
+    for json in [false, true] {
+        let mut args = vec!["import", eml.to_str().unwrap(), "--submit"];
+        if json {
+            args.push("--json");
+        }
+        let o = spoolbox(&store, &args);
+        let line = one_error_line(&o);
+        assert!(line.contains("MAPI_E_NO_RECIPIENTS"), "{line}");
+        let after = list(&store);
+        assert!(
+            by_subject(&after, "Nobody to send to").is_empty(),
+            "a draft was left behind (json {json}): {after:#?}"
+        );
+        assert_eq!(after.len(), before.len());
+        assert!(line.contains("nothing was imported"), "{line}");
+    }
+}

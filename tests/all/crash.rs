@@ -10,6 +10,8 @@
 //!   loader and the property-bag reader.
 //! - [`bad_input`]: a 50 MB body, 10,000 recipients, path-like names, a read-only store, a
 //!   full disk.
+//! - [`stop`]: stopping without sending twice: a store error with a hand-off under way, SIGTERM
+//!   and SIGINT during `spoolbox send`, a closed standard output, the window's worker shut down.
 //!
 //! Every suite runs a bounded number of cases by default (CI) and more on demand:
 //! `SPOOLBOX_CRASH_RUNS`, `SPOOLBOX_POWER_CUTS`, `SPOOLBOX_FUZZ_CASES`, `SPOOLBOX_BITFLIP_ALL`.
@@ -37,6 +39,7 @@ mod corruption;
 mod power;
 mod process;
 mod simfs;
+mod stop;
 
 /// A small seeded generator (`SplitMix64`): the same seed gives the same run.
 #[derive(Clone, Debug)]

@@ -358,7 +358,7 @@ fn pickup_files(root: &Path) -> Vec<PickupFile> {
     out
 }
 
-fn command(root: &Path, failpoint: Option<&str>) -> Command {
+pub(super) fn command(root: &Path, failpoint: Option<&str>) -> Command {
     // Through sh with core dumps off: an abort must not leave a core file per case.
     let mut c = Command::new("sh");
     c.arg("-c")
@@ -380,7 +380,7 @@ fn run(root: &Path, failpoint: Option<&str>) -> Output {
     command(root, failpoint).output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(super) fn text(o: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status,
@@ -561,15 +561,15 @@ fn sigkill_at_random_instants_then_restart_finishes_every_message_once() {
 
 /// The other suite's test SMTP server (`tests/fixtures/smtp_server.py`, aiosmtpd), started on
 /// a free port; it logs every accepted message as a JSON line.
-struct SmtpServer {
+pub(super) struct SmtpServer {
     child: std::process::Child,
-    port: u16,
+    pub(super) port: u16,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl SmtpServer {
-    fn start() -> Self {
+    pub(super) fn start() -> Self {
         use std::io::BufRead as _;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.jsonl");
@@ -613,7 +613,7 @@ impl SmtpServer {
     }
 
     /// `(subject, recipient)` of every delivery logged after line `from`.
-    fn deliveries(&self, from: usize) -> Vec<(String, String)> {
+    pub(super) fn deliveries(&self, from: usize) -> Vec<(String, String)> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -632,7 +632,7 @@ impl SmtpServer {
             .collect()
     }
 
-    fn lines(&self) -> usize {
+    pub(super) fn lines(&self) -> usize {
         std::fs::read_to_string(&self.log).map_or(0, |t| t.lines().count())
     }
 }
