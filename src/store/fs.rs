@@ -671,8 +671,13 @@ pub fn create_dir_durable(fs: &dyn FsLayer, dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn parent(p: &Path) -> &Path {
-    p.parent().unwrap_or_else(|| Path::new("."))
+/// The directory holding `p`: `.` for a bare relative name (`Path::parent` says "" there,
+/// and opening "" to sync it failed the first open of a store named `S`).
+pub fn parent(p: &Path) -> &Path {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]

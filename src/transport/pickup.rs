@@ -149,7 +149,7 @@ fn create_pickup_dir(dir: &Path) -> std::io::Result<()> {
     }
     for d in missing.into_iter().rev() {
         match fs::create_dir(d) {
-            Ok(()) => crate::store::fs::sync_dir(d.parent().unwrap_or_else(|| Path::new(".")))?,
+            Ok(()) => crate::store::fs::sync_dir(crate::store::fs::parent(d))?,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }

@@ -677,3 +677,22 @@ fn an_import_whose_submit_fails_leaves_no_draft_behind() {
         assert!(line.contains("nothing was imported"), "{line}");
     }
 }
+
+#[test]
+fn a_new_store_given_as_a_bare_relative_name_opens_on_the_first_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `--store S` from the directory that is to hold it (the first run used to fail syncing
+    // the directory "" that `Path::parent` gives for a bare name).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spoolbox"))
+        .current_dir(tmp.path())
+        .args(["--store", "S", "list"])
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(
+        stdout(&out).contains("Quarterly report"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(tmp.path().join("S/store.json").is_file());
+}
