@@ -2,6 +2,7 @@
 //! message in which only its recipients read `PR_RESPONSIBILITY == FALSE`, and answers with a
 //! per-recipient outcome, a `SubmitMessage` result and an `EndMessage` flag.
 
+pub mod background;
 pub mod credentials;
 pub mod faults;
 pub mod fax;
@@ -377,11 +378,10 @@ pub fn from_profile(profile: &Profile) -> Vec<Box<dyn Transport>> {
                 TransportKind::Fax(s) => {
                     Box::new(fax::FaxTransport::new(&c.name, &c.address_types, s.clone()))
                 }
-                TransportKind::Pickup(s) => Box::new(pickup::PickupTransport::new(
-                    &c.name,
-                    &c.address_types,
-                    s.clone(),
-                )),
+                // Rendered and written on a thread of its own, off the spooler's.
+                TransportKind::Pickup(s) => Box::new(background::Background::new(Box::new(
+                    pickup::PickupTransport::new(&c.name, &c.address_types, s.clone()),
+                ))),
                 TransportKind::Smtp(s) => Box::new(smtp::SmtpTransport::new(
                     &c.name,
                     &c.address_types,
