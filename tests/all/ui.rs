@@ -929,3 +929,38 @@ fn a_typed_comma_ends_a_recipient_and_a_pasted_list_splits_into_rows() {
         ]
     );
 }
+
+#[test]
+fn faults_left_in_the_profile_are_cleared_when_the_window_opens_a_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    {
+        let (mut store, _) = spoolbox::spooler::demo::open(&dir).unwrap();
+        let mut p = store.profile().clone();
+        // What the Faults window left behind: "fail next 1", already used up last session.
+        p.transports[0].faults.fail_next = 1;
+        store.set_profile(p).unwrap();
+    }
+    let mut h = app(&dir);
+    loaded(&mut h);
+    step_until(&mut h, "the profile", |a| a.model.profile.is_some());
+    let p = h.state().model.profile.clone().unwrap();
+    assert!(
+        p.transports.iter().all(|t| t.faults.is_off()),
+        "faults came back re-armed: {:?}",
+        p.transports.iter().map(|t| &t.faults).collect::<Vec<_>>()
+    );
+    assert!(
+        h.state()
+            .model
+            .notices
+            .iter()
+            .any(|n| n.contains("faults from the last session were cleared")),
+        "{:?}",
+        h.state().model.notices
+    );
+    drop(h);
+    // And for good: the store's profile no longer has them.
+    let (store, _) = spoolbox::store::Store::open(&dir).unwrap();
+    assert!(store.profile().transports.iter().all(|t| t.faults.is_off()));
+}
