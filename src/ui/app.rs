@@ -8,6 +8,7 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 
 use super::dialogs::{Dialogs, Picked, Purpose};
 use super::model::{Model, Tab};
+use super::persist::{FolderPref, UiState};
 use super::{Intent, compose, detail, folders, notify, outbox, status, toolbar, windows};
 use crate::mapi::{EntryId, MessageState};
 use crate::spooler::Command;
@@ -65,6 +66,14 @@ pub struct SpoolboxApp {
     dark: bool,
     /// Request to open another store (picked in a dialog).
     open_store: Option<PathBuf>,
+    /// The last store opened with Open store… (remembered).
+    last_store: Option<PathBuf>,
+    /// The folder to show once the store has reported its folders (remembered).
+    want_folder: Option<FolderPref>,
+    /// Breakpoints to remember until the spooler reports its own.
+    start_breakpoints: Vec<crate::mapi::Step>,
+    /// The detail pane's height (remembered).
+    detail_height: f32,
 }
 
 impl std::fmt::Debug for SpoolboxApp {
@@ -78,6 +87,28 @@ impl std::fmt::Debug for SpoolboxApp {
 impl SpoolboxApp {
     /// Starts the app on the store at `dir` (created with demo data if new).
     pub fn new(cc: &eframe::CreationContext<'_>, dir: PathBuf, dark: bool) -> Self {
+        Self::with_state(
+            cc,
+            dir,
+            UiState {
+                dark,
+                ..UiState::default()
+            },
+        )
+    }
+
+    /// Starts the app on the store at `dir` with remembered state: theme, sort, detail
+    /// height now; the folder once the store reports it; breakpoints sent to the spooler
+    /// (`Command::SetBreakpoint`) before its first step.
+    pub fn with_state(cc: &eframe::CreationContext<'_>, dir: PathBuf, state: UiState) -> Self {
+        let UiState {
+            dark,
+            folder,
+            sort,
+            detail_height,
+            breakpoints,
+            last_store,
+        } = state;
         let ctx = cc.egui_ctx.clone();
         ctx.set_theme(if dark {
             egui::Theme::Dark
@@ -98,9 +129,68 @@ impl SpoolboxApp {
             ctx,
             dark,
             open_store: None,
+            last_store,
+            want_folder: folder,
+            start_breakpoints: breakpoints.clone(),
+            detail_height,
         };
         app.start_worker(dir);
+        app.model.sort = sort;
+        for step in breakpoints {
+            app.command(Command::SetBreakpoint(step, true));
+        }
         app
+    }
+
+    /// What the window remembers now (saved by [`eframe::App::save`]).
+    pub fn ui_state(&self) -> UiState {
+        let opened = self.model.root.is_some();
+        // A folder still waiting for the store to report its folders stays remembered.
+        let folder = self.want_folder.clone().or_else(|| self.folder_pref());
+        UiState {
+            dark: self.dark,
+            folder,
+            sort: self.model.sort,
+            detail_height: self.detail_height,
+            breakpoints: if opened {
+                self.model.debug.breakpoints.clone()
+            } else {
+                self.start_breakpoints.clone()
+            },
+            last_store: self.last_store.clone(),
+        }
+    }
+
+    fn folder_pref(&self) -> Option<FolderPref> {
+        let id = self.model.folder?;
+        let f = self.model.folders.iter().find(|f| f.entry_id == id)?;
+        Some(FolderPref {
+            kind: f.kind,
+            name: f.name.clone(),
+        })
+    }
+
+    /// Shows the remembered folder once the store has reported its folders.
+    fn restore_folder(&mut self) {
+        if self.model.root.is_none() || self.model.folders.is_empty() {
+            return;
+        }
+        let Some(want) = self.want_folder.take() else {
+            return;
+        };
+        let found = self
+            .model
+            .folders
+            .iter()
+            .find(|f| f.kind == want.kind && (f.kind != FolderKind::User || f.name == want.name))
+            .map(|f| f.entry_id);
+        if let Some(id) = found
+            && self.model.folder != Some(id)
+        {
+            self.model.folder = Some(id);
+            self.model.selected.clear();
+            self.model.invalidate_rows();
+        }
     }
 
     fn start_worker(&mut self, dir: PathBuf) {
@@ -111,7 +201,13 @@ impl SpoolboxApp {
             w.shutdown();
         }
         self.compose.close();
+        // Another store shows the same kind of folder, in the same order.
+        if self.want_folder.is_none() {
+            self.want_folder = self.folder_pref();
+        }
+        let sort = self.model.sort;
         self.model = Model::default();
+        self.model.sort = sort;
         let ctx = self.ctx.clone();
         match worker::spawn_store(dir, true, Arc::new(move || ctx.request_repaint())) {
             Ok(w) => self.worker = Some(w),
@@ -290,6 +386,7 @@ impl SpoolboxApp {
 
     /// Asks for another store to be opened.
     pub fn request_open_store(&mut self, dir: PathBuf) {
+        self.last_store = Some(dir.clone());
         self.open_store = Some(dir);
     }
 
@@ -355,6 +452,7 @@ impl eframe::App for SpoolboxApp {
                 self.model.apply(e);
             }
         }
+        self.restore_folder();
         if let Some(eid) = self.model.watch_request.take() {
             self.command(Command::Watch(Some(eid)));
         }
@@ -396,13 +494,14 @@ impl eframe::App for SpoolboxApp {
         // The detail is a panel of its own, right of the folders and below the table: a
         // panel inside the central panel narrowed its cursor, not its rect, and the table's
         // column lines and rows ran on under the detail.
-        egui::Panel::bottom("detail")
+        let detail = egui::Panel::bottom("detail")
             .resizable(true)
-            .default_size(440.0)
+            .default_size(self.detail_height)
             .min_size(320.0)
             .show(ui, |ui| {
                 detail::detail_ui(self, ui);
             });
+        self.detail_height = detail.response.rect.height();
         egui::CentralPanel::default().show(ui, |ui| {
             outbox::outbox_ui(self, ui);
         });
@@ -410,5 +509,15 @@ impl eframe::App for SpoolboxApp {
         notify::notify_ui(ui.ctx(), &mut self.model);
         self.apply_intents();
         self.flush_commands();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.ui_state().save(storage);
+    }
+
+    /// egui's own memory (window positions, scroll offsets, popups) is not kept: what is
+    /// remembered is the short list in [`UiState`], so a restart is predictable.
+    fn persist_egui_memory(&self) -> bool {
+        false
     }
 }
