@@ -29,6 +29,8 @@ pub const SEND: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key
 pub const PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::P);
 /// F1: help.
 pub const HELP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F1);
+/// Ctrl+A: select every row of the folder (no text field focused).
+pub const SELECT_ALL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::A);
 /// Delete: delete the selected messages.
 pub const DELETE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Delete);
 
@@ -74,6 +76,10 @@ pub struct SpoolboxApp {
     start_breakpoints: Vec<crate::mapi::Step>,
     /// The detail pane's height (remembered).
     detail_height: f32,
+    /// The first row of a Shift range (the row last clicked or moved to without Shift).
+    anchor: Option<EntryId>,
+    /// The table scrolls this row into view in its next pass.
+    pub scroll_to: Option<EntryId>,
 }
 
 impl std::fmt::Debug for SpoolboxApp {
@@ -133,6 +139,8 @@ impl SpoolboxApp {
             want_folder: folder,
             start_breakpoints: breakpoints.clone(),
             detail_height,
+            anchor: None,
+            scroll_to: None,
         };
         app.start_worker(dir);
         app.model.sort = sort;
@@ -208,6 +216,7 @@ impl SpoolboxApp {
         let sort = self.model.sort;
         self.model = Model::default();
         self.model.sort = sort;
+        self.anchor = None;
         let ctx = self.ctx.clone();
         match worker::spawn_store(dir, true, Arc::new(move || ctx.request_repaint())) {
             Ok(w) => self.worker = Some(w),
@@ -439,6 +448,116 @@ impl SpoolboxApp {
                 self.command(Command::Delete(eid));
             }
         }
+        self.escape(ctx);
+        if !ctx.text_edit_focused() {
+            self.table_keys(ctx);
+        }
+    }
+
+    /// Escape closes the topmost small window: the path field and "Send again?" take it
+    /// themselves; then Help, Faults, and the profile editor unless its text was edited.
+    fn escape(&mut self, ctx: &egui::Context) {
+        if !ctx.input(|i| i.key_pressed(Key::Escape))
+            || self.dialogs.field.is_some()
+            || self.model.confirm_send_again.is_some()
+        {
+            return;
+        }
+        if self.windows.help {
+            self.windows.help = false;
+        } else if self.windows.faults {
+            self.windows.faults = false;
+        } else if self.windows.profile {
+            let unedited = self
+                .model
+                .profile
+                .as_ref()
+                .and_then(|p| serde_json::to_string_pretty(p).ok())
+                .is_some_and(|t| t == self.windows.profile_text);
+            if unedited {
+                self.windows.profile = false;
+            }
+        }
+    }
+
+    /// The message table's keys (no text field has focus): Up/Down move the selection (with
+    /// Shift they extend it), Home/End go to the first/last row, Ctrl+A selects every row.
+    fn table_keys(&mut self, ctx: &egui::Context) {
+        let (up_s, down_s, home_s, end_s, up, down, home, end, all) = ctx.input_mut(|i| {
+            (
+                i.count_and_consume_key(Modifiers::SHIFT, Key::ArrowUp),
+                i.count_and_consume_key(Modifiers::SHIFT, Key::ArrowDown),
+                i.consume_key(Modifiers::SHIFT, Key::Home),
+                i.consume_key(Modifiers::SHIFT, Key::End),
+                i.count_and_consume_key(Modifiers::NONE, Key::ArrowUp),
+                i.count_and_consume_key(Modifiers::NONE, Key::ArrowDown),
+                i.consume_key(Modifiers::NONE, Key::Home),
+                i.consume_key(Modifiers::NONE, Key::End),
+                i.consume_shortcut(&SELECT_ALL),
+            )
+        });
+        let n = self.model.rows.len();
+        if n == 0 {
+            return;
+        }
+        if all {
+            self.model.selected = self.model.rows.iter().copied().collect();
+        }
+        let at = self
+            .model
+            .focused
+            .and_then(|f| self.model.rows.iter().position(|e| *e == f));
+        let moved =
+            |by: isize| -> usize { at.map_or(0, |i| i.saturating_add_signed(by).min(n - 1)) };
+        #[allow(
+            clippy::cast_possible_wrap,
+            reason = "key repeats in one frame are few"
+        )]
+        let target = if home || home_s {
+            Some((0, home_s))
+        } else if end || end_s {
+            Some((n - 1, end_s))
+        } else if down + down_s > 0 {
+            Some((moved((down + down_s) as isize), down_s > 0))
+        } else if up + up_s > 0 {
+            Some((moved(-((up + up_s) as isize)), up_s > 0))
+        } else {
+            None
+        };
+        if let Some((i, extend)) = target
+            && let Some(&eid) = self.model.rows.get(i)
+        {
+            self.select_row(eid, extend);
+        }
+    }
+
+    /// Selects `eid` (the detail follows); with `extend`, every row from the anchor to it.
+    pub fn select_row(&mut self, eid: EntryId, extend: bool) {
+        let anchor = self.anchor.or(self.model.focused);
+        let range = anchor.filter(|_| extend).and_then(|a| {
+            let rows = &self.model.rows;
+            let i = rows.iter().position(|e| *e == a)?;
+            let j = rows.iter().position(|e| *e == eid)?;
+            rows.get(i.min(j)..=i.max(j)).map(<[EntryId]>::to_vec)
+        });
+        self.model.selected.clear();
+        if let Some(r) = range {
+            self.model.selected.extend(r);
+        } else {
+            self.model.selected.insert(eid);
+            self.anchor = Some(eid);
+        }
+        self.scroll_to = Some(eid);
+        self.focus(Some(eid));
+    }
+
+    /// Ctrl+click: adds or removes one row; it becomes the anchor of a later Shift range.
+    pub fn toggle_row(&mut self, eid: EntryId) {
+        if !self.model.selected.remove(&eid) {
+            self.model.selected.insert(eid);
+        }
+        self.anchor = Some(eid);
+        self.focus(Some(eid));
     }
 }
 
