@@ -372,6 +372,8 @@ fn the_real_binary_shows_a_window_under_xvfb() {
         .args(["--store", tmp.path().join("demo").to_str().unwrap()])
         .env("DISPLAY", &display)
         .env("XDG_RUNTIME_DIR", &xdg)
+        // What the window remembers goes to the test's folder, not the user's.
+        .env("XDG_CONFIG_HOME", tmp.path().join("config"))
         .env_remove("WAYLAND_DISPLAY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
