@@ -618,6 +618,10 @@ impl eframe::App for SpoolboxApp {
             .default_size(self.detail_height)
             .min_size(320.0)
             .show(ui, |ui| {
+                // The contents fill the panel: egui keeps a panel's size from what its
+                // contents took, so without this the pane shrank back to its minimum and
+                // could not be made taller.
+                ui.set_min_height(ui.available_height());
                 detail::detail_ui(self, ui);
             });
         self.detail_height = detail.response.rect.height();

@@ -16,8 +16,9 @@ use crate::store::FolderKind;
 /// The key under which the state is kept in eframe's storage.
 pub const KEY: &str = "spoolbox-ui";
 
-/// The detail pane's height when nothing is remembered.
-pub const DETAIL_HEIGHT: f32 = 440.0;
+/// The detail pane's height when nothing is remembered (its minimum: what it has always
+/// shown at first).
+pub const DETAIL_HEIGHT: f32 = 320.0;
 
 /// A folder by what it is, not by its entry id (which another store does not share).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

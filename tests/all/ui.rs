@@ -1106,7 +1106,17 @@ fn folder_kind(a: &SpoolboxApp) -> Option<FolderKind> {
         .map(|x| x.kind)
 }
 
-/// Theme, folder, sort and a breakpoint set in one app; the app saved; a new one on another
+/// The detail pane is taller than this once made taller (its default is 320).
+const DETAIL_TALLER: f32 = 350.0;
+
+/// The detail pane's resize handle (the widest one; the folders' is tall and narrow).
+fn detail_handle<'h>(h: &'h Harness<'_, SpoolboxApp>) -> egui_kittest::Node<'h> {
+    h.get_all_by_label("Resize panel")
+        .max_by(|a, b| a.rect().width().total_cmp(&b.rect().width()))
+        .unwrap()
+}
+
+/// Theme, folder, sort, detail height and a breakpoint set in one app; the app saved; a new one on another
 /// store (where entry ids differ) shows them all again.
 fn save_a_customised_app(tmp: &Path) -> MemStorage {
     use spoolbox::ui::model::SortKey;
@@ -1127,6 +1137,12 @@ fn save_a_customised_app(tmp: &Path) -> MemStorage {
     step_until(&mut h, "the breakpoint to be set", |a| {
         a.model.debug.breakpoints.contains(&Step::Transmit)
     });
+    // The detail pane made taller (its resize handle, as a screen reader would).
+    for _ in 0..3 {
+        detail_handle(&h).increment_accesskit();
+        h.run_steps(2);
+    }
+    assert!(h.state().ui_state().detail_height > DETAIL_TALLER);
     let mut storage = MemStorage::default();
     eframe::App::save(h.state_mut(), &mut storage);
     storage
@@ -1145,6 +1161,20 @@ fn a_new_app_from_the_saved_state_shows_the_same_theme_folder_sort_and_breakpoin
     });
     assert!(h.state().is_dark());
     assert_eq!(h.state().model.sort, (SortKey::Subject, false));
+    let saved =
+        spoolbox::ui::persist::UiState::restored(Some(&storage as &dyn eframe::Storage), false);
+    assert!(saved.detail_height > DETAIL_TALLER);
+    let now = h.state().ui_state().detail_height;
+    assert!(
+        (now - saved.detail_height).abs() < 0.5,
+        "{now} vs {}",
+        saved.detail_height
+    );
+    let top = detail_handle(&h).rect().center().y;
+    assert!(
+        top < 768.0 - DETAIL_TALLER,
+        "the pane is drawn at the remembered height: handle at {top}"
+    );
     step_until(&mut h, "the breakpoint to be set again", |a| {
         a.model.debug.breakpoints == vec![Step::Transmit]
     });
@@ -1163,6 +1193,7 @@ fn reset_ui_starts_from_defaults_and_overwrites_the_saved_state() {
     assert_eq!(folder_kind(h.state()), Some(FolderKind::Outbox));
     assert_eq!(h.state().model.sort, (SortKey::Submitted, true));
     assert!(h.state().model.debug.breakpoints.is_empty());
+    assert!(h.state().ui_state().detail_height < DETAIL_TALLER);
     let mut again = MemStorage::default();
     eframe::App::save(h.state_mut(), &mut again);
     let state =
