@@ -73,7 +73,9 @@ pub struct SpoolboxApp {
     /// The folder to show once the store has reported its folders (remembered).
     want_folder: Option<FolderPref>,
     /// Breakpoints to remember until the spooler reports its own.
-    start_breakpoints: Vec<crate::mapi::Step>,
+    /// Breakpoints sent to a new spooler, remembered as they are until it reports them all
+    /// (a save in between, the window closed at once, would have lost them).
+    start_breakpoints: Option<Vec<crate::mapi::Step>>,
     /// The detail pane's height (remembered).
     detail_height: f32,
     /// The first row of a Shift range (the row last clicked or moved to without Shift).
@@ -137,22 +139,38 @@ impl SpoolboxApp {
             open_store: None,
             last_store,
             want_folder: folder,
-            start_breakpoints: breakpoints.clone(),
+            start_breakpoints: Some(breakpoints),
             detail_height,
             anchor: None,
             scroll_to: None,
         };
         app.start_worker(dir);
         app.model.sort = sort;
-        for step in breakpoints {
-            app.command(Command::SetBreakpoint(step, true));
-        }
         app
+    }
+
+    /// The breakpoints as remembered: those sent to the spooler until it has reported them,
+    /// then the spooler's own.
+    fn breakpoints(&self) -> Vec<crate::mapi::Step> {
+        self.start_breakpoints
+            .clone()
+            .unwrap_or_else(|| self.model.debug.breakpoints.clone())
+    }
+
+    /// Once the spooler reports every breakpoint it was sent, its own list is the truth.
+    fn breakpoints_reported(&mut self) {
+        if self.model.root.is_some()
+            && self
+                .start_breakpoints
+                .as_ref()
+                .is_some_and(|b| b.iter().all(|s| self.model.debug.breakpoints.contains(s)))
+        {
+            self.start_breakpoints = None;
+        }
     }
 
     /// What the window remembers now (saved by [`eframe::App::save`]).
     pub fn ui_state(&self) -> UiState {
-        let opened = self.model.root.is_some();
         // A folder still waiting for the store to report its folders stays remembered.
         let folder = self.want_folder.clone().or_else(|| self.folder_pref());
         UiState {
@@ -160,11 +178,7 @@ impl SpoolboxApp {
             folder,
             sort: self.model.sort,
             detail_height: self.detail_height,
-            breakpoints: if opened {
-                self.model.debug.breakpoints.clone()
-            } else {
-                self.start_breakpoints.clone()
-            },
+            breakpoints: self.breakpoints(),
             last_store: self.last_store.clone(),
         }
     }
@@ -213,6 +227,8 @@ impl SpoolboxApp {
         if self.want_folder.is_none() {
             self.want_folder = self.folder_pref();
         }
+        // And its spooler stops at the same steps.
+        let breakpoints = self.breakpoints();
         let sort = self.model.sort;
         self.model = Model::default();
         self.model.sort = sort;
@@ -225,6 +241,10 @@ impl SpoolboxApp {
                 .errors
                 .push(format!("could not start the spooler thread: {e}")),
         }
+        for step in &breakpoints {
+            self.command(Command::SetBreakpoint(*step, true));
+        }
+        self.start_breakpoints = Some(breakpoints);
     }
 
     /// Queues a command for after this pass.
@@ -572,6 +592,7 @@ impl eframe::App for SpoolboxApp {
             }
         }
         self.restore_folder();
+        self.breakpoints_reported();
         if let Some(eid) = self.model.watch_request.take() {
             self.command(Command::Watch(Some(eid)));
         }

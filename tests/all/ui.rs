@@ -1182,6 +1182,35 @@ fn a_new_app_from_the_saved_state_shows_the_same_theme_folder_sort_and_breakpoin
 }
 
 #[test]
+fn open_store_keeps_the_folder_sort_and_breakpoints() {
+    use spoolbox::ui::model::SortKey;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("first"));
+    loaded(&mut h);
+    h.get_by_label_contains("Sent Items (").click();
+    h.state_mut().model.sort = (SortKey::Subject, false);
+    h.state_mut()
+        .command(spoolbox::spooler::Command::SetBreakpoint(
+            Step::Transmit,
+            true,
+        ));
+    step_until(&mut h, "the breakpoint to be set", |a| {
+        a.model.debug.breakpoints.contains(&Step::Transmit)
+    });
+    let other = tmp.path().join("other");
+    h.state_mut().request_open_store(other.clone());
+    step_until(&mut h, "the other store", |a| {
+        a.model.root.as_deref() == Some(other.as_path()) && eid_of(a, "Quarterly report").is_some()
+    });
+    step_until(&mut h, "its spooler to stop at Transmit too", |a| {
+        a.model.debug.breakpoints == vec![Step::Transmit]
+    });
+    assert_eq!(folder_kind(h.state()), Some(FolderKind::SentItems));
+    assert_eq!(h.state().model.sort, (SortKey::Subject, false));
+    assert_eq!(h.state().ui_state().last_store, Some(other));
+}
+
+#[test]
 fn reset_ui_starts_from_defaults_and_overwrites_the_saved_state() {
     use spoolbox::ui::model::SortKey;
     let tmp = tempfile::tempdir().unwrap();
