@@ -30,12 +30,12 @@ fn main() -> ExitCode {
     };
     match &args.command {
         Some(cmd) => cli::run(&args, cmd),
-        None => match cli::store_dir(&args).and_then(|store| {
-            spoolbox::ui::run(spoolbox::ui::Launch {
-                store,
-                dark: args.dark,
-                breakpoints: args.breakpoints.clone(),
-            })
+        None => match spoolbox::ui::run(spoolbox::ui::Launch {
+            store: args.store.clone(),
+            default_store: spoolbox::store::Store::default_dir(),
+            dark: args.dark,
+            breakpoints: args.breakpoints.clone(),
+            reset_ui: args.reset_ui,
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -36,6 +36,10 @@ pub struct Cli {
     /// (window) Start with a breakpoint before this step (repeatable), e.g. `SetLockState`.
     #[arg(long = "break", value_name = "STEP", value_parser = parse_step)]
     pub breakpoints: Vec<crate::mapi::Step>,
+    /// (window) Forget what the window remembered (size, theme, folder, sort, breakpoints,
+    /// last store) and start from defaults.
+    #[arg(long)]
+    pub reset_ui: bool,
     /// The headless command; none opens the window.
     #[command(subcommand)]
     pub command: Option<Cmd>,

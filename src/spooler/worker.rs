@@ -118,6 +118,37 @@ fn serve(
     waker();
 }
 
+/// The window never starts with faults armed: a fault is a debugging session's, and the
+/// profile keeps what was set, not what is left (a "fail next 1" that has run out would come
+/// back as 1). Clears every transport's faults in the profile, before the spooler builds its
+/// transports from it, and says which were cleared; nothing when none was set. (The
+/// headless commands run with the profile as it is: faults set by hand in its JSON stay.)
+pub fn clear_faults(store: &mut crate::store::Store) -> Option<String> {
+    let mut profile = store.profile().clone();
+    let armed: Vec<String> = profile
+        .transports
+        .iter_mut()
+        .filter(|t| !t.faults.is_off())
+        .map(|t| {
+            t.faults = crate::profile::FaultConfig::default();
+            t.name.clone()
+        })
+        .collect();
+    if armed.is_empty() {
+        return None;
+    }
+    Some(match store.set_profile(profile) {
+        Ok(()) => format!(
+            "faults from the last session were cleared on start ({}); set them again in Faults…",
+            armed.join(", ")
+        ),
+        Err(e) => format!(
+            "faults from the last session were cleared for now ({}), but the profile could not be saved: {e}",
+            armed.join(", ")
+        ),
+    })
+}
+
 fn open_notes(r: &OpenReport) -> Vec<String> {
     let mut notes = Vec::new();
     for q in &r.quarantined {
@@ -263,6 +294,10 @@ pub fn spawn_store(
                     return;
                 }
             };
+            let mut store = store;
+            if let Some(n) = clear_faults(&mut store) {
+                let _ = evt_tx.try_send(Event::Notice(n));
+            }
             let mut spooler = Spooler::new(store, super::Clock::system());
             serve(&mut spooler, open_notes(&report), &cmd_rx, &evt_tx, &waker);
         })?;

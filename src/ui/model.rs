@@ -38,7 +38,7 @@ pub struct SourceView {
 }
 
 /// Columns the outbox table sorts by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SortKey {
     /// Queue order.
     Submitted,

@@ -174,7 +174,16 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     )]
     let bucket = (avail / 160.0).floor() as i32;
     let k = (avail / 1110.0).clamp(0.7, 1.0);
-    TableBuilder::new(ui)
+    let mut table = TableBuilder::new(ui);
+    // A row reached with the keyboard is scrolled into view.
+    if let Some(i) = app
+        .scroll_to
+        .take()
+        .and_then(|e| rows.iter().position(|r| *r == e))
+    {
+        table = table.scroll_to_row(i, None);
+    }
+    table
         .id_salt(("outbox-table", bucket))
         .striped(true)
         .resizable(true)
@@ -280,13 +289,11 @@ pub fn outbox_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
     }
     if let Some((eid, mods)) = clicked {
         if mods.command || mods.ctrl {
-            if !app.model.selected.remove(&eid) {
-                app.model.selected.insert(eid);
-            }
+            app.toggle_row(eid);
         } else {
-            app.model.selected.clear();
-            app.model.selected.insert(eid);
+            app.select_row(eid, mods.shift);
         }
-        app.focus(Some(eid));
+        // A clicked row is in view already.
+        app.scroll_to = None;
     }
 }

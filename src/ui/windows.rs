@@ -129,7 +129,16 @@ pub fn windows_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                         "Send the selected messages; in the editor, submit what is on screen",
                     ),
                     ("Delete", "Delete the selected messages"),
+                    ("Up / Down", "Select the previous / next message"),
+                    ("Home / End", "Select the first / last message"),
+                    ("Shift+Up / Down", "Extend the selection"),
+                    (
+                        "Shift+click",
+                        "Select every message from the last one picked",
+                    ),
                     ("Ctrl+click", "Add a message to the selection"),
+                    ("Ctrl+A", "Select every message of the folder"),
+                    ("Esc", "Close this window (and Faults, Profile)"),
                     ("F1", "This window"),
                 ] {
                     ui.monospace(k);
