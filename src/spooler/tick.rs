@@ -85,6 +85,8 @@ impl Spooler {
 
     /// Starts committing the open group on its own thread (see
     /// [`Store::commit_saves_background`]); its members are reported when it has landed.
+    ///
+    /// [`Store::commit_saves_background`]: crate::store::Store::commit_saves_background
     fn commit_group_background(&mut self) {
         if let Err(e) = self.store.commit_saves_background() {
             self.group_failed(&e);

@@ -179,6 +179,8 @@ impl Store {
     ///
     /// # Errors
     /// As [`Store::commit_saves`], for a group done here or finished now.
+    ///
+    /// [`FsLayer::concurrent`]: super::fs::FsLayer::concurrent
     pub fn commit_saves_background(&mut self) -> Result<()> {
         self.finish_commit(false)?;
         if self.committing.is_some() || self.pending.is_empty() {
