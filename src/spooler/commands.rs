@@ -1,0 +1,506 @@
+//! Command handling: [`Spooler::handle`] and the per-command helpers (drafts, import and
+//! export, source, hold, delete, move, traces).
+
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+
+use crate::eml;
+use crate::mapi::{EntryId, Message, MessageState, TraceCall};
+use crate::store::{Patch, StoreError};
+use crate::transport;
+
+use super::{Command, Event, Mode, Spooler, submit};
+
+impl Spooler {
+    /// Handles one command.
+    pub fn handle(&mut self, cmd: Command) {
+        // A command acts on filed messages and reported state only.
+        self.settle();
+        let now = self.now();
+        let result: Result<(), StoreError> = match cmd {
+            Command::Submit(eid) => {
+                submit::submit_message(&mut self.store, eid, now).map(|m| self.changed(&m))
+            }
+            Command::SubmitDraft { draft, seen } => {
+                submit::submit_draft(&mut self.store, *draft, seen, now).map(|m| self.changed(&m))
+            }
+            Command::SendAgain(eid) => submit::send_again(&mut self.store, eid, now).map(|m| {
+                self.emit(Event::Notice(format!(
+                    "message {eid} is sent again as a new message, {}; the original and its trace are unchanged",
+                    m.entry_id
+                )));
+                self.changed(&m);
+            }),
+            Command::AbortSubmit(eid) => submit::abort_submit(&mut self.store, eid, now).map(|m| {
+                if self.current == Some(eid) {
+                    self.current = None;
+                }
+                if self.at.is_some_and(|(e, _)| e == eid) {
+                    self.at = None;
+                    self.emit_debug();
+                }
+                self.changed(&m);
+            }),
+            Command::SendNow(eid) => self.send_now(eid, now),
+            Command::Flush => self.flush_queue(),
+            Command::Pause => {
+                self.mode = Mode::Paused;
+                self.emit_debug();
+                self.emit_status();
+                Ok(())
+            }
+            Command::Resume | Command::Continue => {
+                self.released = self.at.take();
+                self.mode = Mode::Running;
+                self.store_trouble = false;
+                self.emit_debug();
+                self.emit_status();
+                Ok(())
+            }
+            Command::Step => {
+                self.released = self.at.take();
+                self.mode = Mode::StepOnce;
+                Ok(())
+            }
+            Command::SetBreakpoint(step, on) => {
+                if on {
+                    self.breakpoints.insert(step);
+                } else {
+                    self.breakpoints.remove(&step);
+                }
+                self.emit_debug();
+                Ok(())
+            }
+            Command::SetFaults(name, faults) => self.set_faults(&name, faults),
+            Command::SaveProfile(p) => self.store.set_profile(*p).map(|()| {
+                self.transports = transport::from_profile(self.store.profile());
+                self.requeue_deferred("the transports were rebuilt from the new profile");
+                self.guard_notice();
+                let p = Box::new(self.store.profile().clone());
+                self.emit(Event::Profile(p));
+                self.emit_status();
+            }),
+            Command::SaveDraft(m) => {
+                submit::save_draft(&mut self.store, *m).map(|m| self.changed(&m))
+            }
+            Command::NewDraft => self.new_draft(),
+            Command::Hold(eid, on) => self.hold(eid, on),
+            Command::Delete(eid) => self.delete(eid),
+            Command::Move(eid, to) => self.move_message(eid, to),
+            Command::Resend(ndr) => {
+                submit::resend(&mut self.store, ndr, now).map(|m| self.changed(&m))
+            }
+            Command::Watch(eid) => {
+                self.watched = eid;
+                if let Some(e) = eid
+                    && let Ok(m) = self.store.peek(e)
+                {
+                    self.emit(Event::Detail(Box::new(m)));
+                }
+                Ok(())
+            }
+            Command::AttachFile(eid, path) => {
+                submit::attach_file(&mut self.store, eid, &path).map(|m| self.changed(&m))
+            }
+            Command::ImportEml(path) => self.import_eml(&path).map(|_| ()),
+            Command::ExportEml(eid, path) => self.export_eml(eid, &path),
+            Command::Source(eid) => {
+                self.source(eid);
+                Ok(())
+            }
+            Command::ExportTrace(eid, path) => self.export_trace(eid, &path),
+            Command::CreateFolder(name) => self.store.create_folder(&name).map(|_| {
+                let f = self.store.folders().to_vec();
+                self.emit(Event::Folders(f));
+            }),
+            Command::Resync => {
+                let s = self.snapshot();
+                self.emit(Event::Snapshot(s));
+                Ok(())
+            }
+            Command::Shutdown => Ok(()),
+        };
+        if let Err(e) = result {
+            self.emit(Event::Error(e.to_string()));
+        }
+        // A command's effect is reported once it is durable.
+        self.settle();
+    }
+
+    /// Send/Receive: clears the retry timer of every waiting message, once. Messages that
+    /// run into trouble again wait again (a dead server never makes this spin).
+    fn flush_queue(&mut self) -> Result<(), StoreError> {
+        // "Send all" also tries message files that could not be read before: those readable
+        // now come back into the queue.
+        for eid in self.store.recheck_unreadable()? {
+            if let Some(s) = self.store.summary(eid).cloned() {
+                self.emit(Event::Summary(s));
+            }
+        }
+        let now = self.now();
+        let waiting: Vec<EntryId> = self
+            .store
+            .queue()
+            .filter(|e| {
+                self.store
+                    .summary(*e)
+                    .is_some_and(|s| s.state(now) == MessageState::WaitingRetry)
+            })
+            .collect();
+        for eid in &waiting {
+            let msg = self.store.load(*eid)?;
+            let mut spool = msg.spool.clone();
+            spool.next_retry = None;
+            let m = self.store.patch(
+                *eid,
+                Patch {
+                    spool: Some(spool),
+                    ..Patch::default()
+                },
+                false,
+            )?;
+            self.changed(&m);
+        }
+        let queued = self.store.queue().count();
+        if queued > 0 {
+            self.flush_progress = Some((queued as u64, 0));
+        }
+        // Never silent: a flush while stopped does nothing until the user lets the spooler go.
+        let until = match (self.at, self.mode) {
+            (Some((eid, step)), _) => format!(
+                "; queued until Continue (F5): the spooler is stopped at a breakpoint before {step} of message {eid}"
+            ),
+            (None, Mode::Paused) => "; queued until Resume (Ctrl+P): the spooler is paused".into(),
+            _ => String::new(),
+        };
+        self.emit(Event::Notice(format!(
+            "Send/Receive: {queued} queued message(s) eligible now ({} retry timer(s) ignored){until}",
+            waiting.len()
+        )));
+        Ok(())
+    }
+
+    fn send_now(&mut self, eid: EntryId, now: Timestamp) -> Result<(), StoreError> {
+        let Some(s) = self.store.summary(eid).cloned() else {
+            return Err(StoreError::NotFound(eid));
+        };
+        if s.is_submitted() {
+            let msg = self.store.load(eid)?;
+            let mut spool = msg.spool.clone();
+            spool.next_retry = None;
+            spool.held = false;
+            let m = self.store.patch(
+                eid,
+                Patch {
+                    spool: Some(spool),
+                    ..Patch::default()
+                },
+                false,
+            )?;
+            self.changed(&m);
+        } else {
+            let m = submit::submit_message(&mut self.store, eid, now)?;
+            self.changed(&m);
+        }
+        if self.current.is_none() {
+            self.current = Some(eid);
+        }
+        Ok(())
+    }
+
+    fn set_faults(
+        &mut self,
+        name: &str,
+        faults: crate::profile::FaultConfig,
+    ) -> Result<(), StoreError> {
+        let mut profile = self.store.profile().clone();
+        let Some(cfg) = profile.transports.iter_mut().find(|t| t.name == name) else {
+            return Err(StoreError::Invalid(format!("no transport named {name:?}")));
+        };
+        cfg.faults = faults.clone();
+        self.store.set_profile(profile)?;
+        if let Some(f) = self
+            .transports
+            .iter_mut()
+            .find(|t| t.name() == name)
+            .and_then(|t| t.faults_mut())
+        {
+            *f = faults;
+        }
+        let p = Box::new(self.store.profile().clone());
+        self.emit(Event::Profile(p));
+        self.emit_status();
+        Ok(())
+    }
+
+    fn new_draft(&mut self) -> Result<(), StoreError> {
+        self.create_draft("", |_| {}).map(|_| ())
+    }
+
+    /// A new draft in the Outbox whose sent copy goes to Sent Items, filled in by `fill`,
+    /// saved and announced ([`Event::DraftCreated`]).
+    fn create_draft(
+        &mut self,
+        subject: &str,
+        fill: impl FnOnce(&mut Message),
+    ) -> Result<Message, StoreError> {
+        let eid = self.store.new_entry_id()?;
+        let outbox = self.store.folder_of(crate::store::FolderKind::Outbox);
+        let mut m = Message::draft(eid, outbox, subject);
+        let sent = self.store.folder_of(crate::store::FolderKind::SentItems);
+        m.props.set(
+            crate::mapi::tags::PR_SENTMAIL_ENTRYID,
+            crate::mapi::PropValue::Binary(sent.to_bytes()),
+        );
+        fill(&mut m);
+        submit::clean_headers(&mut m);
+        self.store.save(&mut m)?;
+        self.changed(&m);
+        self.emit(Event::DraftCreated(eid));
+        Ok(m)
+    }
+
+    /// Imports an `.eml` file as a draft in the Outbox (sent copy to Sent Items, as a new
+    /// draft gets); answered with [`Event::DraftCreated`] and the draft's summary.
+    ///
+    /// # Errors
+    /// An unreadable file, or one that is not a message ([`eml::ImportError`]).
+    pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, StoreError> {
+        // At most one byte past the cap: enough to know the file is too large, never the
+        // whole of `/dev/zero` or a disk image.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?,
+                eml::MAX_IMPORT_BYTES as u64 + 1,
+            ),
+            &mut bytes,
+        )
+        .map_err(|e| StoreError::io(path, e))?;
+        let parsed = eml::import(&bytes)
+            .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))?;
+        let subject = parsed.subject.clone();
+        let m = self.create_draft(&subject, |m| {
+            m.body = parsed.body;
+            m.recipients = parsed.recipients;
+            m.attachments = parsed.attachments;
+        })?;
+        let eid = m.entry_id;
+        self.emit(Event::Notice(format!(
+            "imported {} as draft {eid}: {} recipient(s), {} attachment(s)",
+            path.display(),
+            m.recipients.len(),
+            m.attachments.len()
+        )));
+        Ok(eid)
+    }
+
+    /// The message as RFC 5322 text, as `export` writes it (Bcc kept, non-Internet rows left
+    /// out, `Date:` the submit time, so the same message always reads the same).
+    fn render_export(&self, eid: EntryId) -> Result<eml::Rendered, StoreError> {
+        let msg = self.store.peek(eid)?;
+        let p = self.store.profile();
+        let sender = (p.sender_name.clone(), p.sender_address.clone());
+        let rows: Vec<u32> = msg
+            .recipients
+            .iter()
+            .filter(|r| !r.is_p1())
+            .map(|r| r.row_id)
+            .collect();
+        let opts = eml::RenderOptions {
+            keep_bcc: true,
+            skip_invalid: true,
+            date: msg.client_submit_time().map(std::time::SystemTime::from),
+        };
+        eml::render_with(&msg, &rows, &sender, opts)
+            .map_err(|e| StoreError::Invalid(format!("message {eid} cannot be exported: {e}")))
+    }
+
+    /// The Source tab's text: the exact bytes of the last hand-off, or for a message not
+    /// handed over yet, rendered as `export` writes it.
+    fn source(&mut self, eid: EntryId) {
+        let revision = self.store.summary(eid).map_or(0, |s| s.revision);
+        if let Some((path, bytes)) = self.kept_bytes(eid) {
+            tracing::debug!("source of {eid}: the bytes kept as {path}");
+            self.emit(Event::Source {
+                eid,
+                revision,
+                text: Ok(String::from_utf8_lossy(&bytes).into_owned()),
+                preview: false,
+            });
+            return;
+        }
+        let text = self.render_export(eid).map(|out| {
+            let mut t = String::from_utf8_lossy(&out.bytes).into_owned();
+            if !out.left_out.is_empty() {
+                t = format!(
+                    "(left out, not Internet addresses: {})\n\n{t}",
+                    out.left_out.join(", ")
+                );
+            }
+            t
+        });
+        self.emit(Event::Source {
+            eid,
+            revision,
+            text: text.map_err(|e| e.to_string()),
+            preview: true,
+        });
+    }
+
+    /// The exact bytes of the last hand-off that carried the message out (kept under `sent/`
+    /// by the transport), with their path relative to the store.
+    fn kept_bytes(&self, eid: EntryId) -> Option<(String, Vec<u8>)> {
+        let msg = self.store.peek(eid).ok()?;
+        let rel = msg.trace.iter().rev().find_map(|c| c.bytes.clone())?;
+        // Only a name under `sent/` that the transport wrote: never a path out of the store.
+        let name = rel.strip_prefix("sent/")?;
+        if name.contains('/') || name.starts_with('.') {
+            return None;
+        }
+        let bytes =
+            crate::store::fs::read_regular(&self.store.root().join("sent").join(name)).ok()?;
+        Some((rel, bytes))
+    }
+
+    fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+        if let Some((kept, bytes)) = self.kept_bytes(eid) {
+            std::fs::write(path, &bytes).map_err(|e| StoreError::io(path, e))?;
+            self.emit(Event::Notice(format!(
+                "message {eid} exported to {}: the exact bytes of its last hand-off ({kept})",
+                path.display()
+            )));
+            return Ok(());
+        }
+        let out = self.render_export(eid)?;
+        std::fs::write(path, &out.bytes).map_err(|e| StoreError::io(path, e))?;
+        let mut text = format!("message {eid} exported to {}", path.display());
+        if !out.left_out.is_empty() {
+            text = format!(
+                "{text}; left out (not Internet addresses): {}",
+                out.left_out.join(", ")
+            );
+        }
+        self.emit(Event::Notice(text));
+        Ok(())
+    }
+
+    fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), StoreError> {
+        let msg = self.store.load(eid)?;
+        if !msg.is_submitted() {
+            return Err(StoreError::Invalid(format!(
+                "message {eid} is not queued, so it cannot be held"
+            )));
+        }
+        let mut spool = msg.spool.clone();
+        spool.held = on;
+        let m = self.store.patch(
+            eid,
+            Patch {
+                spool: Some(spool),
+                ..Patch::default()
+            },
+            true,
+        )?;
+        if on && self.current == Some(eid) && !m.is_locked() {
+            self.current = None;
+        }
+        self.changed(&m);
+        Ok(())
+    }
+
+    fn delete(&mut self, eid: EntryId) -> Result<(), StoreError> {
+        let Some(s) = self.store.summary(eid).cloned() else {
+            return Err(StoreError::NotFound(eid));
+        };
+        if s.is_submitted() {
+            return Err(crate::mapi::MapiError::new(
+                crate::mapi::MapiCode::Submitted,
+                "a queued message cannot be deleted; abort the submission first",
+            )
+            .into());
+        }
+        let wastebasket = self.store.folder_of(crate::store::FolderKind::DeletedItems);
+        if s.folder == wastebasket {
+            self.store.delete(eid)?;
+            self.emit(Event::Removed(eid));
+        } else {
+            let m = self.store.move_to(eid, wastebasket)?;
+            self.emit(Event::Moved {
+                eid,
+                from: s.folder,
+                to: wastebasket,
+            });
+            self.changed(&m);
+        }
+        Ok(())
+    }
+
+    fn move_message(&mut self, eid: EntryId, to: EntryId) -> Result<(), StoreError> {
+        let Some(s) = self.store.summary(eid).cloned() else {
+            return Err(StoreError::NotFound(eid));
+        };
+        if s.is_submitted() {
+            return Err(crate::mapi::MapiError::new(
+                crate::mapi::MapiCode::Submitted,
+                "a queued message cannot be moved",
+            )
+            .into());
+        }
+        let m = self.store.move_to(eid, to)?;
+        self.emit(Event::Moved {
+            eid,
+            from: s.folder,
+            to,
+        });
+        self.changed(&m);
+        Ok(())
+    }
+
+    fn export_trace(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+        let text = self.trace_text(eid)?;
+        std::fs::write(path, text).map_err(|e| StoreError::io(path, e))?;
+        self.emit(Event::Notice(format!(
+            "trace of message {eid} saved to {}",
+            path.display()
+        )));
+        Ok(())
+    }
+
+    /// The trace of a message as text, one call per line (also for deleted messages).
+    ///
+    /// # Errors
+    /// When neither the message nor a saved trace exists.
+    pub fn trace_text(&mut self, eid: EntryId) -> Result<String, StoreError> {
+        let calls = self.trace_of(eid)?;
+        let mut out = String::new();
+        for c in &calls {
+            let _ = writeln!(
+                out,
+                "{}  {:<20} {c}",
+                c.at.strftime("%H:%M:%S%.3f"),
+                c.step.name()
+            );
+            if let Some(b) = &c.bytes {
+                let _ = writeln!(out, "{:14}{:<20} the bytes handed over: {b}", "", "");
+            }
+            for line in &c.transcript {
+                let _ = writeln!(out, "{:14}{:<20} | {line}", "", "");
+            }
+        }
+        Ok(out)
+    }
+
+    /// The recorded MAPI calls of a message; for a message deleted by `DoSentMail`, the trace
+    /// saved beside the store when it was deleted.
+    ///
+    /// # Errors
+    /// When neither exists.
+    pub fn trace_of(&mut self, eid: EntryId) -> Result<Vec<TraceCall>, StoreError> {
+        if self.store.summary(eid).is_some() {
+            return Ok(self.store.load(eid)?.trace);
+        }
+        self.store.kept_trace(eid)
+    }
+}
