@@ -15,8 +15,11 @@ shot() { # shot NAME: wait for the frame to settle, then grab the window
 }
 click() { xdotool mousemove --window "$WID" "$1" "$2" click 1; sleep 0.6; }
 
+# The window remembers its state (theme, folder, sort...): each scene starts from defaults,
+# in a config directory of its own, never the user's.
+export XDG_CONFIG_HOME=$SPOOLBOX_XVFB_DIR/config
 run_app() { # run_app STORE [ARGS...]
-  "$BIN" --store "$@" >/dev/null 2>&1 & APP=$!
+  "$BIN" --reset-ui --store "$@" >/dev/null 2>&1 & APP=$!
   WID=$(timeout 30 xdotool search --sync --name 'Spoolbox' | head -1)
   sleep 2
   # No window manager under Xvfb: give the window the keyboard ourselves, once it is mapped.
