@@ -1,0 +1,252 @@
+//! `profile`: showing and changing the profile (transports, SMTP settings, retry).
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::mapi::flags;
+use crate::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
+use crate::spooler::{Clock, Command, Event, Spooler};
+use crate::store::Store;
+use crate::transport::credentials;
+
+use super::{Cli, ProfileCmd, notices};
+
+/// The SMTP transport named `name`, or the first one.
+fn smtp_config<'a>(
+    p: &'a mut Profile,
+    name: Option<&str>,
+) -> Option<(&'a str, &'a mut SmtpSettings)> {
+    p.transports
+        .iter_mut()
+        .filter(|t| name.is_none_or(|n| t.name == n))
+        .find_map(|t| match &mut t.kind {
+            TransportKind::Smtp(s) => Some((t.name.as_str(), s)),
+            _ => None,
+        })
+}
+
+pub(super) fn profile(cli: &Cli, store: Store, action: Option<&ProfileCmd>) -> Result<ExitCode> {
+    let mut sp = Spooler::new(store, Clock::system());
+    sp.drain_events();
+    match action {
+        None => {}
+        Some(ProfileCmd::SetSmtp {
+            transport,
+            host,
+            port,
+            tls,
+            user,
+            timeout,
+            deliver_for_real,
+        }) => {
+            let mut p = sp.store().profile().clone();
+            if smtp_config(&mut p, transport.as_deref()).is_none() {
+                if let Some(n) = transport {
+                    bail!("no SMTP transport named {n:?} in the profile");
+                }
+                // The demo order: SMTP first, so an offline SMTP declines to the pickup folder.
+                p.transports.insert(
+                    0,
+                    TransportConfig::new(
+                        "SMTP",
+                        TransportKind::Smtp(SmtpSettings {
+                            port: 25,
+                            timeout_secs: 30,
+                            ..SmtpSettings::default()
+                        }),
+                        &["SMTP"],
+                    ),
+                );
+            }
+            if let Some((_, s)) = smtp_config(&mut p, transport.as_deref()) {
+                if let Some(h) = host {
+                    h.trim().clone_into(&mut s.host);
+                }
+                if let Some(x) = port {
+                    s.port = *x;
+                }
+                if let Some(t) = tls {
+                    s.tls = (*t).into();
+                }
+                if let Some(u) = user {
+                    s.username = Some(u.trim().to_owned()).filter(|u| !u.is_empty());
+                }
+                if let Some(t) = timeout {
+                    s.timeout_secs = (*t).max(1);
+                }
+            }
+            if let Some(d) = deliver_for_real {
+                p.deliver_for_real = *d;
+            }
+            sp.handle(Command::SaveProfile(Box::new(p)));
+            notices(&mut sp)?;
+        }
+        Some(ProfileCmd::SetPassword { transport }) => {
+            let mut p = sp.store().profile().clone();
+            let Some((name, s)) = smtp_config(&mut p, transport.as_deref()) else {
+                bail!(
+                    "the profile has no SMTP transport; add one with `spoolbox profile set-smtp`"
+                );
+            };
+            let Some(user) = s.username.clone() else {
+                bail!(
+                    "the SMTP transport {name:?} has no user; set one with `spoolbox profile set-smtp --user NAME`"
+                );
+            };
+            if s.host.is_empty() {
+                bail!(
+                    "the SMTP transport {name:?} has no host; set one with `spoolbox profile set-smtp --host HOST`"
+                );
+            }
+            // On a terminal the password is typed with echo off (never shown on the screen
+            // or left in its scroll-back); piped in, it is the first line.
+            let mut line = String::new();
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                line = rpassword::prompt_password(format!("Password for {user} (not shown): "))
+                    .context("reading the password from the terminal")?;
+            } else {
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+            }
+            let password = line.trim_end_matches(['\r', '\n']);
+            let path = credentials::default_path()?;
+            let key = credentials::key(&user, &s.host, s.port);
+            credentials::store_password(&path, &key, Some(password).filter(|p| !p.is_empty()))?;
+            outln!(
+                "password for {key} {} in {} (mode 0600; never in the store)",
+                if password.is_empty() {
+                    "removed"
+                } else {
+                    "stored"
+                },
+                path.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    show_profile(cli, &sp)
+}
+
+fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
+    let p = sp.store().profile();
+    let status = sp.status_table();
+    let cred_path = credentials::default_path().ok();
+    let has_password = |s: &SmtpSettings| -> Option<bool> {
+        let user = s.username.as_deref()?;
+        let path = cred_path.as_deref()?;
+        credentials::password(path, &credentials::key(user, &s.host, s.port))
+            .ok()
+            .map(|p| p.is_some())
+    };
+    if cli.json {
+        let transports: Vec<_> = p
+            .transports
+            .iter()
+            .map(|t| {
+                let row = status.iter().find(|r| r.name == t.name);
+                let mut v = serde_json::to_value(t).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("status".into(), row.map(|r| r.text.clone()).into());
+                    o.insert(
+                        "offline".into(),
+                        row.map(|r| r.status_code & flags::STATUS_OFFLINE != 0)
+                            .into(),
+                    );
+                    if let TransportKind::Smtp(s) = &t.kind {
+                        o.insert("password_stored".into(), has_password(s).into());
+                    }
+                }
+                v
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "sender_name": p.sender_name,
+                "sender_address": p.sender_address,
+                "deliver_for_real": p.deliver_for_real,
+                "transports": transports,
+                "coupled_addrtypes": p.coupled_addrtypes,
+                "retry": p.retry,
+                "credentials_file": cred_path,
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("sender: {} <{}>", p.sender_name, p.sender_address);
+    outln!(
+        "deliver for real: {}",
+        if p.deliver_for_real {
+            "on (SMTP may connect to any server)"
+        } else {
+            "off (SMTP connects only to loopback servers; the demo's setting)"
+        }
+    );
+    outln!("transports, in priority order:");
+    for (i, t) in p.transports.iter().enumerate() {
+        let row = status.iter().find(|r| r.name == t.name);
+        outln!(
+            "  {}. {} [{}] {}{}",
+            i + 1,
+            t.name,
+            t.address_types.join(", "),
+            t.kind.label(),
+            if t.enabled { "" } else { " (disabled)" }
+        );
+        if let TransportKind::Smtp(s) = &t.kind {
+            outln!(
+                "       host {}  port {}  tls {}  user {}  timeout {} s",
+                if s.host.is_empty() { "(none)" } else { &s.host },
+                s.port,
+                match s.tls {
+                    TlsMode::None => "none",
+                    TlsMode::StartTls => "starttls",
+                    TlsMode::Implicit => "implicit",
+                },
+                s.username.as_deref().unwrap_or("(none)"),
+                s.timeout_secs
+            );
+            if s.username.is_some() {
+                outln!(
+                    "       password: {} ({})",
+                    match has_password(s) {
+                        Some(true) => "stored",
+                        Some(false) => "not stored: run `spoolbox profile set-password`",
+                        None => "unreadable",
+                    },
+                    cred_path
+                        .as_deref()
+                        .map_or_else(|| "no credentials file".into(), |x| x.display().to_string())
+                );
+            }
+        }
+        if let TransportKind::Pickup(s) = &t.kind {
+            outln!("       directory {}", s.dir);
+        }
+        if let Some(r) = row {
+            outln!("       status: {}", r.text);
+        }
+    }
+    if !p.coupled_addrtypes.is_empty() {
+        outln!("coupled store handles: {}", p.coupled_addrtypes.join(", "));
+    }
+    outln!(
+        "retry: first {} s, at most {} s apart, give up after {} s",
+        p.retry.first_delay_secs,
+        p.retry.max_delay_secs,
+        p.retry.give_up_after_secs
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn one_command(sp: &mut Spooler, cmd: Command) -> Result<()> {
+    sp.handle(cmd);
+    for e in sp.drain_events() {
+        if let Event::Error(text) = e {
+            bail!(text);
+        }
+    }
+    Ok(())
+}

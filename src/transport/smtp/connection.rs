@@ -1,0 +1,197 @@
+//! Logon: the settings, the resolve and the guard, connect, EHLO, STARTTLS, AUTH, and the
+//! link state shown as the transport status.
+
+use std::net::{SocketAddr, ToSocketAddrs as _};
+use std::time::Duration;
+
+use lettre::transport::smtp::extension::ClientId;
+
+use super::{GUARD_TEXT, Link, SmtpCore, error_text, is_loopback_host};
+use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
+use crate::profile::{SmtpSettings, TlsMode};
+use crate::transport::credentials;
+use crate::transport::smtp_wire::{Conn, Limits};
+
+impl SmtpCore {
+    pub(super) fn new(settings: SmtpSettings, deliver_for_real: bool) -> Self {
+        let mut t = Self {
+            settings,
+            deliver_for_real,
+            credentials: None,
+            conn: None,
+            pipelining: false,
+            link: Link::Idle,
+            transcript: Vec::new(),
+            rendered: Vec::new(),
+            sent_on_dropped: 0,
+        };
+        t.link = t.logon_state(deliver_for_real);
+        t
+    }
+
+    fn host(&self) -> &str {
+        self.settings.host.trim()
+    }
+
+    pub(super) fn logon_state(&self, deliver_for_real: bool) -> Link {
+        if self.host().is_empty() {
+            Link::Unconfigured
+        } else if !deliver_for_real && !is_loopback_host(self.host()) {
+            Link::Guarded
+        } else {
+            Link::Idle
+        }
+    }
+
+    pub(super) fn endpoint(&self) -> String {
+        let tls = match self.settings.tls {
+            TlsMode::None => "",
+            TlsMode::StartTls => ", STARTTLS",
+            TlsMode::Implicit => ", TLS",
+        };
+        format!("{}:{}{tls}", self.host(), self.settings.port)
+    }
+
+    /// The bounds of a connection: the profile's timeout and deadlines (0: the defaults).
+    fn limits(&self) -> Limits {
+        let or = |v: u64, d: u64| Duration::from_secs(if v == 0 { d } else { v });
+        Limits {
+            timeout: Duration::from_secs(self.settings.timeout_secs.max(1)),
+            command_deadline: or(
+                self.settings.command_deadline_secs,
+                crate::profile::SMTP_COMMAND_DEADLINE,
+            ),
+            message_deadline: or(
+                self.settings.message_deadline_secs,
+                crate::profile::SMTP_MESSAGE_DEADLINE,
+            ),
+            ..Limits::default()
+        }
+    }
+
+    /// The server's addresses; with the guard on, every one must be loopback (a `localhost`
+    /// that resolves elsewhere is refused too).
+    fn resolve(&self) -> Result<Vec<SocketAddr>, String> {
+        let host = self.host();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(host);
+        let addrs: Vec<SocketAddr> = (bare, self.settings.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("{host} resolves to no address"));
+        }
+        if !self.deliver_for_real
+            && let Some(a) = addrs.iter().find(|a| !a.ip().to_canonical().is_loopback())
+        {
+            return Err(format!("{GUARD_TEXT}; {host} resolves to {}", a.ip()));
+        }
+        Ok(addrs)
+    }
+
+    fn password(&self, user: &str) -> Result<String, String> {
+        let path = match &self.credentials {
+            Some(p) => p.clone(),
+            None => credentials::default_path().map_err(|e| e.to_string())?,
+        };
+        let key = credentials::key(user, self.host(), self.settings.port);
+        credentials::password(&path, &key)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "no password stored for {key} in {}; run `spoolbox profile set-password`",
+                    path.display()
+                )
+            })
+    }
+
+    /// Logon: connect, EHLO, STARTTLS if asked (never falling back to plain text), AUTH if a
+    /// user is configured; with whether the server offers PIPELINING.
+    pub(super) fn connect(&self) -> Result<(Conn, bool), String> {
+        let addrs = self.resolve()?;
+        let hello = ClientId::default().to_string();
+        let host = self.host();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(host);
+        let tls = match self.settings.tls {
+            TlsMode::None => None,
+            TlsMode::StartTls | TlsMode::Implicit => Some(
+                crate::transport::smtp_wire::tls_config().map_err(|e| format!("{e} for {host}"))?,
+            ),
+        };
+        let implicit = match (&tls, self.settings.tls) {
+            (Some(c), TlsMode::Implicit) => Some((c, bare)),
+            _ => None,
+        };
+        let mut conn = Conn::connect(addrs.as_slice(), self.limits(), implicit)
+            .map_err(|e| format!("cannot connect to {}: {}", self.endpoint(), error_text(&e)))?;
+        conn.ehlo(&hello)
+            .map_err(|e| format!("EHLO to {}: {}", self.endpoint(), error_text(&e)))?;
+        if let (TlsMode::StartTls, Some(config)) = (self.settings.tls, &tls) {
+            if !conn.offers.starttls {
+                conn.abort();
+                return Err(format!(
+                    "{} does not offer STARTTLS; not sending in plain text",
+                    self.endpoint()
+                ));
+            }
+            conn.starttls(config, bare)
+                .and_then(|()| conn.ehlo(&hello))
+                .map_err(|e| format!("STARTTLS with {}: {}", self.endpoint(), error_text(&e)))?;
+        }
+        let pipelining = conn.offers.pipelining;
+        if let Some(user) = self.settings.username.as_deref().filter(|u| !u.is_empty()) {
+            if !conn.is_encrypted() && !is_loopback_host(self.host()) {
+                conn.abort();
+                return Err(format!(
+                    "{} is not encrypted; the password is never sent in plain text (set TLS to starttls or implicit)",
+                    self.endpoint()
+                ));
+            }
+            let password = self.password(user)?;
+            conn.auth(user, &password).map_err(|e| {
+                format!(
+                    "authentication as {user} at {} failed: {}",
+                    self.endpoint(),
+                    error_text(&e)
+                )
+            })?;
+        }
+        Ok((conn, pipelining))
+    }
+
+    pub(super) fn status_code(&self) -> u32 {
+        match self.link {
+            Link::Unconfigured | Link::Guarded | Link::Down(_) => STATUS_OFFLINE,
+            Link::Idle | Link::Up(_) => STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED,
+        }
+    }
+
+    pub(super) fn status_text(&self) -> String {
+        match &self.link {
+            Link::Unconfigured => {
+                "offline: no SMTP server configured (recipients pass to the next transport)".into()
+            }
+            Link::Guarded => format!(
+                "offline: {GUARD_TEXT}; {} is not one, so its recipients pass to the next transport",
+                self.host()
+            ),
+            Link::Idle => format!("ready: {} (connects on the first message)", self.endpoint()),
+            Link::Up(d) => format!("connected to {d}"),
+            Link::Down(why) => format!("offline: {why}; messages wait for a retry"),
+        }
+    }
+
+    /// Drops the kept connection, keeping what it carried for the hand-off's transcript.
+    pub(super) fn drop_conn(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            self.transcript.append(&mut c.transcript.take());
+            self.sent_on_dropped += c.messages_sent();
+        }
+    }
+}

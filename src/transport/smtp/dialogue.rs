@@ -1,0 +1,398 @@
+//! The dialogue of one hand-off: MAIL, RCPT, DATA (pipelined when offered), the replies and
+//! the dot-stuffed content, with the reconnect-once around it.
+
+use std::collections::VecDeque;
+
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
+
+use super::{Abort, GATE_WAIT, Link, SmtpCore, error_text, is_421, row_outcome};
+use crate::durable::gate::CommitGate;
+use crate::eml;
+use crate::transport::smtp_wire::{Conn, WireError};
+use crate::transport::{Handoff, RowOutcome, SubmitResult, SubmitView};
+
+impl SmtpCore {
+    /// One SMTP transaction: MAIL, one RCPT per row (its reply decides the row), DATA, the
+    /// message, the dot, the final reply. With `pipelining` (the server offered PIPELINING,
+    /// RFC 2920) MAIL, every RCPT and DATA go out in one write and their replies are read in
+    /// order, one round trip instead of one per command, as Postfix's client does; each reply
+    /// means the same either way.
+    fn transaction(
+        conn: &mut Conn,
+        pipelining: bool,
+        from: &lettre::Address,
+        rcpts: &[(u32, lettre::Address)],
+        body: &[u8],
+        gate: Option<&CommitGate>,
+    ) -> Result<(Vec<(u32, RowOutcome)>, bool), Abort> {
+        // The whole transaction, MAIL to the reply after the final dot, within the message's
+        // deadline.
+        conn.set_message_deadline(
+            std::time::Instant::now().checked_add(conn.limits().message_deadline),
+        );
+        let mut params = Vec::new();
+        if !body.is_ascii() && conn.offers.eight_bit_mime {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let any_utf8 =
+            !from.to_string().is_ascii() || rcpts.iter().any(|(_, a)| !a.to_string().is_ascii());
+        if any_utf8 && conn.offers.smtp_utf8 {
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        let mut commands = vec![(
+            Mail::new(Some(from.clone()), params).to_string(),
+            "MAIL FROM".to_owned(),
+        )];
+        commands.extend(rcpts.iter().map(|(_, a)| {
+            (
+                Rcpt::new(a.clone(), Vec::new()).to_string(),
+                format!("RCPT TO:<{a}>"),
+            )
+        }));
+        commands.push((Data.to_string(), "DATA".to_owned()));
+        let mut replies = Replies::new(commands, pipelining);
+        let mut outcomes = Vec::new();
+        if let Err(e) = replies.next(conn) {
+            let Some(o) = row_outcome(&e) else {
+                return Err(Abort::BeforeDot(error_text(&e)));
+            };
+            // The sender was refused: the same answer for every recipient of the message.
+            outcomes.extend(rcpts.iter().map(|(row, _)| (*row, o.clone())));
+            let spent = is_421(&e) || replies.drain(conn);
+            if !spent {
+                let _ = conn.command("RSET\r\n", "RSET");
+            }
+            return Ok((outcomes, spent));
+        }
+        let mut accepted = Vec::new();
+        for (row, _) in rcpts {
+            match replies.next(conn) {
+                Ok(_) => accepted.push(*row),
+                Err(e) => match row_outcome(&e) {
+                    // 421: the server is closing; the rows not yet answered wait for the retry.
+                    Some(_) if is_421(&e) => {
+                        return Err(Abort::BeforeDot(
+                            "the server closed the session (421) during RCPT".into(),
+                        ));
+                    }
+                    Some(o) => outcomes.push((*row, o)),
+                    None => return Err(Abort::BeforeDot(error_text(&e))),
+                },
+            }
+        }
+        if accepted.is_empty() {
+            let spent = replies.drain(conn);
+            if !spent {
+                let _ = conn.command("RSET\r\n", "RSET");
+            }
+            return Ok((outcomes, spent));
+        }
+        if let Err(e) = replies.next(conn) {
+            let Some(o) = row_outcome(&e) else {
+                return Err(Abort::BeforeDot(error_text(&e)));
+            };
+            outcomes.extend(accepted.iter().map(|row| (*row, o.clone())));
+            if !is_421(&e) {
+                let _ = conn.command("RSET\r\n", "RSET");
+            }
+            return Ok((outcomes, is_421(&e)));
+        }
+        // The point of no return: once the dot is out the server may deliver. The previous
+        // hand-off's marks must be durable by then (see `durable::gate`); they were being
+        // synced while MAIL, RCPT and DATA went out. Withdrawn, the connection is dropped
+        // (no way out of DATA but that) and the server discards the unfinished message.
+        if let Some(g) = gate
+            && let Err(why) = g.wait(GATE_WAIT)
+        {
+            return Err(Abort::Withdrawn(format!(
+                "withdrawn before the final DATA dot: {why}; nothing was delivered"
+            )));
+        }
+        // The message and its final dot go out in one write (a small second write for the dot
+        // would wait for the ACK of the first, Nagle, which the server delays because it is
+        // waiting for the dot). A failed write means the dot never left; a failure after it
+        // may have come after the server had the whole message.
+        let data = dot_stuffed(body);
+        let sent = conn.send(&data, "the message");
+        let body_written = sent.is_ok();
+        let reply = sent.and_then(|()| conn.read_reply("the message (after the final dot)"));
+        match reply {
+            Ok(r) => {
+                let text = r.text();
+                outcomes.extend(
+                    accepted
+                        .iter()
+                        .map(|row| (*row, RowOutcome::Delivered(text.clone()))),
+                );
+                Ok((outcomes, false))
+            }
+            Err(e) => {
+                if let Some(o) = row_outcome(&e) {
+                    outcomes.extend(accepted.iter().map(|row| (*row, o.clone())));
+                    return Ok((outcomes, is_421(&e)));
+                }
+                if !body_written {
+                    return Err(Abort::BeforeDot(error_text(&e)));
+                }
+                let why = format!(
+                    "outcome unknown: the connection broke after the message was sent (final DATA dot) and before the server's reply ({}); it will be sent again (at-least-once)",
+                    error_text(&e)
+                );
+                outcomes.extend(
+                    accepted
+                        .iter()
+                        .map(|row| (*row, RowOutcome::Unknown(why.clone()))),
+                );
+                // Rows refused at RCPT keep their answers; the link itself is gone.
+                Err(Abort::AfterDot(outcomes))
+            }
+        }
+    }
+}
+
+/// At most this many bytes of pipelined commands are sent before their replies are read: far
+/// below any socket buffer, so that neither side can block writing while the other is not
+/// reading (RFC 2920 section 3.1; a message to thousands of recipients goes in batches).
+const PIPELINE_BATCH: usize = 4096;
+
+/// The replies to a transaction's MAIL, RCPTs and DATA, in order: each command is sent as its
+/// reply is asked for, or (pipelined) with the ones after it, up to [`PIPELINE_BATCH`] bytes.
+struct Replies {
+    /// (command line, what it is called in an error).
+    commands: std::iter::Peekable<std::vec::IntoIter<(String, String)>>,
+    pipelined: bool,
+    /// Commands sent whose replies have not been read, by name.
+    unread: VecDeque<String>,
+}
+
+impl Replies {
+    fn new(commands: Vec<(String, String)>, pipelined: bool) -> Self {
+        Self {
+            commands: commands.into_iter().peekable(),
+            pipelined,
+            unread: VecDeque::new(),
+        }
+    }
+
+    /// The next command's reply (sending it, or the next batch of commands, first if not yet
+    /// sent).
+    fn next(&mut self, conn: &mut Conn) -> Result<crate::transport::smtp_wire::Reply, WireError> {
+        if self.unread.is_empty() {
+            let mut batch = String::new();
+            // At least one command; pipelined, more while the batch stays small.
+            while let Some((c, what)) = self.commands.next_if(|(c, _)| {
+                batch.is_empty() || (self.pipelined && batch.len() + c.len() <= PIPELINE_BATCH)
+            }) {
+                batch.push_str(&c);
+                self.unread.push_back(what);
+            }
+            let what = self.unread.front().cloned().unwrap_or_default();
+            conn.send(batch.as_bytes(), &what)?;
+        }
+        let what = self.unread.pop_front().unwrap_or_default();
+        conn.read_reply(&what)
+    }
+
+    /// Reads the replies still due for commands already sent (the rest are never sent), after
+    /// the transaction ended early (a refused sender, no recipient accepted): true if the
+    /// connection is spent (it broke, the server is closing, or it accepted DATA anyway and
+    /// only dropping the connection can end that without a message).
+    fn drain(&mut self, conn: &mut Conn) -> bool {
+        while !self.unread.is_empty() {
+            // DATA is the last command: its reply is the last one due with nothing left unsent.
+            let data = self.unread.len() == 1 && self.commands.peek().is_none();
+            let spent = match self.next(conn) {
+                Ok(_) => data,
+                Err(e) => row_outcome(&e).is_none() || is_421(&e),
+            };
+            if spent {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The DATA content as SMTP sends it: lines starting with a dot get a second one
+/// (RFC 5321 section 4.5.2), then the terminating `CRLF . CRLF`.
+pub(super) fn dot_stuffed(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 64 + 8);
+    let mut line_start = true;
+    let mut after_cr = false;
+    for &b in text {
+        if line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        line_start = after_cr && b == b'\n';
+        after_cr = b == b'\r';
+    }
+    out.extend_from_slice(if text.ends_with(b"\r\n") {
+        b".\r\n"
+    } else {
+        b"\r\n.\r\n"
+    });
+    out
+}
+
+impl SmtpCore {
+    /// One hand-off; with `gate`, its final dot waits there (background hand-offs only: on
+    /// the spooler's thread the wait could never end). The hand-off carries its transcript
+    /// and, once the message went out, the path of the exact bytes kept under `sent/`.
+    pub(super) fn submit(&mut self, view: &SubmitView<'_>, gate: Option<&CommitGate>) -> Handoff {
+        self.transcript.clear();
+        self.rendered.clear();
+        self.sent_on_dropped = 0;
+        let mut lines = Vec::new();
+        if let Some(c) = self.conn.as_mut().filter(|c| !c.has_broken()) {
+            // What the line carried between hand-offs (nothing, or a QUIT that failed).
+            c.transcript.take();
+            c.count_messages_from_now();
+            lines.push(format!(
+                "(on the connection kept from an earlier message: {})",
+                match &self.link {
+                    Link::Up(d) => d.clone(),
+                    _ => self.endpoint(),
+                }
+            ));
+        }
+        let mut h = self.submit_once(view, gate);
+        // The message went out (its final dot was written) on the kept line or on one
+        // dropped since.
+        let handed_over =
+            self.sent_on_dropped > 0 || self.conn.as_ref().is_some_and(|c| c.messages_sent() > 0);
+        lines.append(&mut self.transcript);
+        if let Some(c) = self.conn.as_mut() {
+            lines.append(&mut c.transcript.take());
+        }
+        h.transcript = lines;
+        if handed_over && !self.rendered.is_empty() {
+            h.kept = crate::transport::keep_sent_bytes(&view.store_root, view.msg, &self.rendered);
+        }
+        self.rendered.clear();
+        h
+    }
+
+    fn submit_once(&mut self, view: &SubmitView<'_>, gate: Option<&CommitGate>) -> Handoff {
+        #[cfg(test)]
+        super::tests::poison(view.msg);
+        self.deliver_for_real = view.deliver_for_real;
+        match self.logon_state(view.deliver_for_real) {
+            Link::Unconfigured => {
+                self.link = Link::Unconfigured;
+                return Handoff::refused(SubmitResult::NotMe);
+            }
+            Link::Guarded => {
+                // Never a byte to a server beyond this machine while the switch is off.
+                self.drop_conn();
+                self.link = Link::Guarded;
+                return Handoff::refused(SubmitResult::NotMe);
+            }
+            _ => {
+                if matches!(self.link, Link::Unconfigured | Link::Guarded) {
+                    self.link = Link::Idle;
+                }
+            }
+        }
+        let mut outcomes = Vec::new();
+        let mut rcpts = Vec::new();
+        for row in &view.rows {
+            let Some(r) = view.msg.recipient(*row) else {
+                continue;
+            };
+            match r.email().parse::<lettre::Address>() {
+                Ok(a) => rcpts.push((*row, a)),
+                Err(e) => outcomes.push((
+                    *row,
+                    RowOutcome::Failed(format!(
+                        "{:?} is not a valid Internet address: {e}",
+                        r.email()
+                    )),
+                )),
+            }
+        }
+        if rcpts.is_empty() {
+            return Handoff::sent(outcomes);
+        }
+        let from: lettre::Address = match view.sender.1.parse() {
+            Ok(a) => a,
+            Err(e) => {
+                let why = format!("the profile's sender address {:?}: {e}", view.sender.1);
+                outcomes.extend(
+                    rcpts
+                        .iter()
+                        .map(|(r, _)| (*r, RowOutcome::Failed(why.clone()))),
+                );
+                return Handoff::sent(outcomes);
+            }
+        };
+        let good: Vec<u32> = rcpts.iter().map(|(r, _)| *r).collect();
+        self.rendered = match eml::render(view.msg, &good, &view.sender) {
+            Ok(b) => b,
+            Err(e) => {
+                outcomes.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
+                return Handoff::sent(outcomes);
+            }
+        };
+        // A kept connection may have been closed by the server while idle: one reconnect,
+        // and only when nothing of this message has been sent yet.
+        for attempt in 0..2 {
+            let reused = self.conn.as_ref().is_some_and(|c| !c.has_broken());
+            if !reused {
+                match self.connect() {
+                    Ok((c, pipelining)) => {
+                        self.link = Link::Up(if pipelining {
+                            format!("{}, PIPELINING", self.endpoint())
+                        } else {
+                            self.endpoint()
+                        });
+                        self.conn = Some(c);
+                        self.pipelining = pipelining;
+                    }
+                    Err(why) => {
+                        self.drop_conn();
+                        self.link = Link::Down(why.clone());
+                        return Handoff::refused(SubmitResult::NetworkError(0, why));
+                    }
+                }
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                continue;
+            };
+            match Self::transaction(conn, self.pipelining, &from, &rcpts, &self.rendered, gate) {
+                Ok((mut got, spent)) => {
+                    if spent {
+                        self.drop_conn();
+                        self.link = Link::Idle;
+                    }
+                    outcomes.append(&mut got);
+                    return Handoff::sent(outcomes);
+                }
+                Err(Abort::BeforeDot(why)) => {
+                    self.drop_conn();
+                    if reused && attempt == 0 {
+                        continue;
+                    }
+                    self.link = Link::Down(why.clone());
+                    return Handoff::refused(SubmitResult::NetworkError(0, why));
+                }
+                Err(Abort::Withdrawn(why)) => {
+                    self.drop_conn();
+                    self.link = Link::Idle;
+                    return Handoff::refused(SubmitResult::NetworkError(0, why));
+                }
+                Err(Abort::AfterDot(mut got)) => {
+                    self.drop_conn();
+                    self.link = Link::Idle;
+                    outcomes.append(&mut got);
+                    return Handoff::sent(outcomes);
+                }
+            }
+        }
+        Handoff::refused(SubmitResult::NetworkError(
+            0,
+            format!("{}: the connection broke twice", self.endpoint()),
+        ))
+    }
+}
