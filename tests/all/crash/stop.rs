@@ -491,16 +491,18 @@ fn a_closed_stdout_ends_send_and_list_without_a_panic_with_141_and_nothing_locke
     assert!(o.status.success(), "{}", text(&o));
     delivered_once(&srv, from, &msgs);
     check_store(&root, true);
-    // `spoolbox list | head -0`.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spoolbox"))
+    // `spoolbox list | head -0`: the reading end is closed before `list` starts (closed after
+    // the spawn, a fast `list` could write everything into the pipe's buffer first and exit 0).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spoolbox"))
         .arg("--store")
         .arg(&root)
         .arg("list")
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take());
     let (st, err) = finish_output(child);
     assert!(!err.contains("panicked"), "list: {err}");
     assert_eq!(st.code(), Some(141), "list: {err}");
