@@ -35,44 +35,9 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use super::{Handoff, Preprocessed, SubmitResult, SubmitView, Transport};
 use crate::mapi::{EntryId, Message};
 
-/// A hand-off's view, owned, to cross to the thread.
-struct Owned {
-    msg: Message,
-    rows: Vec<u32>,
-    begin_deferred: bool,
-    sender: (String, String),
-    deliver_for_real: bool,
-    store_root: std::path::PathBuf,
-}
-
-impl Owned {
-    fn of(v: &SubmitView<'_>) -> Self {
-        Self {
-            msg: v.msg.clone(),
-            rows: v.rows.clone(),
-            begin_deferred: v.begin_deferred,
-            sender: v.sender.clone(),
-            deliver_for_real: v.deliver_for_real,
-            store_root: v.store_root.clone(),
-        }
-    }
-
-    fn view(&self) -> SubmitView<'_> {
-        SubmitView {
-            msg: &self.msg,
-            rows: self.rows.clone(),
-            begin_deferred: self.begin_deferred,
-            sender: self.sender.clone(),
-            deliver_for_real: self.deliver_for_real,
-            store_root: self.store_root.clone(),
-            gate: None,
-        }
-    }
-}
-
 /// One job: a background hand-off (`reply` None) or one the caller waits for.
 struct Job {
-    view: Owned,
+    view: super::OwnedView,
     reply: Option<Sender<Handoff>>,
 }
 
@@ -258,7 +223,7 @@ impl Transport for Background {
         let sent = self.worker().is_some_and(|w| {
             w.jobs
                 .send(Job {
-                    view: Owned::of(view),
+                    view: super::OwnedView::of(view),
                     reply: Some(tx),
                 })
                 .is_ok()
@@ -294,7 +259,7 @@ impl Transport for Background {
             return Some(self.on_callers_thread(view));
         }
         let job = Job {
-            view: Owned::of(view),
+            view: super::OwnedView::of(view),
             reply: None,
         };
         match self.worker() {

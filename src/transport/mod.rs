@@ -227,6 +227,43 @@ pub fn keep_sent_file(
         .map(|()| format!("sent/{name}"))
 }
 
+/// A hand-off's view, owned, to cross to a transport's own thread (SMTP's line, `background`).
+pub(crate) struct OwnedView {
+    msg: crate::mapi::Message,
+    rows: Vec<u32>,
+    begin_deferred: bool,
+    sender: (String, String),
+    deliver_for_real: bool,
+    store_root: std::path::PathBuf,
+    gate: Option<crate::durable::gate::CommitGate>,
+}
+
+impl OwnedView {
+    pub(crate) fn of(v: &SubmitView<'_>) -> Self {
+        Self {
+            msg: v.msg.clone(),
+            rows: v.rows.clone(),
+            begin_deferred: v.begin_deferred,
+            sender: v.sender.clone(),
+            deliver_for_real: v.deliver_for_real,
+            store_root: v.store_root.clone(),
+            gate: v.gate.clone(),
+        }
+    }
+
+    pub(crate) fn view(&self) -> SubmitView<'_> {
+        SubmitView {
+            msg: &self.msg,
+            rows: self.rows.clone(),
+            begin_deferred: self.begin_deferred,
+            sender: self.sender.clone(),
+            deliver_for_real: self.deliver_for_real,
+            store_root: self.store_root.clone(),
+            gate: self.gate.clone(),
+        }
+    }
+}
+
 /// What a preprocessor decided.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Preprocessed {

@@ -40,7 +40,6 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use super::smtp_wire::{Conn, WireError};
 use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport};
-use crate::durable::gate::CommitGate;
 use crate::mapi::EntryId;
 use crate::mapi::flags::STATUS_OFFLINE;
 use crate::profile::SmtpSettings;
@@ -142,47 +141,10 @@ fn is_421(e: &WireError) -> bool {
     e.code() == Some(421)
 }
 
-/// A hand-off's view, owned, to cross to the transport's thread.
-struct OwnedView {
-    msg: crate::mapi::Message,
-    rows: Vec<u32>,
-    begin_deferred: bool,
-    sender: (String, String),
-    deliver_for_real: bool,
-    store_root: PathBuf,
-    gate: Option<CommitGate>,
-}
-
-impl OwnedView {
-    fn of(v: &SubmitView<'_>) -> Self {
-        Self {
-            msg: v.msg.clone(),
-            rows: v.rows.clone(),
-            begin_deferred: v.begin_deferred,
-            sender: v.sender.clone(),
-            deliver_for_real: v.deliver_for_real,
-            store_root: v.store_root.clone(),
-            gate: v.gate.clone(),
-        }
-    }
-
-    fn view(&self) -> SubmitView<'_> {
-        SubmitView {
-            msg: &self.msg,
-            rows: self.rows.clone(),
-            begin_deferred: self.begin_deferred,
-            sender: self.sender.clone(),
-            deliver_for_real: self.deliver_for_real,
-            store_root: self.store_root.clone(),
-            gate: self.gate.clone(),
-        }
-    }
-}
-
 /// One job for the transport's thread: a background hand-off (`reply` None: the result goes
 /// to the results channel and the spooler is woken) or a synchronous one.
 struct Job {
-    view: OwnedView,
+    view: super::OwnedView,
     reply: Option<Sender<Handoff>>,
 }
 
@@ -417,7 +379,7 @@ impl Transport for SmtpTransport {
         let sent = self.worker().is_some_and(|w| {
             w.jobs
                 .send(Job {
-                    view: OwnedView::of(view),
+                    view: super::OwnedView::of(view),
                     reply: Some(tx),
                 })
                 .is_ok()
@@ -461,7 +423,7 @@ impl Transport for SmtpTransport {
             return Some(self.submit_message(view));
         }
         let job = Job {
-            view: OwnedView::of(view),
+            view: super::OwnedView::of(view),
             reply: None,
         };
         match self.worker() {
