@@ -7,6 +7,7 @@
 mod commands;
 pub mod demo;
 pub mod events;
+mod handoff;
 mod held;
 mod publish;
 mod queue;
@@ -112,34 +113,8 @@ pub struct Spooler {
     /// When the open group of `DoSentMail` copies got its first member (by the spooler's
     /// clock, so a test with a manual clock decides the same way every run).
     group_opened: Option<Timestamp>,
-    /// The message a transport is handing off on its own thread, and that transport's
-    /// index. One at a time: a crash of the process can send again only that hand-off (a
-    /// power cut, also the one answered before it, whose marks may still be in their fsync).
-    in_flight: Option<(EntryId, usize)>,
-    /// The next message for the same transport, queued behind `in_flight`
-    /// ([`Transport::queues_handoff`]): it goes on the line as soon as the transport is free,
-    /// and its gate (deferred) is armed only once `in_flight` has been recorded, so it
-    /// cannot reach the point of no return before those marks are journaled, nor before the
-    /// marks of the hand-off before that one are durable.
-    queued: Option<(EntryId, usize, crate::durable::gate::CommitGate)>,
-    /// The gate of the hand-off just promoted from `queued`, to arm as soon as the one
-    /// collected before it is journaled (or to withdraw if that failed).
-    to_arm: Option<crate::durable::gate::CommitGate>,
-    /// A background hand-off was just collected: start the next message's before finishing
-    /// this one.
-    lookahead: bool,
-    /// The message whose recipient marks, from a background hand-off, were journaled without
-    /// an fsync: the next hand-off waits for them (a gate) or is preceded by the sync.
-    marks_awaiting_sync: Option<EntryId>,
-    /// The gate for the next hand-off, taken as those marks were journaled, with their sync
-    /// asked for at once: the fsync then runs while the collected message's step is recorded
-    /// and the next message goes as far as its hand-off, not only during its dialogue.
-    early_gate: Option<crate::durable::gate::CommitGate>,
-    /// The hand-off being started uses `early_gate` (its sync is already asked for).
-    gate_taken_early: bool,
-    /// [`Store::sync_point`] when the marks of the last background hand-off were journaled:
-    /// the point the gate of the hand-off after the next one waits for.
-    marks_point: Option<u64>,
+    /// The hand-offs under way and their write-ahead gates (see `handoff.rs`).
+    handoff: handoff::HandoffState,
     /// The transports each queued message can reach, by (message, revision, recipients done):
     /// a walk past the messages waiting for a busy transport reads each of them once, not at
     /// every pick.
@@ -186,14 +161,7 @@ impl Spooler {
             flush_progress: None,
             only: None,
             group_opened: None,
-            in_flight: None,
-            queued: None,
-            to_arm: None,
-            lookahead: false,
-            marks_awaiting_sync: None,
-            early_gate: None,
-            marks_point: None,
-            gate_taken_early: false,
+            handoff: handoff::HandoffState::default(),
             reach_memo: std::cell::RefCell::default(),
             store_trouble: false,
             unrecorded: Vec::new(),
@@ -256,11 +224,7 @@ impl Spooler {
     pub fn set_transports(&mut self, transports: Vec<Box<dyn Transport>>) {
         // A hand-off under way on an old transport is abandoned: the message is offered
         // again to the new one (at-least-once).
-        self.in_flight = None;
-        if let Some((_, _, g)) = self.queued.take() {
-            self.store.withdraw_gate(&g);
-        }
-        self.lookahead = false;
+        self.handoff.reset(&self.store);
         self.reach_memo.borrow_mut().clear();
         self.transports = transports;
         self.emit_status();

@@ -174,8 +174,8 @@ impl Spooler {
         // that one is collected: a quick answer (a server that is down) would otherwise leave
         // it locked behind the retry it causes.
         if let Some(cur) = self.current
-            && self.queued.is_none()
-            && self.in_flight.is_some_and(|(f, _)| f != cur)
+            && !self.handoff.has_queued()
+            && self.handoff.under_way_id().is_some_and(|f| f != cur)
             && self
                 .store
                 .summary(cur)
@@ -184,7 +184,7 @@ impl Spooler {
         {
             return Some(cur);
         }
-        if let Some((f, ti)) = self.in_flight {
+        if let Some((f, ti)) = self.handoff.under_way() {
             if self
                 .store
                 .summary(f)
@@ -195,11 +195,7 @@ impl Spooler {
                 if let Some(t) = self.transports.get_mut(ti) {
                     t.abandon_handoff(f);
                 }
-                self.in_flight = None;
-                if let Some((q, qti, g)) = self.queued.take() {
-                    self.store.withdraw_gate(&g);
-                    self.in_flight = Some((q, qti));
-                }
+                self.handoff.abandon(&self.store);
             } else if self
                 .transports
                 .get_mut(ti)
@@ -208,11 +204,10 @@ impl Spooler {
                 return Some(f);
             }
         }
-        let in_flight = self.in_flight.map(|(f, _)| f);
-        if self.lookahead && in_flight.is_none() && self.only.is_none() {
+        let in_flight = self.handoff.under_way_id();
+        if in_flight.is_none() && self.only.is_none() && self.handoff.take_lookahead() {
             // Keep the line busy: the next message goes as far as its hand-off before the
             // one whose result just came in is finished.
-            self.lookahead = false;
             if let Some(next) = self.walk(now, true) {
                 return Some(next);
             }
@@ -252,7 +247,7 @@ impl Spooler {
         // A transport with a hand-off under way takes no other until it has answered; a
         // message for other transports may start meanwhile (looked for among a few, so a
         // long queue behind the busy transport costs nothing).
-        let busy = self.in_flight.map(|(_, ti)| ti);
+        let busy = self.handoff.busy_transport();
         let mut looked = 0;
         let mut prepared = false;
         for eid in self.store.queue() {
@@ -260,7 +255,7 @@ impl Spooler {
                 continue;
             };
             if s.next_step.is_none()
-                || self.in_flight.is_some_and(|(f, _)| f == eid)
+                || self.handoff.is_under_way(eid)
                 || self.is_queued(eid)
             {
                 continue;
@@ -344,14 +339,14 @@ impl Spooler {
     /// be aborted. A queued one is not left waiting: it goes on the line right after the one
     /// before.
     fn may_queue_behind(&self, ti: usize, mine: &HashSet<usize>) -> bool {
-        self.queued.is_none()
+        !self.handoff.has_queued()
             && self.only.is_none()
             && mine.iter().min() == Some(&ti)
             && self.transports.get(ti).is_some_and(|t| t.queues_handoff())
     }
 
     pub(super) fn is_queued(&self, eid: EntryId) -> bool {
-        self.queued.as_ref().is_some_and(|(q, _, _)| *q == eid)
+        self.handoff.is_queued(eid)
     }
 
     fn eligible(&self, eid: EntryId, now: Timestamp) -> bool {

@@ -116,14 +116,8 @@ impl Spooler {
     /// queued behind it has not reached its final dot: it is withdrawn first, and its message
     /// unlocked and returned. When the wait runs out, the one under way stays in flight.
     pub(super) fn finish_under_way(&mut self, deadline: Instant) -> Option<EntryId> {
-        let withdrawn = self.queued.take().map(|(q, qti, g)| {
-            self.store.withdraw_gate(&g);
-            (q, qti)
-        });
-        if let Some(g) = self.to_arm.take() {
-            self.store.withdraw_gate(&g);
-        }
-        while let Some((eid, ti)) = self.in_flight {
+        let withdrawn = self.handoff.withdraw_queued(&self.store);
+        while let Some((eid, ti)) = self.handoff.under_way() {
             let answered = self
                 .transports
                 .get_mut(ti)
@@ -144,15 +138,13 @@ impl Spooler {
                 if let Some(t) = self.transports.get_mut(ti) {
                     t.abandon_handoff(eid);
                 }
-                self.in_flight = None;
+                self.handoff.abandon(&self.store);
                 continue;
             }
             self.current = Some(eid);
             self.run_step(eid, Step::Transmit);
             // A hand-off promoted from the queue meanwhile is not let through its dot.
-            if let Some(g) = self.to_arm.take() {
-                self.store.withdraw_gate(&g);
-            }
+            self.handoff.withdraw_unarmed(&self.store);
         }
         self.current = None;
         // The withdrawn one's transport answers at once (its gate is shut for good); that
@@ -204,12 +196,12 @@ impl Spooler {
         let withdrawn = self.finish_under_way(deadline);
         let mut report = Stopped {
             withdrawn,
-            under_way: self.in_flight.map(|(e, _)| e),
+            under_way: self.handoff.under_way_id(),
             ..Stopped::default()
         };
         // Answers the store refused: tried again until it takes them or time runs out.
         while let Some(eid) = self.next_unrecorded() {
-            if self.in_flight.is_some() {
+            if self.handoff.any_under_way() {
                 self.finish_under_way(deadline);
             }
             self.store_trouble = false;
@@ -224,10 +216,10 @@ impl Spooler {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        if self.in_flight.is_some() {
+        if self.handoff.any_under_way() {
             self.finish_under_way(deadline);
         }
-        report.under_way = self.in_flight.map(|(e, _)| e);
+        report.under_way = self.handoff.under_way_id();
         report.unrecorded = self.unrecorded.iter().map(|u| u.eid).collect();
         report.unrecorded.dedup();
         self.finish_past_handoff();

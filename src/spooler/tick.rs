@@ -122,7 +122,7 @@ impl Spooler {
     /// Runs at most one step of one message, honouring pause and breakpoints.
     pub fn tick(&mut self) -> Tick {
         let tick = self.tick_inner();
-        if std::mem::take(&mut self.store_trouble) && self.in_flight.is_some() {
+        if std::mem::take(&mut self.store_trouble) && self.handoff.any_under_way() {
             // The store refused a write with a hand-off under way: its answer is recorded
             // now (or kept until the store takes it), never left to a later run to send again.
             self.finish_under_way(std::time::Instant::now() + STOP_WAIT);
@@ -135,7 +135,7 @@ impl Spooler {
             self.group_opened = Some(self.now());
         }
         // Waiting for a transport's answer is no stop: the group stays open meanwhile.
-        let waiting = matches!(tick, Tick::Idle(_)) && self.in_flight.is_some();
+        let waiting = matches!(tick, Tick::Idle(_)) && self.handoff.any_under_way();
         let stops = !matches!(tick, Tick::Ran(..)) && !waiting || self.mode != Mode::Running;
         if stops {
             self.settle();
@@ -180,7 +180,7 @@ impl Spooler {
         // message with another hand-off under way records its kept answer when that is in).
         if let Some(eid) = self
             .next_unrecorded()
-            .filter(|e| self.in_flight.is_none_or(|(f, _)| f != *e))
+            .filter(|e| !self.handoff.is_under_way(*e))
         {
             self.current = Some(eid);
             self.run_step(eid, Step::Transmit);
@@ -203,7 +203,7 @@ impl Spooler {
             // While a hand-off is under way its completion wakes the spooler anyway, and the
             // timers are looked at when it has: `next_wake` walks the whole queue, which
             // made every hand-off of a long flush O(queue).
-            let wake = if self.in_flight.is_some() {
+            let wake = if self.handoff.any_under_way() {
                 None
             } else {
                 self.next_wake(now)
@@ -215,7 +215,7 @@ impl Spooler {
             return Tick::Idle(None);
         };
         // A hand-off under way that is collected now already passed its breakpoint.
-        let collecting = self.in_flight.is_some_and(|(f, _)| f == eid);
+        let collecting = self.handoff.is_under_way(eid);
         if self.breakpoints.contains(&step) && self.released != Some((eid, step)) && !collecting {
             self.at = Some((eid, step));
             self.mode = Mode::Paused;
@@ -284,18 +284,18 @@ impl Spooler {
 
     /// True while a transport is handing a message off on its own thread.
     pub fn handoff_under_way(&self) -> bool {
-        self.in_flight.is_some()
+        self.handoff.any_under_way()
     }
 
     /// The channel that wakes the spooler's thread when the hand-off under way finishes.
     pub fn handoff_completions(&self) -> Option<crossbeam_channel::Receiver<()>> {
-        let (_, ti) = self.in_flight?;
+        let ti = self.handoff.busy_transport()?;
         self.transports.get(ti)?.completions()
     }
 
     /// Blocks until the hand-off under way has finished, or `max` has passed.
     pub fn wait_for_handoff(&mut self, max: std::time::Duration) {
-        let Some((_, ti)) = self.in_flight else {
+        let Some(ti) = self.handoff.busy_transport() else {
             return;
         };
         if self

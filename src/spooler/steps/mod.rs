@@ -233,7 +233,7 @@ impl Spooler {
             // armed, and the sync asked for, once the one before it is recorded.
             let queued = self.is_queued(eid);
             self.arm_promoted(step_ok);
-            if !std::mem::take(&mut self.gate_taken_early)
+            if !self.handoff.take_gate_taken_early()
                 && !queued
                 && let Err(e) = self.store.sync_journal_background()
             {
@@ -333,19 +333,12 @@ impl Spooler {
     }
 
     /// The hand-off promoted from the queue when the one before it was collected (see
-    /// `Spooler::to_arm`), if its gate was not armed with that one's marks: armed now that the
+    /// `HandoffState::recorded`), if its gate was not armed with that one's marks: armed now that the
     /// step is recorded (with a sync asked for), or withdrawn if recording it failed.
     fn arm_promoted(&mut self, recorded: bool) {
-        let Some(g) = self.to_arm.take() else {
-            return;
-        };
-        if !recorded {
-            self.store.withdraw_gate(&g);
-            return;
-        }
-        self.store.arm_gate(&g);
-        self.early_gate = None;
-        if let Err(e) = self.store.sync_journal_background() {
+        if self.handoff.recorded(&self.store, recorded)
+            && let Err(e) = self.store.sync_journal_background()
+        {
             self.journal_sync_failed(&e);
         }
     }
