@@ -7,6 +7,7 @@ use jiff::Timestamp;
 
 use crate::eml;
 use crate::mapi::{EntryId, Message, MessageState, TraceCall};
+use crate::spooler::error::SpoolerError;
 use crate::store::{Patch, StoreError};
 use crate::transport;
 
@@ -18,7 +19,7 @@ impl Spooler {
         // A command acts on filed messages and reported state only.
         self.settle();
         let now = self.now();
-        let result: Result<(), StoreError> = match cmd {
+        let result: Result<(), SpoolerError> = match cmd {
             Command::Submit(eid) => {
                 submit::submit_message(&mut self.store, eid, now).map(|m| self.changed(&m))
             }
@@ -80,7 +81,7 @@ impl Spooler {
                 let p = Box::new(self.store.profile().clone());
                 self.emit(Event::Profile(p));
                 self.emit_status();
-            }),
+            }).map_err(SpoolerError::from),
             Command::SaveDraft(m) => {
                 submit::save_draft(&mut self.store, *m).map(|m| self.changed(&m))
             }
@@ -113,7 +114,7 @@ impl Spooler {
             Command::CreateFolder(name) => self.store.create_folder(&name).map(|_| {
                 let f = self.store.folders().to_vec();
                 self.emit(Event::Folders(f));
-            }),
+            }).map_err(SpoolerError::from),
             Command::Resync => {
                 let s = self.snapshot();
                 self.emit(Event::Snapshot(s));
@@ -130,7 +131,7 @@ impl Spooler {
 
     /// Send/Receive: clears the retry timer of every waiting message, once. Messages that
     /// run into trouble again wait again (a dead server never makes this spin).
-    fn flush_queue(&mut self) -> Result<(), StoreError> {
+    fn flush_queue(&mut self) -> Result<(), SpoolerError> {
         // "Send all" also tries message files that could not be read before: those readable
         // now come back into the queue.
         for eid in self.store.recheck_unreadable()? {
@@ -181,9 +182,9 @@ impl Spooler {
         Ok(())
     }
 
-    fn send_now(&mut self, eid: EntryId, now: Timestamp) -> Result<(), StoreError> {
+    fn send_now(&mut self, eid: EntryId, now: Timestamp) -> Result<(), SpoolerError> {
         let Some(s) = self.store.summary(eid).cloned() else {
-            return Err(StoreError::NotFound(eid));
+            return Err(StoreError::NotFound(eid).into());
         };
         if s.is_submitted() {
             let msg = self.store.load(eid)?;
@@ -213,10 +214,10 @@ impl Spooler {
         &mut self,
         name: &str,
         faults: crate::profile::FaultConfig,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), SpoolerError> {
         let mut profile = self.store.profile().clone();
         let Some(cfg) = profile.transports.iter_mut().find(|t| t.name == name) else {
-            return Err(StoreError::Invalid(format!("no transport named {name:?}")));
+            return Err(SpoolerError::NoTransport(name.to_owned()));
         };
         cfg.faults = faults.clone();
         self.store.set_profile(profile)?;
@@ -234,7 +235,7 @@ impl Spooler {
         Ok(())
     }
 
-    fn new_draft(&mut self) -> Result<(), StoreError> {
+    fn new_draft(&mut self) -> Result<(), SpoolerError> {
         self.create_draft("", |_| {}).map(|_| ())
     }
 
@@ -244,7 +245,7 @@ impl Spooler {
         &mut self,
         subject: &str,
         fill: impl FnOnce(&mut Message),
-    ) -> Result<Message, StoreError> {
+    ) -> Result<Message, SpoolerError> {
         let eid = self.store.new_entry_id()?;
         let outbox = self.store.folder_of(crate::store::FolderKind::Outbox);
         let mut m = Message::draft(eid, outbox, subject);
@@ -266,7 +267,7 @@ impl Spooler {
     ///
     /// # Errors
     /// An unreadable file, or one that is not a message ([`eml::ImportError`]).
-    pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, StoreError> {
+    pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, SpoolerError> {
         // At most one byte past the cap: enough to know the file is too large, never the
         // whole of `/dev/zero` or a disk image.
         let mut bytes = Vec::new();
@@ -278,8 +279,10 @@ impl Spooler {
             &mut bytes,
         )
         .map_err(|e| StoreError::io(path, e))?;
-        let parsed = eml::import(&bytes)
-            .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))?;
+        let parsed = eml::import(&bytes).map_err(|source| SpoolerError::Import {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let subject = parsed.subject.clone();
         let m = self.create_draft(&subject, |m| {
             m.body = parsed.body;
@@ -298,7 +301,7 @@ impl Spooler {
 
     /// The message as RFC 5322 text, as `export` writes it (Bcc kept, non-Internet rows left
     /// out, `Date:` the submit time, so the same message always reads the same).
-    fn render_export(&self, eid: EntryId) -> Result<eml::Rendered, StoreError> {
+    fn render_export(&self, eid: EntryId) -> Result<eml::Rendered, SpoolerError> {
         let msg = self.store.peek(eid)?;
         let p = self.store.profile();
         let sender = (p.sender_name.clone(), p.sender_address.clone());
@@ -314,7 +317,7 @@ impl Spooler {
             date: msg.client_submit_time().map(std::time::SystemTime::from),
         };
         eml::render_with(&msg, &rows, &sender, opts)
-            .map_err(|e| StoreError::Invalid(format!("message {eid} cannot be exported: {e}")))
+            .map_err(|e| SpoolerError::Export { eid, why: e })
     }
 
     /// The Source tab's text: the exact bytes of the last hand-off, or for a message not
@@ -364,7 +367,7 @@ impl Spooler {
         Some((rel, bytes))
     }
 
-    fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+    fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), SpoolerError> {
         if let Some((kept, bytes)) = self.kept_bytes(eid) {
             std::fs::write(path, &bytes).map_err(|e| StoreError::io(path, e))?;
             self.emit(Event::Notice(format!(
@@ -386,12 +389,10 @@ impl Spooler {
         Ok(())
     }
 
-    fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), StoreError> {
+    fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), SpoolerError> {
         let msg = self.store.load(eid)?;
         if !msg.is_submitted() {
-            return Err(StoreError::Invalid(format!(
-                "message {eid} is not queued, so it cannot be held"
-            )));
+            return Err(SpoolerError::NotQueued(eid));
         }
         let mut spool = msg.spool.clone();
         spool.held = on;
@@ -410,9 +411,9 @@ impl Spooler {
         Ok(())
     }
 
-    fn delete(&mut self, eid: EntryId) -> Result<(), StoreError> {
+    fn delete(&mut self, eid: EntryId) -> Result<(), SpoolerError> {
         let Some(s) = self.store.summary(eid).cloned() else {
-            return Err(StoreError::NotFound(eid));
+            return Err(StoreError::NotFound(eid).into());
         };
         if s.is_submitted() {
             return Err(crate::mapi::MapiError::new(
@@ -437,9 +438,9 @@ impl Spooler {
         Ok(())
     }
 
-    fn move_message(&mut self, eid: EntryId, to: EntryId) -> Result<(), StoreError> {
+    fn move_message(&mut self, eid: EntryId, to: EntryId) -> Result<(), SpoolerError> {
         let Some(s) = self.store.summary(eid).cloned() else {
-            return Err(StoreError::NotFound(eid));
+            return Err(StoreError::NotFound(eid).into());
         };
         if s.is_submitted() {
             return Err(crate::mapi::MapiError::new(
@@ -458,7 +459,7 @@ impl Spooler {
         Ok(())
     }
 
-    fn export_trace(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), StoreError> {
+    fn export_trace(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), SpoolerError> {
         let text = self.trace_text(eid)?;
         std::fs::write(path, text).map_err(|e| StoreError::io(path, e))?;
         self.emit(Event::Notice(format!(
@@ -472,7 +473,7 @@ impl Spooler {
     ///
     /// # Errors
     /// When neither the message nor a saved trace exists.
-    pub fn trace_text(&mut self, eid: EntryId) -> Result<String, StoreError> {
+    pub fn trace_text(&mut self, eid: EntryId) -> Result<String, SpoolerError> {
         let calls = self.trace_of(eid)?;
         let mut out = String::new();
         for c in &calls {
@@ -497,10 +498,10 @@ impl Spooler {
     ///
     /// # Errors
     /// When neither exists.
-    pub fn trace_of(&mut self, eid: EntryId) -> Result<Vec<TraceCall>, StoreError> {
+    pub fn trace_of(&mut self, eid: EntryId) -> Result<Vec<TraceCall>, SpoolerError> {
         if self.store.summary(eid).is_some() {
             return Ok(self.store.load(eid)?.trace);
         }
-        self.store.kept_trace(eid)
+        Ok(self.store.kept_trace(eid)?)
     }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::mapi::tags::{PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_SENTMAIL_ENTRYID};
 use crate::mapi::{Message, PropValue, Recipient, RecipientKind};
 use crate::profile::Profile;
+use crate::spooler::SpoolerError;
 use crate::store::{FolderKind, OpenReport, Result, Seed, Store, StoreError};
 
 const DEMO_JSON: &str = include_str!("../../assets/demo.json");
@@ -69,7 +70,7 @@ pub fn profile() -> Profile {
 /// I/O errors, or a broken embedded demo file.
 pub fn seed(store: &mut Store) -> Result<()> {
     let demo =
-        demo().ok_or_else(|| StoreError::Invalid("the embedded demo data is unreadable".into()))?;
+        demo().ok_or_else(|| StoreError::Invalid(SpoolerError::DemoUnreadable.to_string()))?;
     store.create_folder("Archive")?;
     let outbox = store.folder_of(FolderKind::Outbox);
     let sent = store.folder_of(FolderKind::SentItems);
@@ -103,8 +104,18 @@ pub fn seed(store: &mut Store) -> Result<()> {
         if d.submit {
             // Submitted a few milliseconds apart so the queue order is the file's order.
             let at = Timestamp::now() + SignedDuration::from_millis(i64::try_from(i).unwrap_or(0));
-            super::submit::submit_message(store, eid, at)?;
+            super::submit::submit_message(store, eid, at).map_err(as_store_error)?;
         }
     }
     Ok(())
+}
+
+/// The store's open runs the seed and takes a store error back: a refusal of the spooler's
+/// own (none is expected of the demo messages, valid by construction) is passed as its text.
+fn as_store_error(e: SpoolerError) -> StoreError {
+    match e {
+        SpoolerError::Store(s) => s,
+        SpoolerError::Mapi(m) => StoreError::Mapi(m),
+        other => StoreError::Invalid(other.to_string()),
+    }
 }

@@ -122,7 +122,12 @@ impl HandoffState {
     /// deferred one when it goes `behind` the one under way (armed once that is recorded);
     /// else, when the transport is `gated`, the early gate taken as the last marks were
     /// journaled, or a fresh commit gate.
-    pub(super) fn gate_for(&mut self, store: &Store, behind: bool, gated: bool) -> Option<CommitGate> {
+    pub(super) fn gate_for(
+        &mut self,
+        store: &Store,
+        behind: bool,
+        gated: bool,
+    ) -> Option<CommitGate> {
         if behind {
             self.gate_taken_early = false;
             return Some(store.deferred_gate());
@@ -135,12 +140,19 @@ impl HandoffState {
     /// True when the marks of the last background hand-off are still not durable: a
     /// hand-off without a gate must be preceded by their sync.
     pub(super) fn marks_unsynced(&self, store: &Store) -> bool {
-        self.marks_awaiting_sync.is_some_and(|m| store.is_unsynced(m))
+        self.marks_awaiting_sync
+            .is_some_and(|m| store.is_unsynced(m))
     }
 
     /// The transport took `eid` onto its thread: under way, or queued `behind` the one under
     /// way with its (deferred) gate.
-    pub(super) fn started(&mut self, eid: EntryId, ti: usize, behind: bool, gate: Option<CommitGate>) {
+    pub(super) fn started(
+        &mut self,
+        eid: EntryId,
+        ti: usize,
+        behind: bool,
+        gate: Option<CommitGate>,
+    ) {
         match (behind, gate) {
             (true, Some(g)) => self.queued = Some((eid, ti, g)),
             _ => self.under_way = Some((eid, ti)),

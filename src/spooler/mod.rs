@@ -6,6 +6,7 @@
 
 mod commands;
 pub mod demo;
+pub mod error;
 pub mod events;
 mod handoff;
 mod held;
@@ -28,6 +29,7 @@ use jiff::Timestamp;
 use crate::mapi::{EntryId, Recipient, Step};
 use crate::store::Store;
 use crate::transport::{self, Transport};
+pub use error::SpoolerError;
 pub use events::{Command, DebugState, Event, StatusRow};
 
 /// Where the spooler's events go as they happen (see [`Spooler::set_sink`]): the worker sends

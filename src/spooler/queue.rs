@@ -254,10 +254,7 @@ impl Spooler {
             let Some(s) = self.store.summary(eid) else {
                 continue;
             };
-            if s.next_step.is_none()
-                || self.handoff.is_under_way(eid)
-                || self.is_queued(eid)
-            {
+            if s.next_step.is_none() || self.handoff.is_under_way(eid) || self.is_queued(eid) {
                 continue;
             }
             if to_transmit

@@ -20,7 +20,8 @@ use crate::mapi::{
     Step, TraceCall,
 };
 use crate::profile::Profile;
-use crate::store::{FolderKind, Result, Store, StoreError};
+use crate::spooler::error::{Result, SpoolerError};
+use crate::store::{FolderKind, Store, StoreError};
 
 /// The personal distribution list address type, expanded at submit.
 pub const ADDRTYPE_PDL: &str = "MAPIPDL";
@@ -467,10 +468,7 @@ pub fn save_draft(store: &mut Store, mut draft: Message) -> Result<Message> {
     }
     for a in &draft.attachments {
         if a.file_name.contains(['/', '\\']) || a.file_name == ".." {
-            return Err(StoreError::Invalid(format!(
-                "attachment name {:?} may not contain a path",
-                a.file_name
-            )));
+            return Err(SpoolerError::AttachmentPath(a.file_name.clone()));
         }
     }
     clean_headers(&mut draft);
@@ -586,9 +584,7 @@ const SEND_AGAIN_KEEPS: [crate::mapi::tags::PropTag; 3] = [
 pub fn resend(store: &mut Store, ndr: EntryId, now: Timestamp) -> Result<Message> {
     let report = store.load(ndr)?;
     let Some(orig) = report.embedded.as_deref() else {
-        return Err(StoreError::Invalid(format!(
-            "message {ndr} is not a non-delivery report with an original"
-        )));
+        return Err(SpoolerError::NotAReport(ndr));
     };
     let failed: HashSet<(String, String)> = report
         .recipients
@@ -646,25 +642,21 @@ pub fn attach_file(store: &mut Store, eid: EntryId, path: &std::path::Path) -> R
     }
     let md = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
     if !md.is_file() {
-        return Err(StoreError::Invalid(format!(
-            "{} is not a regular file",
-            path.display()
-        )));
+        return Err(SpoolerError::NotAFile(path.to_path_buf()));
     }
     if md.len() > MAX_ATTACHMENT_BYTES {
-        return Err(StoreError::Invalid(format!(
-            "{} is {} MB; attachments are limited to {} MB",
-            path.display(),
-            md.len() >> 20,
-            MAX_ATTACHMENT_BYTES >> 20
-        )));
+        return Err(SpoolerError::AttachmentTooLarge {
+            path: path.to_path_buf(),
+            size: md.len(),
+            limit: MAX_ATTACHMENT_BYTES,
+        });
     }
     let data = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .filter(|n| !n.is_empty() && n != "..")
-        .ok_or_else(|| StoreError::Invalid(format!("{} has no file name", path.display())))?;
+        .ok_or_else(|| SpoolerError::NoFileName(path.to_path_buf()))?;
     let mime_type = mime_for(&file_name).to_owned();
     msg.attachments.push(crate::mapi::Attachment {
         file_name,

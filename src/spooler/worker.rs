@@ -26,16 +26,14 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Sends a command; a full or closed channel is reported as an error text.
+    /// Sends a command; a full or closed channel is reported as an error.
     ///
     /// # Errors
     /// When the worker is gone or its queue is full.
-    pub fn send(&self, cmd: Command) -> Result<(), String> {
+    pub fn send(&self, cmd: Command) -> Result<(), super::SpoolerError> {
         self.commands.try_send(cmd).map_err(|e| match e {
-            TrySendError::Full(_) => {
-                "the spooler is busy: too many commands queued, try again".to_owned()
-            }
-            TrySendError::Disconnected(_) => "the spooler worker has stopped".to_owned(),
+            TrySendError::Full(_) => super::SpoolerError::Busy,
+            TrySendError::Disconnected(_) => super::SpoolerError::WorkerStopped,
         })
     }
 

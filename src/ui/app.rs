@@ -388,7 +388,7 @@ impl SpoolboxApp {
         for c in pending {
             if let Some(w) = &self.worker {
                 if let Err(e) = w.send(c) {
-                    self.model.errors.push(e);
+                    self.model.errors.push(e.to_string());
                 }
             } else {
                 self.model

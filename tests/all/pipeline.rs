@@ -36,8 +36,8 @@ use spoolbox::mapi::{
 use spoolbox::profile::{
     FaxSettings, HookAction, HookConfig, Profile, RetryPolicy, TransportConfig, TransportKind,
 };
-use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick, submit};
-use spoolbox::store::{FolderKind, Store, StoreError, Summary};
+use spoolbox::spooler::{Clock, Command, Event, Spooler, SpoolerError, Tick, submit};
+use spoolbox::store::{FolderKind, Store, Summary};
 use spoolbox::transport::fax::{COVER_PAGE, FaxTransport};
 use spoolbox::transport::{
     EndFlag, Handoff, Preprocessed, RowOutcome, SubmitResult, SubmitView, Transport,
@@ -645,11 +645,10 @@ fn copies_on_disk(root: &Path, store: &Store, eid: EntryId) -> Vec<String> {
     out
 }
 
-fn mapi_code(e: StoreError) -> MapiCode {
-    match e {
-        StoreError::Mapi(m) => m.code,
-        other => panic!("expected a MAPI error, got {other}"),
-    }
+fn mapi_code(e: impl Into<SpoolerError>) -> MapiCode {
+    let e = e.into();
+    e.mapi_code()
+        .unwrap_or_else(|| panic!("expected a MAPI error, got {e}"))
 }
 
 fn position(trace: &[TraceCall], pred: impl Fn(&TraceCall) -> bool) -> usize {

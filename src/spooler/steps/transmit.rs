@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use crate::mapi::flags::STATUS_OFFLINE;
 use crate::mapi::tags::{PR_DELIVER_TIME, PR_REPORT_TEXT, PR_REPORT_TIME, PR_RESPONSIBILITY};
 use crate::mapi::{Message, RecipientState, SpoolState, Step, StepOutcome};
+use crate::profile::Profile;
 use crate::spooler::{Event, Spooler, pending};
 use crate::store::{Patch, StoreError};
-use crate::profile::Profile;
 use crate::transport::{EndFlag, Handoff, RowOutcome, SubmitResult, SubmitView};
 
 use super::{Disposal, StepDone, Tracer, secs, unlock};
@@ -194,7 +194,11 @@ impl Spooler {
             store_root: self.store.root().to_path_buf(),
             gate: None,
         };
-        let flags = if begin_deferred { "BEGIN_DEFERRED" } else { "0" };
+        let flags = if begin_deferred {
+            "BEGIN_DEFERRED"
+        } else {
+            "0"
+        };
         if let Some(answer) = self
             .unrecorded
             .iter()
@@ -209,7 +213,10 @@ impl Spooler {
                 ),
             );
             self.active_transport = None;
-            return Ok(Offered::Answered { answer, collected: false });
+            return Ok(Offered::Answered {
+                answer,
+                collected: false,
+            });
         }
         let mut resend_now = 0;
         let mut collected = false;
@@ -224,9 +231,8 @@ impl Spooler {
             // dialogue goes on); any other is preceded by the sync. Behind a hand-off under
             // way on this transport: queued, with a gate that stays shut until that one is
             // recorded (see `HandoffState`).
-            let behind = resend_now == 0
-                && self.handoff.would_queue_behind(eid, ti)
-                && t.queues_handoff();
+            let behind =
+                resend_now == 0 && self.handoff.would_queue_behind(eid, ti) && t.queues_handoff();
             let gated = resend_now == 0 && t.gates_handoff(&view);
             view.gate = self.handoff.gate_for(&self.store, behind, gated);
             if !gated && self.handoff.marks_unsynced(&self.store) {
@@ -278,7 +284,11 @@ impl Spooler {
                 h.kept.clone(),
             );
             if h.result == SubmitResult::Ok {
-                tr.call("IXPLogon::EndMessage", format!("[{name}] {eid}"), h.end.mapi_name());
+                tr.call(
+                    "IXPLogon::EndMessage",
+                    format!("[{name}] {eid}"),
+                    h.end.mapi_name(),
+                );
                 if h.end == EndFlag::ResendNow && resend_now < 3 && h.outcomes.is_empty() {
                     resend_now += 1;
                     continue;
@@ -293,7 +303,10 @@ impl Spooler {
     /// Records transport `ti`'s answer for `rows` (S7): each row it answered for is marked
     /// (TRUE, with its outcome and the transport's own words), rows it keeps for later are
     /// claimed, and the marks are journaled before anything else can deliver.
-    #[allow(clippy::too_many_arguments, reason = "the scan's state, passed down one level")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the scan's state, passed down one level"
+    )]
     fn record_answer(
         &mut self,
         msg: &mut Message,

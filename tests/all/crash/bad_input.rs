@@ -14,7 +14,7 @@ use spoolbox::mapi::{
     Attachment, EntryId, Message, PropValue, Recipient, RecipientKind, RecipientState,
 };
 use spoolbox::profile::{HookAction, HookConfig};
-use spoolbox::spooler::{Clock, Command as SpCommand, Event, Spooler, Tick, submit};
+use spoolbox::spooler::{Clock, Command as SpCommand, Event, Spooler, SpoolerError, Tick, submit};
 use spoolbox::store::{FolderKind, Patch, Store, StoreError};
 
 use super::Rng;
@@ -151,7 +151,8 @@ fn path_like_attachment_and_folder_names_are_refused_and_nothing_escapes_the_sto
             data: b"x".to_vec(),
         });
         match submit::save_draft(&mut store, m) {
-            Err(StoreError::Invalid(why)) => {
+            Err(e @ SpoolerError::AttachmentPath(_)) => {
+                let why = e.to_string();
                 assert!(why.contains("may not contain a path"), "{name}: {why}");
             }
             other => panic!("{name}: {other:?}"),
