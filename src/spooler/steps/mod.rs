@@ -210,38 +210,7 @@ impl Spooler {
         let step_ok = res.is_ok();
         let done = res.unwrap_or_else(|e| self.step_failed(&mut work, &mut tr, step, &e));
         if matches!(done.disposal, Disposal::InFlight) {
-            // What earlier transports of this scan said is kept; the rest comes with the
-            // result. The UI shows the step as started until then.
-            let calls = tr.calls;
-            if !calls.is_empty() {
-                let patch = Patch {
-                    trace: calls.clone(),
-                    ..Patch::default()
-                };
-                if let Err(e) = self.store.patch_in_place(eid, patch, false) {
-                    self.emit(Event::Error(format!("message {eid}: {e}")));
-                }
-            }
-            for call in calls {
-                self.emit(Event::Trace { eid, call });
-            }
-            // The hand-off just started waits at its gate for this sync (see `transmit`),
-            // made on the journal's own thread while this one finishes the last message;
-            // unless its gate was taken, and the sync asked for, when the last marks were
-            // journaled (what this message journaled since need not be durable before its
-            // dot, and rides the next sync). A queued hand-off needs no sync yet: its gate is
-            // armed, and the sync asked for, once the one before it is recorded.
-            let queued = self.is_queued(eid);
-            self.arm_promoted(step_ok);
-            if !self.handoff.take_gate_taken_early()
-                && !queued
-                && let Err(e) = self.store.sync_journal_background()
-            {
-                self.journal_sync_failed(&e);
-            }
-            self.emit_status();
-            self.release_durable();
-            self.flush_events();
+            self.record_in_flight(eid, tr.calls, step_ok);
             return;
         }
         work.spool.next_step = done.next;
@@ -255,42 +224,7 @@ impl Spooler {
             rows_before: rows_before(&before, &work),
         };
         let calls = tr.calls;
-        let stored = match done.disposal {
-            Disposal::Patch { sync } => {
-                let mut patch = make_patch(&before, &work);
-                patch.history.push(record.clone());
-                patch.trace.clone_from(&calls);
-                // `work` plus this step's record is what the store now holds: no copy back.
-                self.store.patch_in_place(eid, patch, sync).map(|()| {
-                    work.history.push(record);
-                    work.trace.extend(calls.iter().cloned());
-                    Some(work)
-                })
-            }
-            Disposal::Save(folder) => {
-                work.history.push(record);
-                work.trace.extend(calls.iter().cloned());
-                if let Some(f) = folder {
-                    work.folder = f;
-                }
-                let saved = if step == Step::DoSentMail {
-                    // Group commit across messages: the copy reaches its folder with the next
-                    // group (see `Spooler::tick`); its events wait until then.
-                    self.store.save_grouped(&mut work)
-                } else {
-                    self.store.save(&mut work)
-                };
-                saved.map(|()| Some(work))
-            }
-            // Returned before (the step runs again).
-            Disposal::InFlight => Ok(Some(work)),
-            Disposal::Delete => {
-                work.history.push(record);
-                work.trace.extend(calls.iter().cloned());
-                self.store.keep_trace(work.entry_id, &work.trace);
-                self.store.delete(eid).map(|()| None)
-            }
-        };
+        let stored = self.store_step(step, &before, work, record, &calls, &done.disposal);
         if stored.is_ok() {
             step_fail_point(step, "after");
             if step == Step::Transmit {
@@ -330,6 +264,91 @@ impl Spooler {
         }
         self.release_durable();
         self.flush_events();
+    }
+
+    /// A hand-off went under way on its transport's thread: what earlier transports of this
+    /// scan said is kept; the rest comes with the result (the UI shows the step as started
+    /// until then).
+    fn record_in_flight(&mut self, eid: EntryId, calls: Vec<TraceCall>, step_ok: bool) {
+        if !calls.is_empty() {
+            let patch = Patch {
+                trace: calls.clone(),
+                ..Patch::default()
+            };
+            if let Err(e) = self.store.patch_in_place(eid, patch, false) {
+                self.emit(Event::Error(format!("message {eid}: {e}")));
+            }
+        }
+        for call in calls {
+            self.emit(Event::Trace { eid, call });
+        }
+        // The hand-off just started waits at its gate for this sync (see `transmit`),
+        // made on the journal's own thread while this one finishes the last message;
+        // unless its gate was taken, and the sync asked for, when the last marks were
+        // journaled (what this message journaled since need not be durable before its
+        // dot, and rides the next sync). A queued hand-off needs no sync yet: its gate is
+        // armed, and the sync asked for, once the one before it is recorded.
+        let queued = self.is_queued(eid);
+        self.arm_promoted(step_ok);
+        if !self.handoff.take_gate_taken_early()
+            && !queued
+            && let Err(e) = self.store.sync_journal_background()
+        {
+            self.journal_sync_failed(&e);
+        }
+        self.emit_status();
+        self.release_durable();
+        self.flush_events();
+    }
+
+    /// Stores a step's result as its disposal says: patched in place, saved (filed with the
+    /// next group after `DoSentMail`), or deleted (its trace kept). `Ok(None)`: deleted.
+    fn store_step(
+        &mut self,
+        step: Step,
+        before: &Message,
+        mut work: Message,
+        record: StepRecord,
+        calls: &[TraceCall],
+        disposal: &Disposal,
+    ) -> Result<Option<Message>, StoreError> {
+        let eid = work.entry_id;
+        match disposal {
+            Disposal::Patch { sync } => {
+                let mut patch = make_patch(before, &work);
+                patch.history.push(record.clone());
+                patch.trace = calls.to_vec();
+                // `work` plus this step's record is what the store now holds: no copy back.
+                self.store.patch_in_place(eid, patch, *sync).map(|()| {
+                    work.history.push(record);
+                    work.trace.extend(calls.iter().cloned());
+                    Some(work)
+                })
+            }
+            Disposal::Save(folder) => {
+                work.history.push(record);
+                work.trace.extend(calls.iter().cloned());
+                if let Some(f) = folder {
+                    work.folder = *f;
+                }
+                let saved = if step == Step::DoSentMail {
+                    // Group commit across messages: the copy reaches its folder with the next
+                    // group (see `Spooler::tick`); its events wait until then.
+                    self.store.save_grouped(&mut work)
+                } else {
+                    self.store.save(&mut work)
+                };
+                saved.map(|()| Some(work))
+            }
+            // Returned before (the step runs again).
+            Disposal::InFlight => Ok(Some(work)),
+            Disposal::Delete => {
+                work.history.push(record);
+                work.trace.extend(calls.iter().cloned());
+                self.store.keep_trace(work.entry_id, &work.trace);
+                self.store.delete(eid).map(|()| None)
+            }
+        }
     }
 
     /// The hand-off promoted from the queue when the one before it was collected (see

@@ -45,8 +45,21 @@ impl Spooler {
                 if delete { "TRUE" } else { "FALSE" }
             ),
         );
-        let mut target = sent;
-        let mut replaced = false;
+        let hooked = self.outbound_hooks(msg, tr)?;
+        let disposal = self.sent_mail_disposal(msg, sent, delete, &hooked, tr);
+        Ok(StepDone {
+            outcome: StepOutcome::Done,
+            next: None,
+            disposal,
+        })
+    }
+
+    /// The outbound hooks in profile order (`ISpoolerHook::OutboundMsgHook`): a hook's target
+    /// folder replaces the sent-mail folder (the last one wins), `HOOK_DELETE` deletes,
+    /// `HOOK_CANCEL` stops the chain.
+    fn outbound_hooks(&mut self, msg: &Message, tr: &mut Tracer) -> Result<Hooked, StoreError> {
+        let eid = msg.entry_id;
+        let mut target = None;
         let mut hook_delete = false;
         let hooks = self.store.profile().hooks.clone();
         let subject = msg.subject().to_lowercase();
@@ -62,7 +75,6 @@ impl Spooler {
                 HookAction::MoveTo { folder } => {
                     let f = self.store.create_folder(folder)?;
                     target = Some(f);
-                    replaced = true;
                     format!("S_OK (target folder replaced: {folder})")
                 }
                 HookAction::Delete => {
@@ -85,20 +97,37 @@ impl Spooler {
                 break;
             }
         }
+        Ok(Hooked {
+            target,
+            delete: hook_delete,
+        })
+    }
+
+    /// The disposition table after the hooks: a hook's delete or target first; else neither
+    /// property → stays; sent-mail folder → moved; delete → deleted; both → copied to the
+    /// sent-mail folder, then the original deleted.
+    fn sent_mail_disposal(
+        &self,
+        msg: &Message,
+        sent: Option<EntryId>,
+        delete: bool,
+        hooked: &Hooked,
+        tr: &mut Tracer,
+    ) -> Disposal {
+        let eid = msg.entry_id;
         let name = |s: &Self, f: EntryId| {
             s.store
                 .folder(f)
                 .map_or_else(|| f.to_string(), |x| x.name.clone())
         };
-        let disposal = if hook_delete {
+        if hooked.delete {
             tr.call(
                 "IMAPIFolder::DeleteMessages",
                 format!("{eid}"),
                 "S_OK (a hook set HOOK_DELETE)",
             );
             Disposal::Delete
-        } else if replaced {
-            let f = target.unwrap_or(msg.folder);
+        } else if let Some(f) = hooked.target {
             tr.call(
                 "IMAPIFolder::CopyMessages",
                 format!("{eid} → {}", name(self, f)),
@@ -145,11 +174,14 @@ impl Spooler {
                     Disposal::Save(None)
                 }
             }
-        };
-        Ok(StepDone {
-            outcome: StepOutcome::Done,
-            next: None,
-            disposal,
-        })
+        }
     }
+}
+
+/// What the outbound hooks decided.
+struct Hooked {
+    /// The folder a hook named instead of the sent-mail folder (the last one wins).
+    target: Option<EntryId>,
+    /// A hook set `HOOK_DELETE`.
+    delete: bool,
 }
