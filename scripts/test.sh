@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth x11-utils xdotool imagemagick
-      libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 python3 postfix openssl)
+      libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 python3 postfix openssl desktop-file-utils)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -73,6 +73,9 @@ pub fn start_state(
     Ok((dir, state))
 }
 
+/// The application icon (`assets/spoolbox.svg`, rendered at 256 px).
+pub const ICON_PNG: &[u8] = include_bytes!("../../assets/spoolbox.png");
+
 /// Opens the window on the store `launch` names (or the remembered one).
 ///
 /// # Errors
@@ -90,9 +93,15 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
             Err(e) => anyhow::bail!("--reset-ui: could not remove {}: {e}", f.display()),
         }
     }
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Spoolbox — MAPI spooler debugger")
+        .with_app_id("spoolbox");
+    // The icon is built in; a broken one (never expected) leaves the desktop's default.
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Spoolbox — MAPI spooler debugger")
+        viewport: viewport
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([900.0, 560.0]),
         persist_window: true,

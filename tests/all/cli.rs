@@ -696,3 +696,67 @@ fn a_new_store_given_as_a_bare_relative_name_opens_on_the_first_run() {
     );
     assert!(tmp.path().join("S/store.json").is_file());
 }
+
+/// The application icon is built in and decodes as the window icon (256 px square), and the
+/// desktop install script puts the binary, the icon and a valid `.desktop` entry under a
+/// user's data directories, and takes them away again.
+#[test]
+fn the_icon_decodes_and_the_desktop_entry_installs_and_uninstalls() {
+    let icon = eframe::icon_data::from_png_bytes(spoolbox::ui::ICON_PNG).expect("the icon decodes");
+    assert_eq!((icon.width, icon.height), (256, 256));
+    assert!(
+        icon.rgba.chunks(4).any(|p| p[3] == 0),
+        "the corners are transparent"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new("bash")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/install-desktop.sh"
+            ))
+            .args(args)
+            .env("HOME", home.path())
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_BIN_HOME")
+            .env("SPOOLBOX_BIN", env!("CARGO_BIN_EXE_spoolbox"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        o
+    };
+    run(&[]);
+    let bin = home.path().join(".local/bin/spoolbox");
+    let desktop = home
+        .path()
+        .join(".local/share/applications/spoolbox.desktop");
+    let png = home
+        .path()
+        .join(".local/share/icons/hicolor/256x256/apps/spoolbox.png");
+    for f in [&bin, &desktop, &png] {
+        assert!(f.is_file(), "{} installed", f.display());
+    }
+    let entry = std::fs::read_to_string(&desktop).unwrap();
+    assert!(
+        entry.contains(&format!("Exec={}", bin.display())),
+        "{entry}"
+    );
+    assert!(entry.contains("Icon=spoolbox"), "{entry}");
+    // desktop-file-validate (desktop-file-utils, installed by the test script) checks the
+    // entry against the freedesktop.org specification.
+    if let Ok(o) = std::process::Command::new("desktop-file-validate")
+        .arg(&desktop)
+        .output()
+    {
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    }
+    let help = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(help.status.success(), "the installed binary runs");
+    run(&["--uninstall"]);
+    for f in [&bin, &desktop, &png] {
+        assert!(!f.exists(), "{} removed", f.display());
+    }
+}
