@@ -6,6 +6,7 @@
 mod cli;
 mod crash;
 mod drafts;
+mod fidelity;
 mod group;
 mod hostile_fs;
 mod layers;

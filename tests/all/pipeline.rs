@@ -50,7 +50,7 @@ use crate::store::fast_tempdir;
 
 /// What a scripted transport answers to one `IXPLogon::SubmitMessage`.
 #[derive(Clone, Debug, PartialEq)]
-enum Reply {
+pub(crate) enum Reply {
     /// `S_OK`, every offered row delivered.
     Deliver,
     /// `S_OK`, every offered row failed for good with this report text.
@@ -87,38 +87,38 @@ enum Reply {
 
 /// One offer a transport received.
 #[derive(Clone, Debug)]
-struct Offer {
-    transport: String,
-    eid: EntryId,
-    rows: Vec<u32>,
-    addrs: Vec<String>,
-    begin_deferred: bool,
-    attachments: Vec<String>,
-    submit_flags: Option<u32>,
+pub(crate) struct Offer {
+    pub(crate) transport: String,
+    pub(crate) eid: EntryId,
+    pub(crate) rows: Vec<u32>,
+    pub(crate) addrs: Vec<String>,
+    pub(crate) begin_deferred: bool,
+    pub(crate) attachments: Vec<String>,
+    pub(crate) submit_flags: Option<u32>,
 }
 
 /// Shared by every transport of a rig (and across a restart): the offers, the rows a transport
 /// already set TRUE, and any breach of the rules a transport can see from its side.
 #[derive(Clone, Default)]
-struct Log {
+pub(crate) struct Log {
     offers: Arc<Mutex<Vec<Offer>>>,
     taken: Arc<Mutex<HashSet<(EntryId, u32)>>>,
     violations: Arc<Mutex<Vec<String>>>,
 }
 
 impl Log {
-    fn offers(&self) -> Vec<Offer> {
+    pub(crate) fn offers(&self) -> Vec<Offer> {
         self.offers.lock().unwrap().clone()
     }
 
-    fn to(&self, transport: &str) -> Vec<Offer> {
+    pub(crate) fn to(&self, transport: &str) -> Vec<Offer> {
         self.offers()
             .into_iter()
             .filter(|o| o.transport == transport)
             .collect()
     }
 
-    fn of(&self, eid: EntryId) -> Vec<Offer> {
+    pub(crate) fn of(&self, eid: EntryId) -> Vec<Offer> {
         self.offers().into_iter().filter(|o| o.eid == eid).collect()
     }
 }
@@ -313,7 +313,7 @@ impl Transport for Scripted {
 
 /// A transport of the rig: its profile entry and its script.
 #[derive(Clone, Debug)]
-struct Spec {
+pub(crate) struct Spec {
     name: &'static str,
     types: Vec<&'static str>,
     script: Vec<Reply>,
@@ -321,7 +321,7 @@ struct Spec {
     fax: bool,
 }
 
-fn spec(name: &'static str, types: &[&'static str], default: Reply) -> Spec {
+pub(crate) fn spec(name: &'static str, types: &[&'static str], default: Reply) -> Spec {
     Spec {
         name,
         types: types.to_vec(),
@@ -375,7 +375,7 @@ fn t0() -> Timestamp {
 }
 
 /// Fails the test when a transport saw a rule broken (checked when the rig goes away).
-struct Checker(Log);
+pub(crate) struct Checker(Log);
 
 impl Drop for Checker {
     fn drop(&mut self) {
@@ -390,13 +390,13 @@ impl Drop for Checker {
     }
 }
 
-struct Rig {
-    dir: tempfile::TempDir,
-    sp: Spooler,
-    hand: Arc<Mutex<Timestamp>>,
-    log: Log,
-    events: Vec<Event>,
-    _checker: Checker,
+pub(crate) struct Rig {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) sp: Spooler,
+    pub(crate) hand: Arc<Mutex<Timestamp>>,
+    pub(crate) log: Log,
+    pub(crate) events: Vec<Event>,
+    pub(crate) _checker: Checker,
 }
 
 fn profile_for(specs: &[Spec]) -> Profile {
@@ -419,11 +419,11 @@ fn profile_for(specs: &[Spec]) -> Profile {
 }
 
 impl Rig {
-    fn new(specs: &[Spec]) -> Self {
+    pub(crate) fn new(specs: &[Spec]) -> Self {
         Self::with(specs, |_| {})
     }
 
-    fn with(specs: &[Spec], edit: impl FnOnce(&mut Profile)) -> Self {
+    pub(crate) fn with(specs: &[Spec], edit: impl FnOnce(&mut Profile)) -> Self {
         let dir = fast_tempdir();
         let (mut store, _) = Store::open(dir.path()).unwrap();
         let mut p = profile_for(specs);
@@ -446,7 +446,7 @@ impl Rig {
 
     /// Drops the spooler and the store as a dying process would (no compaction), then opens
     /// them again with new transports on the same clock and log.
-    fn restart(self, specs: &[Spec]) -> Self {
+    pub(crate) fn restart(self, specs: &[Spec]) -> Self {
         let now = self.now();
         let Self {
             dir,
@@ -470,7 +470,7 @@ impl Rig {
         rig
     }
 
-    fn set_transports(&mut self, specs: &[Spec]) {
+    pub(crate) fn set_transports(&mut self, specs: &[Spec]) {
         let ts = specs
             .iter()
             .map(|s| build(s, &self.log, &self.hand))
@@ -478,32 +478,32 @@ impl Rig {
         self.sp.set_transports(ts);
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         *self.hand.lock().unwrap()
     }
 
-    fn advance(&self, secs: i64) {
+    pub(crate) fn advance(&self, secs: i64) {
         *self.hand.lock().unwrap() += SignedDuration::from_secs(secs);
     }
 
-    fn set_clock(&self, t: Timestamp) {
+    pub(crate) fn set_clock(&self, t: Timestamp) {
         *self.hand.lock().unwrap() = t;
     }
 
-    fn store(&mut self) -> &mut Store {
+    pub(crate) fn store(&mut self) -> &mut Store {
         self.sp.store_mut()
     }
 
-    fn folder(&self, kind: FolderKind) -> EntryId {
+    pub(crate) fn folder(&self, kind: FolderKind) -> EntryId {
         self.sp.store().folder_of(kind)
     }
 
     /// A draft in the Outbox with `PR_SENTMAIL_ENTRYID` = Sent Items and these (address, type) rows.
-    fn draft(&mut self, subject: &str, rows: &[(&str, &str)]) -> EntryId {
+    pub(crate) fn draft(&mut self, subject: &str, rows: &[(&str, &str)]) -> EntryId {
         self.draft_with(subject, rows, |_| {})
     }
 
-    fn draft_with(
+    pub(crate) fn draft_with(
         &mut self,
         subject: &str,
         rows: &[(&str, &str)],
@@ -532,33 +532,33 @@ impl Rig {
     }
 
     /// `IMessage::SubmitMessage` through the command; fails the test on an error event.
-    fn submit(&mut self, eid: EntryId) {
+    pub(crate) fn submit(&mut self, eid: EntryId) {
         self.sp.handle(Command::Submit(eid));
         self.pump();
         let errors = self.errors();
         assert!(errors.is_empty(), "submit {eid}: {errors:?}");
     }
 
-    fn send(&mut self, subject: &str, rows: &[(&str, &str)]) -> EntryId {
+    pub(crate) fn send(&mut self, subject: &str, rows: &[(&str, &str)]) -> EntryId {
         let eid = self.draft(subject, rows);
         self.submit(eid);
         eid
     }
 
     /// Runs until idle (or paused), bounded.
-    fn run(&mut self) -> usize {
+    pub(crate) fn run(&mut self) -> usize {
         let n = self.sp.run_until_idle();
         assert!(n < 500, "run_until_idle ran {n} steps: a busy loop");
         self.pump();
         n
     }
 
-    fn pump(&mut self) {
+    pub(crate) fn pump(&mut self) {
         let e = self.sp.drain_events();
         self.events.extend(e);
     }
 
-    fn errors(&self) -> Vec<String> {
+    pub(crate) fn errors(&self) -> Vec<String> {
         self.events
             .iter()
             .filter_map(|e| {
@@ -571,20 +571,20 @@ impl Rig {
             .collect()
     }
 
-    fn msg(&mut self, eid: EntryId) -> Message {
+    pub(crate) fn msg(&mut self, eid: EntryId) -> Message {
         self.store().load(eid).unwrap()
     }
 
-    fn summary(&self, eid: EntryId) -> Option<Summary> {
+    pub(crate) fn summary(&self, eid: EntryId) -> Option<Summary> {
         self.sp.store().summary(eid).cloned()
     }
 
-    fn folder_name(&self, eid: EntryId) -> Option<String> {
+    pub(crate) fn folder_name(&self, eid: EntryId) -> Option<String> {
         let s = self.sp.store().summary(eid)?;
         self.sp.store().folder(s.folder).map(|f| f.name.clone())
     }
 
-    fn in_folder(&self, name: &str) -> Vec<Summary> {
+    pub(crate) fn in_folder(&self, name: &str) -> Vec<Summary> {
         let Some(f) = self.sp.store().folder_named(name) else {
             return Vec::new();
         };
@@ -600,7 +600,7 @@ impl Rig {
         v
     }
 
-    fn ndrs(&self) -> Vec<Summary> {
+    pub(crate) fn ndrs(&self) -> Vec<Summary> {
         self.in_folder("Inbox")
             .into_iter()
             .filter(|s| s.class == "REPORT.IPM.Note.NDR")
@@ -608,15 +608,15 @@ impl Rig {
     }
 
     /// The folders holding a file for this message, read from disk.
-    fn copies_on_disk(&self, eid: EntryId) -> Vec<String> {
+    pub(crate) fn copies_on_disk(&self, eid: EntryId) -> Vec<String> {
         copies_on_disk(self.dir.path(), self.sp.store(), eid)
     }
 
-    fn trace(&mut self, eid: EntryId) -> Vec<TraceCall> {
+    pub(crate) fn trace(&mut self, eid: EntryId) -> Vec<TraceCall> {
         self.sp.trace_of(eid).unwrap()
     }
 
-    fn step_outcomes(&mut self, eid: EntryId) -> Vec<(Step, StepOutcome)> {
+    pub(crate) fn step_outcomes(&mut self, eid: EntryId) -> Vec<(Step, StepOutcome)> {
         self.msg(eid)
             .history
             .iter()
@@ -624,7 +624,7 @@ impl Rig {
             .collect()
     }
 
-    fn queue(&self) -> Vec<EntryId> {
+    pub(crate) fn queue(&self) -> Vec<EntryId> {
         self.sp.store().queue().collect()
     }
 }
@@ -645,7 +645,7 @@ fn copies_on_disk(root: &Path, store: &Store, eid: EntryId) -> Vec<String> {
     out
 }
 
-fn mapi_code(e: impl Into<SpoolerError>) -> MapiCode {
+pub(crate) fn mapi_code(e: impl Into<SpoolerError>) -> MapiCode {
     let e = e.into();
     e.mapi_code()
         .unwrap_or_else(|| panic!("expected a MAPI error, got {e}"))
@@ -675,12 +675,12 @@ fn hook_calls(trace: &[TraceCall], eid: EntryId) -> Vec<String> {
         .collect()
 }
 
-fn smtp() -> Spec {
+pub(crate) fn smtp() -> Spec {
     spec("SMTP", &["SMTP"], Reply::Deliver)
 }
 
-const A: (&str, &str) = ("ann@example.org", "SMTP");
-const B: (&str, &str) = ("bob@example.org", "SMTP");
+pub(crate) const A: (&str, &str) = ("ann@example.org", "SMTP");
+pub(crate) const B: (&str, &str) = ("bob@example.org", "SMTP");
 
 // ---------------------------------------------------------------------------------------------
 // Step 0: SubmitMessage, and the tightly coupled store

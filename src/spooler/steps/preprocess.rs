@@ -13,7 +13,10 @@ impl Spooler {
     /// transports that will receive recipients in registration order, then the spooler's
     /// resubmit clears `SUBMITFLAG_PREPROCESS`.
     pub(super) fn preprocess(&mut self, msg: &mut Message, tr: &mut Tracer) -> StepDone {
-        let flags = msg.submit_flags().unwrap_or(0);
+        let flags = match super::lock::queue_flags(msg) {
+            Ok(f) => f,
+            Err(e) => return super::lock::lock_refused(msg, tr, &e),
+        };
         if flags & SUBMITFLAG_PREPROCESS == 0 {
             return StepDone::patch(StepOutcome::Skipped, Step::SetLockState);
         }
