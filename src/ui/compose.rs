@@ -21,7 +21,7 @@ use crate::mapi::tags::{
 };
 use crate::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind};
 use crate::spooler::Command;
-use crate::spooler::submit::compose_problem;
+use crate::spooler::view::compose_problem;
 
 /// How long after the last keystroke a draft is saved.
 pub const AUTOSAVE_AFTER: Duration = Duration::from_millis(800);

@@ -14,7 +14,8 @@ use crate::mapi::flags::{self, FlagKind};
 use crate::mapi::{
     Message, MessageState, PropBag, PropChange, RecipientState, Step, StepOutcome, tags,
 };
-use crate::spooler::{Command, reason, rewind};
+use crate::spooler::Command;
+use crate::spooler::view::{ReasonContext, counts, reason, rewind};
 use crate::store::Summary;
 
 /// What the reasons are read against, taken once per frame (the table asks for each row).
@@ -36,11 +37,11 @@ impl Reasons {
         }
     }
 
-    /// Why `s` waits (see [`reason::reason`]).
+    /// Why `s` waits (see [`reason`]).
     pub fn of(&self, s: &Summary) -> Option<String> {
-        reason::reason(
+        reason(
             s,
-            &reason::Context {
+            &ReasonContext {
                 profile: self.profile.as_ref(),
                 debug: &self.debug,
                 status: &self.status,
@@ -169,7 +170,7 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
 
 /// "2 delivered · 1 failed · 1 waiting of 4", the counts that tell the truth about a message.
 pub fn counts_text(s: &Summary) -> String {
-    reason::counts(s)
+    counts(s)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
