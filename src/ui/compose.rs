@@ -346,7 +346,7 @@ fn name(resp: &egui::Response, label: &str) {
 }
 
 /// The bar above the form: Submit and Save always in view, and whether the edits are saved.
-pub fn actions_ui(ui: &mut Ui, c: &mut ComposeState, sent: EntryId, out: &mut Vec<Intent>) {
+pub fn actions_ui(ui: &mut Ui, c: &ComposeState, out: &mut Vec<Intent>) {
     let problems = c.problems();
     ui.horizontal(|ui| {
         let submit = ui
@@ -367,21 +367,17 @@ pub fn actions_ui(ui: &mut Ui, c: &mut ComposeState, sent: EntryId, out: &mut Ve
             ))
         });
         if submit.clicked() || (ctrl_enter && problems.is_empty()) {
-            if let Some(cmd) = c.take_submit(sent) {
-                out.push(Intent::Submitted(c.loaded.unwrap_or(EntryId(0))));
-                out.push(Intent::Command(cmd));
-            }
+            out.push(Intent::SubmitDraft);
         } else if ctrl_enter && let Some((_, why)) = problems.first() {
-            out.push(Intent::Error(format!("not submitted: {why}")));
+            out.push(Intent::SubmitRefused(format!("not submitted: {why}")));
         }
         if ui
             .add_enabled(c.dirty(), egui::Button::new("Save draft"))
             .on_hover_text("IMessage::SaveChanges now (drafts also save themselves as you type)")
             .on_disabled_hover_text("Everything on screen is saved")
             .clicked()
-            && let Some(cmd) = c.take_save(sent, true)
         {
-            out.push(Intent::Command(cmd));
+            out.push(Intent::SaveDraft);
         }
         if ui
             .button("Attach file…")
@@ -389,9 +385,7 @@ pub fn actions_ui(ui: &mut Ui, c: &mut ComposeState, sent: EntryId, out: &mut Ve
             .clicked()
             && let Some(eid) = c.loaded
         {
-            if let Some(cmd) = c.take_save(sent, true) {
-                out.push(Intent::Command(cmd));
-            }
+            out.push(Intent::SaveDraft);
             out.push(Intent::PickFile(Purpose::Attach(eid)));
         }
         let (text, color) = match c.save_state() {
@@ -438,112 +432,60 @@ pub fn compose_ui(ui: &mut Ui, c: &mut ComposeState, msg: &Message, out: &mut Ve
     }
 }
 
+/// Where the cursor is to go in the recipient rows.
+struct Focus<'a> {
+    /// Into the first recipient's address (a new draft), asked for a few frames.
+    first: &'a mut bool,
+    /// Frames it has been asked.
+    frames: &'a mut u8,
+    /// Into this row's address (a typed comma ended the row before it).
+    row: &'a mut Option<usize>,
+}
+
+/// What a recipient row asks of the list once drawn.
+struct RowChange {
+    /// Replace it with these rows (a pasted list, or a row ended by a comma).
+    split: Option<Vec<RowEdit>>,
+    /// Remove it (×).
+    remove: bool,
+}
+
+/// The widths of a row's name and address fields.
+#[derive(Clone, Copy)]
+struct Widths {
+    name: f32,
+    address: f32,
+}
+
+/// The recipient rows, each with its problem, then Add recipient and what the whole list
+/// lacks.
 fn recipients_ui(ui: &mut Ui, c: &mut ComposeState, full: f32) {
     let problems = c.problems();
     let mut remove = None;
     let mut split: Option<(usize, Vec<RowEdit>)> = None;
     let fixed = 70.0 + 96.0 + 34.0 + 4.0 * ui.spacing().item_spacing.x;
     let flexible = (full - fixed).max(240.0);
-    let (name_w, addr_w) = (flexible * 0.38, flexible * 0.62 - 8.0);
+    let widths = Widths {
+        name: flexible * 0.38,
+        address: flexible * 0.62 - 8.0,
+    };
     let count = c.content.rows.len();
+    let mut focus = Focus {
+        first: &mut c.focus_first,
+        frames: &mut c.focus_frames,
+        row: &mut c.focus_row,
+    };
     for (i, r) in c.content.rows.iter_mut().enumerate() {
         let n = i + 1;
-        ui.horizontal(|ui| {
-            egui::ComboBox::from_id_salt(("kind", i))
-                .selected_text(r.kind.unwrap_or(RecipientKind::To).label())
-                .width(62.0)
-                .show_ui(ui, |ui| {
-                    for k in [RecipientKind::To, RecipientKind::Cc, RecipientKind::Bcc] {
-                        ui.selectable_value(&mut r.kind, Some(k), k.label());
-                    }
-                });
-            let nm = ui.add(
-                egui::TextEdit::singleline(&mut r.name)
-                    .hint_text("Display name")
-                    .desired_width(name_w),
-            );
-            name(&nm, &format!("Recipient {n} name"));
-            let ad = ui.add(
-                egui::TextEdit::singleline(&mut r.address)
-                    .hint_text(match r.addrtype.as_str() {
-                        "FAX" => "Fax number, e.g. +1 212 555-0142",
-                        "EX" => "/o=Org/cn=name",
-                        _ => "Address, or paste a list: a@x.org, \"B\" <b@y.org>",
-                    })
-                    .desired_width(addr_w),
-            );
-            name(&ad, &format!("Recipient {n} address"));
-            if i == 0 && c.focus_first {
-                // Asked until it holds: the New message button takes the focus when the
-                // mouse button comes up, which may be a frame after the draft arrived.
-                if ad.has_focus() || c.focus_frames >= 30 {
-                    c.focus_first = false;
-                    c.focus_frames = 0;
-                } else {
-                    ad.request_focus();
-                    c.focus_frames += 1;
-                    ui.ctx().request_repaint();
-                }
-            }
-            if c.focus_row == Some(i) {
-                ad.request_focus();
-                c.focus_row = None;
-            }
-            if ad.changed() {
-                // A pasted list becomes one row per address at once; typed, a comma or
-                // semicolon after an address ends that row and the cursor moves on to a new
-                // one (splitting in the middle of typing left the cursor in the old row).
-                let pasted = ui.input(|inp| {
-                    inp.events
-                        .iter()
-                        .any(|e| matches!(e, egui::Event::Paste(_)))
-                });
-                let ended = r.address.trim_end().ends_with([',', ';']);
-                if pasted && let Some(rows) = split_pasted(&r.address) {
-                    split = Some((i, rows));
-                } else if ended
-                    && parse_list(&r.address)
-                        .iter()
-                        .all(|x| x.address.contains('@'))
-                {
-                    let mut rows = parse_list(&r.address);
-                    if let Some(first) = rows.first_mut() {
-                        first.kind = r.kind;
-                        first.addrtype.clone_from(&r.addrtype);
-                        if first.name.is_empty() {
-                            first.name.clone_from(&r.name);
-                        }
-                    }
-                    rows.push(RowEdit {
-                        kind: r.kind,
-                        ..RowEdit::new_smtp()
-                    });
-                    c.focus_row = Some(i + rows.len() - 1);
-                    split = Some((i, rows));
-                }
-            }
-            egui::ComboBox::from_id_salt(("addrtype", i))
-                .selected_text(if r.addrtype.is_empty() {
-                    "type"
-                } else {
-                    r.addrtype.as_str()
-                })
-                .width(80.0)
-                .show_ui(ui, |ui| {
-                    for t in ADDRESS_TYPES {
-                        ui.selectable_value(&mut r.addrtype, t.to_owned(), t);
-                    }
-                })
-                .response
-                .on_hover_text("PR_ADDRTYPE: picks the transport");
-            if ui
-                .add_enabled(count > 1 || !r.is_blank(), egui::Button::new("×"))
-                .on_hover_text(format!("Remove recipient {n}"))
-                .clicked()
-            {
-                remove = Some(i);
-            }
-        });
+        let change = ui
+            .horizontal(|ui| row_ui(ui, r, i, count, widths, &mut focus))
+            .inner;
+        if let Some(rows) = change.split {
+            split = Some((i, rows));
+        }
+        if change.remove {
+            remove = Some(i);
+        }
         if let Some((_, why)) = problems.iter().find(|(row, _)| *row == Some(i)) {
             ui.label(RichText::new(format!("  Recipient {n}: {why}")).color(theme::bad(ui)));
         }
@@ -565,6 +507,125 @@ fn recipients_ui(ui: &mut Ui, c: &mut ComposeState, full: f32) {
             ui.label(RichText::new(why).color(theme::bad(ui)));
         }
     });
+}
+
+/// One recipient row: To/Cc/Bcc, name, address, address type, remove.
+fn row_ui(
+    ui: &mut Ui,
+    r: &mut RowEdit,
+    i: usize,
+    count: usize,
+    widths: Widths,
+    focus: &mut Focus<'_>,
+) -> RowChange {
+    let n = i + 1;
+    egui::ComboBox::from_id_salt(("kind", i))
+        .selected_text(r.kind.unwrap_or(RecipientKind::To).label())
+        .width(62.0)
+        .show_ui(ui, |ui| {
+            for k in [RecipientKind::To, RecipientKind::Cc, RecipientKind::Bcc] {
+                ui.selectable_value(&mut r.kind, Some(k), k.label());
+            }
+        });
+    let nm = ui.add(
+        egui::TextEdit::singleline(&mut r.name)
+            .hint_text("Display name")
+            .desired_width(widths.name),
+    );
+    name(&nm, &format!("Recipient {n} name"));
+    let split = address_ui(ui, r, i, widths.address, focus);
+    egui::ComboBox::from_id_salt(("addrtype", i))
+        .selected_text(if r.addrtype.is_empty() {
+            "type"
+        } else {
+            r.addrtype.as_str()
+        })
+        .width(80.0)
+        .show_ui(ui, |ui| {
+            for t in ADDRESS_TYPES {
+                ui.selectable_value(&mut r.addrtype, t.to_owned(), t);
+            }
+        })
+        .response
+        .on_hover_text("PR_ADDRTYPE: picks the transport");
+    let remove = ui
+        .add_enabled(count > 1 || !r.is_blank(), egui::Button::new("×"))
+        .on_hover_text(format!("Remove recipient {n}"))
+        .clicked();
+    RowChange { split, remove }
+}
+
+/// A row's address field, with the cursor put there when asked; returns the rows it is to
+/// become when a list was pasted into it or a typed comma ended it.
+fn address_ui(
+    ui: &mut Ui,
+    r: &mut RowEdit,
+    i: usize,
+    width: f32,
+    focus: &mut Focus<'_>,
+) -> Option<Vec<RowEdit>> {
+    let ad = ui.add(
+        egui::TextEdit::singleline(&mut r.address)
+            .hint_text(match r.addrtype.as_str() {
+                "FAX" => "Fax number, e.g. +1 212 555-0142",
+                "EX" => "/o=Org/cn=name",
+                _ => "Address, or paste a list: a@x.org, \"B\" <b@y.org>",
+            })
+            .desired_width(width),
+    );
+    name(&ad, &format!("Recipient {} address", i + 1));
+    if i == 0 && *focus.first {
+        // Asked until it holds: the New message button takes the focus when the
+        // mouse button comes up, which may be a frame after the draft arrived.
+        if ad.has_focus() || *focus.frames >= 30 {
+            *focus.first = false;
+            *focus.frames = 0;
+        } else {
+            ad.request_focus();
+            *focus.frames += 1;
+            ui.ctx().request_repaint();
+        }
+    }
+    if *focus.row == Some(i) {
+        ad.request_focus();
+        *focus.row = None;
+    }
+    if !ad.changed() {
+        return None;
+    }
+    // A pasted list becomes one row per address at once; typed, a comma or semicolon after
+    // an address ends that row and the cursor moves on to a new one (splitting in the middle
+    // of typing left the cursor in the old row).
+    let pasted = ui.input(|inp| {
+        inp.events
+            .iter()
+            .any(|e| matches!(e, egui::Event::Paste(_)))
+    });
+    let ended = r.address.trim_end().ends_with([',', ';']);
+    if pasted && let Some(rows) = split_pasted(&r.address) {
+        return Some(rows);
+    }
+    if !(ended
+        && parse_list(&r.address)
+            .iter()
+            .all(|x| x.address.contains('@')))
+    {
+        return None;
+    }
+    let mut rows = parse_list(&r.address);
+    if let Some(first) = rows.first_mut() {
+        first.kind = r.kind;
+        first.addrtype.clone_from(&r.addrtype);
+        if first.name.is_empty() {
+            first.name.clone_from(&r.name);
+        }
+    }
+    rows.push(RowEdit {
+        kind: r.kind,
+        ..RowEdit::new_smtp()
+    });
+    *focus.row = Some(i + rows.len() - 1);
+    Some(rows)
 }
 
 fn options_ui(ui: &mut Ui, c: &mut ComposeState) {
@@ -623,7 +684,7 @@ fn attachments_ui(ui: &mut Ui, c: &mut ComposeState, msg: &Message, out: &mut Ve
         // Saved at once with what is on screen.
         c.saved = Content::default();
         c.last_edit = None;
-        out.push(Intent::SaveNow);
+        out.push(Intent::SaveDraft);
     }
 }
 

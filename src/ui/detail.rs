@@ -6,63 +6,62 @@ use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
 use super::Intent;
-use super::app::SpoolboxApp;
+use super::compose::{self, ComposeState};
 use super::dialogs::Purpose;
-use super::model::Tab;
-use super::{compose, theme};
+use super::model::{Model, Tab};
+use super::theme;
 use crate::mapi::flags::{self, FlagKind};
 use crate::mapi::{
     Message, MessageState, PropBag, PropChange, RecipientState, Step, StepOutcome, tags,
 };
-use crate::spooler::Command;
 use crate::spooler::view::{ReasonContext, counts, reason, rewind};
 use crate::store::Summary;
 
 /// What the reasons are read against, taken once per frame (the table asks for each row).
-pub struct Reasons {
-    profile: Option<crate::profile::Profile>,
-    debug: crate::spooler::DebugState,
-    status: Vec<crate::spooler::StatusRow>,
-    now: jiff::Timestamp,
+pub struct Reasons<'a> {
+    cx: ReasonContext<'a>,
 }
 
-impl Reasons {
+impl<'a> Reasons<'a> {
     /// The window's view of the spooler at `now`.
-    pub fn new(app: &SpoolboxApp, now: jiff::Timestamp) -> Self {
+    pub fn new(model: &'a Model, now: jiff::Timestamp) -> Self {
         Self {
-            profile: app.model.profile.clone(),
-            debug: app.model.debug.clone(),
-            status: app.model.status.clone(),
-            now,
+            cx: ReasonContext {
+                profile: model.profile.as_ref(),
+                debug: &model.debug,
+                status: &model.status,
+                running: true,
+                now,
+            },
         }
     }
 
     /// Why `s` waits (see [`reason`]).
     pub fn of(&self, s: &Summary) -> Option<String> {
-        reason(
-            s,
-            &ReasonContext {
-                profile: self.profile.as_ref(),
-                debug: &self.debug,
-                status: &self.status,
-                running: true,
-                now: self.now,
-            },
-        )
+        reason(s, &self.cx)
     }
 }
 
 /// The reason line for a queued message, as the table's Why column gives it.
-pub fn reason_of(app: &SpoolboxApp, s: &Summary, now: jiff::Timestamp) -> Option<String> {
-    Reasons::new(app, now).of(s)
+pub fn reason_of(model: &Model, s: &Summary, now: jiff::Timestamp) -> Option<String> {
+    Reasons::new(model, now).of(s)
+}
+
+/// What the detail edits and shows besides the model.
+#[derive(Debug)]
+pub struct DetailState<'a> {
+    /// The draft editor.
+    pub compose: &'a mut ComposeState,
+    /// A file dialog (or the path field) is open: Export waits.
+    pub dialog_open: bool,
 }
 
 /// Draws the detail area.
-pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
+pub fn detail_ui(ui: &mut Ui, model: &Model, state: DetailState<'_>, out: &mut Vec<Intent>) {
     ui.add_space(4.0);
-    let Some(msg) = app.model.detail.clone() else {
+    let Some(msg) = &model.detail else {
         ui.label(
-            RichText::new(if app.model.focused.is_some() {
+            RichText::new(if model.focused.is_some() {
                 "Loading…"
             } else {
                 "Select a message to see its pipeline, properties, trace and source."
@@ -72,8 +71,36 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
         return;
     };
     let now = jiff::Timestamp::now();
+    let state_now = msg.state(now);
+    heading_ui(ui, model, msg, now);
+    let editable = state_now == MessageState::Draft && model.submitting != Some(msg.entry_id);
+    ui.horizontal(|ui| tabs_ui(ui, model, msg, editable, state.dialog_open, out));
+    ui.separator();
+    if model.tab == Tab::Compose && editable {
+        compose::actions_ui(ui, state.compose, out);
+        ui.separator();
+    }
+    let compose = state.compose;
+    egui::ScrollArea::vertical()
+        .id_salt("detail-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| match model.tab {
+            Tab::Pipeline => pipeline_ui(ui, model, msg, out),
+            Tab::Properties => properties_ui(ui, msg),
+            Tab::Trace => trace_ui(ui, msg, state.dialog_open, out),
+            Tab::Source => source_ui(ui, model, msg),
+            Tab::Compose => {
+                if compose.loaded == Some(msg.entry_id) {
+                    compose::compose_ui(ui, compose, msg, out);
+                }
+            }
+        });
+}
+
+/// The subject, the message's number and state, its counts and why it waits.
+fn heading_ui(ui: &mut Ui, model: &Model, msg: &Message, now: jiff::Timestamp) {
     let state = msg.state(now);
-    let summary = app.model.summaries.get(&msg.entry_id).cloned();
+    let summary = model.summaries.get(&msg.entry_id);
     ui.horizontal(|ui| {
         ui.heading(if msg.subject().is_empty() {
             "(no subject)"
@@ -81,7 +108,7 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
             msg.subject()
         });
         ui.label(RichText::new(format!("message {}", msg.entry_id)).color(theme::muted(ui)));
-        if let Some(s) = &summary {
+        if let Some(s) = summary {
             let word = s.state_word(now);
             ui.label(
                 RichText::new(word)
@@ -93,79 +120,63 @@ pub fn detail_ui(app: &mut SpoolboxApp, ui: &mut Ui) {
             }
         }
     });
-    if let Some(why) = summary.as_ref().and_then(|s| reason_of(app, s, now)) {
+    if let Some(why) = summary.and_then(|s| reason_of(model, s, now)) {
         ui.label(RichText::new(format!("Why it waits: {why}")).color(theme::warn(ui)));
     }
-    let editable = state == MessageState::Draft && app.model.submitting != Some(msg.entry_id);
-    ui.horizontal(|ui| {
-        for (tab, label) in [(Tab::Pipeline, "Pipeline"), (Tab::Properties, "Properties"), (Tab::Trace, "Trace"), (Tab::Source, "Source")] {
-            if ui.selectable_label(app.model.tab == tab, label).clicked() {
-                app.model.tab = tab;
-                if tab == Tab::Source {
-                    app.command(Command::Source(msg.entry_id));
-                }
-            }
+}
+
+/// The tabs, Edit draft, and what can be done with the message (Export, Resend, Send again).
+fn tabs_ui(
+    ui: &mut Ui,
+    model: &Model,
+    msg: &Message,
+    editable: bool,
+    dialog_open: bool,
+    out: &mut Vec<Intent>,
+) {
+    let state = msg.state(jiff::Timestamp::now());
+    for (tab, label) in [
+        (Tab::Pipeline, "Pipeline"),
+        (Tab::Properties, "Properties"),
+        (Tab::Trace, "Trace"),
+        (Tab::Source, "Source"),
+    ] {
+        if ui.selectable_label(model.tab == tab, label).clicked() {
+            out.push(Intent::ShowTab(tab));
         }
-        if editable && ui.selectable_label(app.model.tab == Tab::Compose, "Edit draft").clicked() {
-            app.model.tab = Tab::Compose;
+    }
+    if editable
+        && ui
+            .selectable_label(model.tab == Tab::Compose, "Edit draft")
+            .clicked()
+    {
+        out.push(Intent::ShowTab(Tab::Compose));
+    }
+    ui.separator();
+    if ui
+        .add_enabled(!dialog_open, egui::Button::new("Export .eml…"))
+        .on_hover_text("Save this message as an RFC 5322 file")
+        .on_disabled_hover_text("A file dialog (or the path field) is open")
+        .clicked()
+    {
+        out.push(Intent::PickFile(Purpose::Export(msg.entry_id)));
+    }
+    if msg.message_class().to_ascii_uppercase().ends_with(".NDR") && msg.embedded.is_some() {
+        ui.separator();
+        if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {
+            out.push(Intent::Resend(msg.entry_id));
         }
+    }
+    if state == MessageState::Sent {
         ui.separator();
         if ui
-            .add_enabled(!app.dialogs.busy(), egui::Button::new("Export .eml…"))
-            .on_hover_text("Save this message as an RFC 5322 file")
-            .on_disabled_hover_text("A file dialog (or the path field) is open")
+            .button("Send again…")
+            .on_hover_text("A new message with the same content to every recipient; this one and its trace stay as they are")
             .clicked()
         {
-            app.intend(Intent::PickFile(Purpose::Export(msg.entry_id)));
+            out.push(Intent::AskSendAgain(msg.entry_id));
         }
-        if msg.message_class().to_ascii_uppercase().ends_with(".NDR") && msg.embedded.is_some() {
-            ui.separator();
-            if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {
-                app.command(Command::Resend(msg.entry_id));
-            }
-        }
-        if state == MessageState::Sent {
-            ui.separator();
-            if ui
-                .button("Send again…")
-                .on_hover_text("A new message with the same content to every recipient; this one and its trace stay as they are")
-                .clicked()
-            {
-                app.model.confirm_send_again = Some(msg.entry_id);
-            }
-        }
-    });
-    ui.separator();
-    if app.model.tab == Tab::Compose && editable {
-        let sent = app
-            .model
-            .folder_of(crate::store::FolderKind::SentItems)
-            .unwrap_or(crate::mapi::EntryId(0));
-        let mut out = Vec::new();
-        compose::actions_ui(ui, &mut app.compose, sent, &mut out);
-        for i in out {
-            app.intend(i);
-        }
-        ui.separator();
     }
-    egui::ScrollArea::vertical()
-        .id_salt("detail-scroll")
-        .auto_shrink([false, false])
-        .show(ui, |ui| match app.model.tab {
-            Tab::Pipeline => pipeline_ui(app, ui, &msg),
-            Tab::Properties => properties_ui(ui, &msg),
-            Tab::Trace => trace_ui(app, ui, &msg),
-            Tab::Source => source_ui(app, ui, &msg),
-            Tab::Compose => {
-                if app.compose.loaded == Some(msg.entry_id) {
-                    let mut out = Vec::new();
-                    compose::compose_ui(ui, &mut app.compose, &msg, &mut out);
-                    for i in out {
-                        app.intend(i);
-                    }
-                }
-            }
-        });
 }
 
 /// "2 delivered · 1 failed · 1 waiting of 4", the counts that tell the truth about a message.
@@ -183,10 +194,10 @@ enum StepState {
     Failed,
 }
 
-/// Draws the step bar and returns the step whose history record was clicked.
-fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
-    let at = app
-        .model
+/// Draws the step bar: a click on a recorded step travels back to before it, a checkbox
+/// sets a breakpoint.
+fn step_bar_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut Vec<Intent>) {
+    let at = model
         .debug
         .at
         .filter(|(e, _)| *e == msg.entry_id)
@@ -218,7 +229,7 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                 StepState::Failed => (theme::bad(ui), "×"),
             };
             let timing = rec.map(|r| if r.micros >= 1000 { format!(" {} ms", r.micros / 1000) } else { format!(" {} µs", r.micros) }).unwrap_or_default();
-            let selected = app.model.travel.is_some() && app.model.travel == rec_idx;
+            let selected = model.travel.is_some() && model.travel == rec_idx;
             let text = RichText::new(format!("{mark} {}", step.name())).color(color);
             let text = if selected { text.strong().underline() } else { text };
             let frame_stroke = if state == StepState::Active { egui::Stroke::new(2.0, color) } else { egui::Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color) };
@@ -237,12 +248,12 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                         tip.push_str("\nClick to see the message as it was before this step, with the properties it changed.");
                     }
                     if r.on_hover_text(tip).clicked() {
-                        app.model.travel = if selected { None } else { rec_idx };
+                        out.push(Intent::TimeTravel(if selected { None } else { rec_idx }));
                     }
                     ui.horizontal(|ui| {
-                        let mut on = app.model.debug.breakpoints.contains(step);
+                        let mut on = model.debug.breakpoints.contains(step);
                         if ui.checkbox(&mut on, RichText::new("break").small()).on_hover_text(format!("Break before {}", step.name())).changed() {
-                            app.command(Command::SetBreakpoint(*step, on));
+                            out.push(Intent::SetBreakpoint(*step, on));
                         }
                         ui.label(RichText::new(timing.trim()).small().color(theme::muted(ui)));
                     });
@@ -252,12 +263,12 @@ fn step_bar_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
     });
 }
 
-fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
-    if msg.state(jiff::Timestamp::now()) == crate::mapi::MessageState::Received {
+fn pipeline_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut Vec<Intent>) {
+    if msg.state(jiff::Timestamp::now()) == MessageState::Received {
         received_ui(ui, msg);
         return;
     }
-    step_bar_ui(app, ui, msg);
+    step_bar_ui(ui, model, msg, out);
     if let Some(err) = &msg.spool.last_error {
         ui.label(RichText::new(format!("Last trouble: {err}")).color(theme::warn(ui)));
     }
@@ -272,9 +283,10 @@ fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
         );
     }
     ui.add_space(6.0);
-    let shown = match app.model.travel {
+    let then;
+    let shown = match model.travel {
         Some(i) => {
-            let then = rewind(msg, i);
+            then = rewind(msg, i);
             let rec = msg.history.get(i);
             ui.group(|ui| {
                 ui.horizontal(|ui| {
@@ -288,19 +300,19 @@ fn pipeline_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
                         .color(theme::active(ui)),
                     );
                     if ui.button("Back to now").clicked() {
-                        app.model.travel = None;
+                        out.push(Intent::TimeTravel(None));
                     }
                 });
                 if let Some(r) = rec {
                     diff_ui(ui, &r.changes);
                 }
             });
-            then
+            &then
         }
-        None => msg.clone(),
+        None => msg,
     };
     ui.add_space(4.0);
-    recipients_ui(ui, &shown);
+    recipients_ui(ui, shown);
 }
 
 /// Reports and local deliveries never go through the send pipeline: say what they are.
@@ -520,14 +532,14 @@ fn properties_ui(ui: &mut Ui, msg: &Message) {
     }
 }
 
-fn trace_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
+fn trace_ui(ui: &mut Ui, msg: &Message, dialog_open: bool, out: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("{} MAPI call(s)", msg.trace.len())).strong());
         if ui
-            .add_enabled(!app.dialogs.busy(), egui::Button::new("Export trace…"))
+            .add_enabled(!dialog_open, egui::Button::new("Export trace…"))
             .clicked()
         {
-            app.intend(Intent::PickFile(Purpose::ExportTrace(msg.entry_id)));
+            out.push(Intent::PickFile(Purpose::ExportTrace(msg.entry_id)));
         }
     });
     let mut submission = 0;
@@ -622,19 +634,10 @@ fn wire_ui(ui: &mut Ui, c: &crate::mapi::TraceCall, handoff: usize, i: usize) {
     });
 }
 
-fn source_ui(app: &mut SpoolboxApp, ui: &mut Ui, msg: &Message) {
-    // Rendered once by the worker (the window renders nothing itself), again when the
-    // message changed.
-    let current = app
-        .model
-        .source
-        .as_ref()
-        .filter(|s| s.eid == msg.entry_id)
-        .cloned();
-    let stale = current.as_ref().is_none_or(|s| s.revision != msg.revision);
-    if stale && !app.model.source_requested(msg.entry_id, msg.revision) {
-        app.command(Command::Source(msg.entry_id));
-    }
+/// The message as RFC 5322 text. Rendered once by the worker (the window renders nothing
+/// itself), again when the message changed: the app asks for it before the frame (`request_source`).
+fn source_ui(ui: &mut Ui, model: &Model, msg: &Message) {
+    let current = model.source.as_ref().filter(|s| s.eid == msg.entry_id);
     let Some(src) = current else {
         ui.label(RichText::new("Rendering…").color(theme::muted(ui)));
         return;
