@@ -1,5 +1,10 @@
 //! The desktop app (eframe/egui). Draws state and emits commands; no file or network I/O:
 //! the spooler worker owns the store, and dialogs only return paths that travel as commands.
+//!
+//! Each panel is a function of the [`model::Model`] (read only), its own edit state and a
+//! list of [`Intent`]s; [`SpoolboxApp::apply`] acts on them after the frame. From the spooler
+//! the window reads its `Command`/`Event` contract, the worker that runs it, and
+//! `spooler::view` (pure functions of plain data).
 
 pub mod app;
 pub mod compose;

@@ -220,3 +220,66 @@ fn dismiss_asks_to_dismiss_that_error() {
         &vec![Intent::DismissError(1), Intent::DismissAllErrors]
     );
 }
+
+/// The Rust files under `dir`, with their text.
+fn sources(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            out.push((path, text));
+        }
+    }
+}
+
+/// The code of a line (comments, doc comments included, left out).
+fn code(line: &str) -> &str {
+    line.split("//").next().unwrap_or("")
+}
+
+#[test]
+fn no_panel_imports_the_app_and_the_ui_reads_the_spooler_through_a_short_list() {
+    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let mut files = Vec::new();
+    sources(&ui, &mut files);
+    assert!(files.len() > 10, "the scan reads the sources");
+    // The spooler's command/event contract and its worker, and `spooler::view`: pure
+    // functions of plain data.
+    let allowed = [
+        "Command",
+        "Event",
+        "DebugState",
+        "StatusRow",
+        "worker",
+        "view",
+    ];
+    let mut wrong = Vec::new();
+    for (path, text) in &files {
+        let rel = path.strip_prefix(&ui).unwrap();
+        let app = rel.starts_with("app") || rel == std::path::Path::new("mod.rs");
+        let whole: String = text.lines().map(code).collect::<Vec<_>>().join(" ");
+        if !app && (whole.contains("SpoolboxApp") || whole.contains("app::")) {
+            wrong.push(format!("{}: imports the app", rel.display()));
+        }
+        for (i, _) in whole.match_indices("spooler::") {
+            let rest = &whole[i + "spooler::".len()..];
+            let names: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => group.split('}').next().unwrap_or("").split(',').collect(),
+                None => vec![rest],
+            };
+            for name in names {
+                let head: String = name
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !head.is_empty() && !allowed.contains(&head.as_str()) {
+                    wrong.push(format!("{}: spooler::{head}", rel.display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
