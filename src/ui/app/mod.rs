@@ -287,7 +287,7 @@ impl eframe::App for SpoolboxApp {
         if closing {
             self.flush_commands();
         }
-        // The keys act before the panels draw, as a click would have in the frame before.
+        // The keys act before the panels draw (as they always did): this frame shows them.
         let mut keys = Vec::new();
         keys::shortcuts(ctx, &self.model, self.dialogs.field.is_some(), &mut keys);
         for i in keys {

@@ -57,7 +57,7 @@ pub struct DetailState<'a> {
 }
 
 /// Draws the detail area.
-pub fn detail_ui(ui: &mut Ui, model: &Model, state: DetailState<'_>, out: &mut Vec<Intent>) {
+pub fn detail_ui(ui: &mut Ui, model: &Model, panel: DetailState<'_>, out: &mut Vec<Intent>) {
     ui.add_space(4.0);
     let Some(msg) = &model.detail else {
         ui.label(
@@ -71,23 +71,23 @@ pub fn detail_ui(ui: &mut Ui, model: &Model, state: DetailState<'_>, out: &mut V
         return;
     };
     let now = jiff::Timestamp::now();
-    let state_now = msg.state(now);
+    let state = msg.state(now);
     heading_ui(ui, model, msg, now);
-    let editable = state_now == MessageState::Draft && model.submitting != Some(msg.entry_id);
-    ui.horizontal(|ui| tabs_ui(ui, model, msg, editable, state.dialog_open, out));
+    let editable = state == MessageState::Draft && model.submitting != Some(msg.entry_id);
+    ui.horizontal(|ui| tabs_ui(ui, model, msg, state, editable, panel.dialog_open, out));
     ui.separator();
     if model.tab == Tab::Compose && editable {
-        compose::actions_ui(ui, state.compose, out);
+        compose::actions_ui(ui, panel.compose, out);
         ui.separator();
     }
-    let compose = state.compose;
+    let compose = panel.compose;
     egui::ScrollArea::vertical()
         .id_salt("detail-scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| match model.tab {
             Tab::Pipeline => pipeline::pipeline_ui(ui, model, msg, out),
             Tab::Properties => properties::properties_ui(ui, msg),
-            Tab::Trace => trace::trace_ui(ui, msg, state.dialog_open, out),
+            Tab::Trace => trace::trace_ui(ui, msg, panel.dialog_open, out),
             Tab::Source => source::source_ui(ui, model, msg),
             Tab::Compose => {
                 if compose.loaded == Some(msg.entry_id) {
@@ -130,11 +130,11 @@ fn tabs_ui(
     ui: &mut Ui,
     model: &Model,
     msg: &Message,
+    state: MessageState,
     editable: bool,
     dialog_open: bool,
     out: &mut Vec<Intent>,
 ) {
-    let state = msg.state(jiff::Timestamp::now());
     for (tab, label) in [
         (Tab::Pipeline, "Pipeline"),
         (Tab::Properties, "Properties"),
