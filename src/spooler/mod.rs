@@ -253,3 +253,12 @@ impl Spooler {
 pub(crate) fn pending(r: &Recipient) -> bool {
     !r.responsibility() && !r.outcome.is_final() && !r.is_p1()
 }
+
+/// What the window reads of the spooler besides its [`Command`]/[`Event`] contract: pure
+/// functions of plain data (a summary, a message, a recipient row), no spooler state. The UI
+/// imports these from here, so its dependency on the spooler is this short list.
+pub mod view {
+    pub use super::reason::{Context as ReasonContext, counts, reason};
+    pub use super::steps::rewind;
+    pub use super::submit::compose_problem;
+}

@@ -1,10 +1,11 @@
 //! The folder list with counts.
 
-use super::app::SpoolboxApp;
-use crate::store::FolderKind;
+use super::Intent;
+use super::model::Model;
+use crate::store::{Folder, FolderKind};
 
 /// Draws the folder list on the left.
-pub fn folders_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
+pub fn folders_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Intent>) {
     egui::Panel::left("folders")
         .resizable(true)
         .default_size(180.0)
@@ -13,7 +14,7 @@ pub fn folders_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             ui.add_space(6.0);
             ui.heading("Folders");
             ui.add_space(4.0);
-            let mut folders = app.model.folders.clone();
+            let mut folders: Vec<&Folder> = model.folders.iter().collect();
             let order = |k: FolderKind| match k {
                 FolderKind::Inbox => 0,
                 FolderKind::Outbox => 1,
@@ -21,11 +22,11 @@ pub fn folders_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 FolderKind::DeletedItems => 3,
                 FolderKind::User => 4,
             };
-            folders.sort_by_key(|f| (order(f.kind), f.name.clone()));
+            folders.sort_by(|a, b| (order(a.kind), &a.name).cmp(&(order(b.kind), &b.name)));
             for f in folders {
-                let n = app.model.count(f.entry_id);
+                let n = model.count(f.entry_id);
                 let label = format!("{} ({n})", f.name);
-                let r = ui.selectable_label(app.model.folder == Some(f.entry_id), label);
+                let r = ui.selectable_label(model.folder == Some(f.entry_id), label);
                 let r = match f.kind {
                     FolderKind::Outbox => {
                         r.on_hover_text("PR_IPM_OUTBOX_ENTRYID: drafts and the outgoing queue")
@@ -40,10 +41,7 @@ pub fn folders_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                     FolderKind::User => r,
                 };
                 if r.clicked() {
-                    app.model.folder = Some(f.entry_id);
-                    app.model.selected.clear();
-                    app.model.invalidate_rows();
-                    app.focus(None);
+                    out.push(Intent::OpenFolder(f.entry_id));
                 }
             }
         });

@@ -1,11 +1,18 @@
 //! The desktop app (eframe/egui). Draws state and emits commands; no file or network I/O:
 //! the spooler worker owns the store, and dialogs only return paths that travel as commands.
+//!
+//! Each panel is a function of the [`model::Model`] (read only), its own edit state and a
+//! list of [`Intent`]s; [`SpoolboxApp::apply`] acts on them after the frame. From the spooler
+//! the window reads its `Command`/`Event` contract, the worker that runs it, and
+//! `spooler::view` (pure functions of plain data).
 
 pub mod app;
 pub mod compose;
 pub mod detail;
 pub mod dialogs;
 pub mod folders;
+pub mod intent;
+pub mod keys;
 pub mod model;
 pub mod notify;
 pub mod outbox;
@@ -16,23 +23,7 @@ pub mod toolbar;
 pub mod windows;
 
 pub use app::SpoolboxApp;
-
-/// What a panel asks of the app, applied after the panel has drawn (as egui's demo app and
-/// rerun's viewer do): a panel reads the model and pushes intents, and never reaches for the
-/// worker, a dialog or another panel itself.
-#[derive(Debug)]
-pub enum Intent {
-    /// Send a command to the spooler.
-    Command(crate::spooler::Command),
-    /// The editor submitted this draft: close the editor now, in this frame.
-    Submitted(crate::mapi::EntryId),
-    /// Tell the user something went wrong.
-    Error(String),
-    /// Ask for a path (a dialog, or the path field where none can open).
-    PickFile(dialogs::Purpose),
-    /// Save the draft in the editor now.
-    SaveNow,
-}
+pub use intent::Intent;
 
 /// What the window opens with (from the command line, resolved by `main`).
 #[derive(Clone, Debug)]

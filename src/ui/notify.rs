@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use egui::RichText;
 
+use super::Intent;
 use super::model::Model;
 use super::theme;
 
@@ -16,9 +17,13 @@ pub const NOTICE_FOR: Duration = Duration::from_secs(8);
 /// At most this many errors are shown at once (the rest are counted).
 const SHOWN: usize = 4;
 
-/// Draws the notifications over everything else.
-pub fn notify_ui(ctx: &egui::Context, model: &mut Model) {
+/// Lets notices go once they have been on screen for [`NOTICE_FOR`] (before each frame).
+pub fn expire(model: &mut Model) {
     model.toasts.retain(|(t, _)| t.elapsed() < NOTICE_FOR);
+}
+
+/// Draws the notifications over everything else.
+pub fn notify_ui(ctx: &egui::Context, model: &Model, out: &mut Vec<Intent>) {
     if model.errors.is_empty() && model.toasts.is_empty() {
         return;
     }
@@ -70,9 +75,9 @@ pub fn notify_ui(ctx: &egui::Context, model: &mut Model) {
             }
         });
     if dismiss_all {
-        model.errors.clear();
+        out.push(Intent::DismissAllErrors);
     } else if let Some(i) = dismiss {
-        model.errors.remove(i);
+        out.push(Intent::DismissError(i));
     }
     if !model.toasts.is_empty() {
         ctx.request_repaint_after(Duration::from_millis(500));

@@ -2,17 +2,17 @@
 
 use egui::RichText;
 
-use super::app::SpoolboxApp;
+use super::model::Model;
 use super::theme;
 use crate::mapi::flags::{self, FlagKind, STATUS_FAILURE, STATUS_OFFLINE, STATUS_OUTBOUND_ACTIVE};
 
 /// Draws the status bar at the bottom.
-pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
+pub fn status_ui(ui: &mut egui::Ui, model: &Model) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.add_space(3.0);
         ui.horizontal_wrapped(|ui| {
-            let paused = app.model.debug.paused;
-            let state = match (&app.model.debug.at, paused) {
+            let paused = model.debug.paused;
+            let state = match (&model.debug.at, paused) {
                 (Some((eid, step)), _) => {
                     RichText::new(format!("Stopped before {step} of message {eid}"))
                         .color(theme::active(ui))
@@ -21,7 +21,7 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 (None, true) => RichText::new("Spooler paused")
                     .color(theme::warn(ui))
                     .strong(),
-                (None, false) => match app.model.idle_until {
+                (None, false) => match model.idle_until {
                     Some(Some(t)) => {
                         RichText::new(format!("Idle until {}", t.strftime("%H:%M:%S UTC")))
                             .color(theme::muted(ui))
@@ -32,7 +32,7 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
             };
             ui.label(state);
             ui.separator();
-            for row in &app.model.status {
+            for row in &model.status {
                 let c = if row.status_code & STATUS_FAILURE != 0 {
                     theme::bad(ui)
                 } else if row.status_code & STATUS_OUTBOUND_ACTIVE != 0 {
@@ -67,7 +67,7 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 }
                 ui.separator();
             }
-            if let Some((label, done, total)) = &app.model.progress {
+            if let Some((label, done, total)) = &model.progress {
                 let p = if *total == 0 {
                     0.0
                 } else {
@@ -79,7 +79,7 @@ pub fn status_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                         .desired_width(200.0),
                 );
             }
-            if let Some(root) = &app.model.root {
+            if let Some(root) = &model.root {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     // In the room that is left, cut short (the whole path on hover) rather
                     // than drawn over the transports.

@@ -1,17 +1,89 @@
-//! The extra windows: keyboard shortcuts, fault injection, the profile editor.
+//! The extra windows: keyboard shortcuts, fault injection, the profile editor, and the two
+//! small ones that ask (the path field, "Send again?").
 
 use egui::RichText;
 
-use super::app::SpoolboxApp;
+use super::Intent;
+use super::dialogs::{PathField, Purpose};
+use super::model::Model;
 use super::theme;
 use crate::profile::{FaultConfig, Profile};
-use crate::spooler::Command;
+
+/// Which extra windows are open, and what they edit.
+#[derive(Debug, Default)]
+pub struct Windows {
+    /// Keyboard shortcuts.
+    pub help: bool,
+    /// Fault injection.
+    pub faults: bool,
+    /// Profile editor.
+    pub profile: bool,
+    /// The profile JSON being edited.
+    pub profile_text: String,
+    /// Fault panel: the transport being edited.
+    pub fault_transport: Option<String>,
+    /// Fault panel: its settings.
+    pub fault_edit: FaultConfig,
+}
+
+impl Windows {
+    /// Opens or closes the profile editor; opening it shows the profile as it is now.
+    pub fn toggle_profile(&mut self, profile: Option<&Profile>) {
+        self.profile = !self.profile;
+        self.profile_text = profile
+            .and_then(|p| serde_json::to_string_pretty(p).ok())
+            .unwrap_or_default();
+    }
+
+    /// True when the profile editor shows the profile as it is (nothing typed).
+    pub fn profile_unedited(&self, profile: Option<&Profile>) -> bool {
+        profile
+            .and_then(|p| serde_json::to_string_pretty(p).ok())
+            .is_some_and(|t| t == self.profile_text)
+    }
+
+    /// Escape: closes Help, else Faults, else the profile editor unless its text was edited.
+    pub fn close_top(&mut self, profile: Option<&Profile>) {
+        if self.help {
+            self.help = false;
+        } else if self.faults {
+            self.faults = false;
+        } else if self.profile && self.profile_unedited(profile) {
+            self.profile = false;
+        }
+    }
+}
+
+/// Draws whichever windows are open; `field` is the path field, when one is shown.
+pub fn windows_ui(
+    ui: &mut egui::Ui,
+    model: &Model,
+    windows: &mut Windows,
+    field: Option<&mut PathField>,
+    out: &mut Vec<Intent>,
+) {
+    let ctx = ui.ctx().clone();
+    if let Some(field) = field {
+        path_field_ui(&ctx, field, out);
+    }
+    send_again_ui(&ctx, model, out);
+    help_ui(&ctx, &mut windows.help);
+    let mut open = windows.faults;
+    egui::Window::new("Fault injection")
+        .open(&mut open)
+        .default_width(380.0)
+        .show(&ctx, |ui| faults_ui(ui, model, windows, out));
+    windows.faults = open;
+    let mut open = windows.profile;
+    egui::Window::new("Profile")
+        .open(&mut open)
+        .default_size([560.0, 480.0])
+        .show(&ctx, |ui| profile_ui(ui, &mut windows.profile_text, out));
+    windows.profile = open;
+}
 
 /// The path field that stands in for a file dialog that could not open.
-fn path_field_ui(app: &mut SpoolboxApp, ctx: &egui::Context) {
-    let Some(field) = app.dialogs.field.as_mut() else {
-        return;
-    };
+fn path_field_ui(ctx: &egui::Context, field: &mut PathField, out: &mut Vec<Intent>) {
     let mut done = None;
     egui::Window::new(field.purpose.title())
         .id(egui::Id::unique("path-field"))
@@ -21,12 +93,9 @@ fn path_field_ui(app: &mut SpoolboxApp, ctx: &egui::Context) {
         .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
         .show(ctx, |ui| {
             ui.label(RichText::new(&field.why).color(theme::warn(ui)));
-            let several = matches!(
-                field.purpose,
-                super::dialogs::Purpose::Import | super::dialogs::Purpose::Attach(_)
-            );
+            let several = matches!(field.purpose, Purpose::Import | Purpose::Attach(_));
             let hint = match field.purpose {
-                super::dialogs::Purpose::OpenStore => "/path/to/store (created if new)".to_owned(),
+                Purpose::OpenStore => "/path/to/store (created if new)".to_owned(),
                 p => p
                     .suggested_name()
                     .map_or_else(|| "/path/to/file".to_owned(), |n| format!("/path/to/{n}")),
@@ -61,17 +130,18 @@ fn path_field_ui(app: &mut SpoolboxApp, ctx: &egui::Context) {
             });
         });
     if let Some(ok) = done {
-        app.path_field_done(ok);
+        out.push(Intent::PathFieldDone(ok));
     }
 }
 
 /// Asks before "Send again" makes a new message.
-fn send_again_ui(app: &mut SpoolboxApp, ctx: &egui::Context) {
-    let Some(eid) = app.model.confirm_send_again else {
+fn send_again_ui(ctx: &egui::Context, model: &Model, out: &mut Vec<Intent>) {
+    let Some(eid) = model.confirm_send_again else {
         return;
     };
-    let Some(s) = app.model.summaries.get(&eid).cloned() else {
-        app.model.confirm_send_again = None;
+    let Some(s) = model.summaries.get(&eid) else {
+        // The message is gone: nothing to ask about.
+        out.push(Intent::AnswerSendAgain(false));
         return;
     };
     let mut answer = None;
@@ -100,23 +170,16 @@ fn send_again_ui(app: &mut SpoolboxApp, ctx: &egui::Context) {
             });
         });
     if let Some(yes) = answer {
-        app.model.confirm_send_again = None;
-        if yes {
-            app.command(Command::SendAgain(eid));
-        }
+        out.push(Intent::AnswerSendAgain(yes));
     }
 }
 
-/// Draws whichever windows are open.
-pub fn windows_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
-    let ctx = ui.ctx().clone();
-    path_field_ui(app, &ctx);
-    send_again_ui(app, &ctx);
-    let mut help = app.windows.help;
+/// The keyboard shortcuts.
+fn help_ui(ctx: &egui::Context, open: &mut bool) {
     egui::Window::new("Keyboard shortcuts")
-        .open(&mut help)
+        .open(open)
         .resizable(false)
-        .show(&ctx, |ui| {
+        .show(ctx, |ui| {
             egui::Grid::new("keys").striped(true).show(ui, |ui| {
                 for (k, what) in [
                     ("F9", "Send all: every queued message now (Send/Receive)"),
@@ -147,95 +210,103 @@ pub fn windows_ui(app: &mut SpoolboxApp, ui: &mut egui::Ui) {
                 }
             });
         });
-    app.windows.help = help;
+}
 
-    let mut faults = app.windows.faults;
-    egui::Window::new("Fault injection")
-        .open(&mut faults)
-        .default_width(380.0)
-        .show(&ctx, |ui| {
-            let Some(profile) = app.model.profile.clone() else {
-                return;
-            };
-            let names: Vec<String> = profile.transports.iter().map(|t| t.name.clone()).collect();
-            let current = app
-                .windows
-                .fault_transport
-                .clone()
-                .unwrap_or_else(|| names.first().cloned().unwrap_or_default());
-            egui::ComboBox::from_label("Transport")
-                .selected_text(&current)
-                .show_ui(ui, |ui| {
-                    for n in &names {
-                        if ui.selectable_label(*n == current, n).clicked() {
-                            app.windows.fault_transport = Some(n.clone());
-                            app.windows.fault_edit = profile
-                                .transports
-                                .iter()
-                                .find(|t| t.name == *n)
-                                .map(|t| t.faults.clone())
-                                .unwrap_or_default();
-                        }
-                    }
-                });
-            let f = &mut app.windows.fault_edit;
-            egui::Grid::new("faults").num_columns(2).show(ui, |ui| {
-                ui.label("Fail the next N hand-offs");
-                ui.add(egui::DragValue::new(&mut f.fail_next).range(0..=1000));
-                ui.end_row();
-                ui.label("Fail recipients matching");
-                let mut pat = f.fail_pattern.clone().unwrap_or_default();
-                if ui
-                    .add(egui::TextEdit::singleline(&mut pat).hint_text("part of an address"))
-                    .changed()
-                {
-                    f.fail_pattern = Some(pat).filter(|p| !p.is_empty());
+/// Fault injection: a transport, its faults, Apply and Clear.
+fn faults_ui(ui: &mut egui::Ui, model: &Model, windows: &mut Windows, out: &mut Vec<Intent>) {
+    let Some(profile) = &model.profile else {
+        return;
+    };
+    let names: Vec<&str> = profile.transports.iter().map(|t| t.name.as_str()).collect();
+    let current = windows
+        .fault_transport
+        .clone()
+        .unwrap_or_else(|| names.first().map(|n| (*n).to_owned()).unwrap_or_default());
+    egui::ComboBox::from_label("Transport")
+        .selected_text(&current)
+        .show_ui(ui, |ui| {
+            for n in &names {
+                if ui.selectable_label(*n == current, *n).clicked() {
+                    windows.fault_transport = Some((*n).to_owned());
+                    windows.fault_edit = profile
+                        .transports
+                        .iter()
+                        .find(|t| t.name == *n)
+                        .map(|t| t.faults.clone())
+                        .unwrap_or_default();
                 }
-                ui.end_row();
-                ui.label("Failures are permanent (NDR)");
-                ui.checkbox(&mut f.permanent, "permanent");
-                ui.end_row();
-                ui.label("Latency per hand-off (ms)");
-                ui.add(egui::DragValue::new(&mut f.latency_ms).range(0..=60_000));
-                ui.end_row();
-                ui.label("Decline everything");
-                ui.checkbox(&mut f.decline, "MAPI_E_NOT_ME");
-                ui.end_row();
-                ui.label("Defer (END_DONT_RESEND), seconds");
-                ui.add(egui::DragValue::new(&mut f.defer_secs).range(0..=86_400));
-                ui.end_row();
-            });
-            ui.horizontal(|ui| {
-                if ui.button("Apply faults").clicked() {
-                    app.command(Command::SetFaults(
-                        current.clone(),
-                        app.windows.fault_edit.clone(),
-                    ));
-                }
-                if ui.button("Clear faults").clicked() {
-                    app.windows.fault_edit = FaultConfig::default();
-                    app.command(Command::SetFaults(current.clone(), FaultConfig::default()));
-                }
-            });
+            }
         });
-    app.windows.faults = faults;
-
-    let mut profile_open = app.windows.profile;
-    egui::Window::new("Profile").open(&mut profile_open).default_size([560.0, 480.0]).show(&ctx, |ui| {
-        ui.label("Transports in priority order with their address types and settings, the coupled store's address types, outbound hooks, the retry policy. The SMTP password is never stored here.");
-        let parsed = serde_json::from_str::<Profile>(&app.windows.profile_text);
-        egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
-            ui.add(egui::TextEdit::multiline(&mut app.windows.profile_text).code_editor().desired_width(f32::INFINITY).desired_rows(20));
-        });
-        match &parsed {
-            Ok(_) => ui.label(RichText::new("valid profile").color(theme::ok(ui))),
-            Err(e) => ui.label(RichText::new(format!("not a valid profile: {e}")).color(theme::bad(ui))),
-        };
-        if ui.add_enabled(parsed.is_ok(), egui::Button::new("Save profile")).clicked()
-            && let Ok(p) = parsed
-        {
-            app.command(Command::SaveProfile(Box::new(p)));
+    fault_grid_ui(ui, &mut windows.fault_edit);
+    ui.horizontal(|ui| {
+        if ui.button("Apply faults").clicked() {
+            out.push(Intent::SetFaults(
+                current.clone(),
+                windows.fault_edit.clone(),
+            ));
+        }
+        if ui.button("Clear faults").clicked() {
+            windows.fault_edit = FaultConfig::default();
+            out.push(Intent::SetFaults(current.clone(), FaultConfig::default()));
         }
     });
-    app.windows.profile = profile_open;
+}
+
+/// The fault settings being edited.
+fn fault_grid_ui(ui: &mut egui::Ui, f: &mut FaultConfig) {
+    egui::Grid::new("faults").num_columns(2).show(ui, |ui| {
+        ui.label("Fail the next N hand-offs");
+        ui.add(egui::DragValue::new(&mut f.fail_next).range(0..=1000));
+        ui.end_row();
+        ui.label("Fail recipients matching");
+        let mut pat = f.fail_pattern.clone().unwrap_or_default();
+        if ui
+            .add(egui::TextEdit::singleline(&mut pat).hint_text("part of an address"))
+            .changed()
+        {
+            f.fail_pattern = Some(pat).filter(|p| !p.is_empty());
+        }
+        ui.end_row();
+        ui.label("Failures are permanent (NDR)");
+        ui.checkbox(&mut f.permanent, "permanent");
+        ui.end_row();
+        ui.label("Latency per hand-off (ms)");
+        ui.add(egui::DragValue::new(&mut f.latency_ms).range(0..=60_000));
+        ui.end_row();
+        ui.label("Decline everything");
+        ui.checkbox(&mut f.decline, "MAPI_E_NOT_ME");
+        ui.end_row();
+        ui.label("Defer (END_DONT_RESEND), seconds");
+        ui.add(egui::DragValue::new(&mut f.defer_secs).range(0..=86_400));
+        ui.end_row();
+    });
+}
+
+/// The profile as JSON, checked as it is typed, and Save.
+fn profile_ui(ui: &mut egui::Ui, text: &mut String, out: &mut Vec<Intent>) {
+    ui.label("Transports in priority order with their address types and settings, the coupled store's address types, outbound hooks, the retry policy. The SMTP password is never stored here.");
+    let parsed = serde_json::from_str::<Profile>(text);
+    egui::ScrollArea::vertical()
+        .max_height(360.0)
+        .show(ui, |ui| {
+            ui.add(
+                egui::TextEdit::multiline(text)
+                    .code_editor()
+                    .desired_width(f32::INFINITY)
+                    .desired_rows(20),
+            );
+        });
+    match &parsed {
+        Ok(_) => ui.label(RichText::new("valid profile").color(theme::ok(ui))),
+        Err(e) => {
+            ui.label(RichText::new(format!("not a valid profile: {e}")).color(theme::bad(ui)))
+        }
+    };
+    if ui
+        .add_enabled(parsed.is_ok(), egui::Button::new("Save profile"))
+        .clicked()
+        && let Ok(p) = parsed
+    {
+        out.push(Intent::SaveProfile(Box::new(p)));
+    }
 }

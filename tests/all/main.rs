@@ -1,7 +1,7 @@
 //! Integration tests, one binary (each test binary with egui is large to link).
 //! Modules follow the spec: the store (SPEC 1), the pipeline branches (SPEC 2), the real
-//! transports against a real SMTP server (SPEC 3), the CLI, the app, and the crash,
-//! power-loss and corruption suites.
+//! transports against a real SMTP server (SPEC 3), the CLI, the app (and its panels alone),
+//! and the crash, power-loss and corruption suites.
 
 mod cli;
 mod crash;
@@ -10,6 +10,7 @@ mod fidelity;
 mod group;
 mod hostile_fs;
 mod layers;
+mod panels;
 mod pipeline;
 mod poison;
 mod realfs;

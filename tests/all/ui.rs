@@ -716,7 +716,7 @@ fn every_queued_demo_message_says_why_it_waits() {
         .collect();
     assert!(queued.len() >= 5, "the demo queues several messages");
     for s in &queued {
-        let why = spoolbox::ui::detail::reason_of(h.state(), s, now);
+        let why = spoolbox::ui::detail::reason_of(&h.state().model, s, now);
         assert!(
             why.is_some(),
             "message {} ({}) has no reason",

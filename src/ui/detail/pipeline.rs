@@ -1,0 +1,296 @@
+//! The Pipeline tab: the step bar (breakpoints, time travel), the diff of a step, the
+//! recipient rows; for a received message, what it is.
+
+use std::fmt::Write as _;
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use crate::mapi::flags::{self, FlagKind};
+use crate::mapi::{
+    Message, MessageState, PropChange, PropValue, RecipientState, Step, StepOutcome, tags,
+};
+use crate::spooler::view::rewind;
+use crate::ui::Intent;
+use crate::ui::model::Model;
+use crate::ui::theme;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StepState {
+    Pending,
+    Active,
+    Done,
+    Skipped,
+    Waiting,
+    Failed,
+}
+
+/// Draws the step bar: a click on a recorded step travels back to before it, a checkbox
+/// sets a breakpoint.
+fn step_bar_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut Vec<Intent>) {
+    let at = model
+        .debug
+        .at
+        .filter(|(e, _)| *e == msg.entry_id)
+        .map(|(_, s)| s);
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        for step in &Step::ALL {
+            let rec_idx = msg.history.iter().rposition(|r| r.step == *step);
+            let rec = rec_idx.and_then(|i| msg.history.get(i));
+            let next = msg.spool.next_step;
+            let state = if at == Some(*step) {
+                StepState::Active
+            } else {
+                match rec.map(|r| &r.outcome) {
+                    // A wait that a later attempt got past reads as done.
+                    Some(StepOutcome::Waiting(_)) if next.is_some_and(|n| n <= *step) => StepState::Waiting,
+                    Some(StepOutcome::Done | StepOutcome::Waiting(_)) => StepState::Done,
+                    Some(StepOutcome::Skipped) => StepState::Skipped,
+                    Some(StepOutcome::Failed(_)) => StepState::Failed,
+                    None => StepState::Pending,
+                }
+            };
+            let (color, mark) = match state {
+                StepState::Pending => (theme::muted(ui), "·"),
+                StepState::Active => (theme::active(ui), "»"),
+                StepState::Done => (theme::ok(ui), "+"),
+                StepState::Skipped => (theme::muted(ui), "–"),
+                StepState::Waiting => (theme::warn(ui), "…"),
+                StepState::Failed => (theme::bad(ui), "×"),
+            };
+            let timing = rec.map(|r| if r.micros >= 1000 { format!(" {} ms", r.micros / 1000) } else { format!(" {} µs", r.micros) }).unwrap_or_default();
+            let selected = model.travel.is_some() && model.travel == rec_idx;
+            let text = RichText::new(format!("{mark} {}", step.name())).color(color);
+            let text = if selected { text.strong().underline() } else { text };
+            let frame_stroke = if state == StepState::Active { egui::Stroke::new(2.0, color) } else { egui::Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color) };
+            // A step name is never broken: a chip that does not fit starts the next row.
+            #[allow(clippy::cast_precision_loss, reason = "a step name is a few dozen characters")]
+            let wide = 7.5 * (step.name().len() as f32 + 2.0) + 24.0;
+            if ui.available_size_before_wrap().x < wide {
+                ui.end_row();
+            }
+            egui::Frame::new().stroke(frame_stroke).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
+                ui.vertical(|ui| {
+                    let r = ui.add(egui::Button::new(text).frame(false).wrap_mode(egui::TextWrapMode::Extend));
+                    let mut tip = step.doc().to_owned();
+                    if let Some(r) = rec {
+                        let _ = write!(tip, "\n\n{}: {:?}", r.started.strftime("%H:%M:%S%.3f"), r.outcome);
+                        tip.push_str("\nClick to see the message as it was before this step, with the properties it changed.");
+                    }
+                    if r.on_hover_text(tip).clicked() {
+                        out.push(Intent::TimeTravel(if selected { None } else { rec_idx }));
+                    }
+                    ui.horizontal(|ui| {
+                        let mut on = model.debug.breakpoints.contains(step);
+                        if ui.checkbox(&mut on, RichText::new("break").small()).on_hover_text(format!("Break before {}", step.name())).changed() {
+                            out.push(Intent::SetBreakpoint(*step, on));
+                        }
+                        ui.label(RichText::new(timing.trim()).small().color(theme::muted(ui)));
+                    });
+                });
+            });
+        }
+    });
+}
+
+pub(super) fn pipeline_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut Vec<Intent>) {
+    if msg.state(jiff::Timestamp::now()) == MessageState::Received {
+        received_ui(ui, msg);
+        return;
+    }
+    step_bar_ui(ui, model, msg, out);
+    if let Some(err) = &msg.spool.last_error {
+        ui.label(RichText::new(format!("Last trouble: {err}")).color(theme::warn(ui)));
+    }
+    if let Some(t) = msg.spool.next_retry {
+        ui.label(
+            RichText::new(format!(
+                "Next retry at {} (attempt {})",
+                t.strftime("%H:%M:%S UTC"),
+                msg.spool.attempts + 1
+            ))
+            .color(theme::warn(ui)),
+        );
+    }
+    ui.add_space(6.0);
+    let then;
+    let shown = match model.travel {
+        Some(i) => {
+            then = rewind(msg, i);
+            let rec = msg.history.get(i);
+            ui.group(|ui| {
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "Time travel: the message before {} ({} change(s) made by that step)",
+                            rec.map_or("?", |r| r.step.name()),
+                            rec.map_or(0, |r| r.changes.len())
+                        ))
+                        .strong()
+                        .color(theme::active(ui)),
+                    );
+                    if ui.button("Back to now").clicked() {
+                        out.push(Intent::TimeTravel(None));
+                    }
+                });
+                if let Some(r) = rec {
+                    diff_ui(ui, &r.changes);
+                }
+            });
+            &then
+        }
+        None => msg,
+    };
+    ui.add_space(4.0);
+    recipients_ui(ui, shown);
+}
+
+/// Reports and local deliveries never go through the send pipeline: say what they are.
+fn received_ui(ui: &mut Ui, msg: &Message) {
+    if let Some(orig) = msg.embedded.as_deref() {
+        ui.label(RichText::new(format!(
+            "Non-delivery report ({}) for message {} \"{}\": {} recipient(s) could not be reached.",
+            msg.message_class(),
+            orig.entry_id,
+            orig.subject(),
+            msg.recipients.len()
+        )));
+        ui.label(
+            RichText::new("Resend creates a new message with MSGFLAG_RESEND: the recipients who got it are marked MAPI_SUBMITTED and are not sent again.")
+                .color(theme::muted(ui)),
+        );
+    } else {
+        ui.label("A received message (delivered locally by the tightly coupled store): the send pipeline does not run on it.");
+    }
+    ui.add_space(4.0);
+    recipients_ui(ui, msg);
+}
+
+fn diff_ui(ui: &mut Ui, changes: &[PropChange]) {
+    egui::Grid::new("diff").striped(true).show(ui, |ui| {
+        ui.strong("Row");
+        ui.strong("Property");
+        ui.strong("Before");
+        ui.strong("After");
+        ui.end_row();
+        for c in changes {
+            ui.label(c.row.map_or("message".into(), |r| format!("recipient {r}")));
+            ui.label(c.tag.name())
+                .on_hover_text(tags::lookup(c.tag).map_or("", |d| d.doc));
+            ui.label(
+                c.before
+                    .as_ref()
+                    .map_or("(absent)".into(), |v| value_text(c.tag, v)),
+            );
+            ui.label(
+                c.after
+                    .as_ref()
+                    .map_or("(removed)".into(), |v| value_text(c.tag, v)),
+            );
+            ui.end_row();
+        }
+    });
+}
+
+fn value_text(tag: tags::PropTag, v: &PropValue) -> String {
+    match (tags::lookup(tag).map(|d| d.flags), v.as_u32()) {
+        (Some(k), Some(bits)) if k != FlagKind::None => {
+            format!("0x{bits:08X} {}", flags::decode(k, bits))
+        }
+        _ => v.to_string(),
+    }
+}
+
+fn recipients_ui(ui: &mut Ui, msg: &Message) {
+    ui.label(RichText::new("Recipients").strong());
+    TableBuilder::new(ui)
+        .id_salt("recipients")
+        .striped(true)
+        .vscroll(false)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(40.0))
+        .column(Column::initial(190.0).clip(true))
+        .column(Column::exact(60.0))
+        .column(Column::exact(40.0))
+        .column(Column::exact(150.0))
+        .column(Column::initial(110.0).clip(true))
+        .column(Column::initial(120.0))
+        .column(Column::remainder().clip(true))
+        .header(20.0, |mut h| {
+            for t in [
+                "Row",
+                "Recipient",
+                "Type",
+                "Kind",
+                "PR_RESPONSIBILITY",
+                "Transport",
+                "Outcome",
+                "Report text",
+            ] {
+                h.col(|ui| {
+                    let r = ui.strong(t);
+                    if t == "PR_RESPONSIBILITY" {
+                        r.on_hover_text(
+                            tags::lookup(tags::PR_RESPONSIBILITY).map_or("", |d| d.doc),
+                        );
+                    }
+                });
+            }
+        })
+        .body(|mut body| {
+            for r in msg.recipients.iter().filter(|r| !r.is_p1()) {
+                body.row(20.0, |mut row| {
+                    row.col(|ui| {
+                        ui.label(r.row_id.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(r.label());
+                    });
+                    row.col(|ui| {
+                        ui.label(r.addrtype()).on_hover_text(
+                            "PR_ADDRTYPE: matched exactly against each transport's address types",
+                        );
+                    });
+                    row.col(|ui| {
+                        let k = r.kind().label();
+                        if r.is_submitted_marker() {
+                            ui.label(format!("{k}*")).on_hover_text(
+                                "MAPI_SUBMITTED: already received; shown, never sent again",
+                            );
+                        } else {
+                            ui.label(k);
+                        }
+                    });
+                    row.col(|ui| {
+                        let mut v = r.responsibility();
+                        let text = if v { "TRUE" } else { "FALSE" };
+                        ui.add_enabled(
+                            false,
+                            egui::Checkbox::new(&mut v, format!("{text} (row {})", r.row_id)),
+                        );
+                    });
+                    row.col(|ui| {
+                        ui.label(r.transport.as_deref().unwrap_or("-"));
+                    });
+                    row.col(|ui| {
+                        let c = match r.outcome {
+                            RecipientState::Delivered
+                            | RecipientState::HandledByStore
+                            | RecipientState::SkippedResend => theme::ok(ui),
+                            RecipientState::Failed | RecipientState::NoTransport => theme::bad(ui),
+                            RecipientState::Retrying | RecipientState::OutcomeUnknown => {
+                                theme::warn(ui)
+                            }
+                            RecipientState::Pending => theme::muted(ui),
+                        };
+                        ui.label(RichText::new(r.outcome.label()).color(c));
+                    });
+                    row.col(|ui| {
+                        let t = r.report_text().unwrap_or("");
+                        ui.label(t).on_hover_text(t);
+                    });
+                });
+            }
+        });
+}
