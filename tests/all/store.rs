@@ -110,6 +110,7 @@ fn tags_and_flags_match_the_reference() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
 fn every_property_type_round_trips_through_a_reopened_store() {
     let dir = tempfile::tempdir().unwrap();
     let t0: Timestamp = "2031-02-03T04:05:06.123456789Z".parse().unwrap();
