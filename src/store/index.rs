@@ -3,10 +3,10 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::fs;
 use crate::mapi::{EntryId, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs;
 use super::{Store, Summary};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

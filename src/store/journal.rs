@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use super::fs::{AppendFile, FsLayer, RealFs, fail_point};
+use crate::durable::fs::{AppendFile, FsLayer, RealFs, fail_point};
 use crate::mapi::{
     EntryId, Message, PropBag, PropTag, Recipient, SpoolState, StepRecord, TraceCall,
 };
@@ -348,7 +348,7 @@ impl Journal {
 
     /// A handle that syncs the journal from another thread (see [`super::gate::Syncer`]).
     /// After a failed sync it refuses (fails) until [`Journal::rewrite_if_failed`] has run.
-    pub fn background_sync(&self) -> Option<super::fs::BackgroundSync> {
+    pub fn background_sync(&self) -> Option<crate::durable::fs::BackgroundSync> {
         let mut sync = self.file.background_sync()?;
         let tail = Arc::clone(&self.tail);
         Some(Box::new(move || guarded_sync(&tail, &mut sync)))
@@ -410,7 +410,7 @@ impl Journal {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
-    use crate::store::fs::BackgroundSync;
+    use crate::durable::fs::BackgroundSync;
 
     /// A disk with Linux's behaviour on a failed write-back: the pages that did not reach it
     /// are marked clean anyway, so the next fsync succeeds without writing them.

@@ -5,13 +5,13 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::fs;
 use crate::mapi::tags::{
     PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID,
 };
 use crate::mapi::{EntryId, PropBag, PropValue, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs;
 use super::open::{check_schema, describe_json_error};
 use super::{Folder, FolderKind, ID_BLOCK, Profile, Store};
 

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! STORE/
-//!   store.lock      the owner's pid; the owner locks the store directory and this file (see lock)
+//!   store.lock      the owner's pid; the owner locks the store directory and this file (durable::lock)
 //!   store.json      store properties, folders, profile, schema version
 //!   tmp/            scratch: every file is written here, fsynced, then renamed into place
 //!   folders/<folder-id>/<entry-id>.json   one message per file, pretty JSON
@@ -21,11 +21,9 @@
 
 mod commit;
 mod error;
-pub mod fs;
 mod group;
 mod index;
 pub mod journal;
-pub mod lock;
 mod meta;
 mod open;
 mod quarantine;
@@ -41,16 +39,16 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::fs::{self, FsLayer};
 use crate::durable::gate;
+use crate::durable::lock::StoreLock;
 use crate::mapi::{EntryId, IdMap, IdSet, Message};
 pub use crate::profile::Profile;
 use commit::{Committing, PendingSave};
 use error::io_err;
 pub use error::{Result, StoreError};
-use fs::FsLayer;
 use journal::Journal;
 pub use journal::Patch;
-pub use lock::StoreLock;
 use meta::StoreMeta;
 pub use open::parse_message;
 pub use quarantine::{Quarantined, Unreadable, quarantine, quarantine_in};

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use crate::durable::fs::{self, FsLayer, RealFs};
 use crate::durable::gate;
 use crate::mapi::{EntryId, IdMap, IdSet, Message, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs::{self, FsLayer, RealFs};
 use super::index::{IndexEntry, IndexFile};
 use super::journal::{self, Journal};
 use super::meta::{new_meta, parse_meta, recover_meta};

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::durable::fs::{self, FsLayer, RealFs};
 use crate::mapi::EntryId;
 
 use super::error::{Result, io_err};
-use super::fs::{self, FsLayer, RealFs};
 use super::open::parse_message;
 use super::{Store, Summary};
 

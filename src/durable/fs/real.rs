@@ -5,14 +5,13 @@ use std::io::{self, Write as _};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use super::super::StoreError;
-use super::super::lock::StoreLock;
 use super::regular::{DIR_MODE, FileKind, kind_of, open_regular, read_regular};
 use super::sync::{
     SYNCFS_MIN_GROUP, SYNCFS_OFF, SYNCFS_SLOW_LIMIT, SYNCFS_SLOW_STREAK, SYNCFS_TOO_SLOW,
     start_writeback, sync_data, sync_dir, sync_file, sync_whole_fs,
 };
 use super::{AppendFile, BackgroundSync, DirItem, Fingerprint, FsLayer, NewFile};
+use crate::durable::lock::{LockError, StoreLock};
 
 /// The real file system (the default layer).
 #[derive(Clone, Copy, Debug, Default)]
@@ -194,7 +193,7 @@ impl FsLayer for RealFs {
         }
     }
 
-    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError> {
+    fn lock(&self, root: &Path) -> Result<StoreLock, LockError> {
         StoreLock::acquire(root)
     }
 }

@@ -22,8 +22,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::StoreError;
-use super::lock::StoreLock;
+use super::lock::{LockError, StoreLock};
 
 pub use composite::{
     create_dir_durable, parent, remove_durable, remove_durable_in, remove_lazy, remove_lazy_in,
@@ -135,7 +134,7 @@ pub trait FsLayer: Send + Sync + fmt::Debug {
     /// (its name then needs a directory fsync).
     fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)>;
     /// Takes the store's single-owner lock.
-    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError>;
+    fn lock(&self, root: &Path) -> Result<StoreLock, LockError>;
     /// What is at `path`, a symbolic link not followed; `None` (the default) when the layer
     /// does not tell (a simulated file system holds only files and directories).
     fn kind(&self, _path: &Path) -> io::Result<Option<FileKind>> {
