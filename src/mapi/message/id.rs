@@ -60,12 +60,20 @@ impl fmt::Display for EntryId {
     }
 }
 
+/// Text that is not an entry id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not a message id (a number such as 42)")]
+pub struct ParseIdError {
+    /// The text as given.
+    pub input: String,
+}
+
 impl std::str::FromStr for EntryId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseIdError;
+    fn from_str(s: &str) -> Result<Self, ParseIdError> {
         let t = s.trim().trim_start_matches('#');
-        t.parse::<u64>()
-            .map(Self)
-            .map_err(|_| format!("{s:?} is not a message id (a number such as 42)"))
+        t.parse::<u64>().map(Self).map_err(|_| ParseIdError {
+            input: s.to_owned(),
+        })
     }
 }

@@ -18,7 +18,7 @@ use super::tags::{
 };
 use super::value::PropBag;
 
-pub use id::{EntryId, IdHasher, IdMap, IdSet};
+pub use id::{EntryId, IdHasher, IdMap, IdSet, ParseIdError};
 pub use recipient::{Recipient, RecipientKind, RecipientState};
 pub use spool::{RowBefore, SpoolState, StepOutcome, StepRecord, TraceCall};
 
