@@ -13,4 +13,4 @@ mod tests;
 pub use file_name::{is_format_control, sanitise_file_name};
 pub use headers::clean_header_text;
 pub use import::{ImportError, Imported, MAX_IMPORT_BYTES, html_to_text, import};
-pub use render::{RenderOptions, Rendered, panic_text, render, render_with};
+pub use render::{RenderError, RenderOptions, Rendered, panic_text, render, render_with};

@@ -26,6 +26,36 @@ pub struct RenderOptions {
     pub date: Option<SystemTime>,
 }
 
+/// Why a message could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The profile's sender address is not an Internet address.
+    #[error("sender address {address:?}: {reason}")]
+    Sender {
+        /// The address as the profile has it.
+        address: String,
+        /// What is wrong with it.
+        reason: lettre::address::AddressError,
+    },
+    /// A recipient's address is not an Internet address (with `skip_invalid` off).
+    #[error("recipient address {address:?}: {reason}")]
+    Recipient {
+        /// The address as the row has it.
+        address: String,
+        /// What is wrong with it.
+        reason: lettre::address::AddressError,
+    },
+    /// No row to address (with `skip_invalid` off).
+    #[error("no recipient to address")]
+    NoRecipient,
+    /// lettre refused the envelope or the message.
+    #[error("could not build the message: {0}")]
+    Build(lettre::error::Error),
+    /// Building it panicked (a bug here or in lettre); the text is the panic's.
+    #[error("MAPI_E_CORRUPT_DATA: the message could not be rendered ({0})")]
+    Panicked(String),
+}
+
 /// A rendered message and the rows that were left out (with `skip_invalid`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rendered {
@@ -38,8 +68,12 @@ pub struct Rendered {
 /// Renders `msg` for the rows `rows`, from `sender` (name, address), dropping `Bcc:`.
 ///
 /// # Errors
-/// A text naming the address or part that could not be built.
-pub fn render(msg: &Message, rows: &[u32], sender: &(String, String)) -> Result<Vec<u8>, String> {
+/// A [`RenderError`] naming the address or part that could not be built.
+pub fn render(
+    msg: &Message,
+    rows: &[u32],
+    sender: &(String, String),
+) -> Result<Vec<u8>, RenderError> {
     render_with(msg, rows, sender, RenderOptions::default()).map(|r| r.bytes)
 }
 
@@ -49,23 +83,18 @@ pub fn render(msg: &Message, rows: &[u32], sender: &(String, String)) -> Result<
 /// lettre) is caught and answered as an error naming it, like any other render failure.
 ///
 /// # Errors
-/// A text naming the address or part that could not be built; with `skip_invalid` off, a
-/// message without any recipient.
+/// A [`RenderError`] naming the address or part that could not be built; with
+/// `skip_invalid` off, a message without any recipient.
 pub fn render_with(
     msg: &Message,
     rows: &[u32],
     sender: &(String, String),
     opts: RenderOptions,
-) -> Result<Rendered, String> {
+) -> Result<Rendered, RenderError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         render_unguarded(msg, rows, sender, opts)
     }))
-    .unwrap_or_else(|p| {
-        Err(format!(
-            "MAPI_E_CORRUPT_DATA: the message could not be rendered ({})",
-            panic_text(p.as_ref())
-        ))
-    })
+    .unwrap_or_else(|p| Err(RenderError::Panicked(panic_text(p.as_ref()))))
 }
 
 /// The text of a panic's payload.
@@ -85,11 +114,11 @@ fn render_unguarded(
     rows: &[u32],
     sender: &(String, String),
     opts: RenderOptions,
-) -> Result<Rendered, String> {
-    let from_addr: lettre::Address = sender
-        .1
-        .parse()
-        .map_err(|e| format!("sender address {:?}: {e}", sender.1))?;
+) -> Result<Rendered, RenderError> {
+    let from_addr: lettre::Address = sender.1.parse().map_err(|reason| RenderError::Sender {
+        address: sender.1.clone(),
+        reason,
+    })?;
     let from = Mailbox::new(
         Some(clean_header_text(&sender.0)).filter(|n| !n.is_empty()),
         from_addr.clone(),
@@ -112,8 +141,11 @@ fn render_unguarded(
         };
         let addr: lettre::Address = match r.email().parse() {
             Ok(a) => a,
-            Err(e) if !opts.skip_invalid => {
-                return Err(format!("recipient address {:?}: {e}", r.email()));
+            Err(reason) if !opts.skip_invalid => {
+                return Err(RenderError::Recipient {
+                    address: r.email().to_owned(),
+                    reason,
+                });
             }
             Err(_) => {
                 left_out.push(format!("{} ({})", r.label(), r.addrtype()));
@@ -134,14 +166,13 @@ fn render_unguarded(
     }
     if envelope.is_empty() {
         if !opts.skip_invalid {
-            return Err("no recipient to address".into());
+            return Err(RenderError::NoRecipient);
         }
         // lettre refuses an envelope without recipients; a file is written, never sent, so
         // any envelope does.
         envelope.push(from_addr.clone());
     }
-    let env = Envelope::new(Some(from_addr), envelope)
-        .map_err(|e| format!("could not build the message: {e}"))?;
+    let env = Envelope::new(Some(from_addr), envelope).map_err(RenderError::Build)?;
     b = b.envelope(env);
     for (name, list) in [("To", &lists[0]), ("Cc", &lists[1]), ("Bcc", &lists[2])] {
         if list.is_empty() {
@@ -172,7 +203,7 @@ fn render_unguarded(
         }
         b.multipart(mp)
     }
-    .map_err(|e| format!("could not build the message: {e}"))?;
+    .map_err(RenderError::Build)?;
     Ok(Rendered {
         bytes: fold_address_headers(email.formatted()),
         left_out,

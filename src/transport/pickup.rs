@@ -281,6 +281,7 @@ impl Transport for PickupTransport {
         let bytes = match eml::render_with(view.msg, &good, &view.sender, opts) {
             Ok(r) => r.bytes,
             Err(e) => {
+                let e = e.to_string();
                 bad.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
                 return Handoff::sent(bad);
             }
