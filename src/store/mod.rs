@@ -50,7 +50,7 @@ pub use error::{Result, StoreError};
 use journal::Journal;
 pub use journal::Patch;
 use meta::StoreMeta;
-pub use open::parse_message;
+pub use open::{ParseError, parse_message};
 pub use quarantine::{Quarantined, Unreadable, quarantine, quarantine_in};
 pub use summary::Summary;
 
@@ -254,7 +254,7 @@ impl Store {
                 Ok(m)
             }
             Err(why) => {
-                quarantine_in(&*self.fs, &self.root, &path, &why)?;
+                quarantine_in(&*self.fs, &self.root, &path, &why.to_string())?;
                 self.forget(eid);
                 Err(StoreError::Invalid(format!(
                     "message {eid} was unreadable and is now in quarantine: {why}"

@@ -164,7 +164,7 @@ impl Store {
                     quarantine_in(&*self.fs, &self.root, &u.path, &why)?;
                 }
                 Err(why) => {
-                    quarantine_in(&*self.fs, &self.root, &u.path, &why)?;
+                    quarantine_in(&*self.fs, &self.root, &u.path, &why.to_string())?;
                 }
             }
         }
