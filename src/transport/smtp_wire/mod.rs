@@ -54,6 +54,7 @@ impl Default for Limits {
         }
     }
 }
+
 /// One connection to an SMTP server.
 pub struct Conn {
     stream: Stream,
@@ -79,6 +80,7 @@ impl std::fmt::Debug for Conn {
             .finish_non_exhaustive()
     }
 }
+
 impl Conn {
     /// Connects to the first of `addrs` that answers within the timeout; with `implicit`, TLS
     /// from the first byte for `host`. Reads the greeting.
@@ -384,6 +386,7 @@ impl Conn {
         }
     }
 }
+
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),

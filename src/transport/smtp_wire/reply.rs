@@ -78,6 +78,7 @@ impl std::fmt::Display for WireError {
         }
     }
 }
+
 /// A reply line: (code, last line, text).
 pub(super) fn parse_line(line: &str) -> Option<(u16, bool, &str)> {
     let digits = line.get(..3)?;

@@ -47,6 +47,7 @@ impl Stream {
         }
     }
 }
+
 /// A client's TLS settings: the system's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured,
 /// as lettre did) and ring's crypto.
 ///
@@ -64,6 +65,7 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
+
 /// `ServerName` for the certificate check.
 fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(host.to_owned()).map_err(|_| format!("{host} is not a valid host name"))
