@@ -352,6 +352,7 @@ impl SmtpCore {
                         self.pipelining = pipelining;
                     }
                     Err(why) => {
+                        let why = why.to_string();
                         self.drop_conn();
                         self.link = Link::Down(why.clone());
                         return Handoff::refused(SubmitResult::NetworkError(0, why));

@@ -97,7 +97,7 @@ impl Conn {
         };
         self.stream = tls_stream(tcp, config, host).map_err(|e| {
             self.broken = true;
-            WireError::Protocol(e)
+            WireError::Protocol(e.to_string())
         })?;
         self.transcript.note(&format!(
             "(TLS with {host}: the handshake runs with the next command)"

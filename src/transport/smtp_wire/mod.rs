@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 pub use commands::Offers;
 use reply::parse_line;
 pub use reply::{Reply, WireError};
-pub use stream::tls_config;
 use stream::{Stream, tls_stream};
+pub use stream::{TlsError, tls_config};
 pub use transcript::{TRANSCRIPT_LINES, Transcript};
 
 /// The bounds of one connection.
@@ -120,7 +120,9 @@ impl Conn {
         })?;
         let _ = tcp.set_nodelay(true);
         let stream = match implicit {
-            Some((config, host)) => tls_stream(tcp, config, host).map_err(WireError::Protocol)?,
+            Some((config, host)) => {
+                tls_stream(tcp, config, host).map_err(|e| WireError::Protocol(e.to_string()))?
+            }
             None => Stream::Plain(tcp),
         };
         let mut c = Self {

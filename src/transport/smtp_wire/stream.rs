@@ -48,35 +48,54 @@ impl Stream {
     }
 }
 
+/// Why TLS could not be set up for a connection.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The client's settings could not be built.
+    #[error("TLS setup: {0}")]
+    Setup(rustls::Error),
+    /// The host cannot be checked against a certificate.
+    #[error("{host} is not a valid host name")]
+    HostName {
+        /// The host as configured.
+        host: String,
+    },
+    /// rustls refused to start the session.
+    #[error("TLS: {0}")]
+    Session(rustls::Error),
+}
+
 /// A client's TLS settings: the system's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured,
 /// as lettre did) and ring's crypto.
 ///
 /// # Errors
-/// A text saying why TLS could not be set up.
-pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+/// [`TlsError::Setup`] saying why TLS could not be set up.
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     roots.add_parsable_certificates(found.certs);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|e| format!("TLS setup: {e}"))?
+        .map_err(TlsError::Setup)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
 /// `ServerName` for the certificate check.
-fn server_name(host: &str) -> Result<ServerName<'static>, String> {
-    ServerName::try_from(host.to_owned()).map_err(|_| format!("{host} is not a valid host name"))
+fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    ServerName::try_from(host.to_owned()).map_err(|_| TlsError::HostName {
+        host: host.to_owned(),
+    })
 }
 
 pub(super) fn tls_stream(
     tcp: TcpStream,
     config: &Arc<rustls::ClientConfig>,
     host: &str,
-) -> Result<Stream, String> {
+) -> Result<Stream, TlsError> {
     let conn = rustls::ClientConnection::new(Arc::clone(config), server_name(host)?)
-        .map_err(|e| format!("TLS: {e}"))?;
+        .map_err(TlsError::Session)?;
     Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
 }
