@@ -12,7 +12,7 @@ use crate::mapi::tags::{
 use crate::mapi::{EntryId, PropBag, PropValue, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::open::{ParseError, check_schema, describe_json_error};
+use super::parse::{ParseError, check_schema, describe_json_error};
 use super::{Folder, FolderKind, ID_BLOCK, Profile, Store};
 
 /// `store.json`.

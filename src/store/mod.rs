@@ -26,6 +26,7 @@ mod index;
 pub mod journal;
 mod meta;
 mod open;
+mod parse;
 mod quarantine;
 pub mod summary;
 mod sync;
@@ -50,7 +51,7 @@ pub use error::{Result, StoreError};
 use journal::Journal;
 pub use journal::Patch;
 use meta::StoreMeta;
-pub use open::{ParseError, parse_message};
+pub use parse::{ParseError, parse_message};
 pub use quarantine::{Quarantined, Unreadable, quarantine, quarantine_in};
 pub use summary::Summary;
 

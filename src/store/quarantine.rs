@@ -10,7 +10,7 @@ use crate::durable::fs::{self, FsLayer, RealFs};
 use crate::mapi::EntryId;
 
 use super::error::{Result, io_err};
-use super::open::parse_message;
+use super::parse::parse_message;
 use super::{Store, Summary};
 
 /// A file moved aside because it could not be read.
