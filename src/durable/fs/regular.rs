@@ -79,7 +79,8 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// What is at a path, a symbolic link not followed (see [`FsLayer::kind`]).
+/// What is at a path, a symbolic link not followed (see
+/// [`FsLayer::kind`](super::FsLayer::kind)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
     /// Nothing.
