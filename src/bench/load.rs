@@ -8,9 +8,10 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 
 use crate::bench::create_outbox_quick;
+use crate::durable::fs;
 use crate::profile::{PickupSettings, Profile, SmtpSettings, TransportConfig, TransportKind};
 use crate::spooler::{Clock, Command, Spooler};
-use crate::store::{FolderKind, Store, fs};
+use crate::store::{FolderKind, Store};
 
 /// Flushes `messages` queued messages through each transport and prints the rates.
 ///

@@ -12,11 +12,12 @@ use std::time::Instant;
 use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::durable::fs;
 use crate::mapi::tags::PR_SENTMAIL_ENTRYID;
 use crate::mapi::{Message, PropValue, Recipient, RecipientKind};
 use crate::profile::{Profile, TransportConfig, TransportKind};
 use crate::spooler::{Clock, Command, Spooler, submit};
-use crate::store::{FolderKind, Store, fs};
+use crate::store::{FolderKind, Store};
 
 /// Benchmark selection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -115,12 +115,12 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<(f64, f64)> {
     let mut sp = Spooler::new(store, Clock::system());
     let events = crate::bench::consume_events(&mut sp)?;
     sp.handle(Command::Resume);
-    crate::store::fs::sync_file_system(dir)?;
-    let f0 = crate::store::fs::fsync_count();
+    crate::durable::fs::sync_file_system(dir)?;
+    let f0 = crate::durable::fs::fsync_count();
     let t = Instant::now();
     sp.run_until_idle();
     let secs = t.elapsed().as_secs_f64();
-    let fsyncs = (crate::store::fs::fsync_count() - f0) as f64 / n.max(1) as f64;
+    let fsyncs = (crate::durable::fs::fsync_count() - f0) as f64 / n.max(1) as f64;
     let sent_items = sp.store().folder_of(FolderKind::SentItems);
     let mut delivered = 0;
     let ids: Vec<_> = sp

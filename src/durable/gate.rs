@@ -211,6 +211,28 @@ const UNARMED: u64 = u64::MAX;
 /// `CommitGate::after` of a withdrawn gate.
 const WITHDRAWN: u64 = u64::MAX - 1;
 
+/// Why a [`CommitGate`] did not open: the hand-off waiting at it is withdrawn before its dot.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    /// The spooler withdrew the gate (see [`SyncBoard::withdraw`]).
+    #[error("the spooler withdrew it before the previous hand-off's marks were recorded")]
+    Withdrawn,
+    /// The first sync after the gate failed and no later one has succeeded yet.
+    #[error(
+        "the journal could not be synced: the recipient marks of an earlier hand-off are not durable"
+    )]
+    SyncFailed,
+    /// The store closed first.
+    #[error("the store closed before the journal was synced")]
+    Closed,
+    /// The wait's limit passed.
+    #[error("the journal was not synced within {} s", .0.as_secs())]
+    TimedOut(Duration),
+    /// A thread panicked while holding the board.
+    #[error("the store's journal state is poisoned")]
+    Poisoned,
+}
+
 /// Held by a hand-off: [`CommitGate::wait`] returns once the journal records appended before
 /// the gate was taken (or armed) are durable.
 #[derive(Clone, Debug)]
@@ -231,20 +253,15 @@ impl CommitGate {
     /// failed, the store closed, or `max` passed.
     ///
     /// # Errors
-    /// The reason, for the hand-off's "withdrawn" outcome.
-    pub fn wait(&self, max: Duration) -> Result<(), String> {
+    /// The [`GateError`], for the hand-off's "withdrawn" outcome.
+    pub fn wait(&self, max: Duration) -> Result<(), GateError> {
         let deadline = Instant::now() + max;
         let (lock, cv) = &*self.shared;
-        let mut s = lock
-            .lock()
-            .map_err(|_| "the store's journal state is poisoned".to_owned())?;
+        let mut s = lock.lock().map_err(|_| GateError::Poisoned)?;
         loop {
             let after = self.after.load(Ordering::Acquire);
             if after == WITHDRAWN {
-                return Err(
-                    "the spooler withdrew it before the previous hand-off's marks were recorded"
-                        .into(),
-                );
+                return Err(GateError::Withdrawn);
             }
             if after != UNARMED && s.last_ok > after {
                 return Ok(());
@@ -252,22 +269,16 @@ impl CommitGate {
             // The first sync after the gate failed and no later one has succeeded yet: the
             // marks are not durable and the spooler has stopped to say so.
             if after != UNARMED && s.last_failed > after {
-                return Err("the journal could not be synced: the recipient marks of an earlier hand-off are not durable".into());
+                return Err(GateError::SyncFailed);
             }
             if s.closed {
-                return Err("the store closed before the journal was synced".into());
+                return Err(GateError::Closed);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(format!(
-                    "the journal was not synced within {} s",
-                    max.as_secs()
-                ));
+                return Err(GateError::TimedOut(max));
             }
-            s = cv
-                .wait_timeout(s, left)
-                .map_err(|_| "the store's journal state is poisoned".to_owned())?
-                .0;
+            s = cv.wait_timeout(s, left).map_err(|_| GateError::Poisoned)?.0;
         }
     }
 }
@@ -278,7 +289,10 @@ mod tests {
 
     /// Why the gate did not open within `max` ("" if it did).
     fn refusal(gate: &CommitGate, max: Duration) -> String {
-        gate.wait(max).err().unwrap_or_default()
+        gate.wait(max)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -413,7 +427,12 @@ mod tests {
             std::thread::spawn(move || gate.wait(Duration::from_secs(30)))
         };
         board.withdraw(&gate);
-        let why = waiter.join().ok().and_then(Result::err).unwrap_or_default();
+        let why = waiter
+            .join()
+            .ok()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(why.contains("withdrew"), "{why}");
         // Nothing opens it again.
         let n = board.begin();

@@ -1,9 +1,13 @@
 //! The durability layer, below the store: it knows files and syncs, never messages.
 //!
-//! [`gate`] is the sync board and the write-ahead gate an SMTP hand-off's final dot waits at.
+//! [`fs`] is the only code that writes to disk (atomic writes, durable unlinks, fail points,
+//! no symbolic link ever followed), [`lock`] the store's single-owner lock, and [`gate`] the
+//! sync board and the write-ahead gate an SMTP hand-off's final dot waits at.
 
+pub mod fs;
 pub mod gate;
+pub mod lock;
 
 /// A handle that makes a file's contents durable from another thread (the journal's syncer):
-/// each call covers every byte written before it began (see the store's `AppendFile`).
+/// each call covers every byte written before it began (see [`fs::AppendFile`]).
 pub type BackgroundSync = Box<dyn FnMut() -> std::io::Result<()> + Send>;

@@ -10,9 +10,10 @@ pub mod value;
 
 pub use error::{MapiCode, MapiError};
 pub use message::{
-    Attachment, EntryId, IdHasher, IdMap, IdSet, Message, MessageState, Recipient, RecipientKind,
-    RecipientState, RowBefore, SCHEMA_VERSION, SpoolState, StepOutcome, StepRecord, TraceCall,
+    Attachment, EntryId, IdHasher, IdMap, IdSet, Message, MessageState, ParseIdError, Recipient,
+    RecipientKind, RecipientState, RowBefore, SCHEMA_VERSION, SpoolState, StepOutcome, StepRecord,
+    TraceCall,
 };
 pub use step::Step;
 pub use tags::PropTag;
-pub use value::{PropBag, PropChange, PropValue};
+pub use value::{PropBag, PropChange, PropValue, ValueError};

@@ -16,6 +16,46 @@ use serde_json::Value as Json;
 
 use super::tags::{self, PropTag};
 
+/// Why a property value or a property set could not be read from its JSON form.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// The JSON has another shape than the property type wants.
+    #[error("expected a {} value, found {found}", tags::type_name(*.ty))]
+    Shape {
+        /// The property type.
+        ty: u16,
+        /// The JSON found.
+        found: String,
+    },
+    /// A `PT_SYSTIME` text that is not a time.
+    #[error("expected a {} value, found {found}: {reason}", tags::type_name(*.ty))]
+    Time {
+        /// The property type.
+        ty: u16,
+        /// The JSON found.
+        found: String,
+        /// Why it is not a time.
+        reason: String,
+    },
+    /// A property type this build does not read.
+    #[error("property type 0x{0:04X} is not supported")]
+    UnsupportedType(u16),
+    /// A property set that is not a JSON object.
+    #[error("a property set must be a JSON object")]
+    NotAnObject,
+    /// A key that is neither a catalogue name nor a hex tag.
+    #[error("unknown property name {0:?}")]
+    UnknownName(String),
+    /// One property of a set has a value of the wrong shape.
+    #[error("{key}: {error}")]
+    Property {
+        /// The property's key.
+        key: String,
+        /// What is wrong with its value.
+        error: Box<ValueError>,
+    },
+}
+
 /// One typed MAPI property value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PropValue {
@@ -101,9 +141,12 @@ impl PropValue {
     /// Reads a value of property type `ty` from its JSON form.
     ///
     /// # Errors
-    /// A text naming the expected type when the JSON has another shape.
-    pub fn from_json(ty: u16, json: &Json) -> Result<Self, String> {
-        let want = || format!("expected a {} value, found {json}", tags::type_name(ty));
+    /// [`ValueError::Shape`] naming the expected type when the JSON has another shape.
+    pub fn from_json(ty: u16, json: &Json) -> Result<Self, ValueError> {
+        let want = || ValueError::Shape {
+            ty,
+            found: json.to_string(),
+        };
         let int = || json.as_i64().ok_or_else(want);
         let text = || json.as_str().map(str::to_owned).ok_or_else(want);
         Ok(match ty {
@@ -117,7 +160,11 @@ impl PropValue {
             tags::PT_STRING8 => Self::String8(text()?),
             tags::PT_UNICODE => Self::Unicode(text()?),
             tags::PT_SYSTIME => {
-                Self::SysTime(text()?.parse().map_err(|e| format!("{}: {e}", want()))?)
+                Self::SysTime(text()?.parse().map_err(|e: jiff::Error| ValueError::Time {
+                    ty,
+                    found: json.to_string(),
+                    reason: e.to_string(),
+                })?)
             }
             tags::PT_CLSID => {
                 let bytes = unhex(&text()?).ok_or_else(want)?;
@@ -145,7 +192,7 @@ impl PropValue {
                     .map(|v| v.as_str().and_then(unhex).ok_or_else(want))
                     .collect::<Result<_, _>>()?,
             ),
-            other => return Err(format!("property type 0x{other:04X} is not supported")),
+            other => return Err(ValueError::UnsupportedType(other)),
         })
     }
 }
@@ -325,16 +372,17 @@ impl PropBag {
     /// Reads a bag from its JSON object form.
     ///
     /// # Errors
-    /// A text naming the property that is unknown or has the wrong shape.
-    pub fn from_json(json: &Json) -> Result<Self, String> {
-        let obj = json
-            .as_object()
-            .ok_or("a property set must be a JSON object")?;
+    /// A [`ValueError`] naming the property that is unknown or has the wrong shape.
+    pub fn from_json(json: &Json) -> Result<Self, ValueError> {
+        let obj = json.as_object().ok_or(ValueError::NotAnObject)?;
         let mut bag = Self::new();
         for (key, value) in obj {
-            let tag = tag_from_key(key).ok_or_else(|| format!("unknown property name {key:?}"))?;
+            let tag = tag_from_key(key).ok_or_else(|| ValueError::UnknownName(key.clone()))?;
             let v =
-                PropValue::from_json(tag.prop_type(), value).map_err(|e| format!("{key}: {e}"))?;
+                PropValue::from_json(tag.prop_type(), value).map_err(|e| ValueError::Property {
+                    key: key.clone(),
+                    error: Box::new(e),
+                })?;
             bag.set(tag, v);
         }
         Ok(bag)
@@ -496,5 +544,61 @@ pub fn diff(row: Option<u32>, a: &PropBag, b: &PropBag, out: &mut Vec<PropChange
                 after: Some(vb.clone()),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn bag_error(json: &Json) -> String {
+        PropBag::from_json(json)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn errors_read_as_they_always_did() {
+        assert_eq!(
+            bag_error(&json!([1])),
+            "a property set must be a JSON object"
+        );
+        assert_eq!(
+            bag_error(&json!({"PR_NOPE": 1})),
+            "unknown property name \"PR_NOPE\""
+        );
+        assert_eq!(
+            bag_error(&json!({"PR_SUBJECT": 5})),
+            "PR_SUBJECT: expected a PT_UNICODE value, found 5"
+        );
+        assert_eq!(
+            bag_error(&json!({"PR_MESSAGE_FLAGS": "x"})),
+            "PR_MESSAGE_FLAGS: expected a PT_LONG value, found \"x\""
+        );
+        let time = PropValue::from_json(tags::PT_SYSTIME, &json!("nope"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            time.starts_with("expected a PT_SYSTIME value, found \"nope\": "),
+            "{time}"
+        );
+        assert_eq!(
+            PropValue::from_json(0x0ABC, &json!(1)).err(),
+            Some(ValueError::UnsupportedType(0x0ABC))
+        );
+        assert_eq!(
+            ValueError::UnsupportedType(0x0ABC).to_string(),
+            "property type 0x0ABC is not supported"
+        );
+        assert_eq!(
+            "#x".parse::<super::super::EntryId>()
+                .err()
+                .map(|e| e.to_string()),
+            Some("\"#x\" is not a message id (a number such as 42)".to_owned())
+        );
     }
 }

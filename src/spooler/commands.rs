@@ -363,7 +363,7 @@ impl Spooler {
             return None;
         }
         let bytes =
-            crate::store::fs::read_regular(&self.store.root().join("sent").join(name)).ok()?;
+            crate::durable::fs::read_regular(&self.store.root().join("sent").join(name)).ok()?;
         Some((rel, bytes))
     }
 

@@ -113,7 +113,7 @@ impl Spooler {
         let n = self.store.pending_saves();
         n >= GROUP_SIZE
             || (n > 0
-                && !crate::store::fs::fail_points_armed()
+                && !crate::durable::fs::fail_points_armed()
                 && self
                     .group_opened
                     .is_some_and(|t| self.now().duration_since(t) >= GROUP_WINDOW))

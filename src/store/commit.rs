@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::durable::fs;
 use crate::mapi::{EntryId, Message, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs;
 use super::{Store, Summary, group, message_bytes};
 
 /// At most this many spare files wait in `tmp/` for the next group.
@@ -180,7 +180,7 @@ impl Store {
     /// # Errors
     /// As [`Store::commit_saves`], for a group done here or finished now.
     ///
-    /// [`FsLayer::concurrent`]: super::fs::FsLayer::concurrent
+    /// [`FsLayer::concurrent`]: crate::durable::fs::FsLayer::concurrent
     pub fn commit_saves_background(&mut self) -> Result<()> {
         self.finish_commit(false)?;
         if self.committing.is_some() || self.pending.is_empty() {

@@ -3,6 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::durable::lock::LockError;
 use crate::mapi::{EntryId, MapiError};
 
 /// What can go wrong with a store.
@@ -46,6 +47,18 @@ impl StoreError {
         Self::Io {
             path: path.to_path_buf(),
             source,
+        }
+    }
+}
+
+impl From<LockError> for StoreError {
+    /// The same text: a store in use stays [`StoreError::Locked`], a refused `store.lock`
+    /// [`StoreError::Invalid`].
+    fn from(e: LockError) -> Self {
+        match e {
+            LockError::Locked { root, holder } => Self::Locked { root, holder },
+            LockError::Refused(why) => Self::Invalid(why),
+            LockError::Io { path, source } => Self::Io { path, source },
         }
     }
 }

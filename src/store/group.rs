@@ -9,7 +9,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::StoreError;
-use super::fs::{self, Fingerprint, FsLayer, NewFile, fail_point};
+use crate::durable::fs::{self, Fingerprint, FsLayer, NewFile, fail_point};
 use crate::mapi::{EntryId, Message};
 
 /// One member of a group.

@@ -3,10 +3,10 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::fs;
 use crate::mapi::{EntryId, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs;
 use super::{Store, Summary};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -85,13 +85,12 @@ impl From<IndexEntry> for IndexRow {
 }
 
 impl TryFrom<IndexRow> for IndexEntry {
-    type Error = String;
+    type Error = jiff::Error;
 
-    fn try_from(r: IndexRow) -> std::result::Result<Self, String> {
+    fn try_from(r: IndexRow) -> std::result::Result<Self, jiff::Error> {
         let t = |n: Option<i64>| {
             n.map(|n| Timestamp::from_nanosecond(i128::from(n)))
                 .transpose()
-                .map_err(|e| e.to_string())
         };
         Ok(Self {
             ino: r.0,

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use super::fs::{AppendFile, FsLayer, RealFs, fail_point};
+use crate::durable::fs::{AppendFile, FsLayer, RealFs, fail_point};
 use crate::mapi::{
     EntryId, Message, PropBag, PropTag, Recipient, SpoolState, StepRecord, TraceCall,
 };
@@ -216,14 +216,34 @@ pub fn parse(bytes: &[u8]) -> Replay {
     out
 }
 
-fn parse_line(line: &[u8]) -> Result<Record, String> {
-    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
-    let (crc, json) = text.split_once(' ').ok_or("no checksum")?;
-    let crc = u32::from_str_radix(crc, 16).map_err(|_| "bad checksum field".to_owned())?;
+/// Why a journal line is not a record (the replay reports it as the journal's damage).
+#[derive(Debug, thiserror::Error)]
+enum RecordError {
+    /// The line is not text.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// No space between the checksum and the record.
+    #[error("no checksum")]
+    NoChecksum,
+    /// The checksum is not hex.
+    #[error("bad checksum field")]
+    BadChecksumField,
+    /// The record does not match its checksum.
+    #[error("checksum mismatch")]
+    ChecksumMismatch,
+    /// The checksum matches but the record is not one this build reads.
+    #[error("unreadable record: {0}")]
+    Unreadable(serde_json::Error),
+}
+
+fn parse_line(line: &[u8]) -> Result<Record, RecordError> {
+    let text = std::str::from_utf8(line).map_err(|_| RecordError::NotUtf8)?;
+    let (crc, json) = text.split_once(' ').ok_or(RecordError::NoChecksum)?;
+    let crc = u32::from_str_radix(crc, 16).map_err(|_| RecordError::BadChecksumField)?;
     if crc32fast::hash(json.as_bytes()) != crc {
-        return Err("checksum mismatch".into());
+        return Err(RecordError::ChecksumMismatch);
     }
-    serde_json::from_str(json).map_err(|e| format!("unreadable record: {e}"))
+    serde_json::from_str(json).map_err(RecordError::Unreadable)
 }
 
 impl Journal {
@@ -348,7 +368,7 @@ impl Journal {
 
     /// A handle that syncs the journal from another thread (see [`super::gate::Syncer`]).
     /// After a failed sync it refuses (fails) until [`Journal::rewrite_if_failed`] has run.
-    pub fn background_sync(&self) -> Option<super::fs::BackgroundSync> {
+    pub fn background_sync(&self) -> Option<crate::durable::fs::BackgroundSync> {
         let mut sync = self.file.background_sync()?;
         let tail = Arc::clone(&self.tail);
         Some(Box::new(move || guarded_sync(&tail, &mut sync)))
@@ -410,7 +430,7 @@ impl Journal {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
-    use crate::store::fs::BackgroundSync;
+    use crate::durable::fs::BackgroundSync;
 
     /// A disk with Linux's behaviour on a failed write-back: the pages that did not reach it
     /// are marked clean anyway, so the next fsync succeeds without writing them.

@@ -5,14 +5,14 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::fs;
 use crate::mapi::tags::{
     PR_DISPLAY_NAME, PR_IPM_OUTBOX_ENTRYID, PR_IPM_SENTMAIL_ENTRYID, PR_IPM_WASTEBASKET_ENTRYID,
 };
 use crate::mapi::{EntryId, PropBag, PropValue, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs;
-use super::open::{check_schema, describe_json_error};
+use super::parse::{ParseError, check_schema, describe_json_error};
 use super::{Folder, FolderKind, ID_BLOCK, Profile, Store};
 
 /// `store.json`.
@@ -28,9 +28,9 @@ pub(super) struct StoreMeta {
     profile: Profile,
 }
 
-pub(super) fn parse_meta(bytes: &[u8]) -> Result<StoreMeta, String> {
+pub(super) fn parse_meta(bytes: &[u8]) -> Result<StoreMeta, ParseError> {
     check_schema(bytes, "store.json")?;
-    serde_json::from_slice(bytes).map_err(|e| describe_json_error(bytes, &e))
+    serde_json::from_slice(bytes).map_err(|e| describe_json_error(bytes, e))
 }
 
 const OUTBOX: EntryId = EntryId(1);

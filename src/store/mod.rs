@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! STORE/
-//!   store.lock      the owner's pid; the owner locks the store directory and this file (see lock)
+//!   store.lock      the owner's pid; the owner locks the store directory and this file (durable::lock)
 //!   store.json      store properties, folders, profile, schema version
 //!   tmp/            scratch: every file is written here, fsynced, then renamed into place
 //!   folders/<folder-id>/<entry-id>.json   one message per file, pretty JSON
@@ -21,13 +21,12 @@
 
 mod commit;
 mod error;
-pub mod fs;
 mod group;
 mod index;
 pub mod journal;
-pub mod lock;
 mod meta;
 mod open;
+mod parse;
 mod quarantine;
 pub mod summary;
 mod sync;
@@ -41,18 +40,18 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::durable::fs::{self, FsLayer};
 use crate::durable::gate;
+use crate::durable::lock::StoreLock;
 use crate::mapi::{EntryId, IdMap, IdSet, Message};
 pub use crate::profile::Profile;
 use commit::{Committing, PendingSave};
 use error::io_err;
 pub use error::{Result, StoreError};
-use fs::FsLayer;
 use journal::Journal;
 pub use journal::Patch;
-pub use lock::StoreLock;
 use meta::StoreMeta;
-pub use open::parse_message;
+pub use parse::{ParseError, parse_message};
 pub use quarantine::{Quarantined, Unreadable, quarantine, quarantine_in};
 pub use summary::Summary;
 
@@ -256,7 +255,7 @@ impl Store {
                 Ok(m)
             }
             Err(why) => {
-                quarantine_in(&*self.fs, &self.root, &path, &why)?;
+                quarantine_in(&*self.fs, &self.root, &path, &why.to_string())?;
                 self.forget(eid);
                 Err(StoreError::Invalid(format!(
                     "message {eid} was unreadable and is now in quarantine: {why}"

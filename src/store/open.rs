@@ -1,5 +1,5 @@
 //! Opening a store: creating it, checking its special files, replaying the journal and
-//! scanning the folders (recovery), and parsing what it reads.
+//! scanning the folders (recovery).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
@@ -7,16 +7,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use serde::Deserialize;
 
+use crate::durable::fs::{self, FsLayer, RealFs};
 use crate::durable::gate;
-use crate::mapi::{EntryId, IdMap, IdSet, Message, SCHEMA_VERSION};
+use crate::mapi::{EntryId, IdMap, IdSet, SCHEMA_VERSION};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs::{self, FsLayer, RealFs};
 use super::index::{IndexEntry, IndexFile};
 use super::journal::{self, Journal};
 use super::meta::{new_meta, parse_meta, recover_meta};
+use super::parse::parse_message;
 use super::quarantine::quarantine_in;
 use super::{Folder, FolderKind, ID_BLOCK, OpenReport, Seed, Store, Summary};
 
@@ -86,56 +86,6 @@ fn canonical_id(name: &std::ffi::OsStr, suffix: &str) -> Option<EntryId> {
     (id.file_stem() == stem).then_some(id)
 }
 
-#[derive(Deserialize)]
-struct SchemaHead {
-    schema: Option<u32>,
-}
-
-/// Parses a message file, or says in one sentence why it cannot be read.
-///
-/// # Errors
-/// The reason: empty, not UTF-8, not JSON, a newer schema, a shape this build does not know.
-pub fn parse_message(bytes: &[u8]) -> Result<Message, String> {
-    check_schema(bytes, "message")?;
-    serde_json::from_slice::<Message>(bytes).map_err(|e| describe_json_error(bytes, &e))
-}
-
-pub(super) fn check_schema(bytes: &[u8], what: &str) -> Result<(), String> {
-    if bytes.is_empty() {
-        return Err(format!("empty {what} file (a write cut short)"));
-    }
-    if bytes.iter().all(|b| *b == 0) {
-        return Err(format!(
-            "{what} file is all zero bytes ({} bytes): lost in a crash",
-            bytes.len()
-        ));
-    }
-    if std::str::from_utf8(bytes).is_err() {
-        return Err(format!("{what} file is not valid UTF-8 text"));
-    }
-    match serde_json::from_slice::<SchemaHead>(bytes) {
-        Ok(SchemaHead { schema: Some(v) }) if v > SCHEMA_VERSION => Err(format!(
-            "{what} file has schema version {v}, newer than this Spoolbox reads (up to {SCHEMA_VERSION}); open it with a newer Spoolbox"
-        )),
-        Ok(SchemaHead { schema: None }) => Err(format!("{what} file has no schema version")),
-        Ok(_) => Ok(()),
-        Err(e) => Err(describe_json_error(bytes, &e)),
-    }
-}
-
-pub(super) fn describe_json_error(bytes: &[u8], e: &serde_json::Error) -> String {
-    if e.is_eof() {
-        format!(
-            "truncated JSON ({} bytes, cut off at line {} column {})",
-            bytes.len(),
-            e.line(),
-            e.column()
-        )
-    } else {
-        format!("not a valid message: {e}")
-    }
-}
-
 /// One folder's directory entries with each file's fingerprint (`None`: it vanished).
 type FolderListing = io::Result<Vec<(fs::DirItem, Option<fs::Fingerprint>)>>;
 
@@ -165,6 +115,22 @@ fn list_folders(
             (d, files)
         })
         .collect())
+}
+
+/// `index.json`'s entries by message, or none when it is missing, unreadable or of another
+/// schema version (the folders are then read file by file).
+fn read_index(fs: &dyn FsLayer, index_path: &Path) -> HashMap<EntryId, IndexEntry> {
+    fs.read(index_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<IndexFile>(&b).ok())
+        .filter(|f| f.schema == SCHEMA_VERSION)
+        .map(|f| {
+            f.entries
+                .into_iter()
+                .map(|e| (e.summary.eid, e))
+                .collect::<HashMap<EntryId, IndexEntry>>()
+        })
+        .unwrap_or_default()
 }
 
 impl Store {
@@ -218,9 +184,12 @@ impl Store {
             Ok(bytes) => match parse_meta(&bytes) {
                 Ok(m) => (m, false),
                 Err(why) => {
-                    report
-                        .quarantined
-                        .push(quarantine_in(&*fs, root, &meta_path, &why)?);
+                    report.quarantined.push(quarantine_in(
+                        &*fs,
+                        root,
+                        &meta_path,
+                        &why.to_string(),
+                    )?);
                     (recover_meta(root, seed.map(|s| (s.profile)())), false)
                 }
             },
@@ -303,19 +272,7 @@ impl Store {
         // file's fingerprint; together they are most of the time to the first frame.
         let fs: &dyn FsLayer = &*self.fs;
         let (index, listing) = std::thread::scope(|sc| {
-            let parsing = sc.spawn(|| {
-                fs.read(&index_path)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<IndexFile>(&b).ok())
-                    .filter(|f| f.schema == SCHEMA_VERSION)
-                    .map(|f| {
-                        f.entries
-                            .into_iter()
-                            .map(|e| (e.summary.eid, e))
-                            .collect::<HashMap<EntryId, IndexEntry>>()
-                    })
-                    .unwrap_or_default()
-            });
+            let parsing = sc.spawn(|| read_index(fs, &index_path));
             let listing = list_folders(fs, &folders_dir);
             (parsing.join().unwrap_or_default(), listing)
         });
@@ -324,112 +281,7 @@ impl Store {
         let known: HashSet<EntryId> = self.meta.folders.iter().map(|f| f.entry_id).collect();
         let dirs = listing.map_err(io_err(&folders_dir))?;
         for (dir, files) in dirs {
-            let dir_path = folders_dir.join(&dir.name);
-            // Only the exact names the store writes: "1" or "+1" would parse as folder 1 and
-            // then never be found at the path the store reads.
-            let Some(fid) = canonical_id(&dir.name, "") else {
-                continue;
-            };
-            if !dir.is_dir {
-                let why = "a file where a folder directory belongs (expected a directory)";
-                report
-                    .quarantined
-                    .push(quarantine_in(&*self.fs, &self.root, &dir_path, why)?);
-                continue;
-            }
-            if !known.contains(&fid) {
-                // A folder directory store.json does not list (store.json was lost): keep it.
-                self.meta.folders.push(Folder {
-                    entry_id: fid,
-                    name: format!("Recovered {fid}"),
-                    kind: FolderKind::User,
-                });
-                self.write_meta()?;
-            }
-            let files = files.map_err(io_err(&dir_path))?;
-            for (f, fp) in files {
-                let path = dir_path.join(&f.name);
-                let Some(eid) = canonical_id(&f.name, ".json") else {
-                    let q = quarantine_in(
-                        &*self.fs,
-                        &self.root,
-                        &path,
-                        "not a message file name (expected <entry-id>.json)",
-                    )?;
-                    report.quarantined.push(q);
-                    continue;
-                };
-                if f.is_dir {
-                    // Not a condition that passes (as unreadable files do): moved aside.
-                    let why = "a directory where a message file belongs";
-                    let q = quarantine_in(&*self.fs, &self.root, &path, why)?;
-                    report.quarantined.push(q);
-                    continue;
-                }
-                let Some(fp) = fp else {
-                    continue;
-                };
-                let from_index = index.get(&eid).is_some_and(|ie| {
-                    (ie.ino, ie.len, ie.mtime_ns) == fp && ie.summary.folder == fid
-                });
-                let summary = match index.remove(&eid) {
-                    Some(ie) if from_index => {
-                        report.from_index += 1;
-                        ie.summary
-                    }
-                    indexed => match match self.fs.read(&path) {
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                        Err(e) => {
-                            // Unreadable is not corrupt: left in place, listed, tried again.
-                            let known = indexed.map(|ie| ie.summary);
-                            self.note_unreadable(eid, fid, path, &e, known);
-                            continue;
-                        }
-                        Ok(b) => parse_message(&b),
-                    } {
-                        Ok(m) if m.entry_id != eid => {
-                            let why = format!(
-                                "the file name says message {eid} but it holds message {}",
-                                m.entry_id
-                            );
-                            report
-                                .quarantined
-                                .push(quarantine_in(&*self.fs, &self.root, &path, &why)?);
-                            continue;
-                        }
-                        Ok(mut m) => {
-                            m.folder = fid;
-                            Summary::of(&m)
-                        }
-                        Err(why) => {
-                            report
-                                .quarantined
-                                .push(quarantine_in(&*self.fs, &self.root, &path, &why)?);
-                            continue;
-                        }
-                    },
-                };
-                self.next_id = self.next_id.max(eid.0 + 1);
-                if let Some(prev) = self.summaries.get(&eid).cloned() {
-                    // Two copies: a crash between FinishedMsg's copy and its removal. The newer
-                    // revision is the finished one; drop the other.
-                    report.duplicates_resolved += 1;
-                    let (keep, drop_folder) = if summary.revision > prev.revision {
-                        (summary, prev.folder)
-                    } else {
-                        (prev, fid)
-                    };
-                    let drop_path = self.message_path(drop_folder, eid);
-                    fs::remove_durable_in(&*self.fs, &drop_path).map_err(io_err(&drop_path))?;
-                    if keep.folder == fid {
-                        self.fingerprints.insert(eid, fp);
-                    }
-                    self.set_summary(keep);
-                    continue;
-                }
-                self.fingerprints.insert(eid, fp);
-                self.set_summary(summary);
-            }
+            self.scan_folder(&folders_dir, &dir, files, &known, &mut index, report)?;
         }
         // A message readable in another folder (two copies, one unreadable) is not missing.
         let summaries = &self.summaries;
@@ -440,6 +292,158 @@ impl Store {
         }
         // Every message came from an index that lists exactly them: nothing to rewrite on close.
         self.index_stale = !(report.from_index == index_len && index_len == self.summaries.len());
+        Ok(())
+    }
+
+    /// One entry of `folders/`: a folder directory's message files, each summarised (from
+    /// `index`, which gives up the entries it hands out) or moved to quarantine.
+    fn scan_folder(
+        &mut self,
+        folders_dir: &Path,
+        dir: &fs::DirItem,
+        files: FolderListing,
+        known: &HashSet<EntryId>,
+        index: &mut HashMap<EntryId, IndexEntry>,
+        report: &mut OpenReport,
+    ) -> Result<()> {
+        let dir_path = folders_dir.join(&dir.name);
+        // Only the exact names the store writes: "1" or "+1" would parse as folder 1 and
+        // then never be found at the path the store reads.
+        let Some(fid) = canonical_id(&dir.name, "") else {
+            return Ok(());
+        };
+        if !dir.is_dir {
+            let why = "a file where a folder directory belongs (expected a directory)";
+            report
+                .quarantined
+                .push(quarantine_in(&*self.fs, &self.root, &dir_path, why)?);
+            return Ok(());
+        }
+        if !known.contains(&fid) {
+            // A folder directory store.json does not list (store.json was lost): keep it.
+            self.meta.folders.push(Folder {
+                entry_id: fid,
+                name: format!("Recovered {fid}"),
+                kind: FolderKind::User,
+            });
+            self.write_meta()?;
+        }
+        let files = files.map_err(io_err(&dir_path))?;
+        for (f, fp) in files {
+            let path = dir_path.join(&f.name);
+            let Some(eid) = canonical_id(&f.name, ".json") else {
+                let q = quarantine_in(
+                    &*self.fs,
+                    &self.root,
+                    &path,
+                    "not a message file name (expected <entry-id>.json)",
+                )?;
+                report.quarantined.push(q);
+                continue;
+            };
+            if f.is_dir {
+                // Not a condition that passes (as unreadable files do): moved aside.
+                let why = "a directory where a message file belongs";
+                let q = quarantine_in(&*self.fs, &self.root, &path, why)?;
+                report.quarantined.push(q);
+                continue;
+            }
+            let Some(fp) = fp else {
+                continue;
+            };
+            let indexed = index.remove(&eid);
+            let Some(summary) = self.read_summary(eid, fid, fp, path, indexed, report)? else {
+                continue;
+            };
+            self.next_id = self.next_id.max(eid.0 + 1);
+            if let Some(prev) = self.summaries.get(&eid).cloned() {
+                self.keep_newer_copy(eid, fid, fp, summary, prev, report)?;
+                continue;
+            }
+            self.fingerprints.insert(eid, fp);
+            self.set_summary(summary);
+        }
+        Ok(())
+    }
+
+    /// The summary of message `eid`'s file `path` in folder `fid`: the index's entry when
+    /// the file is unchanged since it was written, else read from the file. `None` when the
+    /// file vanished, cannot be read (noted as unreadable) or was moved to quarantine.
+    fn read_summary(
+        &mut self,
+        eid: EntryId,
+        fid: EntryId,
+        fp: fs::Fingerprint,
+        path: PathBuf,
+        indexed: Option<IndexEntry>,
+        report: &mut OpenReport,
+    ) -> Result<Option<Summary>> {
+        let indexed = match indexed {
+            Some(ie) if (ie.ino, ie.len, ie.mtime_ns) == fp && ie.summary.folder == fid => {
+                report.from_index += 1;
+                return Ok(Some(ie.summary));
+            }
+            indexed => indexed,
+        };
+        let parsed = match self.fs.read(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                // Unreadable is not corrupt: left in place, listed, tried again.
+                let known = indexed.map(|ie| ie.summary);
+                self.note_unreadable(eid, fid, path, &e, known);
+                return Ok(None);
+            }
+            Ok(b) => parse_message(&b),
+        };
+        match parsed {
+            Ok(m) if m.entry_id != eid => {
+                let why = format!(
+                    "the file name says message {eid} but it holds message {}",
+                    m.entry_id
+                );
+                report
+                    .quarantined
+                    .push(quarantine_in(&*self.fs, &self.root, &path, &why)?);
+                Ok(None)
+            }
+            Ok(mut m) => {
+                m.folder = fid;
+                Ok(Some(Summary::of(&m)))
+            }
+            Err(why) => {
+                let why = why.to_string();
+                report
+                    .quarantined
+                    .push(quarantine_in(&*self.fs, &self.root, &path, &why)?);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Two copies of message `eid` (the one already scanned, `prev`, and `summary` in folder
+    /// `fid`): a crash between `FinishedMsg`'s copy and its removal. The newer revision is the
+    /// finished one; the other file is removed.
+    fn keep_newer_copy(
+        &mut self,
+        eid: EntryId,
+        fid: EntryId,
+        fp: fs::Fingerprint,
+        summary: Summary,
+        prev: Summary,
+        report: &mut OpenReport,
+    ) -> Result<()> {
+        report.duplicates_resolved += 1;
+        let (keep, drop_folder) = if summary.revision > prev.revision {
+            (summary, prev.folder)
+        } else {
+            (prev, fid)
+        };
+        let drop_path = self.message_path(drop_folder, eid);
+        fs::remove_durable_in(&*self.fs, &drop_path).map_err(io_err(&drop_path))?;
+        if keep.folder == fid {
+            self.fingerprints.insert(eid, fp);
+        }
+        self.set_summary(keep);
         Ok(())
     }
 

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::durable::fs::{self, FsLayer, RealFs};
 use crate::mapi::EntryId;
 
 use super::error::{Result, io_err};
-use super::fs::{self, FsLayer, RealFs};
-use super::open::parse_message;
+use super::parse::parse_message;
 use super::{Store, Summary};
 
 /// A file moved aside because it could not be read.
@@ -164,7 +164,7 @@ impl Store {
                     quarantine_in(&*self.fs, &self.root, &u.path, &why)?;
                 }
                 Err(why) => {
-                    quarantine_in(&*self.fs, &self.root, &u.path, &why)?;
+                    quarantine_in(&*self.fs, &self.root, &u.path, &why.to_string())?;
                 }
             }
         }

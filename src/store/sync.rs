@@ -1,10 +1,10 @@
 //! Journal patches, journal syncs, compaction, and the forwarders to the write-ahead gate.
 
+use crate::durable::fs;
 use crate::durable::gate;
 use crate::mapi::{EntryId, Message};
 
 use super::error::{Result, StoreError, io_err};
-use super::fs;
 use super::journal::Record;
 use super::{Patch, Store, Summary};
 

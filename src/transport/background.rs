@@ -216,7 +216,7 @@ impl Transport for Background {
     }
 
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
-        if self.worker.is_none() || crate::store::fs::fail_points_armed() {
+        if self.worker.is_none() || crate::durable::fs::fail_points_armed() {
             return self.on_callers_thread(view);
         }
         let (tx, rx) = bounded(1);
@@ -255,7 +255,7 @@ impl Transport for Background {
         }
         // A result nobody came back for (the message moved on): dropped.
         self.done = None;
-        if crate::store::fs::fail_points_armed() || !is_heavy(view.msg) {
+        if crate::durable::fs::fail_points_armed() || !is_heavy(view.msg) {
             return Some(self.on_callers_thread(view));
         }
         let job = Job {

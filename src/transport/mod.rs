@@ -278,23 +278,33 @@ pub struct Preprocessed {
 #[derive(Clone, Copy, Debug)]
 pub struct SimulatedCrash;
 
+/// A transport call that panicked, caught by [`guarded`]: the panic's message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Panicked {
+    /// The panic's message ("a panic without a message" when it had none).
+    pub message: String,
+}
+
 /// Runs one transport call for one message; a panic in it comes back as its text instead of
 /// unwinding through the spooler, so one message can never stop the queue (issue 16).
 ///
 /// # Errors
-/// The panic's message.
-pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+/// [`Panicked`] with the panic's message.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
         if p.is::<SimulatedCrash>() {
             std::panic::resume_unwind(p);
         }
-        crate::eml::panic_text(p.as_ref())
+        Panicked {
+            message: crate::eml::panic_text(p.as_ref()),
+        }
     })
 }
 
 /// The hand-off of a message whose transport call panicked: every offered row failed for good
 /// (`MAPI_E_CORRUPT_DATA`, an NDR), with the reason; the spooler goes on with the others.
-pub fn panicked(transport: &str, rows: &[u32], why: &str) -> Handoff {
+pub fn panicked(transport: &str, rows: &[u32], why: impl std::fmt::Display) -> Handoff {
     let text = format!(
         "MAPI_E_CORRUPT_DATA: {transport} failed on this message ({why}); it is parked, the other messages go on"
     );

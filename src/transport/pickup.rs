@@ -12,9 +12,9 @@ use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use super::{Handoff, RowOutcome, SubmitResult, SubmitView, Transport};
+use crate::durable::fs::fail_point;
 use crate::eml;
 use crate::profile::PickupSettings;
-use crate::store::fs::fail_point;
 
 /// Writes `.eml` files into a directory.
 #[derive(Debug)]
@@ -66,7 +66,7 @@ pub fn store_tag(store_root: &Path) -> String {
     struct Created {
         created: Option<String>,
     }
-    let created = crate::store::fs::read_regular(&store_root.join("store.json"))
+    let created = crate::durable::fs::read_regular(&store_root.join("store.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<Created>(&b).ok())
         .and_then(|c| c.created)
@@ -123,7 +123,7 @@ fn at_name(dest: &Path, mark: &str) -> std::io::Result<AtName> {
         Ok(md) if !md.is_file() => return Ok(AtName::Foreign),
         Ok(_) => {}
     }
-    let Ok(f) = crate::store::fs::open_regular(dest, OpenOptions::new().read(true)) else {
+    let Ok(f) = crate::durable::fs::open_regular(dest, OpenOptions::new().read(true)) else {
         return Ok(AtName::Foreign);
     };
     let mut head = Vec::with_capacity(mark.len());
@@ -149,7 +149,7 @@ fn create_pickup_dir(dir: &Path) -> std::io::Result<()> {
     }
     for d in missing.into_iter().rev() {
         match fs::create_dir(d) {
-            Ok(()) => crate::store::fs::sync_dir(crate::store::fs::parent(d))?,
+            Ok(()) => crate::durable::fs::sync_dir(crate::durable::fs::parent(d))?,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
@@ -200,7 +200,7 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<(String, 
         // Never through whatever sits at the temp name (a planted symbolic link): created new,
         // after removing the name (the link itself, never its target).
         let fresh = || {
-            crate::store::fs::open_regular(&tmp, OpenOptions::new().write(true).create_new(true))
+            crate::durable::fs::open_regular(&tmp, OpenOptions::new().write(true).create_new(true))
         };
         let mut f = match fresh() {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -212,7 +212,7 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<(String, 
         let written = f
             .write_all(mark.as_bytes())
             .and_then(|()| f.write_all(bytes))
-            .and_then(|()| crate::store::fs::sync_file(&f));
+            .and_then(|()| crate::durable::fs::sync_file(&f));
         drop(f);
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
@@ -234,7 +234,7 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<(String, 
         }
         fail_point("pickup.after_link");
         fs::remove_file(&tmp)?;
-        crate::store::fs::sync_dir(dir)?;
+        crate::durable::fs::sync_dir(dir)?;
         fail_point("pickup.after_sync");
         return Ok((name, true));
     }
@@ -281,6 +281,7 @@ impl Transport for PickupTransport {
         let bytes = match eml::render_with(view.msg, &good, &view.sender, opts) {
             Ok(r) => r.bytes,
             Err(e) => {
+                let e = e.to_string();
                 bad.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
                 return Handoff::sent(bad);
             }

@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
+use spoolbox::durable::fs::{FsLayer, RealFs};
 use spoolbox::mapi::tags::PR_SENTMAIL_ENTRYID;
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind};
 use spoolbox::profile::{Profile, TransportConfig, TransportKind};
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
-use spoolbox::store::fs::{FsLayer, RealFs};
 use spoolbox::store::{FolderKind, Store};
 
 use crate::realfs::{Hooked, Hooks};

@@ -10,10 +10,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use spoolbox::durable::fs::{FsLayer as _, RealFs};
 use spoolbox::mapi::{EntryId, Message, Recipient, RecipientKind};
 use spoolbox::profile::PickupSettings;
 use spoolbox::spooler::{Clock, Command as SpCommand, Event, Spooler, Tick};
-use spoolbox::store::fs::{FsLayer as _, RealFs};
 use spoolbox::store::{FolderKind, Store, StoreError};
 use spoolbox::transport::pickup::{self, PickupTransport};
 use spoolbox::transport::{RowOutcome, SubmitView, Transport as _};

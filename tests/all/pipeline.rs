@@ -2609,6 +2609,7 @@ fn expected_place(case: &Case, m: &MCase) -> (Option<&'static str>, usize) {
     (place, ran)
 }
 
+#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
 fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let specs: Vec<Spec> = case
         .transports

@@ -5,8 +5,8 @@
 use std::io;
 use std::path::Path;
 
-use spoolbox::store::fs::{AppendFile, DirItem, FileKind, Fingerprint, FsLayer, NewFile, RealFs};
-use spoolbox::store::{StoreError, StoreLock};
+use spoolbox::durable::fs::{AppendFile, DirItem, FileKind, Fingerprint, FsLayer, NewFile, RealFs};
+use spoolbox::durable::lock::{LockError, StoreLock};
 
 /// The operations a test may take over; each defaults to the real file system's (and
 /// `concurrent` to the layer default: every operation on the spooler's thread).
@@ -66,7 +66,7 @@ impl<H: Hooks> FsLayer for Hooked<H> {
     fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)> {
         self.0.open_append(path)
     }
-    fn lock(&self, root: &Path) -> Result<StoreLock, StoreError> {
+    fn lock(&self, root: &Path) -> Result<StoreLock, LockError> {
         RealFs.lock(root)
     }
     fn kind(&self, path: &Path) -> io::Result<Option<FileKind>> {

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
+use spoolbox::durable::fs::{AppendFile, FsLayer, RealFs};
 use spoolbox::mapi::flags::STATUS_OFFLINE;
 use spoolbox::mapi::tags::{PR_DELIVER_TIME, PR_SENTMAIL_ENTRYID};
 use spoolbox::mapi::{
@@ -30,7 +31,6 @@ use spoolbox::profile::{
     PickupSettings, Profile, RetryPolicy, SmtpSettings, TlsMode, TransportConfig, TransportKind,
 };
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick};
-use spoolbox::store::fs::{AppendFile, FsLayer, RealFs};
 use spoolbox::store::{FolderKind, Store};
 use spoolbox::transport::smtp::GUARD_TEXT;
 
@@ -1056,7 +1056,7 @@ impl AppendFile for WatchedJournal {
         let inner = &mut self.inner;
         watched_sync(&self.watch, &mut || inner.sync())
     }
-    fn background_sync(&self) -> Option<spoolbox::store::fs::BackgroundSync> {
+    fn background_sync(&self) -> Option<spoolbox::durable::fs::BackgroundSync> {
         // The spooler's real path: the journal synced on its own thread.
         let mut inner = self.inner.background_sync()?;
         let watch = Arc::clone(&self.watch);
@@ -1338,7 +1338,7 @@ impl AppendFile for LosingJournal {
         let inner = &mut self.inner;
         losing_sync(&self.path, &self.state, &mut || inner.sync())
     }
-    fn background_sync(&self) -> Option<spoolbox::store::fs::BackgroundSync> {
+    fn background_sync(&self) -> Option<spoolbox::durable::fs::BackgroundSync> {
         let mut inner = self.inner.background_sync()?;
         let (path, state) = (self.path.clone(), Arc::clone(&self.state));
         Some(Box::new(move || losing_sync(&path, &state, &mut inner)))

@@ -110,6 +110,7 @@ fn tags_and_flags_match_the_reference() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
 fn every_property_type_round_trips_through_a_reopened_store() {
     let dir = tempfile::tempdir().unwrap();
     let t0: Timestamp = "2031-02-03T04:05:06.123456789Z".parse().unwrap();
@@ -259,7 +260,7 @@ fn crash_between_tmp_write_and_rename_keeps_the_old_message() {
     let mut new = old.clone();
     new.props.set_text(PR_SUBJECT, "new content");
     new.revision += 1;
-    let tmp = spoolbox::store::fs::write_tmp(
+    let tmp = spoolbox::durable::fs::write_tmp(
         &dir.path().join("tmp"),
         &serde_json::to_vec_pretty(&new).unwrap(),
     )
@@ -327,11 +328,11 @@ struct Order(std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>);
 
 #[derive(Debug)]
 struct OrderedJournal {
-    inner: Box<dyn spoolbox::store::fs::AppendFile>,
+    inner: Box<dyn spoolbox::durable::fs::AppendFile>,
     order: Order,
 }
 
-impl spoolbox::store::fs::AppendFile for OrderedJournal {
+impl spoolbox::durable::fs::AppendFile for OrderedJournal {
     fn size(&self) -> std::io::Result<u64> {
         self.inner.size()
     }
@@ -350,14 +351,14 @@ impl spoolbox::store::fs::AppendFile for OrderedJournal {
 impl crate::realfs::Hooks for Order {
     fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
         self.0.lock().unwrap().push("rename");
-        spoolbox::store::fs::FsLayer::rename(&spoolbox::store::fs::RealFs, from, to)
+        spoolbox::durable::fs::FsLayer::rename(&spoolbox::durable::fs::RealFs, from, to)
     }
     fn open_append(
         &self,
         path: &Path,
-    ) -> std::io::Result<(Box<dyn spoolbox::store::fs::AppendFile>, bool)> {
+    ) -> std::io::Result<(Box<dyn spoolbox::durable::fs::AppendFile>, bool)> {
         let (inner, created) =
-            spoolbox::store::fs::FsLayer::open_append(&spoolbox::store::fs::RealFs, path)?;
+            spoolbox::durable::fs::FsLayer::open_append(&spoolbox::durable::fs::RealFs, path)?;
         let order = self.clone();
         Ok((Box::new(OrderedJournal { inner, order }), created))
     }

@@ -159,8 +159,8 @@ fn unlock(msg: &mut Message, tr: &mut Tracer, why: &str) {
 /// The crash tests' fail points around each step: `step.<Name>.before` when the step is about
 /// to run, `step.<Name>.after` once its result is stored.
 fn step_fail_point(step: Step, when: &str) {
-    if crate::store::fs::fail_points_armed() {
-        crate::store::fs::fail_point(&format!("step.{}.{when}", step.name()));
+    if crate::durable::fs::fail_points_armed() {
+        crate::durable::fs::fail_point(&format!("step.{}.{when}", step.name()));
     }
 }
 

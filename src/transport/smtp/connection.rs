@@ -1,16 +1,112 @@
 //! Logon: the settings, the resolve and the guard, connect, EHLO, STARTTLS, AUTH, and the
 //! link state shown as the transport status.
 
-use std::net::{SocketAddr, ToSocketAddrs as _};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::transport::smtp::extension::ClientId;
 
-use super::{GUARD_TEXT, Link, SmtpCore, error_text, is_loopback_host};
+use super::{GUARD_TEXT, Link, SmtpCore, is_loopback_host};
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
 use crate::profile::{SmtpSettings, TlsMode};
-use crate::transport::credentials;
-use crate::transport::smtp_wire::{Conn, Limits};
+use crate::transport::credentials::{self, CredentialsError};
+use crate::transport::smtp_wire::{Conn, Limits, TlsError, WireError};
+
+/// Why logon failed: the transport goes offline with this as the reason, and the hand-off
+/// waits for a retry.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LogonError {
+    /// The host name did not resolve.
+    #[error("cannot resolve {host}: {reason}")]
+    Resolve {
+        /// The host as configured.
+        host: String,
+        /// The resolver's error.
+        reason: std::io::Error,
+    },
+    /// The host name resolved to nothing.
+    #[error("{host} resolves to no address")]
+    NoAddress {
+        /// The host as configured.
+        host: String,
+    },
+    /// With `deliver_for_real` off, the host resolved to an address that is not loopback.
+    #[error("{GUARD_TEXT}; {host} resolves to {ip}")]
+    Guarded {
+        /// The host as configured.
+        host: String,
+        /// The first address that is not loopback.
+        ip: IpAddr,
+    },
+    /// TLS could not be set up.
+    #[error("{reason} for {host}")]
+    Tls {
+        /// Why.
+        reason: TlsError,
+        /// The host as configured.
+        host: String,
+    },
+    /// No connection, or no 220 greeting.
+    #[error("cannot connect to {endpoint}: {error}")]
+    Connect {
+        /// `host:port` and the TLS mode.
+        endpoint: String,
+        /// What went wrong on the wire.
+        error: WireError,
+    },
+    /// EHLO (and HELO) refused or failed.
+    #[error("EHLO to {endpoint}: {error}")]
+    Ehlo {
+        /// `host:port` and the TLS mode.
+        endpoint: String,
+        /// What went wrong on the wire.
+        error: WireError,
+    },
+    /// STARTTLS is asked for and the server does not offer it.
+    #[error("{endpoint} does not offer STARTTLS; not sending in plain text")]
+    NoStartTls {
+        /// `host:port` and the TLS mode.
+        endpoint: String,
+    },
+    /// STARTTLS (or the EHLO after it) failed.
+    #[error("STARTTLS with {endpoint}: {error}")]
+    StartTls {
+        /// `host:port` and the TLS mode.
+        endpoint: String,
+        /// What went wrong on the wire.
+        error: WireError,
+    },
+    /// A password would go in plain text to a server that is not loopback.
+    #[error(
+        "{endpoint} is not encrypted; the password is never sent in plain text (set TLS to starttls or implicit)"
+    )]
+    Unencrypted {
+        /// `host:port` and the TLS mode.
+        endpoint: String,
+    },
+    /// The credentials file could not be found or read.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The credentials file has no password for this user and server.
+    #[error("no password stored for {key} in {path}; run `spoolbox profile set-password`")]
+    NoPassword {
+        /// `user@host:port`.
+        key: String,
+        /// The credentials file.
+        path: PathBuf,
+    },
+    /// The server refused the credentials.
+    #[error("authentication as {user} at {endpoint} failed: {error}")]
+    Auth {
+        /// The user name.
+        user: String,
+        /// `host:port` and the TLS mode.
+        endpoint: String,
+        /// What went wrong on the wire.
+        error: WireError,
+    },
+}
 
 impl SmtpCore {
     pub(super) fn new(settings: SmtpSettings, deliver_for_real: bool) -> Self {
@@ -71,7 +167,7 @@ impl SmtpCore {
 
     /// The server's addresses; with the guard on, every one must be loopback (a `localhost`
     /// that resolves elsewhere is refused too).
-    fn resolve(&self) -> Result<Vec<SocketAddr>, String> {
+    fn resolve(&self) -> Result<Vec<SocketAddr>, LogonError> {
         let host = self.host();
         let bare = host
             .strip_prefix('[')
@@ -79,38 +175,42 @@ impl SmtpCore {
             .unwrap_or(host);
         let addrs: Vec<SocketAddr> = (bare, self.settings.port)
             .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .map_err(|reason| LogonError::Resolve {
+                host: host.to_owned(),
+                reason,
+            })?
             .collect();
         if addrs.is_empty() {
-            return Err(format!("{host} resolves to no address"));
+            return Err(LogonError::NoAddress {
+                host: host.to_owned(),
+            });
         }
         if !self.deliver_for_real
             && let Some(a) = addrs.iter().find(|a| !a.ip().to_canonical().is_loopback())
         {
-            return Err(format!("{GUARD_TEXT}; {host} resolves to {}", a.ip()));
+            return Err(LogonError::Guarded {
+                host: host.to_owned(),
+                ip: a.ip(),
+            });
         }
         Ok(addrs)
     }
 
-    fn password(&self, user: &str) -> Result<String, String> {
+    fn password(&self, user: &str) -> Result<String, LogonError> {
         let path = match &self.credentials {
             Some(p) => p.clone(),
-            None => credentials::default_path().map_err(|e| e.to_string())?,
+            None => credentials::default_path()?,
         };
         let key = credentials::key(user, self.host(), self.settings.port);
-        credentials::password(&path, &key)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!(
-                    "no password stored for {key} in {}; run `spoolbox profile set-password`",
-                    path.display()
-                )
-            })
+        match credentials::password(&path, &key)? {
+            Some(password) => Ok(password),
+            None => Err(LogonError::NoPassword { key, path }),
+        }
     }
 
     /// Logon: connect, EHLO, STARTTLS if asked (never falling back to plain text), AUTH if a
     /// user is configured; with whether the server offers PIPELINING.
-    pub(super) fn connect(&self) -> Result<(Conn, bool), String> {
+    pub(super) fn connect(&self) -> Result<(Conn, bool), LogonError> {
         let addrs = self.resolve()?;
         let hello = ClientId::default().to_string();
         let host = self.host();
@@ -120,47 +220,59 @@ impl SmtpCore {
             .unwrap_or(host);
         let tls = match self.settings.tls {
             TlsMode::None => None,
-            TlsMode::StartTls | TlsMode::Implicit => Some(
-                crate::transport::smtp_wire::tls_config().map_err(|e| format!("{e} for {host}"))?,
-            ),
+            TlsMode::StartTls | TlsMode::Implicit => {
+                Some(crate::transport::smtp_wire::tls_config().map_err(|reason| {
+                    LogonError::Tls {
+                        reason,
+                        host: host.to_owned(),
+                    }
+                })?)
+            }
         };
         let implicit = match (&tls, self.settings.tls) {
             (Some(c), TlsMode::Implicit) => Some((c, bare)),
             _ => None,
         };
-        let mut conn = Conn::connect(addrs.as_slice(), self.limits(), implicit)
-            .map_err(|e| format!("cannot connect to {}: {}", self.endpoint(), error_text(&e)))?;
-        conn.ehlo(&hello)
-            .map_err(|e| format!("EHLO to {}: {}", self.endpoint(), error_text(&e)))?;
+        let mut conn =
+            Conn::connect(addrs.as_slice(), self.limits(), implicit).map_err(|error| {
+                LogonError::Connect {
+                    endpoint: self.endpoint(),
+                    error,
+                }
+            })?;
+        conn.ehlo(&hello).map_err(|error| LogonError::Ehlo {
+            endpoint: self.endpoint(),
+            error,
+        })?;
         if let (TlsMode::StartTls, Some(config)) = (self.settings.tls, &tls) {
             if !conn.offers.starttls {
                 conn.abort();
-                return Err(format!(
-                    "{} does not offer STARTTLS; not sending in plain text",
-                    self.endpoint()
-                ));
+                return Err(LogonError::NoStartTls {
+                    endpoint: self.endpoint(),
+                });
             }
             conn.starttls(config, bare)
                 .and_then(|()| conn.ehlo(&hello))
-                .map_err(|e| format!("STARTTLS with {}: {}", self.endpoint(), error_text(&e)))?;
+                .map_err(|error| LogonError::StartTls {
+                    endpoint: self.endpoint(),
+                    error,
+                })?;
         }
         let pipelining = conn.offers.pipelining;
         if let Some(user) = self.settings.username.as_deref().filter(|u| !u.is_empty()) {
             if !conn.is_encrypted() && !is_loopback_host(self.host()) {
                 conn.abort();
-                return Err(format!(
-                    "{} is not encrypted; the password is never sent in plain text (set TLS to starttls or implicit)",
-                    self.endpoint()
-                ));
+                return Err(LogonError::Unencrypted {
+                    endpoint: self.endpoint(),
+                });
             }
             let password = self.password(user)?;
-            conn.auth(user, &password).map_err(|e| {
-                format!(
-                    "authentication as {user} at {} failed: {}",
-                    self.endpoint(),
-                    error_text(&e)
-                )
-            })?;
+            conn.auth(user, &password)
+                .map_err(|error| LogonError::Auth {
+                    user: user.to_owned(),
+                    endpoint: self.endpoint(),
+                    error,
+                })?;
         }
         Ok((conn, pipelining))
     }

@@ -331,6 +331,7 @@ impl SmtpCore {
         self.rendered = match eml::render(view.msg, &good, &view.sender) {
             Ok(b) => b,
             Err(e) => {
+                let e = e.to_string();
                 outcomes.extend(good.iter().map(|r| (*r, RowOutcome::Failed(e.clone()))));
                 return Handoff::sent(outcomes);
             }
@@ -351,6 +352,7 @@ impl SmtpCore {
                         self.pipelining = pipelining;
                     }
                     Err(why) => {
+                        let why = why.to_string();
                         self.drop_conn();
                         self.link = Link::Down(why.clone());
                         return Handoff::refused(SubmitResult::NetworkError(0, why));

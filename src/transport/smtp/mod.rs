@@ -284,7 +284,7 @@ impl SmtpTransport {
     fn decided_at_once(&self, view: &SubmitView<'_>) -> bool {
         let refused = self.settings.host.trim().is_empty()
             || (!view.deliver_for_real && !is_loopback_host(self.settings.host.trim()));
-        refused || crate::store::fs::fail_points_armed()
+        refused || crate::durable::fs::fail_points_armed()
     }
 
     fn collect(&mut self) {

@@ -191,6 +191,7 @@ fn every_bit_flip_of_a_message_file_is_quarantined_with_a_reason_or_still_read()
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
 fn bad_utf8_zeros_and_odd_names_in_message_folders_are_quarantined() {
     let (fs, a, b, v) = base_store(40);
     let path = message_path(v.folder, v.entry_id);
@@ -616,6 +617,7 @@ fn store_json_bit_flips_never_lose_a_message() {
 // `spoolbox doctor` over every kind of damage at once (the real binary, a real directory)
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
 fn doctor_reports_and_repairs_every_kind_of_damage_and_the_store_then_sends() {
     let dir = fast_tempdir();
     let root = dir.path().join("store");

@@ -201,6 +201,7 @@ fn absorb(model: &mut Model, events: Vec<Event>) {
 }
 
 /// One random operation. `Err` is a failure of the store that is not the power cut.
+#[allow(clippy::too_many_lines, reason = "one match arm per random operation")]
 fn step(
     rng: &mut Rng,
     rig: &Rig,
@@ -501,6 +502,7 @@ fn run_case(mount: &Path, seed: u64, n_ops: usize, cut_at: Option<u64>, how: Cut
     Outcome { ops, cut }
 }
 
+#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
 fn reboot_and_check(rig: &Rig, model: &Model, how: Cut, label: &str) {
     let label = format!("{label} (in flight: {})", model.in_flight);
     let (store, report) = Store::open_with_fs(&rig.root, Arc::new(rig.fs.clone()))

@@ -18,9 +18,8 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use spoolbox::store::StoreError;
-use spoolbox::store::fs::{AppendFile, DirItem, Fingerprint, FsLayer};
-use spoolbox::store::lock::StoreLock;
+use spoolbox::durable::fs::{AppendFile, DirItem, Fingerprint, FsLayer};
+use spoolbox::durable::lock::{LockError, StoreLock};
 
 use super::Rng;
 
@@ -633,7 +632,7 @@ impl FsLayer for SimFs {
         ))
     }
 
-    fn lock(&self, _root: &Path) -> Result<StoreLock, StoreError> {
+    fn lock(&self, _root: &Path) -> Result<StoreLock, LockError> {
         Ok(StoreLock::detached())
     }
 }

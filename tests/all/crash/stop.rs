@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use spoolbox::durable::fs::{AppendFile, FsLayer as _, RealFs};
 use spoolbox::mapi::tags::PR_SENTMAIL_ENTRYID;
 use spoolbox::mapi::{EntryId, Message, PropValue, Recipient, RecipientKind, RecipientState};
 use spoolbox::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use spoolbox::spooler::{Clock, Command, Event, Spooler, Tick, submit};
-use spoolbox::store::fs::{AppendFile, FsLayer as _, RealFs};
 use spoolbox::store::{FolderKind, Store};
 
 use super::process::{Setup, SmtpServer, Template, command, text};
@@ -69,7 +69,7 @@ impl AppendFile for FillingJournal {
     fn sync(&mut self) -> std::io::Result<()> {
         self.inner.sync()
     }
-    fn background_sync(&self) -> Option<spoolbox::store::fs::BackgroundSync> {
+    fn background_sync(&self) -> Option<spoolbox::durable::fs::BackgroundSync> {
         self.inner.background_sync()
     }
 }

@@ -20,10 +20,47 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::MetadataExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::StoreError;
 use super::fs::open_regular;
+
+/// Why the store's lock could not be taken. The store turns each into the `StoreError` of the
+/// same text (`Locked`, `Invalid`, `Io`).
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process owns the store.
+    #[error(
+        "the store {root} is in use by {holder}: only one Spoolbox may open a store at a time; close the other one or pick another store with --store"
+    )]
+    Locked {
+        /// The store directory.
+        root: PathBuf,
+        /// "process 1234".
+        holder: String,
+    },
+    /// `store.lock` is a symbolic link or not a regular file, or it was replaced again and
+    /// again while it was being locked: the text says which.
+    #[error("{0}")]
+    Refused(String),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl LockError {
+    /// An I/O error on `path`.
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
 
 /// The held lock; dropping it releases the store.
 #[derive(Debug)]
@@ -33,8 +70,8 @@ pub struct StoreLock {
 }
 
 /// What a refused `store.lock` is: a clear error naming it.
-fn lock_file_refused(path: &Path, e: &std::io::Error) -> StoreError {
-    StoreError::Invalid(format!(
+fn lock_file_refused(path: &Path, e: &std::io::Error) -> LockError {
+    LockError::Refused(format!(
         "{}: {e}; Spoolbox opens a store only when its store.lock, store.json, index.json and journal/journal.log are regular files (or missing): move it away",
         path.display()
     ))
@@ -44,16 +81,16 @@ impl StoreLock {
     /// Takes the lock or says which process holds it.
     ///
     /// # Errors
-    /// [`StoreError::Locked`] when another process holds the store; [`StoreError::Invalid`]
+    /// [`LockError::Locked`] when another process holds the store; [`LockError::Refused`]
     /// when `store.lock` is a symbolic link or not a regular file; I/O errors otherwise.
-    pub fn acquire(root: &Path) -> Result<Self, StoreError> {
+    pub fn acquire(root: &Path) -> Result<Self, LockError> {
         use std::os::unix::fs::OpenOptionsExt as _;
         let path = root.join("store.lock");
         let dir = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
             .open(root)
-            .map_err(|e| StoreError::io(root, e))?;
+            .map_err(|e| LockError::io(root, e))?;
         let locked = lock_waiting_for_own_fork(&dir, &path);
         locked.map_err(|e| refused(root, &path, e))?;
         // Holding the directory: no other Spoolbox of this kind touches store.lock now.
@@ -67,12 +104,12 @@ impl StoreLock {
                 if e.kind() == std::io::ErrorKind::InvalidInput {
                     lock_file_refused(&path, &e)
                 } else {
-                    StoreError::io(&path, e)
+                    LockError::io(&path, e)
                 }
             })?;
             lock_waiting_for_own_fork(&file, &path).map_err(|e| refused(root, &path, e))?;
             // The name must still lead to the inode locked: replaced in between, lock again.
-            let held = file.metadata().map_err(|e| StoreError::io(&path, e))?;
+            let held = file.metadata().map_err(|e| LockError::io(&path, e))?;
             let same = std::fs::symlink_metadata(&path)
                 .is_ok_and(|now| (now.dev(), now.ino()) == (held.dev(), held.ino()));
             if !same {
@@ -83,13 +120,13 @@ impl StoreLock {
                 .set_len(0)
                 .and_then(|()| file.seek(SeekFrom::Start(0)))
                 .and_then(|_| file.write_all(pid.as_bytes()));
-            write.map_err(|e| StoreError::io(&path, e))?;
+            write.map_err(|e| LockError::io(&path, e))?;
             return Ok(Self {
                 _dir: Some(dir),
                 _file: Some(file),
             });
         }
-        Err(StoreError::Invalid(format!(
+        Err(LockError::Refused(format!(
             "{}: replaced again and again while it was being locked; is something else writing in the store?",
             path.display()
         )))
@@ -123,7 +160,7 @@ fn lock_waiting_for_own_fork(file: &File, lock_path: &Path) -> Result<(), TryLoc
 }
 
 /// The error for a lock that could not be taken.
-fn refused(root: &Path, path: &Path, e: TryLockError) -> StoreError {
+fn refused(root: &Path, path: &Path, e: TryLockError) -> LockError {
     match e {
         TryLockError::WouldBlock => {
             let who = holder(path);
@@ -132,12 +169,12 @@ fn refused(root: &Path, path: &Path, e: TryLockError) -> StoreError {
             } else {
                 format!("process {who}")
             };
-            StoreError::Locked {
+            LockError::Locked {
                 root: root.to_path_buf(),
                 holder,
             }
         }
-        TryLockError::Error(e) => StoreError::io(path, e),
+        TryLockError::Error(e) => LockError::io(path, e),
     }
 }
 

@@ -7,12 +7,21 @@
 //! a server that sends one byte a second no longer holds a message for minutes); a silent
 //! server is a timeout named as one ("timed out after 30 s waiting for the reply to RCPT TO").
 
-use std::io::{Read, Write};
+mod commands;
+mod reply;
+mod stream;
+mod transcript;
+
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
+pub use commands::Offers;
+use reply::parse_line;
+pub use reply::{Reply, WireError};
+use stream::{Stream, tls_stream};
+pub use stream::{TlsError, tls_config};
+pub use transcript::{TRANSCRIPT_LINES, Transcript};
 
 /// The bounds of one connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,247 +55,6 @@ impl Default for Limits {
     }
 }
 
-/// A reply: its code and the text of each line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reply {
-    /// The three-digit code.
-    pub code: u16,
-    /// The text after the code on each line.
-    pub lines: Vec<String>,
-}
-
-impl Reply {
-    /// 2xx or 3xx.
-    pub fn is_positive(&self) -> bool {
-        self.code < 400
-    }
-
-    /// "250 text text", all lines joined.
-    pub fn text(&self) -> String {
-        format!("{} {}", self.code, self.lines.join(" "))
-            .trim_end()
-            .to_owned()
-    }
-}
-
-/// What went wrong on the wire.
-#[derive(Debug)]
-pub enum WireError {
-    /// A negative (4xx or 5xx) reply.
-    Reply(Reply),
-    /// Nothing (or not all) came in time; the text says how long and for what.
-    Timeout(String),
-    /// The server broke the protocol (garbage, a line or reply too long): the text says how.
-    Protocol(String),
-    /// The socket failed; `write` when it was a write (nothing after it was sent).
-    Io {
-        /// What failed, with the OS's error.
-        text: String,
-        /// It failed while writing.
-        write: bool,
-    },
-    /// The server closed the connection.
-    Closed(String),
-}
-
-impl WireError {
-    /// The reply code of a negative reply.
-    pub fn code(&self) -> Option<u16> {
-        match self {
-            Self::Reply(r) => Some(r.code),
-            _ => None,
-        }
-    }
-
-    /// A 5xx reply.
-    pub fn is_permanent(&self) -> bool {
-        self.code().is_some_and(|c| (500..600).contains(&c))
-    }
-
-    /// A 4xx reply.
-    pub fn is_transient(&self) -> bool {
-        self.code().is_some_and(|c| (400..500).contains(&c))
-    }
-
-    /// A failed write: the bytes after the failure never left.
-    pub fn write_failed(&self) -> bool {
-        matches!(self, Self::Io { write: true, .. })
-    }
-}
-
-impl std::fmt::Display for WireError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Reply(r) => f.write_str(&r.text()),
-            Self::Timeout(t) | Self::Protocol(t) | Self::Closed(t) | Self::Io { text: t, .. } => {
-                f.write_str(t)
-            }
-        }
-    }
-}
-
-/// The socket, plain or encrypted.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
-    /// Only while switching to TLS.
-    Gone,
-}
-
-impl Stream {
-    fn tcp(&self) -> Option<&TcpStream> {
-        match self {
-            Self::Plain(s) => Some(s),
-            Self::Tls(s) => Some(s.get_ref()),
-            Self::Gone => None,
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Plain(s) => s.read(buf),
-            Self::Tls(s) => s.read(buf),
-            Self::Gone => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Plain(s) => s.write(buf),
-            Self::Tls(s) => s.write(buf),
-            Self::Gone => Err(std::io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Plain(s) => s.flush(),
-            Self::Tls(s) => s.flush(),
-            Self::Gone => Ok(()),
-        }
-    }
-}
-
-/// What the server's EHLO reply offers.
-#[allow(
-    clippy::struct_excessive_bools,
-    reason = "one flag per EHLO keyword, as the reply lists them"
-)]
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Offers {
-    /// PIPELINING (RFC 2920).
-    pub pipelining: bool,
-    /// 8BITMIME.
-    pub eight_bit_mime: bool,
-    /// SMTPUTF8.
-    pub smtp_utf8: bool,
-    /// STARTTLS.
-    pub starttls: bool,
-    /// The AUTH mechanisms, upper case.
-    pub auth: Vec<String>,
-}
-
-impl Offers {
-    fn of(reply: &Reply) -> Self {
-        let mut o = Self::default();
-        for line in reply.lines.iter().skip(1) {
-            let mut words = line.split_ascii_whitespace();
-            let Some(k) = words.next() else { continue };
-            match k.to_ascii_uppercase().as_str() {
-                "PIPELINING" => o.pipelining = true,
-                "8BITMIME" => o.eight_bit_mime = true,
-                "SMTPUTF8" => o.smtp_utf8 = true,
-                "STARTTLS" => o.starttls = true,
-                "AUTH" => o.auth = words.map(str::to_ascii_uppercase).collect(),
-                _ => {}
-            }
-        }
-        o
-    }
-}
-
-/// A client's TLS settings: the system's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured,
-/// as lettre did) and ring's crypto.
-///
-/// # Errors
-/// A text saying why TLS could not be set up.
-pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(found.certs);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-/// At most this many lines of one hand-off's transcript are kept (a message to thousands of
-/// recipients has a RCPT line and a reply for each); the rest are counted.
-pub const TRANSCRIPT_LINES: usize = 400;
-
-/// What went over the wire, for the trace: each command line (`C:`) and reply line (`S:`),
-/// with the milliseconds since the record began. AUTH's arguments are never written, and the
-/// message itself only as its size (its bytes are kept whole beside the message).
-#[derive(Debug, Default)]
-pub struct Transcript {
-    started: Option<Instant>,
-    lines: Vec<String>,
-    dropped: usize,
-}
-
-impl Transcript {
-    /// Adds a line.
-    pub fn note(&mut self, text: &str) {
-        let started = *self.started.get_or_insert_with(Instant::now);
-        if self.lines.len() >= TRANSCRIPT_LINES {
-            self.dropped += 1;
-            return;
-        }
-        let ms = started.elapsed().as_millis();
-        // A reply line is at most `Limits::max_line` long; the trace shows the start of it.
-        let text: String = text.chars().take(300).collect();
-        self.lines.push(format!("+{ms} ms {text}"));
-    }
-
-    /// The lines so far (and how many were left out), starting a new record.
-    pub fn take(&mut self) -> Vec<String> {
-        let mut lines = std::mem::take(&mut self.lines);
-        if self.dropped > 0 {
-            lines.push(format!(
-                "({} more lines not kept: at most {TRANSCRIPT_LINES} per hand-off)",
-                self.dropped
-            ));
-        }
-        self.dropped = 0;
-        self.started = None;
-        lines
-    }
-
-    /// What a write of `bytes` (called `what`) shows: the command lines, AUTH's secrets and
-    /// the message body left out.
-    fn sent(&mut self, bytes: &[u8], what: &str) {
-        match what {
-            "the message" => self.note(&format!(
-                "C: (the message, {} bytes after dot-stuffing, and the final dot)",
-                bytes.len()
-            )),
-            "AUTH PLAIN" => self.note("C: AUTH PLAIN (credentials not shown)"),
-            "AUTH LOGIN (user)" => self.note("C: (user name, base64, not shown)"),
-            "AUTH LOGIN (password)" => self.note("C: (password not shown)"),
-            _ => {
-                for line in String::from_utf8_lossy(bytes).split("\r\n") {
-                    if !line.is_empty() {
-                        self.note(&format!("C: {line}"));
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// One connection to an SMTP server.
 pub struct Conn {
     stream: Stream,
@@ -311,21 +79,6 @@ impl std::fmt::Debug for Conn {
             .field("broken", &self.broken)
             .finish_non_exhaustive()
     }
-}
-
-/// `ServerName` for the certificate check.
-fn server_name(host: &str) -> Result<ServerName<'static>, String> {
-    ServerName::try_from(host.to_owned()).map_err(|_| format!("{host} is not a valid host name"))
-}
-
-fn tls_stream(
-    tcp: TcpStream,
-    config: &Arc<rustls::ClientConfig>,
-    host: &str,
-) -> Result<Stream, String> {
-    let conn = rustls::ClientConnection::new(Arc::clone(config), server_name(host)?)
-        .map_err(|e| format!("TLS: {e}"))?;
-    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
 }
 
 impl Conn {
@@ -367,7 +120,9 @@ impl Conn {
         })?;
         let _ = tcp.set_nodelay(true);
         let stream = match implicit {
-            Some((config, host)) => tls_stream(tcp, config, host).map_err(WireError::Protocol)?,
+            Some((config, host)) => {
+                tls_stream(tcp, config, host).map_err(|e| WireError::Protocol(e.to_string()))?
+            }
             None => Stream::Plain(tcp),
         };
         let mut c = Self {
@@ -632,108 +387,6 @@ impl Conn {
             }
         }
     }
-
-    /// Sends a command line and reads its reply.
-    ///
-    /// # Errors
-    /// As [`Conn::send`] and [`Conn::read_reply`].
-    pub fn command(&mut self, line: &str, what: &str) -> Result<Reply, WireError> {
-        self.send(line.as_bytes(), what)?;
-        self.read_reply(what)
-    }
-
-    /// EHLO (HELO if refused with 5xx); remembers what the server offers.
-    ///
-    /// # Errors
-    /// As [`Conn::command`].
-    pub fn ehlo(&mut self, client: &str) -> Result<(), WireError> {
-        match self.command(&format!("EHLO {client}\r\n"), "EHLO") {
-            Ok(r) => {
-                self.offers = Offers::of(&r);
-                Ok(())
-            }
-            Err(e) if e.is_permanent() => {
-                self.command(&format!("HELO {client}\r\n"), "HELO")?;
-                self.offers = Offers::default();
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// STARTTLS, then the TLS handshake for `host`.
-    ///
-    /// # Errors
-    /// A refusal, data sent along with the 220 (an injection attempt), a failed handshake.
-    pub fn starttls(
-        &mut self,
-        config: &Arc<rustls::ClientConfig>,
-        host: &str,
-    ) -> Result<(), WireError> {
-        self.command("STARTTLS\r\n", "STARTTLS")?;
-        if !self.buf.is_empty() {
-            self.broken = true;
-            return Err(WireError::Protocol(
-                "the server sent data after its 220 to STARTTLS (refused: it could be injected)"
-                    .into(),
-            ));
-        }
-        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
-            self.broken = true;
-            return Err(WireError::Protocol(
-                "STARTTLS on an encrypted connection".into(),
-            ));
-        };
-        self.stream = tls_stream(tcp, config, host).map_err(|e| {
-            self.broken = true;
-            WireError::Protocol(e)
-        })?;
-        self.transcript.note(&format!(
-            "(TLS with {host}: the handshake runs with the next command)"
-        ));
-        Ok(())
-    }
-
-    /// AUTH PLAIN (or LOGIN where only that is offered).
-    ///
-    /// # Errors
-    /// The server's refusal, or no mechanism both sides know.
-    pub fn auth(&mut self, user: &str, password: &str) -> Result<(), WireError> {
-        use base64::Engine as _;
-        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
-        let offered = |m: &str| self.offers.auth.iter().any(|a| a == m);
-        if offered("PLAIN") || !offered("LOGIN") {
-            let token = b64(format!("\0{user}\0{password}").as_bytes());
-            self.command(&format!("AUTH PLAIN {token}\r\n"), "AUTH PLAIN")?;
-            return Ok(());
-        }
-        self.command("AUTH LOGIN\r\n", "AUTH LOGIN")?;
-        self.command(
-            &format!("{}\r\n", b64(user.as_bytes())),
-            "AUTH LOGIN (user)",
-        )?;
-        self.command(
-            &format!("{}\r\n", b64(password.as_bytes())),
-            "AUTH LOGIN (password)",
-        )?;
-        Ok(())
-    }
-
-    /// QUIT, politely; its reply does not matter.
-    pub fn quit(&mut self) {
-        if !self.broken {
-            let _ = self.command("QUIT\r\n", "QUIT");
-        }
-        self.abort();
-    }
-
-    /// Drops the connection.
-    pub fn abort(&mut self) {
-        self.broken = true;
-        if let Some(t) = self.stream.tcp() {
-            let _ = t.shutdown(std::net::Shutdown::Both);
-        }
-    }
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -741,41 +394,4 @@ fn is_timeout(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     )
-}
-
-/// A reply line: (code, last line, text).
-fn parse_line(line: &str) -> Option<(u16, bool, &str)> {
-    let digits = line.get(..3)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let code: u16 = digits.parse().ok()?;
-    if !(200..600).contains(&code) {
-        return None;
-    }
-    match line.as_bytes().get(3) {
-        None => Some((code, true, "")),
-        Some(b' ') => Some((code, true, line.get(4..).unwrap_or_default())),
-        Some(b'-') => Some((code, false, line.get(4..).unwrap_or_default())),
-        Some(_) => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reply_lines_parse_and_garbage_does_not() {
-        assert_eq!(parse_line("250 ok"), Some((250, true, "ok")));
-        assert_eq!(
-            parse_line("250-PIPELINING"),
-            Some((250, false, "PIPELINING"))
-        );
-        assert_eq!(parse_line("354"), Some((354, true, "")));
-        assert_eq!(parse_line("hello there"), None);
-        assert_eq!(parse_line("25x ok"), None);
-        assert_eq!(parse_line("250ok"), None);
-        assert_eq!(parse_line("999 what"), None);
-    }
 }

@@ -1,0 +1,108 @@
+//! Regular files only: opened without following a symbolic link or blocking on a FIFO, with
+//! the modes of everything the store creates, and what else may be at a path.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+/// Mode of every file the store creates: private to its owner.
+pub const FILE_MODE: u32 = 0o600;
+/// Mode of every directory the store creates.
+pub const DIR_MODE: u32 = 0o700;
+
+/// What kind of thing a non-regular file is, for messages ("a FIFO").
+pub fn kind_name(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else if ft.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The error for a path that holds something other than a regular file.
+pub fn not_regular(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what}, not a regular file (refused: it is neither followed nor read)"),
+    )
+}
+
+/// Opens `path` with `opts`, never through a symbolic link (`O_NOFOLLOW`) and never blocking
+/// on a FIFO or a device (`O_NONBLOCK`), and checks with `fstat` that what was opened is a
+/// regular file. Files the store writes get [`FILE_MODE`] when created. On Linux
+/// `O_NONBLOCK` has no effect on a regular file's reads and writes.
+///
+/// # Errors
+/// A symbolic link or anything but a regular file at `path` (with a message saying which);
+/// I/O errors.
+pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let f = opts
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                not_regular("a symbolic link")
+            } else {
+                e
+            }
+        })?;
+    let ft = f.metadata()?.file_type();
+    if ft.is_file() {
+        Ok(f)
+    } else {
+        Err(not_regular(kind_name(ft)))
+    }
+}
+
+/// Reads a whole regular file, without following a symbolic link or blocking on a FIFO.
+///
+/// # Errors
+/// As [`open_regular`].
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut f = open_regular(path, OpenOptions::new().read(true))?;
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// What is at a path, a symbolic link not followed (see
+/// [`FsLayer::kind`](super::FsLayer::kind)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// Nothing.
+    Missing,
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Dir,
+    /// Anything else: "a symbolic link", "a FIFO", ...
+    Other(&'static str),
+}
+
+/// [`FileKind`] of `path` on the real file system (`lstat`).
+///
+/// # Errors
+/// I/O errors other than a missing file.
+pub fn kind_of(path: &Path) -> io::Result<FileKind> {
+    match fs::symlink_metadata(path) {
+        Ok(md) if md.is_file() => Ok(FileKind::Regular),
+        Ok(md) if md.is_dir() => Ok(FileKind::Dir),
+        Ok(md) => Ok(FileKind::Other(kind_name(md.file_type()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FileKind::Missing),
+        Err(e) => Err(e),
+    }
+}

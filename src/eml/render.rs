@@ -1,0 +1,233 @@
+//! Rendering (lettre's builder): headers, a text body, attachments as MIME parts, a
+//! deterministic Message-ID and a Date.
+
+use std::time::SystemTime;
+
+use lettre::address::Envelope;
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment as MimeAttachment, Body, Mailbox, MultiPart, SinglePart};
+
+use crate::mapi::{Message, RecipientKind};
+
+use super::file_name::sanitise_file_name;
+use super::headers::{clean_header_text, encode_mailbox, fold_address_headers};
+
+/// What goes into a rendered message besides the content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Keep the `Bcc:` header. SMTP drops it (Bcc recipients are in the envelope only), and
+    /// so does [`render`]; an exported file keeps it, as Outlook's "Save as" of a sent item
+    /// does, so importing it again finds every recipient.
+    pub keep_bcc: bool,
+    /// Leave out rows whose address is not an Internet address (FAX, EX, X400) instead of
+    /// failing; used by export, where such rows cannot be written as a mailbox.
+    pub skip_invalid: bool,
+    /// The `Date:` header; `None` is now.
+    pub date: Option<SystemTime>,
+}
+
+/// Why a message could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The profile's sender address is not an Internet address.
+    #[error("sender address {address:?}: {reason}")]
+    Sender {
+        /// The address as the profile has it.
+        address: String,
+        /// What is wrong with it.
+        reason: lettre::address::AddressError,
+    },
+    /// A recipient's address is not an Internet address (with `skip_invalid` off).
+    #[error("recipient address {address:?}: {reason}")]
+    Recipient {
+        /// The address as the row has it.
+        address: String,
+        /// What is wrong with it.
+        reason: lettre::address::AddressError,
+    },
+    /// No row to address (with `skip_invalid` off).
+    #[error("no recipient to address")]
+    NoRecipient,
+    /// lettre refused the envelope or the message.
+    #[error("could not build the message: {0}")]
+    Build(lettre::error::Error),
+    /// Building it panicked (a bug here or in lettre); the text is the panic's.
+    #[error("MAPI_E_CORRUPT_DATA: the message could not be rendered ({0})")]
+    Panicked(String),
+}
+
+/// A rendered message and the rows that were left out (with `skip_invalid`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// The RFC 5322 bytes.
+    pub bytes: Vec<u8>,
+    /// Rows left out, as "label (address type)".
+    pub left_out: Vec<String>,
+}
+
+/// Renders `msg` for the rows `rows`, from `sender` (name, address), dropping `Bcc:`.
+///
+/// # Errors
+/// A [`RenderError`] naming the address or part that could not be built.
+pub fn render(
+    msg: &Message,
+    rows: &[u32],
+    sender: &(String, String),
+) -> Result<Vec<u8>, RenderError> {
+    render_with(msg, rows, sender, RenderOptions::default()).map(|r| r.bytes)
+}
+
+/// Renders `msg` for the rows `rows`, from `sender` (name, address), as `opts` say.
+///
+/// One message can never stop the queue: a panic while building it (a bug here or in
+/// lettre) is caught and answered as an error naming it, like any other render failure.
+///
+/// # Errors
+/// A [`RenderError`] naming the address or part that could not be built; with
+/// `skip_invalid` off, a message without any recipient.
+pub fn render_with(
+    msg: &Message,
+    rows: &[u32],
+    sender: &(String, String),
+    opts: RenderOptions,
+) -> Result<Rendered, RenderError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        render_unguarded(msg, rows, sender, opts)
+    }))
+    .unwrap_or_else(|p| Err(RenderError::Panicked(panic_text(p.as_ref()))))
+}
+
+/// The text of a panic's payload.
+pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// [`render_with`] without the guard. Linear in the number of recipients and the size of the
+/// body: the address headers are written here, pre-encoded (lettre's builder re-parses the
+/// whole header for each mailbox added), and the body's line endings are made CRLF here
+/// (lettre inserts each CR into the string, moving everything after it).
+fn render_unguarded(
+    msg: &Message,
+    rows: &[u32],
+    sender: &(String, String),
+    opts: RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let from_addr: lettre::Address = sender.1.parse().map_err(|reason| RenderError::Sender {
+        address: sender.1.clone(),
+        reason,
+    })?;
+    let from = Mailbox::new(
+        Some(clean_header_text(&sender.0)).filter(|n| !n.is_empty()),
+        from_addr.clone(),
+    );
+    let mut b = lettre::Message::builder()
+        .from(from)
+        .subject(clean_header_text(msg.subject()))
+        .date(opts.date.unwrap_or_else(SystemTime::now))
+        .message_id(Some(format!("<spoolbox.{}@spoolbox.local>", msg.entry_id)));
+    if opts.keep_bcc {
+        b = b.keep_bcc();
+    }
+    // The encoded mailboxes of To, Cc and Bcc, and the envelope's recipients.
+    let mut lists: [Vec<String>; 3] = Default::default();
+    let mut envelope = Vec::new();
+    let mut left_out = Vec::new();
+    for row in rows {
+        let Some(r) = msg.recipient(*row) else {
+            continue;
+        };
+        let addr: lettre::Address = match r.email().parse() {
+            Ok(a) => a,
+            Err(reason) if !opts.skip_invalid => {
+                return Err(RenderError::Recipient {
+                    address: r.email().to_owned(),
+                    reason,
+                });
+            }
+            Err(_) => {
+                left_out.push(format!("{} ({})", r.label(), r.addrtype()));
+                continue;
+            }
+        };
+        let name = clean_header_text(r.display_name());
+        let name = if name == r.email() { "" } else { name.as_str() };
+        let list = match r.kind() {
+            RecipientKind::To => &mut lists[0],
+            RecipientKind::Cc => &mut lists[1],
+            RecipientKind::Bcc => &mut lists[2],
+        };
+        if r.kind() != RecipientKind::Bcc || opts.keep_bcc {
+            list.push(encode_mailbox(name, &addr));
+        }
+        envelope.push(addr);
+    }
+    if envelope.is_empty() {
+        if !opts.skip_invalid {
+            return Err(RenderError::NoRecipient);
+        }
+        // lettre refuses an envelope without recipients; a file is written, never sent, so
+        // any envelope does.
+        envelope.push(from_addr.clone());
+    }
+    let env = Envelope::new(Some(from_addr), envelope).map_err(RenderError::Build)?;
+    b = b.envelope(env);
+    for (name, list) in [("To", &lists[0]), ("Cc", &lists[1]), ("Bcc", &lists[2])] {
+        if list.is_empty() {
+            continue;
+        }
+        // ASCII only (names are encoded words or quoted ASCII, addresses checked by lettre);
+        // folded below by `fold_address_headers`.
+        let value = list.join(", ");
+        b = b.raw_header(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str(name),
+            value.clone(),
+            value,
+        ));
+    }
+    let body = text_body(&msg.body);
+    let email = if msg.attachments.is_empty() {
+        b.header(ContentType::TEXT_PLAIN).body(body)
+    } else {
+        let mut mp = MultiPart::mixed().singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(body),
+        );
+        for (i, a) in msg.attachments.iter().enumerate() {
+            let ct = ContentType::parse(&a.mime_type).unwrap_or(ContentType::TEXT_PLAIN);
+            let name = sanitise_file_name(&a.file_name, &format!("attachment-{}", i + 1));
+            mp = mp.singlepart(MimeAttachment::new(name).body(a.data.clone(), ct));
+        }
+        b.multipart(mp)
+    }
+    .map_err(RenderError::Build)?;
+    Ok(Rendered {
+        bytes: fold_address_headers(email.formatted()),
+        left_out,
+    })
+}
+
+/// The text body, encoded in one pass: line endings made CRLF (a lone LF gets its CR, as
+/// lettre does, but without moving the rest of the string for each one), and a body with NUL
+/// bytes (never allowed raw in a 7bit or 8bit body, RFC 2045 section 2.7) quoted-printable,
+/// where they become `=00`.
+fn text_body(text: &str) -> Body {
+    let mut crlf = String::with_capacity(text.len() + text.len() / 32 + 2);
+    let mut prev = '\0';
+    for c in text.chars() {
+        if c == '\n' && prev != '\r' {
+            crlf.push('\r');
+        }
+        crlf.push(c);
+        prev = c;
+    }
+    if crlf.contains('\0') {
+        Body::new_with_encoding(crlf, ContentTransferEncoding::QuotedPrintable)
+            .unwrap_or_else(Body::new)
+    } else {
+        Body::new(crlf)
+    }
+}
