@@ -317,7 +317,7 @@ impl Spooler {
             date: msg.client_submit_time().map(std::time::SystemTime::from),
         };
         eml::render_with(&msg, &rows, &sender, opts)
-            .map_err(|e| SpoolerError::Export { eid, why: e })
+            .map_err(|source| SpoolerError::Export { eid, source })
     }
 
     /// The Source tab's text: the exact bytes of the last hand-off, or for a message not

@@ -28,12 +28,12 @@ pub enum SpoolerError {
         source: crate::eml::ImportError,
     },
     /// A message could not be rendered as RFC 5322 for export.
-    #[error("message {eid} cannot be exported: {why}")]
+    #[error("message {eid} cannot be exported: {source}")]
     Export {
         /// The message.
         eid: EntryId,
         /// Why the renderer refused it.
-        why: String,
+        source: crate::eml::RenderError,
     },
     /// Hold or release of a message that is not in the queue.
     #[error("message {0} is not queued, so it cannot be held")]

@@ -238,7 +238,7 @@ impl Spooler {
             if !gated && self.handoff.marks_unsynced(&self.store) {
                 self.store.sync_journal()?;
             }
-            let panicked = |why: String, tr: &mut Tracer| {
+            let panicked = |why: crate::transport::Panicked, tr: &mut Tracer| {
                 tr.call(
                     "IXPLogon::SubmitMessage",
                     format!("[{name}] {eid}"),
