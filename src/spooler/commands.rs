@@ -33,16 +33,7 @@ impl Spooler {
                 )));
                 self.changed(&m);
             }),
-            Command::AbortSubmit(eid) => submit::abort_submit(&mut self.store, eid, now).map(|m| {
-                if self.current == Some(eid) {
-                    self.current = None;
-                }
-                if self.at.is_some_and(|(e, _)| e == eid) {
-                    self.at = None;
-                    self.emit_debug();
-                }
-                self.changed(&m);
-            }),
+            Command::AbortSubmit(eid) => self.abort_submit(eid, now),
             Command::SendNow(eid) => self.send_now(eid, now),
             Command::Flush => self.flush_queue(),
             Command::Pause => {
@@ -127,6 +118,38 @@ impl Spooler {
         }
         // A command's effect is reported once it is durable.
         self.settle();
+    }
+
+    /// `IMsgStore::AbortSubmit`, and `TransportNotify(NOTIFY_ABORT_DEFERRED |
+    /// NOTIFY_CANCEL_MESSAGE)` to the transport that had deferred the message (e.18).
+    fn abort_submit(&mut self, eid: EntryId, now: Timestamp) -> Result<(), SpoolerError> {
+        let deferred_by = self.store.peek(eid)?.spool.deferred_by.clone();
+        let m = submit::abort_submit(&mut self.store, eid, now)?;
+        if let Some(t) = deferred_by
+            .as_deref()
+            .and_then(|name| self.transports.iter_mut().find(|t| t.name() == name))
+        {
+            t.abort_deferred(eid);
+        }
+        let delivered = m
+            .recipients
+            .iter()
+            .filter(|r| r.is_submitted_marker() && r.responsibility())
+            .count();
+        if delivered > 0 {
+            self.emit(Event::Notice(format!(
+                "message {eid} is a draft again; {delivered} recipient(s) who already got it are kept as delivered and will not be sent to again"
+            )));
+        }
+        if self.current == Some(eid) {
+            self.current = None;
+        }
+        if self.at.is_some_and(|(e, _)| e == eid) {
+            self.at = None;
+            self.emit_debug();
+        }
+        self.changed(&m);
+        Ok(())
     }
 
     /// Send/Receive: clears the retry timer of every waiting message, once. Messages that

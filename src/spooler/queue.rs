@@ -77,6 +77,11 @@ impl Spooler {
         sync: bool,
     ) -> Option<Message> {
         let msg = self.store.load(eid).ok()?;
+        if !msg.is_submitted() || msg.spool.deferred_by.as_deref() != Some(name) {
+            // Aborted (or re-routed) meanwhile: the call-back is for a message this
+            // transport no longer holds; nothing is written (reference e.18).
+            return None;
+        }
         let mut spool = msg.spool.clone();
         spool.deferred_by = None;
         spool.begin_deferred = Some(name.to_owned());

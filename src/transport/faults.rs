@@ -190,6 +190,11 @@ impl Transport for Faulty {
         h
     }
 
+    fn abort_deferred(&mut self, eid: EntryId) {
+        self.deferred.remove(&eid);
+        self.inner.abort_deferred(eid);
+    }
+
     fn sent_deferred(&mut self, now: Timestamp) -> Vec<EntryId> {
         let ready: Vec<EntryId> = self
             .deferred

@@ -404,6 +404,11 @@ pub trait Transport: Send {
         None
     }
 
+    /// `IXPLogon::TransportNotify(NOTIFY_ABORT_DEFERRED | NOTIFY_CANCEL_MESSAGE)`: message
+    /// `eid`, which this transport deferred (`END_DONT_RESEND`), was aborted: the transport
+    /// forgets it and never calls back for it (reference e.18).
+    fn abort_deferred(&mut self, _eid: EntryId) {}
+
     /// Messages this transport deferred and is now ready to take
     /// (`SpoolerNotify(NOTIFY_SENTDEFERRED)`).
     fn sent_deferred(&mut self, _now: Timestamp) -> Vec<EntryId> {

@@ -10,11 +10,12 @@
 
 use spoolbox::mapi::flags::{MSGFLAG_SUBMIT, MSGFLAG_UNSENT};
 use spoolbox::mapi::tags::{PR_MESSAGE_FLAGS, PR_SUBMIT_FLAGS};
-use spoolbox::mapi::{MessageState, PropBag, Step, StepOutcome};
+use spoolbox::mapi::{MessageState, PropBag, RecipientState, Step, StepOutcome};
+use spoolbox::spooler::{Command, Event};
 use spoolbox::spooler::submit;
 use spoolbox::store::Patch;
 
-use crate::pipeline::{A, B, Rig, smtp};
+use crate::pipeline::{A, B, Reply, Rig, smtp, spec};
 
 /// (e.7) `SetLockState` on a message that is not in the outgoing queue fails
 /// `MAPI_E_NOT_IN_QUEUE`: no transport sees it, it leaves the pipeline, and the queue goes on.
@@ -107,4 +108,81 @@ fn e8_submitted_without_readable_submit_flags_is_corrupt_store_and_held() {
         assert_eq!(back.state(now), MessageState::Draft, "{broken}");
         assert_ne!(back.message_flags() & MSGFLAG_UNSENT, 0);
     }
+}
+
+/// (e.18) AbortSubmit of a message a transport deferred (`END_DONT_RESEND`) tells that
+/// transport (`NOTIFY_ABORT_DEFERRED | NOTIFY_CANCEL_MESSAGE`), which forgets it; and a call
+/// back that comes anyway (a faulty transport) writes nothing onto the aborted draft.
+#[test]
+fn e18_abort_of_a_deferred_message_notifies_its_transport_and_a_late_call_back_writes_nothing() {
+    for deaf in [false, true] {
+        let s = smtp().first(&[Reply::Defer(30)]);
+        let mut rig = Rig::new(&[if deaf { s.deaf_to_abort() } else { s }]);
+        let eid = rig.send("kept by the transport", &[A]);
+        rig.run();
+        assert_eq!(rig.msg(eid).state(rig.now()), MessageState::DeferredByTransport);
+        rig.sp.handle(Command::AbortSubmit(eid));
+        rig.pump();
+        assert!(rig.errors().is_empty(), "{:?}", rig.errors());
+        assert_eq!(*rig.log.aborted.lock().unwrap(), [eid], "deaf={deaf}");
+        let notify = rig
+            .trace(eid)
+            .into_iter()
+            .find(|c| c.call == "IXPLogon::TransportNotify")
+            .expect("the notification is in the trace");
+        assert!(
+            notify.args.contains("NOTIFY_ABORT_DEFERRED | NOTIFY_CANCEL_MESSAGE"),
+            "{}",
+            notify.args
+        );
+        let before = rig.msg(eid);
+        rig.advance(60);
+        rig.run();
+        let after = rig.msg(eid);
+        assert_eq!(after.state(rig.now()), MessageState::Draft, "deaf={deaf}");
+        assert_eq!(after.spool.begin_deferred, None, "deaf={deaf}: no BEGIN_DEFERRED");
+        assert_eq!(after.trace.len(), before.trace.len(), "deaf={deaf}: nothing written");
+        assert_eq!(rig.log.of(eid).len(), 1, "deaf={deaf}: offered once");
+        assert!(rig.queue().is_empty());
+    }
+}
+
+/// Abort of a partly delivered message waiting for a retry, then Submit again: the rows
+/// already delivered come back `MAPI_SUBMITTED` (docs/mapi-notes.md) and are never offered
+/// again; only the rest are sent, and the user is told.
+#[test]
+fn abort_of_a_partly_delivered_message_and_submit_again_never_sends_twice() {
+    const X: (&str, &str) = ("/C=US/O=Example/S=Ray", "X400");
+    let slow = spec("Slow", &["X400"], Reply::Deliver).first(&[Reply::Transient]);
+    let mut rig = Rig::new(&[smtp(), slow]);
+    let eid = rig.send("half way", &[A, X]);
+    rig.run();
+    let m = rig.msg(eid);
+    assert_eq!(m.state(rig.now()), MessageState::WaitingRetry);
+    assert_eq!(rig.log.to("SMTP").len(), 1, "A delivered");
+    rig.sp.handle(Command::AbortSubmit(eid));
+    rig.pump();
+    assert!(rig.errors().is_empty(), "{:?}", rig.errors());
+    assert!(
+        rig.events.iter().any(|e| matches!(e, Event::Notice(t)
+            if t.contains("1 recipient(s) who already got it") && t.contains("will not be sent to again"))),
+        "the user is told"
+    );
+    let draft = rig.msg(eid);
+    assert_eq!(draft.state(rig.now()), MessageState::Draft);
+    let a = draft.recipients.iter().find(|r| r.email() == A.0).unwrap();
+    assert!(a.is_submitted_marker(), "A is MAPI_SUBMITTED");
+    rig.submit(eid);
+    rig.run();
+    assert_eq!(rig.log.to("SMTP").len(), 1, "A is never offered again");
+    assert_eq!(rig.log.to("Slow").len(), 2, "the X.400 row went again");
+    let done = rig.msg(eid);
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+    let a = done.recipients.iter().find(|r| r.email() == A.0).unwrap();
+    assert_eq!(a.outcome, RecipientState::Delivered, "its delivery record is kept");
+    assert!(
+        rig.trace(eid)
+            .iter()
+            .any(|c| c.call == "IMAPISupport::PrepareSubmit")
+    );
 }

@@ -104,6 +104,8 @@ pub(crate) struct Log {
     offers: Arc<Mutex<Vec<Offer>>>,
     taken: Arc<Mutex<HashSet<(EntryId, u32)>>>,
     violations: Arc<Mutex<Vec<String>>>,
+    /// The messages a transport was told were aborted while it held them deferred.
+    pub(crate) aborted: Arc<Mutex<Vec<EntryId>>>,
 }
 
 impl Log {
@@ -132,6 +134,8 @@ struct Scripted {
     clock: Arc<Mutex<Timestamp>>,
     callbacks: Vec<(EntryId, Timestamp)>,
     inner: Option<Box<dyn Transport>>,
+    /// Keeps calling back for a message it was told was aborted (a faulty transport).
+    deaf_to_abort: bool,
 }
 
 impl Scripted {
@@ -303,6 +307,13 @@ impl Transport for Scripted {
         h
     }
 
+    fn abort_deferred(&mut self, eid: EntryId) {
+        self.log.aborted.lock().unwrap().push(eid);
+        if !self.deaf_to_abort {
+            self.callbacks.retain(|(e, _)| *e != eid);
+        }
+    }
+
     fn sent_deferred(&mut self, now: Timestamp) -> Vec<EntryId> {
         let (ready, later): (Vec<_>, Vec<_>) =
             self.callbacks.drain(..).partition(|(_, t)| *t <= now);
@@ -319,6 +330,7 @@ pub(crate) struct Spec {
     script: Vec<Reply>,
     default: Reply,
     fax: bool,
+    deaf_to_abort: bool,
 }
 
 pub(crate) fn spec(name: &'static str, types: &[&'static str], default: Reply) -> Spec {
@@ -328,13 +340,20 @@ pub(crate) fn spec(name: &'static str, types: &[&'static str], default: Reply) -
         script: Vec::new(),
         default,
         fax: false,
+        deaf_to_abort: false,
     }
 }
 
 impl Spec {
     /// Answers these first, then the default.
-    fn first(mut self, script: &[Reply]) -> Self {
+    pub(crate) fn first(mut self, script: &[Reply]) -> Self {
         self.script = script.to_vec();
+        self
+    }
+
+    /// Keeps calling back for a deferred message after it was told of its abort.
+    pub(crate) fn deaf_to_abort(mut self) -> Self {
+        self.deaf_to_abort = true;
         self
     }
 }
@@ -347,6 +366,7 @@ fn fax_spec() -> Spec {
         script: Vec::new(),
         default: Reply::Inner,
         fax: true,
+        deaf_to_abort: false,
     }
 }
 
@@ -364,6 +384,7 @@ fn build(s: &Spec, log: &Log, clock: &Arc<Mutex<Timestamp>>) -> Box<dyn Transpor
         clock: Arc::clone(clock),
         callbacks: Vec::new(),
         inner,
+        deaf_to_abort: s.deaf_to_abort,
     })
 }
 

@@ -10,11 +10,11 @@ mod recipients;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::mapi::flags::{MSGFLAG_RESEND, MSGFLAG_SUBMIT, MSGFLAG_UNSENT, SUBMITFLAG_PREPROCESS};
+use crate::mapi::flags::{MAPI_SUBMITTED, MSGFLAG_SUBMIT, MSGFLAG_UNSENT, SUBMITFLAG_PREPROCESS};
 use crate::mapi::tags::{
     PR_CLIENT_SUBMIT_TIME, PR_DEFERRED_SEND_NUMBER, PR_DEFERRED_SEND_TIME, PR_DEFERRED_SEND_UNITS,
-    PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_PREPROCESS, PR_REPORT_TEXT, PR_RESPONSIBILITY,
-    PR_SUBMIT_FLAGS,
+    PR_DELIVER_TIME, PR_MESSAGE_FLAGS, PR_PREPROCESS, PR_RECIPIENT_TYPE, PR_REPORT_TEXT,
+    PR_RESPONSIBILITY, PR_SUBMIT_FLAGS,
 };
 use crate::mapi::{
     EntryId, MapiCode, MapiError, Message, Recipient, RecipientState, SpoolState, Step, TraceCall,
@@ -142,10 +142,11 @@ fn expand_recips(msg: &mut Message) -> Result<usize> {
     Ok(pdl_rows)
 }
 
-/// The submit flags and times, and `PrepareSubmit`: every row FALSE and pending, except on a
-/// resend the rows already received (`MAPI_SUBMITTED`), shown but never sent again, which
-/// go TRUE at once. The docs disagree on this (reference a.8); TRUE is the reading that keeps
-/// the product's promise "never sent twice" (README, MAPI notes).
+/// The submit flags and times, and `PrepareSubmit`: every row FALSE and pending, except the
+/// rows already received (`MAPI_SUBMITTED`: a resend's, or those delivered before an abort),
+/// shown but never sent again, which go TRUE at once. The docs disagree on this (reference
+/// a.8); TRUE is the reading that keeps the product's promise "never sent twice" (README,
+/// docs/mapi-notes.md).
 fn prepare_submit(msg: &mut Message, now: Timestamp) {
     msg.props
         .add_flags(PR_MESSAGE_FLAGS, MSGFLAG_SUBMIT | MSGFLAG_UNSENT);
@@ -155,20 +156,26 @@ fn prepare_submit(msg: &mut Message, now: Timestamp) {
         // PR_DEFERRED_SEND_TIME from the submit time.
         msg.props.set_time(PR_DEFERRED_SEND_TIME, at);
     }
-    let resend = msg.props.flags(PR_MESSAGE_FLAGS) & MSGFLAG_RESEND != 0;
     for r in &mut msg.recipients {
-        r.props.remove(PR_REPORT_TEXT);
-        r.props.remove(PR_DELIVER_TIME);
-        r.transport = None;
-        if resend && r.is_submitted_marker() {
+        if r.is_submitted_marker() {
+            // Already received (a resend's original rows, or rows delivered before an
+            // abort): shown, TRUE at once, never offered; their delivery record stays.
             r.props.set_bool(PR_RESPONSIBILITY, true);
-            r.outcome = RecipientState::SkippedResend;
+            if !matches!(
+                r.outcome,
+                RecipientState::Delivered | RecipientState::HandledByStore
+            ) {
+                r.outcome = RecipientState::SkippedResend;
+            }
         } else {
+            r.props.remove(PR_REPORT_TEXT);
+            r.props.remove(PR_DELIVER_TIME);
+            r.transport = None;
             r.props.set_bool(PR_RESPONSIBILITY, false);
             r.outcome = RecipientState::Pending;
         }
     }
-    if msg.is_resend() {
+    if msg.is_resend() || msg.recipients.iter().any(Recipient::is_submitted_marker) {
         let eid = msg.entry_id;
         trace(
             msg,
@@ -356,19 +363,58 @@ pub fn abort_submit(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<M
     msg.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT);
     msg.props.remove(PR_SUBMIT_FLAGS);
     msg.props.remove(PR_PREPROCESS);
+    let kept = keep_delivered_rows(&mut msg);
+    let deferred_by = msg.spool.deferred_by.take();
     msg.spool = SpoolState {
         submission: msg.spool.submission,
         ..SpoolState::default()
     };
-    msg.trace.push(TraceCall {
-        at: now,
-        step: Step::SubmitMessage,
-        call: "IMsgStore::AbortSubmit".into(),
-        args: format!("{eid}, 0"),
-        result: "S_OK".into(),
-        transcript: Vec::new(),
-        bytes: None,
-    });
+    let result = if kept > 0 {
+        format!(
+            "S_OK ({kept} recipient(s) already delivered are marked MAPI_SUBMITTED: shown, never sent again)"
+        )
+    } else {
+        "S_OK".to_owned()
+    };
+    trace(
+        &mut msg,
+        now,
+        "IMsgStore::AbortSubmit",
+        format!("{eid}, 0"),
+        &result,
+    );
+    if let Some(t) = deferred_by {
+        // Reference e.18: the transport that deferred the message is told to drop it.
+        trace(
+            &mut msg,
+            now,
+            "IXPLogon::TransportNotify",
+            format!("[{t}] NOTIFY_ABORT_DEFERRED | NOTIFY_CANCEL_MESSAGE, {eid}"),
+            "S_OK",
+        );
+    }
     store.save(&mut msg)?;
     Ok(msg)
+}
+
+/// A message aborted after some recipients got it (a partly delivered message waiting for a
+/// retry) must not send to them again when it is submitted again: `SubmitMessage` resets
+/// every row. The rows already delivered (by a transport or the coupled store) keep their
+/// outcome and are marked `MAPI_SUBMITTED`, as a resend marks the rows that got the
+/// original, so `PrepareSubmit` sets them TRUE at once (docs/mapi-notes.md, "Abort after a
+/// partial delivery"). Returns how many were kept.
+fn keep_delivered_rows(msg: &mut Message) -> usize {
+    let mut kept = 0;
+    for r in &mut msg.recipients {
+        if matches!(
+            r.outcome,
+            RecipientState::Delivered | RecipientState::HandledByStore
+        ) && !r.is_submitted_marker()
+        {
+            let ty = r.recipient_type();
+            r.props.set_flags(PR_RECIPIENT_TYPE, ty | MAPI_SUBMITTED);
+            kept += 1;
+        }
+    }
+    kept
 }
