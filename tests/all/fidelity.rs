@@ -110,7 +110,7 @@ fn e8_submitted_without_readable_submit_flags_is_corrupt_store_and_held() {
     }
 }
 
-/// (e.18) AbortSubmit of a message a transport deferred (`END_DONT_RESEND`) tells that
+/// (e.18) `AbortSubmit` of a message a transport deferred (`END_DONT_RESEND`) tells that
 /// transport (`NOTIFY_ABORT_DEFERRED | NOTIFY_CANCEL_MESSAGE`), which forgets it; and a call
 /// back that comes anyway (a faulty transport) writes nothing onto the aborted draft.
 #[test]
