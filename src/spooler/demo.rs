@@ -104,18 +104,9 @@ pub fn seed(store: &mut Store) -> Result<()> {
         if d.submit {
             // Submitted a few milliseconds apart so the queue order is the file's order.
             let at = Timestamp::now() + SignedDuration::from_millis(i64::try_from(i).unwrap_or(0));
-            super::submit::submit_message(store, eid, at).map_err(as_store_error)?;
+            super::submit::submit_message(store, eid, at)
+                .map_err(SpoolerError::into_store_error)?;
         }
     }
     Ok(())
-}
-
-/// The store's open runs the seed and takes a store error back: a refusal of the spooler's
-/// own (none is expected of the demo messages, valid by construction) is passed as its text.
-fn as_store_error(e: SpoolerError) -> StoreError {
-    match e {
-        SpoolerError::Store(s) => s,
-        SpoolerError::Mapi(m) => StoreError::Mapi(m),
-        other => StoreError::Invalid(other.to_string()),
-    }
 }

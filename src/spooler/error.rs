@@ -80,6 +80,16 @@ impl SpoolerError {
         }
     }
 
+    /// As a store error, for a caller that reports store errors (the store's seed, a step):
+    /// store and MAPI errors as they were, the spooler's own refusals by their text.
+    pub fn into_store_error(self) -> StoreError {
+        match self {
+            Self::Store(s) => s,
+            Self::Mapi(m) => StoreError::Mapi(m),
+            other => StoreError::Invalid(other.to_string()),
+        }
+    }
+
     /// The MAPI code of a MAPI refusal.
     pub fn mapi_code(&self) -> Option<MapiCode> {
         self.mapi().map(|m| m.code)

@@ -8,11 +8,15 @@
     reason = "tests: a panic with its message is the failure report"
 )]
 
+use jiff::SignedDuration;
 use spoolbox::mapi::flags::{MSGFLAG_SUBMIT, MSGFLAG_UNSENT};
-use spoolbox::mapi::tags::{PR_MESSAGE_FLAGS, PR_SUBMIT_FLAGS};
+use spoolbox::mapi::tags::{
+    PR_DEFERRED_SEND_TIME, PR_MESSAGE_FLAGS, PR_PROVIDER_SUBMIT_TIME, PR_SENDER_ADDRTYPE,
+    PR_SENDER_EMAIL_ADDRESS, PR_SENDER_NAME, PR_SUBMIT_FLAGS,
+};
 use spoolbox::mapi::{MessageState, PropBag, RecipientState, Step, StepOutcome};
-use spoolbox::spooler::{Command, Event};
 use spoolbox::spooler::submit;
+use spoolbox::spooler::{Command, Event};
 use spoolbox::store::Patch;
 
 use crate::pipeline::{A, B, Reply, Rig, smtp, spec};
@@ -120,7 +124,10 @@ fn e18_abort_of_a_deferred_message_notifies_its_transport_and_a_late_call_back_w
         let mut rig = Rig::new(&[if deaf { s.deaf_to_abort() } else { s }]);
         let eid = rig.send("kept by the transport", &[A]);
         rig.run();
-        assert_eq!(rig.msg(eid).state(rig.now()), MessageState::DeferredByTransport);
+        assert_eq!(
+            rig.msg(eid).state(rig.now()),
+            MessageState::DeferredByTransport
+        );
         rig.sp.handle(Command::AbortSubmit(eid));
         rig.pump();
         assert!(rig.errors().is_empty(), "{:?}", rig.errors());
@@ -131,7 +138,9 @@ fn e18_abort_of_a_deferred_message_notifies_its_transport_and_a_late_call_back_w
             .find(|c| c.call == "IXPLogon::TransportNotify")
             .expect("the notification is in the trace");
         assert!(
-            notify.args.contains("NOTIFY_ABORT_DEFERRED | NOTIFY_CANCEL_MESSAGE"),
+            notify
+                .args
+                .contains("NOTIFY_ABORT_DEFERRED | NOTIFY_CANCEL_MESSAGE"),
             "{}",
             notify.args
         );
@@ -140,8 +149,15 @@ fn e18_abort_of_a_deferred_message_notifies_its_transport_and_a_late_call_back_w
         rig.run();
         let after = rig.msg(eid);
         assert_eq!(after.state(rig.now()), MessageState::Draft, "deaf={deaf}");
-        assert_eq!(after.spool.begin_deferred, None, "deaf={deaf}: no BEGIN_DEFERRED");
-        assert_eq!(after.trace.len(), before.trace.len(), "deaf={deaf}: nothing written");
+        assert_eq!(
+            after.spool.begin_deferred, None,
+            "deaf={deaf}: no BEGIN_DEFERRED"
+        );
+        assert_eq!(
+            after.trace.len(),
+            before.trace.len(),
+            "deaf={deaf}: nothing written"
+        );
         assert_eq!(rig.log.of(eid).len(), 1, "deaf={deaf}: offered once");
         assert!(rig.queue().is_empty());
     }
@@ -179,10 +195,91 @@ fn abort_of_a_partly_delivered_message_and_submit_again_never_sends_twice() {
     let done = rig.msg(eid);
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
     let a = done.recipients.iter().find(|r| r.email() == A.0).unwrap();
-    assert_eq!(a.outcome, RecipientState::Delivered, "its delivery record is kept");
+    assert_eq!(
+        a.outcome,
+        RecipientState::Delivered,
+        "its delivery record is kept"
+    );
     assert!(
         rig.trace(eid)
             .iter()
             .any(|c| c.call == "IMAPISupport::PrepareSubmit")
+    );
+}
+
+/// The tightly coupled store delivers its own rows at `SubmitMessage` (reference a.4), but not
+/// before a deferred send time: a message deferred to later reaches the EX recipients when it
+/// is sent, with the SMTP ones, and once.
+#[test]
+fn coupled_store_rows_of_a_deferred_message_are_delivered_when_it_is_sent() {
+    const EX: (&str, &str) = ("/o=Spoolbox/cn=margaret", "EX");
+    let mut rig = Rig::new(&[smtp()]);
+    let at = rig.now() + SignedDuration::from_mins(10);
+    let eid = rig.draft_with("later, for everyone", &[EX, A], |m| {
+        m.props.set_time(PR_DEFERRED_SEND_TIME, at);
+    });
+    rig.submit(eid);
+    let m = rig.msg(eid);
+    assert!(!m.recipients[0].responsibility(), "EX row not handled yet");
+    assert!(
+        rig.in_folder("Inbox").is_empty(),
+        "nobody has it before its time"
+    );
+    assert!(
+        m.trace.iter().any(
+            |c| c.call == "IMsgStore (coupled) deliver" && c.args.starts_with("deferred until")
+        ),
+        "the trace says why"
+    );
+    rig.advance(9 * 60);
+    assert_eq!(rig.run(), 0);
+    assert!(rig.in_folder("Inbox").is_empty());
+    rig.advance(60);
+    rig.run();
+    let m = rig.msg(eid);
+    assert_eq!(m.recipients[0].outcome, RecipientState::HandledByStore);
+    assert_eq!(m.recipients[1].outcome, RecipientState::Delivered);
+    assert_eq!(
+        rig.in_folder("Inbox").len(),
+        1,
+        "delivered once, at its time"
+    );
+    assert_eq!(rig.log.of(eid).len(), 1);
+    assert_eq!(
+        rig.log.of(eid)[0].rows,
+        [m.recipients[1].row_id],
+        "EX never offered"
+    );
+}
+
+/// A transport stamps what it sends: `PR_SENDER_*` (the profile's sender, the identity it
+/// sends as) are on the message it is offered, and `PR_PROVIDER_SUBMIT_TIME` is the time a
+/// transport first took it, kept on the sent copy.
+#[test]
+fn transports_stamp_pr_sender_and_pr_provider_submit_time() {
+    let mut rig = Rig::new(&[smtp().first(&[Reply::Wait(60)])]);
+    let eid = rig.send("stamped", &[A]);
+    rig.run();
+    let m = rig.msg(eid);
+    assert_eq!(
+        m.props.value(PR_PROVIDER_SUBMIT_TIME),
+        None,
+        "MAPI_E_WAIT: no transport took it yet"
+    );
+    let profile = rig.store().profile().clone();
+    assert_eq!(
+        m.props.text(PR_SENDER_EMAIL_ADDRESS),
+        Some(profile.sender_address.as_str())
+    );
+    assert_eq!(m.props.text(PR_SENDER_ADDRTYPE), Some("SMTP"));
+    rig.advance(60);
+    let taken = rig.now();
+    rig.run();
+    let m = rig.msg(eid);
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+    assert_eq!(m.props.time(PR_PROVIDER_SUBMIT_TIME), Some(taken));
+    assert_eq!(
+        m.props.text(PR_SENDER_NAME),
+        Some(profile.sender_name.as_str()).filter(|n| !n.is_empty())
     );
 }

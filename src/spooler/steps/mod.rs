@@ -199,7 +199,7 @@ impl Spooler {
         };
         let res = match step {
             Step::SubmitMessage => Ok(StepDone::patch(StepOutcome::Skipped, Step::Preprocess)),
-            Step::Preprocess => Ok(self.preprocess(&mut work, &mut tr)),
+            Step::Preprocess => self.preprocess(&mut work, &mut tr),
             Step::SetLockState => Ok(Self::set_lock_state(&mut work, &mut tr)),
             Step::Transmit => self.transmit(&mut work, &mut tr),
             Step::NonDeliveryReport => self.non_delivery_report(&mut work, &mut tr),

@@ -12,13 +12,25 @@ impl Spooler {
     /// Step 1 (S3): only with `SUBMITFLAG_PREPROCESS`: lock, run the preprocessors of the
     /// transports that will receive recipients in registration order, then the spooler's
     /// resubmit clears `SUBMITFLAG_PREPROCESS`.
-    pub(super) fn preprocess(&mut self, msg: &mut Message, tr: &mut Tracer) -> StepDone {
+    pub(super) fn preprocess(
+        &mut self,
+        msg: &mut Message,
+        tr: &mut Tracer,
+    ) -> Result<StepDone, crate::store::StoreError> {
         let flags = match super::lock::queue_flags(msg) {
             Ok(f) => f,
-            Err(e) => return super::lock::lock_refused(msg, tr, &e),
+            Err(e) => return Ok(super::lock::lock_refused(msg, tr, &e)),
         };
+        // A deferred message's coupled-store rows were left at submit: delivered now that
+        // its time has come (reference a.4 with a.5's deferred send).
+        if crate::spooler::submit::coupled_rows(msg, self.store.profile())
+            .next()
+            .is_some()
+        {
+            self.deliver_coupled_now(msg, tr)?;
+        }
         if flags & SUBMITFLAG_PREPROCESS == 0 {
-            return StepDone::patch(StepOutcome::Skipped, Step::SetLockState);
+            return Ok(StepDone::patch(StepOutcome::Skipped, Step::SetLockState));
         }
         let eid = msg.entry_id;
         msg.props
@@ -73,6 +85,25 @@ impl Spooler {
             "spooler resubmit",
             "S_OK (SUBMITFLAG_PREPROCESS cleared)",
         );
-        StepDone::patch(StepOutcome::Done, Step::SetLockState)
+        Ok(StepDone::patch(StepOutcome::Done, Step::SetLockState))
+    }
+
+    /// The coupled store's delivery of a deferred message, when the spooler takes it up.
+    fn deliver_coupled_now(
+        &mut self,
+        msg: &mut Message,
+        tr: &mut Tracer,
+    ) -> Result<(), crate::store::StoreError> {
+        let profile = self.store.profile().clone();
+        let before = msg.clone_head();
+        let now = self.now();
+        let start = msg.trace.len();
+        crate::spooler::submit::deliver_coupled(&mut self.store, msg, &before, &profile, now)
+            .map_err(crate::spooler::SpoolerError::into_store_error)?;
+        // Its trace lines belong to this step's record.
+        for call in msg.trace.drain(start..) {
+            tr.call(&call.call, call.args, call.result);
+        }
+        Ok(())
     }
 }

@@ -3,7 +3,10 @@
 use std::collections::HashSet;
 
 use crate::mapi::flags::STATUS_OFFLINE;
-use crate::mapi::tags::{PR_DELIVER_TIME, PR_REPORT_TEXT, PR_REPORT_TIME, PR_RESPONSIBILITY};
+use crate::mapi::tags::{
+    PR_DELIVER_TIME, PR_PROVIDER_SUBMIT_TIME, PR_REPORT_TEXT, PR_REPORT_TIME, PR_RESPONSIBILITY,
+    PR_SENDER_ADDRTYPE, PR_SENDER_EMAIL_ADDRESS, PR_SENDER_NAME,
+};
 use crate::mapi::{Message, RecipientState, SpoolState, Step, StepOutcome};
 use crate::profile::Profile;
 use crate::spooler::{Event, Spooler, pending};
@@ -11,6 +14,25 @@ use crate::store::{Patch, StoreError};
 use crate::transport::{EndFlag, Handoff, RowOutcome, SubmitResult, SubmitView};
 
 use super::{Disposal, StepDone, Tracer, secs, unlock};
+
+/// The sender the transports send as, on the message they are offered (MS-OXOMSG: the
+/// transport sets `PR_SENDER_*` on what it sends): the profile's sender, an SMTP address.
+fn stamp_sender(msg: &mut Message, profile: &Profile) {
+    if profile.sender_address.is_empty() {
+        return;
+    }
+    if msg.props.text(PR_SENDER_EMAIL_ADDRESS) != Some(profile.sender_address.as_str()) {
+        msg.props
+            .set_text(PR_SENDER_EMAIL_ADDRESS, profile.sender_address.clone());
+        msg.props.set_text(PR_SENDER_ADDRTYPE, "SMTP");
+    }
+    if !profile.sender_name.is_empty()
+        && msg.props.text(PR_SENDER_NAME) != Some(profile.sender_name.as_str())
+    {
+        msg.props
+            .set_text(PR_SENDER_NAME, profile.sender_name.clone());
+    }
+}
 
 /// What the scan of the transports has found so far.
 struct Scan {
@@ -56,6 +78,7 @@ impl Spooler {
             deferred_by: None,
         };
         let begin_deferred_for = msg.spool.begin_deferred.take();
+        stamp_sender(msg, &profile);
         for ti in 0..self.transports.len() {
             let Some(name) = self.transports.get(ti).map(|t| t.name().to_owned()) else {
                 continue;
@@ -89,6 +112,10 @@ impl Spooler {
                     continue;
                 }
                 SubmitResult::Ok => {}
+            }
+            if msg.props.value(PR_PROVIDER_SUBMIT_TIME).is_none() {
+                // When a transport first took the message (MS-OXPROPS PidTagProviderSubmitTime).
+                msg.props.set_time(PR_PROVIDER_SUBMIT_TIME, now);
             }
             self.record_answer(msg, ti, &name, &rows, answer, collected, &mut scan, tr)?;
         }

@@ -67,7 +67,19 @@ pub fn submit_message(store: &mut Store, eid: EntryId, now: Timestamp) -> Result
     );
     prepare_submit(&mut msg, now);
     mark_preprocessing(&mut msg, &profile, pdl_rows, now);
-    deliver_coupled(store, &mut msg, &before, &profile, now)?;
+    match msg.deferred_send_time().filter(|t| *t > now) {
+        // Deferred: the coupled store delivers when the message is sent, not now (its
+        // recipients would get it before the time the user chose); see `Spooler::preprocess`.
+        Some(at) if coupled_rows(&msg, &profile).next().is_some() => trace(
+            &mut msg,
+            now,
+            "IMsgStore (coupled) deliver",
+            format!("deferred until {}", at.strftime("%Y-%m-%d %H:%M:%S")),
+            "not yet: the store delivers its rows when the message is sent",
+        ),
+        Some(_) => {}
+        None => deliver_coupled(store, &mut msg, &before, &profile, now)?,
+    }
     msg.spool = SpoolState {
         next_step: Some(Step::Preprocess),
         submission,
@@ -222,9 +234,24 @@ fn mark_preprocessing(msg: &mut Message, profile: &Profile, pdl_rows: usize, now
     }
 }
 
+/// The rows the tightly coupled store handles itself: FALSE, of its address types.
+pub(crate) fn coupled_rows<'a>(
+    msg: &'a Message,
+    profile: &'a Profile,
+) -> impl Iterator<Item = u32> + 'a {
+    msg.recipients
+        .iter()
+        .filter(|r| {
+            !r.responsibility() && profile.coupled_addrtypes.iter().any(|t| t == r.addrtype())
+        })
+        .map(|r| r.row_id)
+}
+
 /// The tightly coupled store delivers its own address type at once (reference a.4): a copy
-/// of the message (as it was before this submission) into the Inbox, those rows TRUE.
-fn deliver_coupled(
+/// of the message (as it was before this submission) into the Inbox, those rows TRUE. A
+/// message deferred to a later time is delivered when the spooler takes it up
+/// (`Spooler::preprocess`).
+pub(crate) fn deliver_coupled(
     store: &mut Store,
     msg: &mut Message,
     before: &Message,
@@ -232,14 +259,7 @@ fn deliver_coupled(
     now: Timestamp,
 ) -> Result<()> {
     let eid = msg.entry_id;
-    let coupled: Vec<u32> = msg
-        .recipients
-        .iter()
-        .filter(|r| {
-            !r.responsibility() && profile.coupled_addrtypes.iter().any(|t| t == r.addrtype())
-        })
-        .map(|r| r.row_id)
-        .collect();
+    let coupled: Vec<u32> = coupled_rows(msg, profile).collect();
     if coupled.is_empty() {
         return Ok(());
     }
