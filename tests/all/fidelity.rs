@@ -283,3 +283,48 @@ fn transports_stamp_pr_sender_and_pr_provider_submit_time() {
         Some(profile.sender_name.as_str()).filter(|n| !n.is_empty())
     );
 }
+
+/// (e.20) `IXPLogon::SubmitMessage` only to a transport whose status row has
+/// `STATUS_OUTBOUND_ENABLED`: a disabled transport and an unconfigured SMTP transport are
+/// never called, the trace says why, and their rows pass to the next transport.
+#[test]
+fn e20_transports_without_status_outbound_enabled_are_never_offered_a_message() {
+    use spoolbox::mapi::flags::STATUS_OUTBOUND_ENABLED;
+    use spoolbox::profile::{SmtpSettings, TransportKind};
+    use spoolbox::transport::from_profile;
+    let mut rig = Rig::new(&[smtp()]);
+    // The real transports of a profile: an unconfigured SMTP (no host), a disabled one, and
+    // the recorder behind them that takes what they pass on.
+    let mut p = rig.store().profile().clone();
+    let mut unconfigured = p.transports[0].clone();
+    unconfigured.name = "SMTP (no host)".into();
+    unconfigured.kind = TransportKind::Smtp(SmtpSettings::default());
+    let mut disabled = unconfigured.clone();
+    disabled.name = "SMTP (disabled)".into();
+    disabled.enabled = false;
+    p.transports = vec![unconfigured, disabled];
+    let real = from_profile(&p);
+    for t in &real {
+        assert_eq!(t.status_code() & STATUS_OUTBOUND_ENABLED, 0, "{}", t.name());
+    }
+    rig.set_transports_after(real, &[smtp()]);
+    let eid = rig.send("past two offline transports", &[A]);
+    rig.run();
+    let trace = rig.trace(eid);
+    for name in ["SMTP (no host)", "SMTP (disabled)"] {
+        let line = trace
+            .iter()
+            .find(|c| {
+                c.call == "IXPLogon::SubmitMessage" && c.args.starts_with(&format!("[{name}]"))
+            })
+            .unwrap_or_else(|| panic!("{name} is in the trace"));
+        assert!(
+            line.result
+                .starts_with("not called: STATUS_OUTBOUND_ENABLED is clear"),
+            "{name}: {}",
+            line.result
+        );
+    }
+    assert_eq!(rig.log.of(eid).len(), 1, "the next transport took it");
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+}

@@ -499,6 +499,13 @@ impl Rig {
         self.sp.set_transports(ts);
     }
 
+    /// Real transports first, then the scripted ones of `specs` (which record what they take).
+    pub(crate) fn set_transports_after(&mut self, real: Vec<Box<dyn Transport>>, specs: &[Spec]) {
+        let mut ts = real;
+        ts.extend(specs.iter().map(|s| build(s, &self.log, &self.hand)));
+        self.sp.set_transports(ts);
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         *self.hand.lock().unwrap()
     }

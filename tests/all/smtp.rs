@@ -1456,7 +1456,7 @@ fn with_deliver_for_real_off_a_non_loopback_host_is_refused_visibly_and_nothing_
         trace
             .lines()
             .any(|l| l.contains("IXPLogon::SubmitMessage([SMTP]")
-                && l.contains("MAPI_E_NOT_ME")
+                && l.contains("not called: STATUS_OUTBOUND_ENABLED is clear")
                 && l.contains(GUARD_TEXT)),
         "{trace}"
     );

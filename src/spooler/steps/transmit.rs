@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::mapi::flags::STATUS_OFFLINE;
+use crate::mapi::flags::{STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
 use crate::mapi::tags::{
     PR_DELIVER_TIME, PR_PROVIDER_SUBMIT_TIME, PR_REPORT_TEXT, PR_REPORT_TIME, PR_RESPONSIBILITY,
     PR_SENDER_ADDRTYPE, PR_SENDER_EMAIL_ADDRESS, PR_SENDER_NAME,
@@ -87,6 +87,18 @@ impl Spooler {
             if rows.is_empty() {
                 continue;
             }
+            if let Some(why) = self.not_outbound_enabled(ti) {
+                // Reference e.20: SubmitMessage only to a transport whose status row has
+                // STATUS_OUTBOUND_ENABLED; its rows pass to the next transport.
+                tr.call(
+                    "IXPLogon::SubmitMessage",
+                    format!("[{name}] {}, {} row(s)", msg.entry_id, rows.len()),
+                    format!(
+                        "not called: STATUS_OUTBOUND_ENABLED is clear ({why}); the rows pass on"
+                    ),
+                );
+                continue;
+            }
             let begin_deferred = begin_deferred_for.as_deref() == Some(name.as_str());
             let (answer, collected) =
                 match self.offer(msg, ti, &rows, begin_deferred, &profile, tr)? {
@@ -160,6 +172,13 @@ impl Spooler {
             next: Some(Step::NonDeliveryReport),
             disposal: Disposal::Patch { sync: false },
         })
+    }
+
+    /// Why transport `ti` is not offered messages: its status lacks
+    /// `STATUS_OUTBOUND_ENABLED` (disabled, not configured, guarded); `None` when it takes them.
+    fn not_outbound_enabled(&self, ti: usize) -> Option<String> {
+        let t = self.transports.get(ti)?;
+        (t.status_code() & STATUS_OUTBOUND_ENABLED == 0).then(|| t.status_text())
     }
 
     /// The rows transport `ti` is offered: pending, not claimed by an earlier transport of

@@ -279,7 +279,12 @@ impl SmtpCore {
 
     pub(super) fn status_code(&self) -> u32 {
         match self.link {
-            Link::Unconfigured | Link::Guarded | Link::Down(_) => STATUS_OFFLINE,
+            // Not logged on for outbound (reference e.20): the spooler does not offer it
+            // messages, and their rows pass to the next transport.
+            Link::Unconfigured | Link::Guarded => STATUS_OFFLINE,
+            // Logged on but its server is unreachable: still takes messages, answering
+            // MAPI_E_NETWORK_ERROR, so they wait for a retry instead of going elsewhere.
+            Link::Down(_) => STATUS_OFFLINE | STATUS_OUTBOUND_ENABLED,
             Link::Idle | Link::Up(_) => STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED,
         }
     }
