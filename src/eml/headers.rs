@@ -29,24 +29,36 @@ fn is_atext_or_space(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c)
 }
 
-/// One mailbox as it goes in an address header: the address alone, or the name (bare when
-/// it is atoms, quoted when it is other printable ASCII, else RFC 2047 encoded words of at
-/// most 75 characters) and the address in angle brackets. Only ASCII comes out; spaces
-/// separate the encoded words so the header can be folded there.
-pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
+/// `text` as RFC 2047 encoded words (`=?utf-8?b?...?=`) of at most 45 bytes each (60 in
+/// base64, 72 in all), cut between characters and separated by spaces, appended to `out`; a
+/// reader joins adjacent encoded words without the space (RFC 2047 section 6.2).
+fn push_encoded_words(text: &str, out: &mut String) {
     use base64::Engine as _;
-    fn flush(chunk: &mut String, out: &mut String) {
-        if chunk.is_empty() {
-            return;
-        }
-        if !out.is_empty() {
+    let flush = |chunk: &str, out: &mut String| {
+        if !out.is_empty() && !out.ends_with(' ') {
             out.push(' ');
         }
         out.push_str("=?utf-8?b?");
         out.push_str(&base64::engine::general_purpose::STANDARD.encode(chunk.as_bytes()));
         out.push_str("?=");
-        chunk.clear();
+    };
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if i + c.len_utf8() - start > 45 {
+            flush(&text[start..i], out);
+            start = i;
+        }
     }
+    if start < text.len() {
+        flush(&text[start..], out);
+    }
+}
+
+/// One mailbox as it goes in an address header: the address alone, or the name (bare when
+/// it is atoms, quoted when it is other printable ASCII, else RFC 2047 encoded words of at
+/// most 75 characters) and the address in angle brackets. Only ASCII comes out; spaces
+/// separate the encoded words so the header can be folded there.
+pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
     if name.is_empty() {
         return addr.to_string();
     }
@@ -64,17 +76,7 @@ pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
         }
         out.push('"');
     } else {
-        // Words of at most 45 bytes (60 in base64, 72 with `=?utf-8?b?...?=`), cut between
-        // characters; a reader joins adjacent encoded words without the space (RFC 2047
-        // section 6.2).
-        let mut chunk = String::new();
-        for c in name.chars() {
-            if chunk.len() + c.len_utf8() > 45 {
-                flush(&mut chunk, &mut out);
-            }
-            chunk.push(c);
-        }
-        flush(&mut chunk, &mut out);
+        push_encoded_words(name, &mut out);
     }
     out.push_str(" <");
     out.push_str(AsRef::<str>::as_ref(addr));
@@ -82,11 +84,26 @@ pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
     out
 }
 
+/// An unstructured header's value (`Subject:`) as it goes on the wire: printable ASCII as it
+/// is; anything else (or text that reads like an encoded word) as RFC 2047 encoded words of at
+/// most 45 bytes each, separated by spaces a reader drops (section 6.2), so every character,
+/// runs of spaces included, reads back the same. lettre's own encoding splits at spaces and
+/// leaves them outside the words, where a reader may collapse them ("ö  0" read back "ö 0").
+pub(super) fn encode_unstructured(text: &str) -> String {
+    if text.chars().all(|c| matches!(c, ' '..='~')) && !text.contains("=?") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() * 2);
+    push_encoded_words(text, &mut out);
+    out
+}
+
 /// The longest header line [`fold_address_headers`] leaves where it can (RFC 5322 section
 /// 2.1.1 recommends 78; 998 is the hard limit, and servers refuse a message past it).
 const HEADER_LINE: usize = 78;
 
-/// Refolds the address headers (To, Cc, Bcc, From, Reply-To, Sender) at their spaces so that
+/// Refolds the address headers (To, Cc, Bcc, From, Reply-To, Sender) and the subject (written
+/// by [`encode_unstructured`], unfolded) at their spaces so that
 /// no line is longer than [`HEADER_LINE`] (unless one word is): lettre folds only inside
 /// display names, so a list of bare addresses became one line, which a server refuses past
 /// 998 characters ("500 Line too long"). A space anywhere in an address list may be folding
@@ -111,7 +128,7 @@ pub(super) fn fold_address_headers(bytes: Vec<u8>) -> Vec<u8> {
     let mut out = String::with_capacity(head.len() + head.len() / 32);
     for field in &fields {
         let name = field.split_once(':').map_or("", |(n, _)| n);
-        let address = ["to", "cc", "bcc", "from", "reply-to", "sender"]
+        let address = ["to", "cc", "bcc", "from", "reply-to", "sender", "subject"]
             .iter()
             .any(|h| name.eq_ignore_ascii_case(h));
         if !out.is_empty() {

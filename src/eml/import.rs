@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use mail_parser::{MessageParser, MimeHeaders as _};
+use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders as _};
 
 use crate::mapi::{Attachment, Recipient, RecipientKind};
 
@@ -49,7 +49,22 @@ pub struct Imported {
     /// The sender as the file has it (`From:`), for the notice; drafts send as the profile's
     /// sender.
     pub from: Option<String>,
+    /// What an address header held that is no address a row can use (a name without an
+    /// address, text that does not parse as a mailbox list), header by header, for the
+    /// notice: nothing is dropped without a word.
+    pub unusable: Vec<String>,
 }
+
+/// The address headers a draft's rows come from, every occurrence of each (a file may repeat
+/// `To:`), with the row kind each gives.
+const ADDRESS_HEADERS: [(HeaderName<'static>, &str, RecipientKind); 6] = [
+    (HeaderName::To, "To", RecipientKind::To),
+    (HeaderName::Cc, "Cc", RecipientKind::Cc),
+    (HeaderName::Bcc, "Bcc", RecipientKind::Bcc),
+    (HeaderName::ResentTo, "Resent-To", RecipientKind::To),
+    (HeaderName::ResentCc, "Resent-Cc", RecipientKind::Cc),
+    (HeaderName::ResentBcc, "Resent-Bcc", RecipientKind::Bcc),
+];
 
 /// Headers whose presence marks the text as a message (RFC 5322 section 3.6).
 const MESSAGE_HEADERS: [&str; 8] = [
@@ -101,28 +116,7 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
             .map(clean_header_text),
         ..Imported::default()
     };
-    let lists = [
-        (msg.to(), RecipientKind::To),
-        (msg.cc(), RecipientKind::Cc),
-        (msg.bcc(), RecipientKind::Bcc),
-    ];
-    for (list, kind) in lists {
-        let Some(list) = list else { continue };
-        // `iter` walks plain lists and the members of groups alike; a group without members
-        // ("undisclosed-recipients:;") yields nothing.
-        for a in list.iter() {
-            let Some(addr) = a.address().map(str::trim).filter(|s| !s.is_empty()) else {
-                continue;
-            };
-            // No control character in a header ever reaches a builder: an encoded word can
-            // carry a CR or LF ("=?UTF-8?B?QQpC?=" is "A\nB").
-            let name = clean_header_text(a.name().unwrap_or_default());
-            let addr = clean_header_text(addr);
-            let row = u32::try_from(out.recipients.len()).unwrap_or(u32::MAX);
-            out.recipients
-                .push(Recipient::new(row, &name, &addr, "SMTP", kind));
-        }
-    }
+    recipients_from(&msg, &mut out);
     // Prefer text/plain; where the only text is HTML (mail-parser lists it as the text body
     // then), turn it into text with block elements kept as line breaks.
     let texts: Vec<Cow<'_, str>> = msg
@@ -167,6 +161,53 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportError> {
         });
     }
     Ok(out)
+}
+
+/// The rows of every address of every `To`/`Cc`/`Bcc`/`Resent-*` header occurrence, in file
+/// order, groups expanded, encoded names decoded; the same address in the same role once.
+fn recipients_from(msg: &mail_parser::Message<'_>, out: &mut Imported) {
+    let mut seen = std::collections::HashSet::new();
+    for (name, label, kind) in ADDRESS_HEADERS {
+        for value in msg.header_values(name) {
+            let list = match value {
+                HeaderValue::Address(list) => list,
+                HeaderValue::Empty => continue,
+                other => {
+                    let text = match other {
+                        HeaderValue::Text(t) => t.to_string(),
+                        HeaderValue::TextList(l) => l.join(", "),
+                        _ => String::from("(unreadable)"),
+                    };
+                    out.unusable
+                        .push(format!("{label}: {:?}", clean_header_text(&text)));
+                    continue;
+                }
+            };
+            // `iter` walks plain lists and the members of groups alike; a group without
+            // members ("undisclosed-recipients:;") yields nothing, and is no loss.
+            for a in list.iter() {
+                let Some(addr) = a.address().map(str::trim).filter(|s| !s.is_empty()) else {
+                    if let Some(n) = a.name().filter(|n| !n.trim().is_empty()) {
+                        out.unusable.push(format!(
+                            "{label}: {:?} has no address",
+                            clean_header_text(n)
+                        ));
+                    }
+                    continue;
+                };
+                // No control character in a header ever reaches a builder: an encoded word
+                // can carry a CR or LF ("=?UTF-8?B?QQpC?=" is "A\nB").
+                let name = clean_header_text(a.name().unwrap_or_default());
+                let addr = clean_header_text(addr);
+                if !seen.insert((kind, addr.to_ascii_lowercase())) {
+                    continue;
+                }
+                let row = u32::try_from(out.recipients.len()).unwrap_or(u32::MAX);
+                out.recipients
+                    .push(Recipient::new(row, &name, &addr, "SMTP", kind));
+            }
+        }
+    }
 }
 
 /// HTML to plain text: mail-parser's converter (entities, no head/style/script), with the

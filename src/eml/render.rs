@@ -10,7 +10,9 @@ use lettre::message::{Attachment as MimeAttachment, Body, Mailbox, MultiPart, Si
 use crate::mapi::{Message, RecipientKind};
 
 use super::file_name::sanitise_file_name;
-use super::headers::{clean_header_text, encode_mailbox, fold_address_headers};
+use super::headers::{
+    clean_header_text, encode_mailbox, encode_unstructured, fold_address_headers,
+};
 
 /// What goes into a rendered message besides the content.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -125,11 +127,19 @@ fn render_unguarded(
     );
     let mut b = lettre::Message::builder()
         .from(from)
-        .subject(clean_header_text(msg.subject()))
         .date(opts.date.unwrap_or_else(SystemTime::now))
         .message_id(Some(format!("<spoolbox.{}@spoolbox.local>", msg.entry_id)));
     if opts.keep_bcc {
         b = b.keep_bcc();
+    }
+    let subject = clean_header_text(msg.subject());
+    if !subject.is_empty() {
+        // Folded with the address headers, at the spaces between words.
+        b = b.raw_header(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str("Subject"),
+            subject.clone(),
+            encode_unstructured(&subject),
+        ));
     }
     // The encoded mailboxes of To, Cc and Bcc, and the envelope's recipients.
     let mut lists: [Vec<String>; 3] = Default::default();

@@ -307,18 +307,27 @@ impl Spooler {
             source,
         })?;
         let subject = parsed.subject.clone();
+        let unusable = parsed.unusable.clone();
         let m = self.create_draft(&subject, |m| {
             m.body = parsed.body;
             m.recipients = parsed.recipients;
             m.attachments = parsed.attachments;
         })?;
         let eid = m.entry_id;
-        self.emit(Event::Notice(format!(
+        let mut text = format!(
             "imported {} as draft {eid}: {} recipient(s), {} attachment(s)",
             path.display(),
             m.recipients.len(),
             m.attachments.len()
-        )));
+        );
+        if !unusable.is_empty() {
+            // Never dropped without a word: what an address header held that is no address.
+            text.push_str(&format!(
+                "; not imported as recipients (no usable address): {}",
+                unusable.join("; ")
+            ));
+        }
+        self.emit(Event::Notice(text));
         Ok(eid)
     }
 

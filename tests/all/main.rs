@@ -9,6 +9,7 @@ mod drafts;
 mod fidelity;
 mod group;
 mod hostile_fs;
+mod import;
 mod layers;
 mod panels;
 mod pipeline;

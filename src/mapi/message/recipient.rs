@@ -83,7 +83,7 @@ pub struct Recipient {
 }
 
 /// To, Cc or Bcc.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RecipientKind {
     /// `MAPI_TO`
     To,
