@@ -322,10 +322,11 @@ impl Spooler {
         );
         if !unusable.is_empty() {
             // Never dropped without a word: what an address header held that is no address.
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "; not imported as recipients (no usable address): {}",
                 unusable.join("; ")
-            ));
+            );
         }
         self.emit(Event::Notice(text));
         Ok(eid)
