@@ -9,6 +9,7 @@
 )]
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use proptest::prelude::*;
 use spoolbox::eml::{self, Imported, RenderOptions};
@@ -182,13 +183,19 @@ proptest! {
         };
         let join = |l: &[(String, String)]| l.iter().map(fmt).collect::<Vec<_>>().join(", ");
         let mut text = format!("From: me@example.org\r\nTo: {}\r\n", join(&to));
-        if !cc.is_empty() { text.push_str(&format!("Cc: {}\r\n", join(&cc))); }
-        if !bcc.is_empty() { text.push_str(&format!("Bcc: {}\r\n", join(&bcc))); }
-        text.push_str(&format!(
+        if !cc.is_empty() {
+            write!(text, "Cc: {}\r\n", join(&cc)).unwrap();
+        }
+        if !bcc.is_empty() {
+            write!(text, "Bcc: {}\r\n", join(&bcc)).unwrap();
+        }
+        write!(
+            text,
             "Subject: =?UTF-8?B?{}?=\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
             base64(subject.trim().as_bytes()),
             body.replace('\n', "\r\n")
-        ));
+        )
+        .unwrap();
         let first = eml::import(text.as_bytes()).unwrap();
         let want: BTreeSet<(String, String)> = [(RecipientKind::To, &to), (RecipientKind::Cc, &cc), (RecipientKind::Bcc, &bcc)]
             .iter()
