@@ -99,6 +99,12 @@ pub fn render_with(
     .unwrap_or_else(|p| Err(RenderError::Panicked(panic_text(p.as_ref()))))
 }
 
+/// What makes two addresses one mailbox: the local part as written (servers treat it so),
+/// the domain in any case.
+fn mailbox_key(a: &lettre::Address) -> (String, String) {
+    (a.user().to_owned(), a.domain().to_ascii_lowercase())
+}
+
 /// The text of a panic's payload.
 pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
@@ -143,7 +149,9 @@ fn render_unguarded(
     }
     // The encoded mailboxes of To, Cc and Bcc, and the envelope's recipients.
     let mut lists: [Vec<String>; 3] = Default::default();
-    let mut envelope = Vec::new();
+    let mut envelope: Vec<lettre::Address> = Vec::new();
+    let mut in_envelope: std::collections::HashSet<(String, String)> =
+        std::collections::HashSet::with_capacity(rows.len());
     let mut left_out = Vec::new();
     for row in rows {
         let Some(r) = msg.recipient(*row) else {
@@ -162,6 +170,24 @@ fn render_unguarded(
                 continue;
             }
         };
+        // A `MAPI_P1` row and a content row for one address make one envelope recipient.
+        if in_envelope.insert(mailbox_key(&addr)) {
+            envelope.push(addr);
+        }
+    }
+    // The headers show the message's content recipients (never `MAPI_P1` rows, reference
+    // e.15): the offered ones, and those another transport handles or that already got it
+    // (a resend's `MAPI_SUBMITTED` rows), where they are Internet addresses. Bcc only when
+    // kept, and only the offered ones.
+    let offered_rows: std::collections::HashSet<u32> = rows.iter().copied().collect();
+    for r in msg.recipients.iter().filter(|r| !r.is_p1()) {
+        let offered = offered_rows.contains(&r.row_id);
+        if r.kind() == RecipientKind::Bcc && !(offered && opts.keep_bcc) {
+            continue;
+        }
+        let Ok(addr) = r.email().parse::<lettre::Address>() else {
+            continue; // an offered one is in `left_out` already; others are not ours
+        };
         let name = clean_header_text(r.display_name());
         let name = if name == r.email() { "" } else { name.as_str() };
         let list = match r.kind() {
@@ -169,10 +195,7 @@ fn render_unguarded(
             RecipientKind::Cc => &mut lists[1],
             RecipientKind::Bcc => &mut lists[2],
         };
-        if r.kind() != RecipientKind::Bcc || opts.keep_bcc {
-            list.push(encode_mailbox(name, &addr));
-        }
-        envelope.push(addr);
+        list.push(encode_mailbox(name, &addr));
     }
     if envelope.is_empty() {
         if !opts.skip_invalid {

@@ -248,10 +248,12 @@ impl Spooler {
     }
 }
 
-/// A row that still needs a transport: FALSE and not in a final state (`MAPI_P1` rows are
-/// envelope copies and are never offered).
+/// A row that still needs a transport: FALSE and not in a final state. `MAPI_P1` rows are
+/// envelope recipients (a resend's copies of the rows that failed, reference e.15): offered
+/// like any other, never shown as content recipients; the transport puts them in the
+/// envelope only.
 pub(crate) fn pending(r: &Recipient) -> bool {
-    !r.responsibility() && !r.outcome.is_final() && !r.is_p1()
+    !r.responsibility() && !r.outcome.is_final()
 }
 
 /// What the window reads of the spooler besides its [`Command`]/[`Event`] contract: pure

@@ -328,3 +328,84 @@ fn e20_transports_without_status_outbound_enabled_are_never_offered_a_message() 
     assert_eq!(rig.log.of(eid).len(), 1, "the next transport took it");
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
 }
+
+/// (e.15, e.12) A resend built the documented way: every content row `MAPI_SUBMITTED` (they
+/// got the original) plus a `MAPI_P1` copy of the row that failed. The P1 row is transmitted
+/// (an envelope recipient), the content rows are not, every row ends in a final state, and no
+/// NDR is made.
+#[test]
+fn e15_a_documented_resend_sends_its_p1_rows_only_and_finishes_with_no_ndr() {
+    use spoolbox::mapi::Recipient;
+    use spoolbox::mapi::flags::{MAPI_P1, MAPI_SUBMITTED, MAPI_TO, MSGFLAG_RESEND};
+    use spoolbox::mapi::tags::PR_RECIPIENT_TYPE;
+    let mut rig = Rig::new(&[smtp()]);
+    let eid = rig.draft_with("resend, the MAPI way", &[A, B], |m| {
+        for r in &mut m.recipients {
+            r.props
+                .set_flags(PR_RECIPIENT_TYPE, MAPI_TO | MAPI_SUBMITTED);
+        }
+        let mut p1 = Recipient::new(
+            2,
+            "Recipient 1",
+            B.0,
+            B.1,
+            spoolbox::mapi::RecipientKind::To,
+        );
+        p1.props.set_flags(PR_RECIPIENT_TYPE, MAPI_TO | MAPI_P1);
+        m.recipients.push(p1);
+        m.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_RESEND);
+    });
+    rig.submit(eid);
+    rig.run();
+    let offers = rig.log.of(eid);
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    assert_eq!(offers[0].rows, [2], "only the P1 row is transmitted");
+    let m = rig.msg(eid);
+    assert_eq!(
+        rig.folder_name(eid).as_deref(),
+        Some("Sent Items"),
+        "finished"
+    );
+    let outcomes: Vec<RecipientState> = m.recipients.iter().map(|r| r.outcome.clone()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            RecipientState::SkippedResend,
+            RecipientState::SkippedResend,
+            RecipientState::Delivered
+        ]
+    );
+    assert!(rig.ndrs().is_empty(), "no NDR");
+}
+
+/// (e.15) The rendered message shows the content recipients in its headers and puts the P1
+/// rows in the envelope only; a P1 row and a content row for one address are one envelope
+/// recipient.
+#[test]
+fn e15_p1_rows_are_envelope_only_and_one_address_is_one_recipient() {
+    use spoolbox::mapi::flags::{MAPI_P1, MAPI_SUBMITTED, MAPI_TO};
+    use spoolbox::mapi::tags::PR_RECIPIENT_TYPE;
+    use spoolbox::mapi::{EntryId, Message, Recipient, RecipientKind};
+    let mut m = Message::draft(EntryId(9), EntryId(2), "envelope");
+    let mut ann = Recipient::new(0, "Ann", "ann@example.org", "SMTP", RecipientKind::To);
+    ann.props
+        .set_flags(PR_RECIPIENT_TYPE, MAPI_TO | MAPI_SUBMITTED);
+    let bob = Recipient::new(1, "Bob", "bob@example.org", "SMTP", RecipientKind::Cc);
+    let mut p1 = Recipient::new(2, "x", "carol@example.org", "SMTP", RecipientKind::To);
+    p1.props.set_flags(PR_RECIPIENT_TYPE, MAPI_TO | MAPI_P1);
+    let mut twin = Recipient::new(3, "Bob", "bob@EXAMPLE.org", "SMTP", RecipientKind::To);
+    twin.props.set_flags(PR_RECIPIENT_TYPE, MAPI_TO | MAPI_P1);
+    m.recipients = vec![ann, bob, p1, twin];
+    let sender = ("Me".to_owned(), "me@example.org".to_owned());
+    let bytes = spoolbox::eml::render(&m, &[1, 2, 3], &sender).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let head = &text[..text.find("\r\n\r\n").unwrap()];
+    assert!(head.contains("To: Ann <ann@example.org>"), "{head}");
+    assert!(head.contains("Cc: Bob <bob@example.org>"), "{head}");
+    assert!(
+        !head.contains("carol"),
+        "the P1 row is not a content recipient: {head}"
+    );
+    let i = spoolbox::eml::import(text.as_bytes()).unwrap();
+    assert_eq!(i.recipients.len(), 2);
+}

@@ -295,23 +295,7 @@ impl SmtpCore {
                 }
             }
         }
-        let mut outcomes = Vec::new();
-        let mut rcpts = Vec::new();
-        for row in &view.rows {
-            let Some(r) = view.msg.recipient(*row) else {
-                continue;
-            };
-            match r.email().parse::<lettre::Address>() {
-                Ok(a) => rcpts.push((*row, a)),
-                Err(e) => outcomes.push((
-                    *row,
-                    RowOutcome::Failed(format!(
-                        "{:?} is not a valid Internet address: {e}",
-                        r.email()
-                    )),
-                )),
-            }
-        }
+        let (rcpts, mut outcomes) = rcpts_of(view);
         if rcpts.is_empty() {
             return Handoff::sent(outcomes);
         }
@@ -328,6 +312,9 @@ impl SmtpCore {
             }
         };
         let good: Vec<u32> = rcpts.iter().map(|(r, _)| *r).collect();
+        // One RCPT per mailbox: a `MAPI_P1` row and a content row for the same address are
+        // one physical transmission (reference e.15); the reply decides both rows.
+        let (rcpts, twins) = one_rcpt_per_mailbox(rcpts);
         self.rendered = match eml::render(view.msg, &good, &view.sender) {
             Ok(b) => b,
             Err(e) => {
@@ -368,6 +355,7 @@ impl SmtpCore {
                         self.drop_conn();
                         self.link = Link::Idle;
                     }
+                    answer_twins(&mut got, &twins);
                     outcomes.append(&mut got);
                     return Handoff::sent(outcomes);
                 }
@@ -387,6 +375,7 @@ impl SmtpCore {
                 Err(Abort::AfterDot(mut got)) => {
                     self.drop_conn();
                     self.link = Link::Idle;
+                    answer_twins(&mut got, &twins);
                     outcomes.append(&mut got);
                     return Handoff::sent(outcomes);
                 }
@@ -396,5 +385,63 @@ impl SmtpCore {
             0,
             format!("{}: the connection broke twice", self.endpoint()),
         ))
+    }
+}
+
+/// Envelope recipients by row.
+type Rcpts = Vec<(u32, lettre::Address)>;
+
+/// The offered rows as envelope recipients, and a failed outcome for each row whose address
+/// is not an Internet address.
+fn rcpts_of(view: &SubmitView<'_>) -> (Rcpts, Vec<(u32, RowOutcome)>) {
+    let mut outcomes = Vec::new();
+    let mut rcpts = Vec::new();
+    for row in &view.rows {
+        let Some(r) = view.msg.recipient(*row) else {
+            continue;
+        };
+        match r.email().parse::<lettre::Address>() {
+            Ok(a) => rcpts.push((*row, a)),
+            Err(e) => outcomes.push((
+                *row,
+                RowOutcome::Failed(format!(
+                    "{:?} is not a valid Internet address: {e}",
+                    r.email()
+                )),
+            )),
+        }
+    }
+    (rcpts, outcomes)
+}
+
+/// The recipients with one entry per mailbox (the first row for it), and the other rows for
+/// the same mailbox with the row whose reply they share.
+pub(super) fn one_rcpt_per_mailbox(rcpts: Rcpts) -> (Rcpts, Vec<(u32, u32)>) {
+    let mut first: std::collections::HashMap<(String, String), u32> =
+        std::collections::HashMap::with_capacity(rcpts.len());
+    let mut unique = Vec::with_capacity(rcpts.len());
+    let mut twins = Vec::new();
+    for (row, a) in rcpts {
+        let key = (a.user().to_owned(), a.domain().to_ascii_lowercase());
+        if let Some(&by) = first.get(&key) {
+            twins.push((row, by));
+        } else {
+            first.insert(key, row);
+            unique.push((row, a));
+        }
+    }
+    (unique, twins)
+}
+
+/// Gives each twin row the outcome of the row whose RCPT it shared.
+pub(super) fn answer_twins(outcomes: &mut Vec<(u32, RowOutcome)>, twins: &[(u32, u32)]) {
+    for (row, by) in twins {
+        if let Some(o) = outcomes
+            .iter()
+            .find(|(r, _)| r == by)
+            .map(|(_, o)| o.clone())
+        {
+            outcomes.push((*row, o));
+        }
     }
 }

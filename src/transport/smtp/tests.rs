@@ -159,3 +159,33 @@ fn an_unconfigured_or_guarded_transport_is_offline_and_declines() {
     assert_eq!(t.submit_message(&view(false)).result, SubmitResult::NotMe);
     assert!(t.core.as_ref().is_some_and(|c| c.conn.is_none()));
 }
+
+/// (reference e.15) A `MAPI_P1` row and a content row for one mailbox (the domain in any
+/// case) are one RCPT; the reply to it decides both rows.
+#[test]
+fn one_rcpt_per_mailbox_and_its_reply_answers_every_row_for_it() {
+    use super::dialogue::{answer_twins, one_rcpt_per_mailbox};
+    let a = |s: &str| {
+        s.parse::<lettre::Address>()
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+    };
+    let (unique, twins) = one_rcpt_per_mailbox(vec![
+        (0, a("bob@example.org")),
+        (1, a("ann@example.org")),
+        (2, a("bob@EXAMPLE.org")),
+        (3, a("Bob@example.org")),
+    ]);
+    let rows: Vec<u32> = unique.iter().map(|(r, _)| *r).collect();
+    assert_eq!(rows, [0, 1, 3], "the local part is kept as written");
+    assert_eq!(twins, [(2, 0)]);
+    let mut outcomes = vec![
+        (0, RowOutcome::Delivered("250 ok".into())),
+        (1, RowOutcome::Failed("550 no".into())),
+        (3, RowOutcome::Delivered("250 ok".into())),
+    ];
+    answer_twins(&mut outcomes, &twins);
+    assert_eq!(
+        outcomes.last(),
+        Some(&(2, RowOutcome::Delivered("250 ok".into())))
+    );
+}
