@@ -175,7 +175,7 @@ impl Model {
                 self.summaries = all.into_iter().map(|s| (s.eid, s)).collect();
                 self.rows_dirty = true;
             }
-            Event::Summary(s) => self.update_summary(s),
+            Event::Summary(s) => self.update_summary(*s),
             Event::Removed(eid) => {
                 if let Some(old) = self.summaries.remove(&eid) {
                     self.row_left(&old);
