@@ -125,4 +125,8 @@ pub enum Intent {
     DismissError(usize),
     /// Dismiss every error.
     DismissAllErrors,
+
+    // Folders that fit their content (issue 17, item 6).
+    /// Put these messages from Deleted Items back where they were deleted from.
+    Restore(Vec<EntryId>),
 }

@@ -82,6 +82,7 @@ impl SpoolboxApp {
                 }
             }
             Intent::DismissAllErrors => self.model.errors.clear(),
+            Intent::Restore(eids) => self.each(eids, Command::Restore),
         }
     }
 
@@ -94,7 +95,7 @@ impl SpoolboxApp {
 
     /// Sorts by `k`, or turns the direction around when the table is sorted by it already.
     fn sort_by(&mut self, k: SortKey) {
-        let (key, asc) = self.model.sort;
+        let (key, asc) = self.model.effective_sort();
         self.model.sort = if key == k { (k, !asc) } else { (k, true) };
         self.model.invalidate_rows();
     }

@@ -29,7 +29,7 @@ pub struct SpoolboxApp {
     pub compose: compose::ComposeState,
     /// File dialogs under way, and the path field where none can open.
     pub dialogs: Dialogs,
-    /// The message table's own state (the row to scroll into view).
+    /// The message table's own state (the row to scroll into view, column widths).
     pub outbox: OutboxState,
     worker: Option<WorkerHandle>,
     pending: Vec<Command>,
@@ -83,6 +83,7 @@ impl SpoolboxApp {
             detail_height,
             breakpoints,
             last_store,
+            columns,
         } = state;
         let ctx = cc.egui_ctx.clone();
         ctx.set_theme(if dark {
@@ -98,7 +99,10 @@ impl SpoolboxApp {
             windows: Windows::default(),
             compose: compose::ComposeState::default(),
             dialogs: Dialogs::default(),
-            outbox: OutboxState::default(),
+            outbox: OutboxState {
+                widths: columns,
+                ..OutboxState::default()
+            },
             worker: None,
             pending: Vec::new(),
             ctx,
@@ -146,6 +150,7 @@ impl SpoolboxApp {
             detail_height: self.detail_height,
             breakpoints: self.breakpoints(),
             last_store: self.last_store.clone(),
+            columns: self.outbox.widths.clone(),
         }
     }
 

@@ -15,7 +15,7 @@ use super::model::{Model, Tab};
 use super::theme;
 use crate::mapi::{Message, MessageState};
 use crate::spooler::view::{ReasonContext, counts, reason};
-use crate::store::Summary;
+use crate::store::{FolderKind, Summary};
 
 /// What the reasons are read against, taken once per frame (the table asks for each row).
 pub struct Reasons<'a> {
@@ -115,7 +115,8 @@ fn heading_ui(ui: &mut Ui, model: &Model, msg: &Message, now: jiff::Timestamp) {
                     .strong()
                     .color(theme::state_word(ui, s, now)),
             );
-            if s.total > 0 && state != MessageState::Draft {
+            // Received mail tells nothing of its recipients' delivery.
+            if s.total > 0 && !matches!(state, MessageState::Draft | MessageState::Received) {
                 ui.label(RichText::new(counts_text(s)).color(theme::muted(ui)));
             }
         }
@@ -165,6 +166,30 @@ fn tabs_ui(
         ui.separator();
         if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {
             out.push(Intent::Resend(msg.entry_id));
+        }
+    }
+    if Some(msg.folder) == model.folder_of(FolderKind::DeletedItems) {
+        ui.separator();
+        let back = model
+            .summaries
+            .get(&msg.entry_id)
+            .and_then(|s| s.deleted_from)
+            .and_then(|f| model.folders.iter().find(|x| x.entry_id == f))
+            .map_or_else(
+                || {
+                    "the folder it belongs in (where it was deleted from was not recorded)"
+                        .to_owned()
+                },
+                |f| f.name.clone(),
+            );
+        if ui
+            .button("Restore")
+            .on_hover_text(format!(
+                "Back to {back}, as it was: a draft stays a draft, a sent copy a sent copy; nothing is sent"
+            ))
+            .clicked()
+        {
+            out.push(Intent::Restore(vec![msg.entry_id]));
         }
     }
     if state == MessageState::Sent {
