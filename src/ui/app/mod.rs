@@ -31,6 +31,8 @@ pub struct SpoolboxApp {
     pub dialogs: Dialogs,
     /// The message table's own state (the row to scroll into view, column widths).
     pub outbox: OutboxState,
+    /// The Properties tab's editor.
+    pub props: detail::PropsEdit,
     worker: Option<WorkerHandle>,
     pending: Vec<Command>,
     ctx: egui::Context,
@@ -103,6 +105,7 @@ impl SpoolboxApp {
                 widths: columns,
                 ..OutboxState::default()
             },
+            props: detail::PropsEdit::default(),
             worker: None,
             pending: Vec::new(),
             ctx,
@@ -324,6 +327,7 @@ impl eframe::App for SpoolboxApp {
         // panel inside the central panel narrowed its cursor, not its rect, and the table's
         // column lines and rows ran on under the detail.
         let compose = &mut self.compose;
+        let props = &mut self.props;
         let detail = egui::Panel::bottom("detail")
             .resizable(true)
             .default_size(self.detail_height)
@@ -336,6 +340,7 @@ impl eframe::App for SpoolboxApp {
                 let state = detail::DetailState {
                     compose,
                     dialog_open,
+                    props,
                 };
                 detail::detail_ui(ui, model, state, &mut out);
             });

@@ -2,6 +2,7 @@
 //! recipients, time travel), Properties, Trace, Source; the editor is `compose`.
 
 mod pipeline;
+mod prop_edit;
 mod properties;
 mod source;
 mod trace;
@@ -16,6 +17,8 @@ use super::theme;
 use crate::mapi::{Message, MessageState};
 use crate::spooler::view::{ReasonContext, counts, reason};
 use crate::store::{FolderKind, Summary};
+
+pub use prop_edit::{Editing, PropsEdit};
 
 /// What the reasons are read against, taken once per frame (the table asks for each row).
 pub struct Reasons<'a> {
@@ -54,6 +57,8 @@ pub struct DetailState<'a> {
     pub compose: &'a mut ComposeState,
     /// A file dialog (or the path field) is open: Export waits.
     pub dialog_open: bool,
+    /// The Properties tab's editor.
+    pub props: &'a mut PropsEdit,
 }
 
 /// Draws the detail area.
@@ -86,7 +91,7 @@ pub fn detail_ui(ui: &mut Ui, model: &Model, panel: DetailState<'_>, out: &mut V
         .auto_shrink([false, false])
         .show(ui, |ui| match model.tab {
             Tab::Pipeline => pipeline::pipeline_ui(ui, model, msg, out),
-            Tab::Properties => properties::properties_ui(ui, msg),
+            Tab::Properties => properties::properties_ui(ui, model, msg, panel.props, out),
             Tab::Trace => trace::trace_ui(ui, msg, panel.dialog_open, out),
             Tab::Source => source::source_ui(ui, model, msg),
             Tab::Compose => {
