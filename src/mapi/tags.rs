@@ -387,6 +387,12 @@ properties! {
         "Size of the attachment in bytes.";
     PR_ATTACH_DATA_BIN = 0x37010102, "PidTagAttachDataBinary", None,
         "Contents of the attachment.";
+
+    // Deleted Items: where a message was and when it was deleted, so Restore puts it back.
+    PR_DELETED_ON = 0x668F0040, "PidTagDeletedOn", None,
+        "When the message was moved to Deleted Items; Restore takes it off.";
+    PR_DELETED_FROM_ENTRYID = 0x66F00102, "", None,
+        "Spoolbox's own (a store-provider property, never transmitted): the folder the message was in before it was moved to Deleted Items; Restore puts it back there.";
 }
 
 /// The catalogue entry with exactly this tag.

@@ -112,6 +112,7 @@ impl Spooler {
                 Ok(())
             }
             Command::Shutdown => Ok(()),
+            Command::Restore(eid) => self.restore(eid),
         };
         if let Err(e) = result {
             self.emit(Event::Error(e.to_string()));
@@ -159,7 +160,7 @@ impl Spooler {
         // now come back into the queue.
         for eid in self.store.recheck_unreadable()? {
             if let Some(s) = self.store.summary(eid).cloned() {
-                self.emit(Event::Summary(s));
+                self.emit(Event::Summary(Box::new(s)));
             }
         }
         let now = self.now();
@@ -460,14 +461,97 @@ impl Spooler {
             self.store.delete(eid)?;
             self.emit(Event::Removed(eid));
         } else {
-            let m = self.store.move_to(eid, wastebasket)?;
-            self.emit(Event::Moved {
-                eid,
-                from: s.folder,
-                to: wastebasket,
-            });
-            self.changed(&m);
+            self.move_to_wastebasket(eid, s.folder)?;
         }
+        Ok(())
+    }
+
+    /// Moves a message to Deleted Items, recording where it was and when
+    /// (`PR_DELETED_FROM_ENTRYID`, `PR_DELETED_ON`) for Restore.
+    fn move_to_wastebasket(&mut self, eid: EntryId, from: EntryId) -> Result<(), SpoolerError> {
+        let wastebasket = self.store.folder_of(crate::store::FolderKind::DeletedItems);
+        let mut m = self.store.load(eid)?;
+        m.props.set(
+            crate::mapi::tags::PR_DELETED_FROM_ENTRYID,
+            crate::mapi::PropValue::Binary(from.to_bytes()),
+        );
+        m.props
+            .set_time(crate::mapi::tags::PR_DELETED_ON, self.now());
+        m.folder = wastebasket;
+        self.store.save(&mut m)?;
+        self.emit(Event::Moved {
+            eid,
+            from,
+            to: wastebasket,
+        });
+        self.changed(&m);
+        Ok(())
+    }
+
+    /// Puts a message in Deleted Items back where it was deleted from. Only its folder and
+    /// the two deletion properties change: its flags, recipients and history stay, so a
+    /// draft comes back a draft and a sent copy a sent copy, and nothing is submitted.
+    fn restore(&mut self, eid: EntryId) -> Result<(), SpoolerError> {
+        use crate::store::FolderKind;
+        let Some(s) = self.store.summary(eid).cloned() else {
+            return Err(StoreError::NotFound(eid).into());
+        };
+        if s.is_submitted() {
+            return Err(crate::mapi::MapiError::new(
+                crate::mapi::MapiCode::Submitted,
+                "a queued message cannot be moved; abort the submission first",
+            )
+            .into());
+        }
+        let wastebasket = self.store.folder_of(FolderKind::DeletedItems);
+        if s.folder != wastebasket {
+            return Err(crate::mapi::MapiError::new(
+                crate::mapi::MapiCode::InvalidParameter,
+                format!("message {eid} is not in Deleted Items: there is nothing to restore"),
+            )
+            .into());
+        }
+        let mut m = self.store.load(eid)?;
+        let state = m.state(self.now());
+        let recorded = s
+            .deleted_from
+            .filter(|f| *f != wastebasket && self.store.folder(*f).is_some());
+        let to = recorded.unwrap_or_else(|| match state {
+            MessageState::Received => self.store.folder_of(FolderKind::Inbox),
+            MessageState::Sent => m
+                .sentmail_folder()
+                .filter(|f| *f != wastebasket && self.store.folder(*f).is_some())
+                .unwrap_or_else(|| self.store.folder_of(FolderKind::SentItems)),
+            _ => self.store.folder_of(FolderKind::Outbox),
+        });
+        m.props.remove(crate::mapi::tags::PR_DELETED_FROM_ENTRYID);
+        m.props.remove(crate::mapi::tags::PR_DELETED_ON);
+        m.folder = to;
+        self.store.save(&mut m)?;
+        self.emit(Event::Moved {
+            eid,
+            from: wastebasket,
+            to,
+        });
+        self.changed(&m);
+        let name = self
+            .store
+            .folder(to)
+            .map_or_else(|| to.to_string(), |f| f.name.clone());
+        let how = if recorded.is_some() {
+            "where it was deleted from"
+        } else {
+            "where it was deleted from was not recorded"
+        };
+        self.emit(Event::Notice(format!(
+            "message {eid} restored to {name} ({how}): {} as it was, nothing submitted",
+            match state {
+                MessageState::Draft => "a draft",
+                MessageState::Sent => "a sent copy",
+                MessageState::Received => "received mail",
+                _ => "the message",
+            }
+        )));
         Ok(())
     }
 
@@ -481,6 +565,9 @@ impl Spooler {
                 "a queued message cannot be moved",
             )
             .into());
+        }
+        if to == self.store.folder_of(crate::store::FolderKind::DeletedItems) && s.folder != to {
+            return self.move_to_wastebasket(eid, s.folder);
         }
         let m = self.store.move_to(eid, to)?;
         self.emit(Event::Moved {

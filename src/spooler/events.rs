@@ -78,6 +78,10 @@ pub enum Command {
     Resync,
     /// Stop the worker.
     Shutdown,
+    /// Put a message in Deleted Items back in the folder it was deleted from (Inbox for
+    /// received mail, the Outbox for a draft, Sent Items for a sent copy when that was not
+    /// recorded), as it was: nothing is submitted.
+    Restore(EntryId),
 }
 
 /// One row of the status table (`IMAPISession::GetStatusTable`).
@@ -124,8 +128,8 @@ pub enum Event {
     },
     /// Every summary (at start and after a resync).
     Snapshot(Vec<Summary>),
-    /// A message changed.
-    Summary(Summary),
+    /// A message changed (boxed: a summary is several times larger than any other event).
+    Summary(Box<Summary>),
     /// A message is gone (deleted).
     Removed(EntryId),
     /// The folder list changed.

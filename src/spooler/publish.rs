@@ -138,7 +138,7 @@ impl Spooler {
 
     pub(super) fn changed(&mut self, m: &Message) {
         if let Some(s) = self.store.summary(m.entry_id).cloned() {
-            self.emit(Event::Summary(s));
+            self.emit(Event::Summary(Box::new(s)));
         }
         if self.watched == Some(m.entry_id) {
             self.emit(Event::Detail(Box::new(m.clone())));

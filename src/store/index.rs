@@ -47,6 +47,11 @@ struct IndexRow(
     u32,
     Option<String>,
     Vec<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<u64>,
+    Option<i64>,
 );
 
 impl From<IndexEntry> for IndexRow {
@@ -80,6 +85,11 @@ impl From<IndexEntry> for IndexRow {
             s.unknown,
             s.waiting_on,
             s.pending_types,
+            s.from,
+            ns(s.delivered_at),
+            ns(s.sent_at),
+            s.deleted_from.map(|e| e.0),
+            ns(s.deleted_on),
         )
     }
 }
@@ -118,6 +128,11 @@ impl TryFrom<IndexRow> for IndexEntry {
                 unknown: r.21,
                 waiting_on: r.22,
                 pending_types: r.23,
+                from: r.24,
+                delivered_at: t(r.25)?,
+                sent_at: t(r.26)?,
+                deleted_from: r.27.map(EntryId),
+                deleted_on: t(r.28)?,
             },
         })
     }

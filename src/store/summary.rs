@@ -5,6 +5,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::mapi::flags::{MSGFLAG_SUBMIT, SUBMITFLAG_LOCKED, SUBMITFLAG_PREPROCESS};
+use crate::mapi::tags::{
+    PR_DELETED_FROM_ENTRYID, PR_DELETED_ON, PR_DELIVER_TIME, PR_MESSAGE_DELIVERY_TIME,
+    PR_PROVIDER_SUBMIT_TIME, PR_REPORT_TIME, PR_SENDER_EMAIL_ADDRESS, PR_SENDER_NAME,
+};
 use crate::mapi::{EntryId, Message, MessageState, RecipientState, Step};
 
 fn pending_types(msg: &Message) -> Vec<String> {
@@ -80,6 +84,66 @@ pub struct Summary {
     /// the message waits for.
     #[serde(default)]
     pub pending_types: Vec<String>,
+    /// Who sent it, as the Inbox shows it: `PR_SENDER_NAME` with `PR_SENDER_EMAIL_ADDRESS`
+    /// (either alone when the other is missing); for a report without a sender, the system
+    /// that wrote it. Empty when nothing says.
+    #[serde(default)]
+    pub from: String,
+    /// When it arrived: `PR_MESSAGE_DELIVERY_TIME`.
+    #[serde(default)]
+    pub delivered_at: Option<Timestamp>,
+    /// When it went out: `PR_PROVIDER_SUBMIT_TIME`, else when its last recipient was dealt
+    /// with (the latest `PR_DELIVER_TIME` or `PR_REPORT_TIME` of its rows).
+    #[serde(default)]
+    pub sent_at: Option<Timestamp>,
+    /// In Deleted Items: the folder it was deleted from (`PR_DELETED_FROM_ENTRYID`).
+    #[serde(default)]
+    pub deleted_from: Option<EntryId>,
+    /// In Deleted Items: when it was deleted (`PR_DELETED_ON`).
+    #[serde(default)]
+    pub deleted_on: Option<Timestamp>,
+}
+
+/// The sender as lists show it (see [`Summary::from`]).
+fn sender(msg: &Message) -> String {
+    let name = msg.props.text_or_empty(PR_SENDER_NAME).trim();
+    let addr = msg.props.text_or_empty(PR_SENDER_EMAIL_ADDRESS).trim();
+    match (name.is_empty(), addr.is_empty()) {
+        (false, false) if name != addr => format!("{name} <{addr}>"),
+        (false, _) => name.to_owned(),
+        (true, false) => addr.to_owned(),
+        (true, true)
+            if msg
+                .message_class()
+                .to_ascii_uppercase()
+                .starts_with("REPORT.") =>
+        {
+            // The spooler writes non-delivery reports itself (IMAPISupport::StatusRecips),
+            // naming the transports that failed the rows.
+            let mut by: Vec<&str> = Vec::new();
+            for t in msg.recipients.iter().filter_map(|r| r.transport.as_deref()) {
+                if !by.contains(&t) {
+                    by.push(t);
+                }
+            }
+            if by.is_empty() {
+                "MAPI spooler".to_owned()
+            } else {
+                format!("MAPI spooler ({})", by.join(", "))
+            }
+        }
+        (true, true) => String::new(),
+    }
+}
+
+/// When the last recipient was dealt with.
+fn last_outcome_time(msg: &Message) -> Option<Timestamp> {
+    msg.recipients
+        .iter()
+        .filter(|r| !r.is_p1())
+        .flat_map(|r| [r.props.time(PR_DELIVER_TIME), r.props.time(PR_REPORT_TIME)])
+        .flatten()
+        .max()
 }
 
 impl Summary {
@@ -110,6 +174,17 @@ impl Summary {
             unknown: count(msg, |s| *s == RecipientState::OutcomeUnknown),
             waiting_on: msg.spool.waiting_on.clone(),
             pending_types: pending_types(msg),
+            from: sender(msg),
+            delivered_at: msg.props.time(PR_MESSAGE_DELIVERY_TIME),
+            sent_at: msg
+                .props
+                .time(PR_PROVIDER_SUBMIT_TIME)
+                .or_else(|| last_outcome_time(msg)),
+            deleted_from: msg
+                .props
+                .binary(PR_DELETED_FROM_ENTRYID)
+                .and_then(EntryId::from_bytes),
+            deleted_on: msg.props.time(PR_DELETED_ON),
         }
     }
 

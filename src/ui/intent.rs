@@ -7,7 +7,8 @@
 
 use super::dialogs::Purpose;
 use super::model::{SortKey, Tab};
-use crate::mapi::{EntryId, Step};
+use crate::mapi::tags::PropTag;
+use crate::mapi::{EntryId, PropValue, Step};
 use crate::profile::{FaultConfig, Profile};
 
 /// One user action.
@@ -125,4 +126,21 @@ pub enum Intent {
     DismissError(usize),
     /// Dismiss every error.
     DismissAllErrors,
+
+    // Folders that fit their content (issue 17, item 6).
+    /// Put these messages from Deleted Items back where they were deleted from.
+    Restore(Vec<EntryId>),
+    /// Show what an entry id points to: a folder, or a message (selected, in its folder).
+    GoTo(EntryId),
+    /// Set one property of a draft (the Properties tab's editor); saved as the draft.
+    SetProperty {
+        /// The draft.
+        eid: EntryId,
+        /// `None`: a message property; `Some(row)`: a column of that recipient row.
+        row: Option<u32>,
+        /// The property.
+        tag: PropTag,
+        /// Its new value.
+        value: PropValue,
+    },
 }

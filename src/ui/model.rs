@@ -50,6 +50,28 @@ pub enum SortKey {
     Done,
     /// Next retry.
     Retry,
+    /// The To recipients.
+    To,
+    /// The pipeline step.
+    Step,
+    /// Who sent it (Inbox).
+    From,
+    /// When it arrived (Inbox).
+    Received,
+    /// When it went out (Sent Items).
+    Sent,
+    /// What became of its recipients (Sent Items).
+    Outcome,
+    /// Draft, sent copy, received mail or report (Deleted Items, user folders).
+    What,
+    /// Who sent it or who it is to (Deleted Items, user folders).
+    Party,
+    /// The folder it was deleted from (Deleted Items).
+    WasIn,
+    /// When it was deleted (Deleted Items).
+    Deleted,
+    /// When it was received, sent or submitted (user folders).
+    Date,
 }
 
 /// Everything the window shows.
@@ -175,7 +197,7 @@ impl Model {
                 self.summaries = all.into_iter().map(|s| (s.eid, s)).collect();
                 self.rows_dirty = true;
             }
-            Event::Summary(s) => self.update_summary(s),
+            Event::Summary(s) => self.update_summary(*s),
             Event::Removed(eid) => {
                 if let Some(old) = self.summaries.remove(&eid) {
                     self.row_left(&old);
@@ -262,7 +284,29 @@ impl Model {
     /// True when the rows can be kept up to date one message at a time: default order
     /// (queue order), no filter, and a first full build done.
     fn incremental(&self) -> bool {
-        !self.rows_dirty && self.filter.is_empty() && self.sort == (SortKey::Submitted, true)
+        !self.rows_dirty
+            && self.filter.is_empty()
+            && self.effective_sort() == (SortKey::Submitted, true)
+    }
+
+    /// The kind of the folder shown.
+    pub fn folder_kind(&self) -> Option<FolderKind> {
+        let id = self.folder?;
+        self.folders
+            .iter()
+            .find(|f| f.entry_id == id)
+            .map(|f| f.kind)
+    }
+
+    /// The order the folder shown is in: the sort picked when the folder has that column,
+    /// else its own default (the Inbox by time received, Sent Items by time sent, ...).
+    pub fn effective_sort(&self) -> (SortKey, bool) {
+        let kind = self.folder_kind();
+        if super::columns::of(kind).contains(&self.sort.0) {
+            self.sort
+        } else {
+            (super::columns::default_sort(kind), true)
+        }
     }
 
     fn order_key(s: &Summary) -> (Option<Timestamp>, EntryId) {
@@ -407,20 +451,14 @@ impl Model {
                 needle.is_empty()
                     || s.subject.to_lowercase().contains(&needle)
                     || s.to.to_lowercase().contains(&needle)
+                    || s.from.to_lowercase().contains(&needle)
                     || s.state(now).label().to_lowercase().contains(&needle)
             })
             .collect();
-        let (key, asc) = self.sort;
+        let (key, asc) = self.effective_sort();
+        let folders = &self.folders;
         rows.sort_by(|a, b| {
-            let o = match key {
-                SortKey::Submitted => {
-                    (a.client_submit_time, a.eid).cmp(&(b.client_submit_time, b.eid))
-                }
-                SortKey::State => a.state(now).cmp(&b.state(now)).then(a.eid.cmp(&b.eid)),
-                SortKey::Subject => a.subject.to_lowercase().cmp(&b.subject.to_lowercase()),
-                SortKey::Done => (a.done, a.total).cmp(&(b.done, b.total)),
-                SortKey::Retry => a.next_retry.cmp(&b.next_retry),
-            };
+            let o = super::columns::compare(key, a, b, now, folders);
             if asc { o } else { o.reverse() }
         });
         self.rows = rows.into_iter().map(|s| s.eid).collect();

@@ -1,10 +1,12 @@
 //! What the window remembers across restarts (eframe persistence): theme, folder, sort,
-//! detail pane height, breakpoints and the last store opened with Open store…. eframe itself
-//! remembers the window's size and position. `--reset-ui` starts from [`UiState::default`].
+//! detail pane height, breakpoints, the last store opened with Open store… and the column
+//! widths of each folder's table. eframe itself remembers the window's size and position.
+//! `--reset-ui` starts from [`UiState::default`].
 //!
 //! Faults are not here: the spooler's worker clears them when it opens a store (see
 //! `spooler::worker::clear_faults`), so a fault never comes back re-armed.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,10 @@ pub const KEY: &str = "spoolbox-ui";
 /// The detail pane's height when nothing is remembered (its minimum: what it has always
 /// shown at first).
 pub const DETAIL_HEIGHT: f32 = 320.0;
+
+/// The narrowest and widest a remembered column is taken as (a hand-edited file).
+const COLUMN_MIN: f32 = 20.0;
+const COLUMN_MAX: f32 = 4000.0;
 
 /// A folder by what it is, not by its entry id (which another store does not share).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +51,9 @@ pub struct UiState {
     pub breakpoints: Vec<Step>,
     /// The last store opened with Open store… (used when no `--store` is given).
     pub last_store: Option<PathBuf>,
+    /// Column widths the user set, per folder (see `columns::folder_key`), left to right
+    /// without the last column (which takes what is left).
+    pub columns: BTreeMap<String, Vec<f32>>,
 }
 
 impl Default for UiState {
@@ -56,6 +65,7 @@ impl Default for UiState {
             detail_height: DETAIL_HEIGHT,
             breakpoints: Vec::new(),
             last_store: None,
+            columns: BTreeMap::new(),
         }
     }
 }
@@ -86,6 +96,13 @@ impl UiState {
         self.detail_height = self.detail_height.min(4000.0);
         self.breakpoints.sort();
         self.breakpoints.dedup();
+        self.columns
+            .retain(|_, w| w.len() <= 16 && w.iter().all(|x| x.is_finite() && *x >= 0.0));
+        for w in self.columns.values_mut() {
+            for x in w.iter_mut() {
+                *x = x.clamp(COLUMN_MIN, COLUMN_MAX);
+            }
+        }
         self
     }
 

@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod drafts;
 mod fidelity;
+mod folders;
 mod group;
 mod hostile_fs;
 mod import;

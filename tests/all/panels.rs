@@ -163,10 +163,12 @@ fn the_detail_asks_for_a_tab_and_an_export_of_the_message_shown() {
     m.focused = Some(EntryId(10));
     m.detail = Some(draft());
     let mut editor = ComposeState::default();
+    let mut props = detail::PropsEdit::default();
     let mut h = harness(|ui, out| {
         let state = DetailState {
             compose: &mut editor,
             dialog_open: false,
+            props: &mut props,
         };
         detail::detail_ui(ui, &m, state, out);
     });

@@ -501,14 +501,18 @@ fn incremental_rows_match_a_full_rebuild() {
     for step in 0..400u64 {
         let eid = (step * 7919) % 260;
         let e = match step % 4 {
-            0 => Event::Summary(summary(eid, sent, 5)),
-            1 => Event::Summary(summary(eid, outbox, i64::try_from(step % 50).unwrap())),
+            0 => Event::Summary(Box::new(summary(eid, sent, 5))),
+            1 => Event::Summary(Box::new(summary(
+                eid,
+                outbox,
+                i64::try_from(step % 50).unwrap(),
+            ))),
             2 => Event::Removed(EntryId(eid)),
-            _ => Event::Summary(summary(eid, outbox, 3)),
+            _ => Event::Summary(Box::new(summary(eid, outbox, 3))),
         };
         match &e {
             Event::Summary(s) => {
-                finals.insert(eid, s.clone());
+                finals.insert(eid, (**s).clone());
             }
             Event::Removed(_) => {
                 finals.remove(&eid);

@@ -133,7 +133,7 @@ impl Spooler {
         );
         let s = self.store.summary(ndr_id).cloned();
         if let Some(s) = s {
-            self.emit(Event::Summary(s));
+            self.emit(Event::Summary(Box::new(s)));
         }
         self.emit(Event::NdrCreated { eid, ndr: ndr_id });
         Ok(StepDone::patch(

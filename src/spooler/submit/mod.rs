@@ -273,6 +273,7 @@ pub(crate) fn deliver_coupled(
     copy.spool = SpoolState::default();
     copy.props.set_flags(PR_MESSAGE_FLAGS, 0);
     copy.props.set_time(PR_CLIENT_SUBMIT_TIME, now);
+    stamp_delivery(&mut copy, profile, now);
     store.save(&mut copy)?;
     for row in &coupled {
         if let Some(r) = msg.recipient_mut(*row) {
@@ -303,6 +304,24 @@ pub(crate) fn deliver_coupled(
         );
     }
     Ok(())
+}
+
+/// What the store stamps on a local delivery, as a transport stamps what it receives: the
+/// sender (the profile's identity) and the delivery time.
+fn stamp_delivery(copy: &mut Message, profile: &Profile, now: Timestamp) {
+    use crate::mapi::tags::{
+        PR_MESSAGE_DELIVERY_TIME, PR_SENDER_ADDRTYPE, PR_SENDER_EMAIL_ADDRESS, PR_SENDER_NAME,
+    };
+    copy.props.set_time(PR_MESSAGE_DELIVERY_TIME, now);
+    if !profile.sender_name.trim().is_empty() {
+        copy.props
+            .set_text(PR_SENDER_NAME, profile.sender_name.trim());
+    }
+    if !profile.sender_address.trim().is_empty() {
+        copy.props
+            .set_text(PR_SENDER_EMAIL_ADDRESS, profile.sender_address.trim());
+        copy.props.set_text(PR_SENDER_ADDRTYPE, "SMTP");
+    }
 }
 
 /// The submission's own step record: what `SubmitMessage` changed, for time travel.

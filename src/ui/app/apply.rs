@@ -82,6 +82,62 @@ impl SpoolboxApp {
                 }
             }
             Intent::DismissAllErrors => self.model.errors.clear(),
+            Intent::Restore(eids) => self.each(eids, Command::Restore),
+            Intent::GoTo(id) => self.go_to(id),
+            Intent::SetProperty {
+                eid,
+                row,
+                tag,
+                value,
+            } => self.set_property(eid, row, tag, value),
+        }
+    }
+
+    /// Shows what an entry id points to: a folder is opened; a message is selected in its
+    /// folder (the detail follows).
+    fn go_to(&mut self, id: EntryId) {
+        if self.model.folders.iter().any(|f| f.entry_id == id) {
+            self.open_folder(id);
+        } else if let Some(folder) = self.model.summaries.get(&id).map(|s| s.folder) {
+            if self.model.folder != Some(folder) {
+                self.open_folder(folder);
+            }
+            self.model.filter.clear();
+            self.model.invalidate_rows();
+            self.select_row(id, false);
+        }
+    }
+
+    /// Sets one property of the draft shown and saves it as the editor saves (`SaveDraft`):
+    /// on top of the editor's unsaved edits when it has any, so neither is lost.
+    fn set_property(
+        &mut self,
+        eid: EntryId,
+        row: Option<u32>,
+        tag: crate::mapi::tags::PropTag,
+        value: crate::mapi::PropValue,
+    ) {
+        let sent = self.sent_folder();
+        let edited = match self.compose.take_save(sent, true) {
+            Some(Command::SaveDraft(d)) if d.entry_id == eid => Some(*d),
+            Some(other) => {
+                self.command(other);
+                None
+            }
+            None => None,
+        };
+        let Some(mut draft) =
+            edited.or_else(|| self.model.detail.clone().filter(|m| m.entry_id == eid))
+        else {
+            return;
+        };
+        let bag = match row {
+            None => Some(&mut draft.props),
+            Some(r) => draft.recipient_mut(r).map(|r| &mut r.props),
+        };
+        if let Some(bag) = bag {
+            bag.set(tag, value);
+            self.command(Command::SaveDraft(Box::new(draft)));
         }
     }
 
@@ -94,7 +150,7 @@ impl SpoolboxApp {
 
     /// Sorts by `k`, or turns the direction around when the table is sorted by it already.
     fn sort_by(&mut self, k: SortKey) {
-        let (key, asc) = self.model.sort;
+        let (key, asc) = self.model.effective_sort();
         self.model.sort = if key == k { (k, !asc) } else { (k, true) };
         self.model.invalidate_rows();
     }

@@ -29,8 +29,10 @@ pub struct SpoolboxApp {
     pub compose: compose::ComposeState,
     /// File dialogs under way, and the path field where none can open.
     pub dialogs: Dialogs,
-    /// The message table's own state (the row to scroll into view).
+    /// The message table's own state (the row to scroll into view, column widths).
     pub outbox: OutboxState,
+    /// The Properties tab's editor.
+    pub props: detail::PropsEdit,
     worker: Option<WorkerHandle>,
     pending: Vec<Command>,
     ctx: egui::Context,
@@ -83,6 +85,7 @@ impl SpoolboxApp {
             detail_height,
             breakpoints,
             last_store,
+            columns,
         } = state;
         let ctx = cc.egui_ctx.clone();
         ctx.set_theme(if dark {
@@ -98,7 +101,11 @@ impl SpoolboxApp {
             windows: Windows::default(),
             compose: compose::ComposeState::default(),
             dialogs: Dialogs::default(),
-            outbox: OutboxState::default(),
+            outbox: OutboxState {
+                widths: columns,
+                ..OutboxState::default()
+            },
+            props: detail::PropsEdit::default(),
             worker: None,
             pending: Vec::new(),
             ctx,
@@ -146,6 +153,7 @@ impl SpoolboxApp {
             detail_height: self.detail_height,
             breakpoints: self.breakpoints(),
             last_store: self.last_store.clone(),
+            columns: self.outbox.widths.clone(),
         }
     }
 
@@ -319,6 +327,7 @@ impl eframe::App for SpoolboxApp {
         // panel inside the central panel narrowed its cursor, not its rect, and the table's
         // column lines and rows ran on under the detail.
         let compose = &mut self.compose;
+        let props = &mut self.props;
         let detail = egui::Panel::bottom("detail")
             .resizable(true)
             .default_size(self.detail_height)
@@ -331,6 +340,7 @@ impl eframe::App for SpoolboxApp {
                 let state = detail::DetailState {
                     compose,
                     dialog_open,
+                    props,
                 };
                 detail::detail_ui(ui, model, state, &mut out);
             });

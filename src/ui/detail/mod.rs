@@ -2,6 +2,7 @@
 //! recipients, time travel), Properties, Trace, Source; the editor is `compose`.
 
 mod pipeline;
+mod prop_edit;
 mod properties;
 mod source;
 mod trace;
@@ -15,7 +16,9 @@ use super::model::{Model, Tab};
 use super::theme;
 use crate::mapi::{Message, MessageState};
 use crate::spooler::view::{ReasonContext, counts, reason};
-use crate::store::Summary;
+use crate::store::{FolderKind, Summary};
+
+pub use prop_edit::{Editing, PropsEdit};
 
 /// What the reasons are read against, taken once per frame (the table asks for each row).
 pub struct Reasons<'a> {
@@ -54,6 +57,8 @@ pub struct DetailState<'a> {
     pub compose: &'a mut ComposeState,
     /// A file dialog (or the path field) is open: Export waits.
     pub dialog_open: bool,
+    /// The Properties tab's editor.
+    pub props: &'a mut PropsEdit,
 }
 
 /// Draws the detail area.
@@ -86,7 +91,7 @@ pub fn detail_ui(ui: &mut Ui, model: &Model, panel: DetailState<'_>, out: &mut V
         .auto_shrink([false, false])
         .show(ui, |ui| match model.tab {
             Tab::Pipeline => pipeline::pipeline_ui(ui, model, msg, out),
-            Tab::Properties => properties::properties_ui(ui, msg),
+            Tab::Properties => properties::properties_ui(ui, model, msg, panel.props, out),
             Tab::Trace => trace::trace_ui(ui, msg, panel.dialog_open, out),
             Tab::Source => source::source_ui(ui, model, msg),
             Tab::Compose => {
@@ -115,7 +120,8 @@ fn heading_ui(ui: &mut Ui, model: &Model, msg: &Message, now: jiff::Timestamp) {
                     .strong()
                     .color(theme::state_word(ui, s, now)),
             );
-            if s.total > 0 && state != MessageState::Draft {
+            // Received mail tells nothing of its recipients' delivery.
+            if s.total > 0 && !matches!(state, MessageState::Draft | MessageState::Received) {
                 ui.label(RichText::new(counts_text(s)).color(theme::muted(ui)));
             }
         }
@@ -165,6 +171,30 @@ fn tabs_ui(
         ui.separator();
         if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {
             out.push(Intent::Resend(msg.entry_id));
+        }
+    }
+    if Some(msg.folder) == model.folder_of(FolderKind::DeletedItems) {
+        ui.separator();
+        let back = model
+            .summaries
+            .get(&msg.entry_id)
+            .and_then(|s| s.deleted_from)
+            .and_then(|f| model.folders.iter().find(|x| x.entry_id == f))
+            .map_or_else(
+                || {
+                    "the folder it belongs in (where it was deleted from was not recorded)"
+                        .to_owned()
+                },
+                |f| f.name.clone(),
+            );
+        if ui
+            .button("Restore")
+            .on_hover_text(format!(
+                "Back to {back}, as it was: a draft stays a draft, a sent copy a sent copy; nothing is sent"
+            ))
+            .clicked()
+        {
+            out.push(Intent::Restore(vec![msg.entry_id]));
         }
     }
     if state == MessageState::Sent {
