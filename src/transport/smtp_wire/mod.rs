@@ -249,6 +249,24 @@ impl Conn {
         label: &str,
         what: &str,
     ) -> Result<Duration, WireError> {
+        self.wait_bound(started, command, label).map_or_else(
+            |(secs, which)| {
+                Err(WireError::Timeout(format!(
+                    "timed out after {secs} s ({which}) waiting for {what}"
+                )))
+            },
+            |(left, _, _)| Ok(left),
+        )
+    }
+
+    /// The time left before the nearer of the command's deadline (from `started`) and the
+    /// message's, with that deadline's length and name; `Err` with them when none is left.
+    fn wait_bound<'a>(
+        &self,
+        started: Instant,
+        command: Duration,
+        label: &'a str,
+    ) -> Result<(Duration, u64, &'a str), (u64, &'a str)> {
         let now = Instant::now();
         let mut left = started
             .checked_add(command)
@@ -264,11 +282,9 @@ impl Conn {
             }
         }
         if left.is_zero() {
-            return Err(WireError::Timeout(format!(
-                "timed out after {secs} s ({which}) waiting for {what}"
-            )));
+            return Err((secs, which));
         }
-        Ok(left)
+        Ok((left, secs, which))
     }
 
     /// Reads one reply. A negative one is an error ([`WireError::Reply`]); the connection
@@ -353,6 +369,16 @@ impl Conn {
                 "the deadline for one command",
                 &format!("the reply to {what}"),
             )?;
+            // When a deadline, not the read timeout, bounds this read, its expiry is named as
+            // that deadline's (the read's own timer fires at the same moment).
+            let deadline = (wait < self.limits.timeout).then(|| {
+                self.wait_bound(
+                    started,
+                    self.limits.command_deadline,
+                    "the deadline for one command",
+                )
+                .map_or_else(|(s, w)| (s, w), |(_, s, w)| (s, w))
+            });
             if let Some(t) = self.stream.tcp() {
                 let _ = t.set_read_timeout(Some(wait.min(self.limits.timeout)));
             }
@@ -373,6 +399,11 @@ impl Conn {
                 Ok(n) => self.buf.extend_from_slice(dst.get(..n).unwrap_or_default()),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => {
+                    if let Some((secs, which)) = deadline {
+                        return Err(WireError::Timeout(format!(
+                            "timed out after {secs} s ({which}) waiting for the reply to {what}"
+                        )));
+                    }
                     let waited = started.elapsed().as_secs_f64().round();
                     return Err(WireError::Timeout(format!(
                         "timed out after {waited} s waiting for the reply to {what}"
