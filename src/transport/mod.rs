@@ -394,6 +394,11 @@ pub trait Transport: Send {
         None
     }
 
+    /// The fault-injection settings as they stand (a "fail the next N" counts down).
+    fn faults(&self) -> Option<&crate::profile::FaultConfig> {
+        None
+    }
+
     /// Messages this transport deferred and is now ready to take
     /// (`SpoolerNotify(NOTIFY_SENTDEFERRED)`).
     fn sent_deferred(&mut self, _now: Timestamp) -> Vec<EntryId> {
