@@ -423,7 +423,8 @@ fn right_group_ui(ui: &mut egui::Ui, specs: &[Spec], folded: &[Item], out: &mut 
     let took = right - start + gap;
     if (took - wide).abs() > 0.5 {
         ui.ctx().data_mut(|d| d.insert_temp(width_id, took));
-        ui.ctx().request_discard("the toolbar's right-hand group changed width");
+        ui.ctx()
+            .request_discard("the toolbar's right-hand group changed width");
     }
 }
 

@@ -29,8 +29,24 @@ pub(super) fn trace_ui(ui: &mut Ui, msg: &Message, dialog_open: bool, out: &mut 
     let mut submission = 0;
     let mut handoff = 0;
     // The time and step columns take about 230 points and Copy about 50; the call gets the
-    // rest.
-    let call_w = (ui.available_width() - 300.0).max(240.0);
+    // rest, or what its longest line takes (Copy then follows the text on a wide window).
+    let room = (ui.available_width() - 300.0).max(240.0);
+    let longest = msg
+        .trace
+        .iter()
+        .map(|c| {
+            egui::WidgetText::from(RichText::new(format!("[hand-off 99] {c}")).monospace())
+                .into_galley(
+                    ui,
+                    Some(egui::TextWrapMode::Extend),
+                    f32::INFINITY,
+                    egui::TextStyle::Monospace,
+                )
+                .size()
+                .x
+        })
+        .fold(0.0_f32, f32::max);
+    let call_w = room.min(longest.max(240.0));
     egui::Grid::new("trace").striped(true).show(ui, |ui| {
         for (i, c) in msg.trace.iter().enumerate() {
             // Every attempt stays, numbered: each submission and each hand-off.
