@@ -13,13 +13,15 @@ source scripts/xvfb-env.sh
 shot() { # shot NAME: wait for the frame to settle, then grab the window
   sleep 1.5; import -window "$WID" "$OUT/$1.png"; echo "saved screenshots/$1.png"
 }
-click() { xdotool mousemove --window "$WID" "$1" "$2" click 1; sleep 0.6; }
+# The pointer rests before the click: a move and a click in one slow llvmpipe frame (a large
+# window) hit what was under the pointer before the move.
+click() { xdotool mousemove --window "$WID" "$1" "$2"; sleep 0.3; xdotool click 1; sleep 0.6; }
 
 # The window remembers its state (theme, folder, sort...): each scene starts from defaults,
 # in a config directory of its own, never the user's.
 export XDG_CONFIG_HOME=$SPOOLBOX_XVFB_DIR/config
-run_app() { # run_app STORE [ARGS...]
-  "$BIN" --reset-ui --store "$@" >/dev/null 2>&1 & APP=$!
+run_app() { # run_app STORE [ARGS...]  (SCALE=2 for a scale factor of 2)
+  WINIT_X11_SCALE_FACTOR=${SCALE:-1} "$BIN" --reset-ui --store "$@" >/dev/null 2>&1 & APP=$!
   WID=$(timeout 30 xdotool search --sync --name 'Spoolbox' | head -1)
   sleep 2
   # No window manager under Xvfb: give the window the keyboard ourselves, once it is mapped.
@@ -27,13 +29,15 @@ run_app() { # run_app STORE [ARGS...]
   sleep 0.5
 }
 
-# Coordinates are for the 1280x800 window this script opens; regenerate and look at every PNG
-# after a layout change. The detail's tabs sit at TABS_Y under a message that says why it
+# Coordinates are for the 1280x800 window this script opens (and, in scenes 6 to 8, for the
+# size each sets); regenerate and look at every PNG after a layout change. The detail's tabs sit at TABS_Y under a message that says why it
 # waits, at SENT_TABS_Y under one that is done.
 TABS_Y=507
 SENT_TABS_Y=489
 TRANSCRIPT_X=480
-TRANSCRIPT_Y=695
+TRANSCRIPT_Y=697
+# In the 1920x1080 window (scene 7) the tabs sit at LARGE_TABS_Y.
+LARGE_TABS_Y=787
 # 1. Demo store, light mode, a breakpoint before NonDeliveryReport. Select "Quarterly
 #    report", Resume: the spooler stops there. Continue: the mixed message waits for
 #    the busy fax; the X.400 order stops before NonDeliveryReport with one row TRUE and the
@@ -92,7 +96,9 @@ shot smtp-live
 #    open (greeting to the 250 after the final dot, pipelined).
 click 60 126
 click 400 110
+sleep 1
 click 346 $SENT_TABS_Y
+sleep 0.5
 click "$TRANSCRIPT_X" "$TRANSCRIPT_Y"
 xdotool mousemove --window "$WID" 700 650 click --repeat 3 --delay 80 5
 shot trace-smtp-transcript
@@ -101,6 +107,8 @@ kill $SRV 2>/dev/null || true
 
 # 5. The composer: New message puts the cursor in the first recipient; a pasted list splits
 #    into rows, and an address that is not one says so, in MAPI's words, as you type.
+#    The recipients come first, then the subject and the body (the order Tab takes); Submit
+#    and Save sit under the form.
 run_app "$SPOOLBOX_XVFB_DIR/compose"
 click 55 16
 sleep 1
@@ -110,19 +118,65 @@ xdotool type --delay 80 'Ann Example <ann@example.com>,'
 sleep 0.8
 xdotool type --delay 80 'bob@example'
 sleep 0.8
-click 700 552
+click 700 633
 xdotool type --delay 80 'Launch plan for Monday'
 sleep 0.8
-click 700 740
+click 700 700
 xdotool type --delay 60 'Hello both, the plan is attached.'
 shot composer
 kill $APP; wait $APP 2>/dev/null || true
 
-# 6. A 1024-pixel window: the toolbar takes two rows, the table keeps every column, the
-#    step chips wrap whole.
-run_app "$SPOOLBOX_XVFB_DIR/narrow"
-xdotool windowsize "$WID" 1024 700
+# 6. The smallest window, 1024x640, with a fault armed in Faults… (Fax: fail the next 3
+#    hand-offs) before Resume: the status bar lists it with what is left and its Clear; the
+#    kickoff message waits for its retry after the injected failure. The toolbar is one row:
+#    what does not fit is under More (⋯). Then that menu open, and Help (F1).
+run_app "$SPOOLBOX_XVFB_DIR/small"
+xdotool windowsize "$WID" 1024 640
 sleep 1
-click 400 158
-shot narrow-1024
+click 40 40           # (the first click after a resize may be lost: one on the heading)
+click 780 16          # Faults…
+click 70 67           # its transport...
+click 48 140          # ... Fax
+click 268 90          # Fail the next N hand-offs
+xdotool key --delay 100 ctrl+a
+sleep 0.3
+xdotool type --delay 100 '3'
+sleep 0.5
+xdotool key Return
+sleep 0.8
+click 65 228          # Apply faults
+click 378 33          # close the window
+click 469 16          # Resume
+sleep 4
+click 400 135         # the kickoff message
+shot window-1024x640
+click 1001 16         # More
+shot toolbar-overflow-1024x640
+xdotool key Escape
+sleep 0.8
+xdotool key F1
+shot keyboard-help
+kill $APP; wait $APP 2>/dev/null || true
+
+# 7. 1920x1080: every toolbar button in the bar; the first message stopped before
+#    NonDeliveryReport, its Trace with Copy on every call and Copy all.
+run_app "$SPOOLBOX_XVFB_DIR/large" --break NonDeliveryReport
+xdotool windowsize "$WID" 1920 1080
+sleep 1
+click 40 40           # (the first click after a resize may be lost: one on the heading)
+click 469 16          # Resume
+sleep 4
+click 600 135         # Quarterly report
+sleep 1.5             # (its detail loads; a 1920-pixel frame is slow on llvmpipe)
+click 346 $LARGE_TABS_Y
+shot window-1920x1080
+kill $APP; wait $APP 2>/dev/null || true
+
+# 8. Scale 2 (2048x1280 pixels, 1024x640 points): the same layout as 1024x640, twice as sharp.
+SCALE=2 run_app "$SPOOLBOX_XVFB_DIR/scale2"
+xdotool windowsize "$WID" 2048 1280
+sleep 2
+click 80 80           # (the first click after a resize may be lost: one on the heading)
+click 800 270         # Quarterly report
+shot scale-2x-2048x1280
 kill $APP; wait $APP 2>/dev/null || true

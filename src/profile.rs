@@ -207,7 +207,7 @@ pub struct FaxSettings {
 }
 
 /// Faults injected around any transport (the UI's fault panel edits these).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultConfig {
     /// The next N hand-offs fail (transient unless `permanent`).
     #[serde(default)]

@@ -449,10 +449,15 @@ impl Spooler {
         let Some(s) = self.store.summary(eid).cloned() else {
             return Err(StoreError::NotFound(eid).into());
         };
-        if s.is_submitted() {
+        if s.in_pipeline() {
+            // Never from under the spooler: queued, or finished with DoSentMail still to run.
             return Err(crate::mapi::MapiError::new(
                 crate::mapi::MapiCode::Submitted,
-                "a queued message cannot be deleted; abort the submission first",
+                if s.is_submitted() {
+                    "a queued message cannot be deleted; abort the submission first"
+                } else {
+                    "the spooler has not finished with it (DoSentMail is still to run)"
+                },
             )
             .into());
         }
@@ -595,22 +600,7 @@ impl Spooler {
     /// When neither the message nor a saved trace exists.
     pub fn trace_text(&mut self, eid: EntryId) -> Result<String, SpoolerError> {
         let calls = self.trace_of(eid)?;
-        let mut out = String::new();
-        for c in &calls {
-            let _ = writeln!(
-                out,
-                "{}  {:<20} {c}",
-                c.at.strftime("%H:%M:%S%.3f"),
-                c.step.name()
-            );
-            if let Some(b) = &c.bytes {
-                let _ = writeln!(out, "{:14}{:<20} the bytes handed over: {b}", "", "");
-            }
-            for line in &c.transcript {
-                let _ = writeln!(out, "{:14}{:<20} | {line}", "", "");
-            }
-        }
-        Ok(out)
+        Ok(trace_text(&calls))
     }
 
     /// The recorded MAPI calls of a message; for a message deleted by `DoSentMail`, the trace
@@ -624,4 +614,29 @@ impl Spooler {
         }
         Ok(self.store.kept_trace(eid)?)
     }
+}
+
+/// One recorded call as a line of text: its time, its step and the call.
+pub fn trace_line(c: &TraceCall) -> String {
+    format!(
+        "{}  {:<20} {c}",
+        c.at.strftime("%H:%M:%S%.3f"),
+        c.step.name()
+    )
+}
+
+/// Recorded calls as text, one call per line, with the bytes handed over and the wire
+/// transcript under each hand-off (what Export trace… writes and Copy all copies).
+pub fn trace_text(calls: &[TraceCall]) -> String {
+    let mut out = String::new();
+    for c in calls {
+        let _ = writeln!(out, "{}", trace_line(c));
+        if let Some(b) = &c.bytes {
+            let _ = writeln!(out, "{:14}{:<20} the bytes handed over: {b}", "", "");
+        }
+        for line in &c.transcript {
+            let _ = writeln!(out, "{:14}{:<20} | {line}", "", "");
+        }
+    }
+    out
 }

@@ -99,6 +99,9 @@ pub struct StatusRow {
     pub text: String,
     /// Address types (transports only).
     pub address_types: Vec<String>,
+    /// The faults injected around this transport now, as they stand (a "fail the next N"
+    /// counts down); `None` when none is.
+    pub faults: Option<FaultConfig>,
 }
 
 /// Where the debugger stands.

@@ -260,6 +260,7 @@ pub(crate) fn pending(r: &Recipient) -> bool {
 /// functions of plain data (a summary, a message, a recipient row), no spooler state. The UI
 /// imports these from here, so its dependency on the spooler is this short list.
 pub mod view {
+    pub use super::commands::{trace_line, trace_text};
     pub use super::reason::{Context as ReasonContext, counts, reason};
     pub use super::steps::rewind;
     pub use super::submit::compose_problem;

@@ -106,6 +106,7 @@ impl Spooler {
             progress,
             text,
             address_types: Vec::new(),
+            faults: None,
         }];
         for (i, t) in self.transports.iter().enumerate() {
             let active = self.active_transport == Some(i);
@@ -121,6 +122,7 @@ impl Spooler {
                     t.status_text()
                 },
                 address_types: t.address_types().to_vec(),
+                faults: t.faults().filter(|f| !f.is_off()).cloned(),
             });
         }
         rows

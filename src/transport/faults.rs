@@ -89,6 +89,10 @@ impl Transport for Faulty {
         Some(&mut self.faults)
     }
 
+    fn faults(&self) -> Option<&FaultConfig> {
+        Some(&self.faults)
+    }
+
     fn start_submit(&mut self, view: &SubmitView<'_>) -> Option<Handoff> {
         // Without faults (or to collect a hand-off already under way) the inner transport
         // works in the background; with faults, they are injected synchronously.

@@ -409,6 +409,11 @@ pub trait Transport: Send {
     /// forgets it and never calls back for it (reference e.18).
     fn abort_deferred(&mut self, _eid: EntryId) {}
 
+    /// The fault-injection settings as they stand (a "fail the next N" counts down).
+    fn faults(&self) -> Option<&crate::profile::FaultConfig> {
+        None
+    }
+
     /// Messages this transport deferred and is now ready to take
     /// (`SpoolerNotify(NOTIFY_SENTDEFERRED)`).
     fn sent_deferred(&mut self, _now: Timestamp) -> Vec<EntryId> {

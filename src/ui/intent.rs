@@ -143,4 +143,14 @@ pub enum Intent {
         /// Its new value.
         value: PropValue,
     },
+
+    // Issue 17: the keyboard, undo, faults in the status bar.
+    /// Enter on a message: a draft opens in the editor (the cursor in its first recipient),
+    /// any other message in the detail, with the keyboard there.
+    OpenMessage(EntryId),
+    /// Undo the last delete (the notice's Undo, Ctrl+Z): the messages go back to their
+    /// folders.
+    UndoDelete,
+    /// The answer to "Delete for good?".
+    AnswerDelete(bool),
 }

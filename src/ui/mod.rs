@@ -9,13 +9,16 @@
 pub mod app;
 pub mod columns;
 pub mod compose;
+pub mod confirm;
 pub mod detail;
 pub mod dialogs;
 pub mod folders;
+pub mod help;
 pub mod intent;
 pub mod keys;
 pub mod model;
 pub mod notify;
+pub mod order;
 pub mod outbox;
 pub mod persist;
 pub mod status;

@@ -133,6 +133,12 @@ pub struct Model {
     /// Rows of the current folder, sorted and filtered (rebuilt when dirty).
     pub rows: Vec<EntryId>,
     rows_dirty: bool,
+    /// The last delete, while it can be undone (see `notify`).
+    pub undo: Option<super::notify::Undo>,
+    /// A delete for good (from Deleted Items) waiting for the user's yes.
+    pub confirm_delete: Option<Vec<EntryId>>,
+    /// Put the keyboard in the detail once it shows the focused message (Enter on it).
+    pub focus_detail: bool,
 }
 
 impl Default for Model {
@@ -167,6 +173,9 @@ impl Default for Model {
             last_refresh: None,
             rows: Vec::new(),
             rows_dirty: true,
+            undo: None,
+            confirm_delete: None,
+            focus_detail: false,
         }
     }
 }

@@ -91,7 +91,10 @@ pub fn outbox_ui(ui: &mut egui::Ui, model: &Model, state: &mut OutboxState, out:
         });
         return;
     }
+    // The table is one stop of the Tab order (its rows are not): see `keys`.
+    let stop = super::keys::table_stop_ui(ui, ui.available_rect_before_wrap());
     table_ui(ui, model, state, now, out);
+    super::keys::table_ring_ui(ui, &stop);
 }
 
 /// The folder's name, the filter, how many are selected, and what can be done with them:
@@ -275,7 +278,7 @@ fn table_ui(
         .id_salt(("outbox-table", &key, bucket))
         .striped(true)
         .resizable(true)
-        .sense(egui::Sense::click())
+        .sense(egui::Sense::CLICK)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
     for (c, w) in cols.iter().zip(&start) {
         table = table.column(

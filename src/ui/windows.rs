@@ -67,7 +67,7 @@ pub fn windows_ui(
         path_field_ui(&ctx, field, out);
     }
     send_again_ui(&ctx, model, out);
-    help_ui(&ctx, &mut windows.help);
+    super::help::help_ui(&ctx, &mut windows.help);
     let mut open = windows.faults;
     egui::Window::new("Fault injection")
         .open(&mut open)
@@ -172,44 +172,6 @@ fn send_again_ui(ctx: &egui::Context, model: &Model, out: &mut Vec<Intent>) {
     if let Some(yes) = answer {
         out.push(Intent::AnswerSendAgain(yes));
     }
-}
-
-/// The keyboard shortcuts.
-fn help_ui(ctx: &egui::Context, open: &mut bool) {
-    egui::Window::new("Keyboard shortcuts")
-        .open(open)
-        .resizable(false)
-        .show(ctx, |ui| {
-            egui::Grid::new("keys").striped(true).show(ui, |ui| {
-                for (k, what) in [
-                    ("F9", "Send all: every queued message now (Send/Receive)"),
-                    ("F10", "Step: run one pipeline step"),
-                    ("F5", "Continue: run to the next breakpoint"),
-                    ("Ctrl+P", "Pause / resume the spooler"),
-                    ("Ctrl+N", "New message"),
-                    (
-                        "Ctrl+Enter",
-                        "Send the selected messages; in the editor, submit what is on screen",
-                    ),
-                    ("Delete", "Delete the selected messages"),
-                    ("Up / Down", "Select the previous / next message"),
-                    ("Home / End", "Select the first / last message"),
-                    ("Shift+Up / Down", "Extend the selection"),
-                    (
-                        "Shift+click",
-                        "Select every message from the last one picked",
-                    ),
-                    ("Ctrl+click", "Add a message to the selection"),
-                    ("Ctrl+A", "Select every message of the folder"),
-                    ("Esc", "Close this window (and Faults, Profile)"),
-                    ("F1", "This window"),
-                ] {
-                    ui.monospace(k);
-                    ui.label(what);
-                    ui.end_row();
-                }
-            });
-        });
 }
 
 /// Fault injection: a transport, its faults, Apply and Clear.

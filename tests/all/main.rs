@@ -19,3 +19,4 @@ mod realfs;
 mod smtp;
 mod store;
 mod ui;
+mod ui_keys;

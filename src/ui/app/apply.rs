@@ -42,7 +42,7 @@ impl SpoolboxApp {
             }
             Intent::SortBy(k) => self.sort_by(k),
             Intent::Hold { eids, hold } => self.each(eids, |e| Command::Hold(e, hold)),
-            Intent::Delete(eids) => self.each(eids, Command::Delete),
+            Intent::Delete(eids) => self.delete(&eids),
             Intent::ClickRow {
                 eid,
                 toggle,
@@ -90,6 +90,16 @@ impl SpoolboxApp {
                 tag,
                 value,
             } => self.set_property(eid, row, tag, value),
+            Intent::OpenMessage(eid) => self.open_message(eid),
+            Intent::UndoDelete => self.undo_delete(),
+            Intent::AnswerDelete(yes) => {
+                if let Some(eids) = self.model.confirm_delete.take()
+                    && yes
+                {
+                    self.leave_rows(&eids);
+                    self.each(eids, Command::Delete);
+                }
+            }
         }
     }
 
@@ -210,7 +220,7 @@ impl SpoolboxApp {
 
     /// Focuses a message (and asks the worker to stream its details). Edits of the draft
     /// being left are saved first: switching rows never loses them.
-    fn focus(&mut self, eid: Option<EntryId>) {
+    pub(super) fn focus(&mut self, eid: Option<EntryId>) {
         if self.model.focused != eid {
             self.save_draft_now();
             self.model.focused = eid;
@@ -232,7 +242,7 @@ impl SpoolboxApp {
 
     /// Selects `eid` (the detail follows); with `extend`, every row from the anchor to it.
     /// The table scrolls it into view.
-    fn select_row(&mut self, eid: EntryId, extend: bool) {
+    pub(super) fn select_row(&mut self, eid: EntryId, extend: bool) {
         let anchor = self.anchor.or(self.model.focused);
         let range = anchor.filter(|_| extend).and_then(|a| {
             let rows = &self.model.rows;

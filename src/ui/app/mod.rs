@@ -3,6 +3,7 @@
 //! [`Intent`](super::Intent)s, which [`SpoolboxApp::apply`] acts on after the panels (in `apply.rs`).
 
 mod apply;
+mod delete;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use super::outbox::OutboxState;
 use super::persist::{FolderPref, UiState};
 use super::toolbar::Chrome;
 use super::windows::Windows;
-use super::{compose, detail, folders, keys, notify, outbox, status, toolbar, windows};
+use super::{
+    compose, confirm, detail, folders, keys, notify, order, outbox, status, toolbar, windows,
+};
 use crate::mapi::EntryId;
 use crate::spooler::Command;
 use crate::spooler::worker::{self, WorkerHandle};
@@ -321,33 +324,35 @@ impl eframe::App for SpoolboxApp {
             dark: self.dark,
         };
         toolbar::toolbar_ui(ui, model, chrome, &mut out);
-        status::status_ui(ui, model);
+        // The status bar and the detail keep their places first and are drawn after the
+        // table (see `order`): Tab and screen readers go toolbar, folders, table, detail,
+        // status bar, as the window reads.
+        let status_place = status::keep_ui(ui);
         folders::folders_ui(ui, model, &mut out);
         // The detail is a panel of its own, right of the folders and below the table: a
         // panel inside the central panel narrowed its cursor, not its rect, and the table's
         // column lines and rows ran on under the detail.
-        let compose = &mut self.compose;
-        let props = &mut self.props;
-        let detail = egui::Panel::bottom("detail")
+        let detail_panel = egui::Panel::bottom("detail")
             .resizable(true)
             .default_size(self.detail_height)
-            .min_size(320.0)
-            .show(ui, |ui| {
-                // The contents fill the panel: egui keeps a panel's size from what its
-                // contents took, so without this the pane shrank back to its minimum and
-                // could not be made taller.
-                ui.set_min_height(ui.available_height());
-                let state = detail::DetailState {
-                    compose,
-                    dialog_open,
-                    props,
-                };
-                detail::detail_ui(ui, model, state, &mut out);
-            });
-        self.detail_height = detail.response.rect.height();
+            .min_size(320.0);
+        let detail_place = order::keep(ui, detail_panel, None);
+        self.detail_height = detail_place.clip.height();
         egui::CentralPanel::default().show(ui, |ui| {
             outbox::outbox_ui(ui, model, &mut self.outbox, &mut out);
         });
+        let compose = &mut self.compose;
+        let props = &mut self.props;
+        order::fill(ui, "detail-contents", detail_place, |ui| {
+            let state = detail::DetailState {
+                compose,
+                dialog_open,
+                props,
+            };
+            detail::detail_ui(ui, model, state, &mut out);
+        });
+        status::status_ui(ui, model, status_place, &mut out);
+        confirm::delete_for_good_ui(ui.ctx(), model, &mut out);
         windows::windows_ui(
             ui,
             model,
@@ -356,6 +361,11 @@ impl eframe::App for SpoolboxApp {
             &mut out,
         );
         notify::notify_ui(ui.ctx(), model, &mut out);
+        // Enter put the keyboard in the detail: done once the detail showed the message.
+        let shown = self.model.detail.as_ref().map(|m| m.entry_id);
+        if self.model.focus_detail && shown.is_some() && shown == self.model.focused {
+            self.model.focus_detail = false;
+        }
         if !out.is_empty() {
             // What the intents change shows in the next frame, at once.
             ui.ctx().request_repaint();

@@ -1,5 +1,5 @@
-//! The editor's widgets: the actions bar, the subject, one row per recipient, the body,
-//! the delivery options and the attachments.
+//! The editor's widgets: one row per recipient, the subject, the body, the delivery options
+//! and the attachments, then the actions bar (drawn under the form by the caller).
 
 use egui::{RichText, Ui};
 
@@ -18,7 +18,7 @@ fn name(resp: &egui::Response, label: &str) {
         .accesskit_node_builder(resp.id, move |b| b.set_label(label));
 }
 
-/// The bar above the form: Submit and Save always in view, and whether the edits are saved.
+/// The bar under the form: Submit and Save always in view, and whether the edits are saved.
 pub fn actions_ui(ui: &mut Ui, c: &ComposeState, out: &mut Vec<Intent>) {
     let problems = c.problems();
     ui.horizontal(|ui| {
@@ -33,12 +33,7 @@ pub fn actions_ui(ui: &mut Ui, c: &ComposeState, out: &mut Vec<Intent>) {
                     .first()
                     .map_or_else(String::new, |(_, why)| why.clone()),
             );
-        let ctrl_enter = ui.input_mut(|i| {
-            i.consume_shortcut(&egui::KeyboardShortcut::new(
-                egui::Modifiers::COMMAND,
-                egui::Key::Enter,
-            ))
-        });
+        let ctrl_enter = ui.input_mut(|i| i.consume_shortcut(&crate::ui::keys::SEND));
         if submit.clicked() || (ctrl_enter && problems.is_empty()) {
             out.push(Intent::SubmitDraft);
         } else if ctrl_enter && let Some((_, why)) = problems.first() {
@@ -70,10 +65,14 @@ pub fn actions_ui(ui: &mut Ui, c: &ComposeState, out: &mut Vec<Intent>) {
     });
 }
 
-/// Draws the form for the draft `msg` (the actions bar is drawn above it by the caller).
+/// Draws the form for the draft `msg` (the actions bar is drawn under it by the caller).
 pub fn compose_ui(ui: &mut Ui, c: &mut ComposeState, msg: &Message, out: &mut Vec<Intent>) {
     let before = c.content.clone();
     let full = ui.available_width();
+    // Recipients, subject, body: the order they read in, and the order Tab takes.
+    ui.label(RichText::new("Recipients").strong());
+    recipients_ui(ui, c, full);
+    ui.add_space(6.0);
     ui.horizontal(|ui| {
         let l = ui.label(RichText::new("Subject").strong());
         let r = ui.add(
@@ -83,9 +82,6 @@ pub fn compose_ui(ui: &mut Ui, c: &mut ComposeState, msg: &Message, out: &mut Ve
         );
         r.labelled_by(l.id);
     });
-    ui.add_space(6.0);
-    ui.label(RichText::new("Recipients").strong());
-    recipients_ui(ui, c, full);
     ui.add_space(6.0);
     ui.label(RichText::new("Body").strong());
     let body = ui.add(
@@ -99,7 +95,7 @@ pub fn compose_ui(ui: &mut Ui, c: &mut ComposeState, msg: &Message, out: &mut Ve
     attachments_ui(ui, c, msg, out);
     if c.content != before {
         c.edited();
-        // The checks and the Submit button above were drawn from the content before this
+        // The checks beside the rows were drawn from the content before this
         // frame's typing: one more frame shows them for what is on screen now.
         ui.ctx().request_repaint();
     }

@@ -81,14 +81,19 @@ pub fn detail_ui(ui: &mut Ui, model: &Model, panel: DetailState<'_>, out: &mut V
     let editable = state == MessageState::Draft && model.submitting != Some(msg.entry_id);
     ui.horizontal(|ui| tabs_ui(ui, model, msg, state, editable, panel.dialog_open, out));
     ui.separator();
-    if model.tab == Tab::Compose && editable {
-        compose::actions_ui(ui, panel.compose, out);
-        ui.separator();
-    }
+    let editing = model.tab == Tab::Compose && editable;
+    // In the editor Submit and Save sit under the form, always in view: after the body, as
+    // Tab reaches them.
+    let bar = if editing {
+        ui.spacing().interact_size.y + 3.0 * ui.spacing().item_spacing.y + 6.0
+    } else {
+        0.0
+    };
     let compose = panel.compose;
     egui::ScrollArea::vertical()
         .id_salt("detail-scroll")
         .auto_shrink([false, false])
+        .max_height((ui.available_height() - bar).max(40.0))
         .show(ui, |ui| match model.tab {
             Tab::Pipeline => pipeline::pipeline_ui(ui, model, msg, out),
             Tab::Properties => properties::properties_ui(ui, model, msg, panel.props, out),
@@ -100,6 +105,10 @@ pub fn detail_ui(ui: &mut Ui, model: &Model, panel: DetailState<'_>, out: &mut V
                 }
             }
         });
+    if editing {
+        ui.separator();
+        compose::actions_ui(ui, compose, out);
+    }
 }
 
 /// The subject, the message's number and state, its counts and why it waits.
@@ -147,7 +156,12 @@ fn tabs_ui(
         (Tab::Trace, "Trace"),
         (Tab::Source, "Source"),
     ] {
-        if ui.selectable_label(model.tab == tab, label).clicked() {
+        let r = ui.selectable_label(model.tab == tab, label);
+        // Enter on a message put the keyboard here, on the tab shown.
+        if model.focus_detail && model.tab == tab {
+            r.request_focus();
+        }
+        if r.clicked() {
             out.push(Intent::ShowTab(tab));
         }
     }

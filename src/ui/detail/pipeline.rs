@@ -64,13 +64,17 @@ fn step_bar_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut Vec<Intent>)
             let text = RichText::new(format!("{mark} {}", step.name())).color(color);
             let text = if selected { text.strong().underline() } else { text };
             let frame_stroke = if state == StepState::Active { egui::Stroke::new(2.0, color) } else { egui::Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color) };
-            // A step name is never broken: a chip that does not fit starts the next row.
+            // A step name is never broken: a chip that does not fit starts the next row. Its
+            // width is the one it took when last drawn (a guess the first time, laid out
+            // again at once when the guess was short).
+            let width_id = egui::Id::unique(("spoolbox-step-chip", step.name()));
             #[allow(clippy::cast_precision_loss, reason = "a step name is a few dozen characters")]
-            let wide = 7.5 * (step.name().len() as f32 + 2.0) + 24.0;
+            let guess = 7.5 * (step.name().len() as f32 + 2.0) + 24.0;
+            let wide = ui.ctx().data(|d| d.get_temp::<f32>(width_id)).unwrap_or(guess);
             if ui.available_size_before_wrap().x < wide {
                 ui.end_row();
             }
-            egui::Frame::new().stroke(frame_stroke).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
+            let chip = egui::Frame::new().stroke(frame_stroke).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
                 ui.vertical(|ui| {
                     let r = ui.add(egui::Button::new(text).frame(false).wrap_mode(egui::TextWrapMode::Extend));
                     let mut tip = step.doc().to_owned();
@@ -90,6 +94,13 @@ fn step_bar_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut Vec<Intent>)
                     });
                 });
             });
+            let took = chip.response.rect.width();
+            if (took - wide).abs() > 0.5 {
+                ui.ctx().data_mut(|d| d.insert_temp(width_id, took));
+                if took > wide {
+                    ui.ctx().request_discard("a step chip was wider than its guess");
+                }
+            }
         }
     });
 }
@@ -101,16 +112,23 @@ pub(super) fn pipeline_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut V
     }
     step_bar_ui(ui, model, msg, out);
     if let Some(err) = &msg.spool.last_error {
-        ui.label(RichText::new(format!("Last trouble: {err}")).color(theme::warn(ui)));
+        ui.add(
+            egui::Label::new(RichText::new(format!("Last trouble: {err}")).color(theme::warn(ui)))
+                .wrap(),
+        );
     }
     if let Some(t) = msg.spool.next_retry {
-        ui.label(
-            RichText::new(format!(
-                "Next retry at {} (attempt {})",
-                t.strftime("%H:%M:%S UTC"),
-                msg.spool.attempts + 1
-            ))
-            .color(theme::warn(ui)),
+        // Wrapped at the pane's edge, never cut.
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!(
+                    "Next retry at {} (attempt {})",
+                    t.strftime("%H:%M:%S UTC"),
+                    msg.spool.attempts + 1
+                ))
+                .color(theme::warn(ui)),
+            )
+            .wrap(),
         );
     }
     ui.add_space(6.0);

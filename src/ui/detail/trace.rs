@@ -4,6 +4,7 @@
 use egui::{RichText, Ui};
 
 use crate::mapi::{Message, Step, TraceCall};
+use crate::spooler::view::{trace_line, trace_text};
 use crate::ui::Intent;
 use crate::ui::dialogs::Purpose;
 use crate::ui::theme;
@@ -17,11 +18,35 @@ pub(super) fn trace_ui(ui: &mut Ui, msg: &Message, dialog_open: bool, out: &mut 
         {
             out.push(Intent::PickFile(Purpose::ExportTrace(msg.entry_id)));
         }
+        if ui
+            .button("Copy all")
+            .on_hover_text("Copy every call, with the transcripts, as Export trace… writes them")
+            .clicked()
+        {
+            ui.ctx().copy_text(trace_text(&msg.trace));
+        }
     });
     let mut submission = 0;
     let mut handoff = 0;
-    // The time and step columns take about 230 points; the call gets the rest.
-    let call_w = (ui.available_width() - 240.0).max(240.0);
+    // The time and step columns take about 230 points and Copy about 50; the call gets the
+    // rest, or what its longest line takes (Copy then follows the text on a wide window).
+    let room = (ui.available_width() - 300.0).max(240.0);
+    let longest = msg
+        .trace
+        .iter()
+        .map(|c| {
+            egui::WidgetText::from(RichText::new(format!("[hand-off 99] {c}")).monospace())
+                .into_galley(
+                    ui,
+                    Some(egui::TextWrapMode::Extend),
+                    f32::INFINITY,
+                    egui::TextStyle::Monospace,
+                )
+                .size()
+                .x
+        })
+        .fold(0.0_f32, f32::max);
+    let call_w = room.min(longest.max(240.0));
     egui::Grid::new("trace").striped(true).show(ui, |ui| {
         for (i, c) in msg.trace.iter().enumerate() {
             // Every attempt stays, numbered: each submission and each hand-off.
@@ -62,6 +87,13 @@ pub(super) fn trace_ui(ui: &mut Ui, msg: &Message, dialog_open: bool, out: &mut 
                 )
                 .on_hover_text(line);
             });
+            let copy = ui.small_button("Copy");
+            if copy
+                .on_hover_text("Copy this call (time, step and call) to the clipboard")
+                .clicked()
+            {
+                ui.ctx().copy_text(trace_line(c));
+            }
             ui.end_row();
             if !c.transcript.is_empty() || c.bytes.is_some() {
                 ui.label("");
@@ -95,6 +127,9 @@ fn wire_ui(ui: &mut Ui, c: &TraceCall, handoff: usize, i: usize) {
             ))
             .id_salt(("transcript", i))
             .show(ui, |ui| {
+                if ui.small_button("Copy transcript").clicked() {
+                    ui.ctx().copy_text(c.transcript.join("\n"));
+                }
                 for line in &c.transcript {
                     let color = if line.contains(" S: 4") || line.contains(" S: 5") {
                         theme::bad(ui)
