@@ -4,6 +4,7 @@
 //! [`Spooler`] is the synchronous engine; [`worker`] runs it on a named thread behind the
 //! command/event channels that the app, the CLI and the tests all use.
 
+pub mod aside;
 mod commands;
 pub mod demo;
 pub mod error;
@@ -261,4 +262,5 @@ pub mod view {
     pub use super::reason::{Context as ReasonContext, counts, reason};
     pub use super::steps::rewind;
     pub use super::submit::compose_problem;
+    pub use super::submit::is_smtp_address;
 }

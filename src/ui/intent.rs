@@ -125,4 +125,12 @@ pub enum Intent {
     DismissError(usize),
     /// Dismiss every error.
     DismissAllErrors,
+
+    // The Profile window (appended).
+    /// Test connection with the settings on screen.
+    TestConnection(Box<crate::spooler::aside::ConnectionTest>),
+    /// Ask where the password for `user@host:port` is.
+    LookUpPassword(String),
+    /// Store (or with `None` forget) the password for `user@host:port`.
+    StorePassword(String, Option<crate::transport::credentials::Secret>),
 }

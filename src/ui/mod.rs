@@ -17,6 +17,7 @@ pub mod model;
 pub mod notify;
 pub mod outbox;
 pub mod persist;
+pub mod settings;
 pub mod status;
 pub mod theme;
 pub mod toolbar;

@@ -111,6 +111,10 @@ pub struct Model {
     /// Rows of the current folder, sorted and filtered (rebuilt when dirty).
     pub rows: Vec<EntryId>,
     rows_dirty: bool,
+    /// The last connection test's answer: (its id, the report).
+    pub connection_test: Option<(u64, crate::transport::smtp::ProbeReport)>,
+    /// Where each password asked about is (`user@host:port`), or why that is unknown.
+    pub passwords: HashMap<String, Result<crate::transport::credentials::PasswordState, String>>,
 }
 
 impl Default for Model {
@@ -145,6 +149,8 @@ impl Default for Model {
             last_refresh: None,
             rows: Vec::new(),
             rows_dirty: true,
+            connection_test: None,
+            passwords: HashMap::new(),
         }
     }
 }
@@ -256,6 +262,10 @@ impl Model {
             | Event::NdrCreated { .. }
             | Event::RetryScheduled { .. }
             | Event::Trace { .. } => {}
+            Event::ConnectionTested { id, report } => self.connection_test = Some((id, *report)),
+            Event::Password { key, state } => {
+                self.passwords.insert(key, state);
+            }
         }
     }
 
