@@ -30,6 +30,7 @@ use jiff::Timestamp;
 use crate::mapi::{EntryId, Recipient, Step};
 use crate::store::Store;
 use crate::transport::{self, Transport};
+pub use aside::ConnectionTest;
 pub use error::SpoolerError;
 pub use events::{Command, DebugState, Event, StatusRow};
 

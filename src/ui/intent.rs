@@ -128,7 +128,7 @@ pub enum Intent {
 
     // The Profile window (appended).
     /// Test connection with the settings on screen.
-    TestConnection(Box<crate::spooler::aside::ConnectionTest>),
+    TestConnection(Box<crate::spooler::ConnectionTest>),
     /// Ask where the password for `user@host:port` is.
     LookUpPassword(String),
     /// Store (or with `None` forget) the password for `user@host:port`.

@@ -1868,7 +1868,7 @@ fn auth_password_lives_in_a_0600_file_outside_the_store_and_logs_in() {
 /// at its most verbose, not in the command line's output.
 #[test]
 fn a_distinctive_password_is_nowhere_but_its_credentials_after_a_send_with_auth() {
-    use spoolbox::spooler::aside::ConnectionTest;
+    use spoolbox::spooler::ConnectionTest;
     use spoolbox::transport::credentials::{self, Secret, Vault};
     use spoolbox::transport::smtp::SmtpTransport;
 

@@ -217,10 +217,17 @@ pub fn probe_with(
     let Some((mut conn, tls)) = (match opened {
         Ok((mut c, tls)) => {
             let wire = c.transcript.take();
+            let how = match (c.is_encrypted(), core.settings.tls) {
+                (true, _) => {
+                    "encrypted from the first byte (implicit TLS), the certificate checked"
+                }
+                (false, TlsMode::StartTls) => "not encrypted yet (STARTTLS follows EHLO)",
+                (false, _) => "not encrypted (TLS: none)",
+            };
             steps.push(
                 ProbeStage::Connect,
                 ProbeOutcome::Ok,
-                format!("connected to {endpoint}"),
+                format!("connected, {how}"),
                 wire,
             );
             Some((c, tls))

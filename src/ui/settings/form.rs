@@ -8,12 +8,15 @@ use super::draft::{Draft, Field, Fields, SmtpFields, TransportDraft, TransportFi
 use super::validate::RetryField;
 use super::{SettingsState, name};
 use crate::profile::{TlsMode, TransportKind};
-use crate::spooler::aside::ConnectionTest;
+use crate::spooler::ConnectionTest;
 use crate::transport::credentials::Secret;
 use crate::ui::Intent;
 use crate::ui::dialogs::Purpose;
 use crate::ui::model::Model;
 use crate::ui::theme;
+
+/// The width of the form's labels (every grid lines its fields up at the same place).
+const LABEL_WIDTH: f32 = 130.0;
 
 /// The width of the form's text fields.
 const FIELD_WIDTH: f32 = 280.0;
@@ -28,18 +31,23 @@ fn text_row(
     problem: Option<&str>,
 ) {
     ui.label(label);
-    ui.vertical(|ui| {
-        let r = ui.add(
-            egui::TextEdit::singleline(text)
-                .hint_text(hint.to_owned())
-                .desired_width(FIELD_WIDTH),
-        );
-        name(&r, access);
-        if let Some(p) = problem {
-            ui.label(RichText::new(p).color(theme::bad(ui)));
-        }
-    });
+    let r = ui.add(
+        egui::TextEdit::singleline(text)
+            .hint_text(hint.to_owned())
+            .desired_width(FIELD_WIDTH),
+    );
+    name(&r, access);
     ui.end_row();
+    note_row(ui, problem.map(|p| (p.to_owned(), theme::bad(ui))));
+}
+
+/// A row under a field: its problem, or a note (nothing when `None`).
+fn note_row(ui: &mut Ui, note: Option<(String, egui::Color32)>) {
+    if let Some((text, color)) = note {
+        ui.label("");
+        ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
+        ui.end_row();
+    }
 }
 
 /// A section heading.
@@ -70,8 +78,14 @@ pub(super) fn form_ui(ui: &mut Ui, model: &Model, s: &mut SettingsState, out: &m
         match &mut t.fields {
             Fields::Smtp(x) => {
                 heading(ui, &format!("SMTP settings: {}", t.config.name));
-                smtp_ui(ui, x, selected, &p);
-                password_ui(ui, model, x, &mut s.asked, out);
+                egui::Grid::new(("profile-smtp", selected))
+                    .num_columns(2)
+                    .min_col_width(LABEL_WIDTH)
+                    .spacing([12.0, 6.0])
+                    .show(ui, |ui| {
+                        smtp_rows(ui, x, selected, &p);
+                        password_rows(ui, model, x, &mut s.asked, out);
+                    });
                 let base = match &t.config.kind {
                     TransportKind::Smtp(b) => b.clone(),
                     _ => crate::profile::SmtpSettings::default(),
@@ -88,7 +102,7 @@ pub(super) fn form_ui(ui: &mut Ui, model: &Model, s: &mut SettingsState, out: &m
                     &test,
                     &problems,
                     &mut s.test,
-                    &mut s.next_test,
+                    (&mut s.next_test, &mut s.shown_test),
                     out,
                 );
             }
@@ -114,11 +128,12 @@ pub(super) fn form_ui(ui: &mut Ui, model: &Model, s: &mut SettingsState, out: &m
             }
         }
     }
-    heading(ui, "Deliver for real");
+    ui.add_space(12.0);
     deliver_ui(ui, &mut draft.deliver_for_real);
     heading(ui, "Sender");
     egui::Grid::new("profile-sender")
         .num_columns(2)
+        .min_col_width(LABEL_WIDTH)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
             text_row(
@@ -204,7 +219,9 @@ fn transports_ui(ui: &mut Ui, d: &mut Draft, selected: &mut usize, problems: &[(
 fn summary(t: &TransportDraft) -> String {
     let types = t.config.address_types.join(", ");
     let what = match &t.fields {
-        Fields::Smtp(x) if x.host.trim().is_empty() => "SMTP, no server (declines)".to_owned(),
+        Fields::Smtp(x) if x.host.trim().is_empty() => {
+            "SMTP, no server yet (passes everything on)".to_owned()
+        }
         Fields::Smtp(x) => {
             let tls = match x.tls {
                 TlsMode::None => "",
@@ -213,23 +230,21 @@ fn summary(t: &TransportDraft) -> String {
             };
             format!("SMTP to {}:{}{tls}", x.host.trim(), x.port.trim())
         }
-        Fields::Pickup(dir) => format!("pickup folder {}", dir.trim()),
+        Fields::Pickup(dir) => format!(".eml files in {}", dir.trim()),
         Fields::Other => t.config.kind.label().to_owned(),
     };
     if t.enabled {
-        format!("{what} [{types}]")
+        format!("{what}, for {types} addresses")
     } else {
-        format!("{what} [{types}], off")
+        format!("{what}, for {types} addresses (off)")
     }
 }
 
 /// Host, port, TLS, user, timeout.
-fn smtp_ui<'a>(ui: &mut Ui, x: &mut SmtpFields, i: usize, p: &impl Fn(Field) -> Option<&'a str>) {
+fn smtp_rows<'a>(ui: &mut Ui, x: &mut SmtpFields, i: usize, p: &impl Fn(Field) -> Option<&'a str>) {
     let f = |tf| p(Field::Transport(i, tf));
-    egui::Grid::new(("profile-smtp", i))
-        .num_columns(2)
-        .spacing([12.0, 6.0])
-        .show(ui, |ui| {
+    {
+        {
             text_row(
                 ui,
                 "Server",
@@ -281,11 +296,12 @@ fn smtp_ui<'a>(ui: &mut Ui, x: &mut SmtpFields, i: usize, p: &impl Fn(Field) -> 
                 "30",
                 f(TransportField::Timeout),
             );
-        });
+        }
+    }
 }
 
 /// The password: masked, stored on Save (never in the profile); where the stored one is.
-fn password_ui(
+fn password_rows(
     ui: &mut Ui,
     model: &Model,
     x: &mut SmtpFields,
@@ -298,38 +314,41 @@ fn password_ui(
     {
         out.push(Intent::LookUpPassword(k.clone()));
     }
-    egui::Grid::new("profile-password")
-        .num_columns(2)
-        .spacing([12.0, 6.0])
-        .show(ui, |ui| {
-            ui.label("Password");
-            ui.vertical(|ui| {
-                ui.horizontal(|ui| {
-                    let r = ui.add_enabled(
-                        key.is_some(),
-                        egui::TextEdit::singleline(&mut x.password)
-                            .password(true)
-                            .hint_text("type to change it")
-                            .desired_width(FIELD_WIDTH),
-                    );
-                    name(&r, "SMTP password");
-                    let state = key.as_ref().and_then(|k| model.passwords.get(k));
-                    let stored = matches!(state, Some(Ok(s)) if s.stored);
-                    if ui
-                        .add_enabled(stored, egui::Button::new("Forget"))
-                        .on_hover_text("Remove the stored password (keyring and file)")
-                        .clicked()
-                        && let Some(k) = &key
-                    {
-                        out.push(Intent::StorePassword(k.clone(), None));
-                    }
-                });
-                let (text, color) =
-                    password_text(ui, model, key.as_deref(), !x.password.is_empty());
-                ui.label(RichText::new(text).color(color));
-            });
-            ui.end_row();
-        });
+    let state = key.as_ref().and_then(|k| model.passwords.get(k));
+    let stored = matches!(state, Some(Ok(s)) if s.stored);
+    ui.label("Password");
+    ui.horizontal(|ui| {
+        let r = ui.add_enabled(
+            key.is_some(),
+            egui::TextEdit::singleline(&mut x.password)
+                .password(true)
+                .hint_text(if stored {
+                    "stored; type a new one to change it"
+                } else {
+                    "type the password"
+                })
+                .desired_width(FIELD_WIDTH),
+        );
+        name(&r, "SMTP password");
+        if ui
+            .add_enabled(stored, egui::Button::new("Forget"))
+            .on_hover_text("Remove the stored password (keyring and file)")
+            .clicked()
+            && let Some(k) = &key
+        {
+            out.push(Intent::StorePassword(k.clone(), None));
+        }
+    });
+    ui.end_row();
+    note_row(
+        ui,
+        Some(password_text(
+            ui,
+            model,
+            key.as_deref(),
+            !x.password.is_empty(),
+        )),
+    );
 }
 
 fn password_text(
@@ -340,7 +359,7 @@ fn password_text(
 ) -> (String, egui::Color32) {
     let Some(key) = key else {
         return (
-            "A password needs a server and a user name.".into(),
+            "A password is kept for a user at a server and port: fill those in first.".into(),
             theme::muted(ui),
         );
     };
@@ -355,7 +374,7 @@ fn password_text(
         ),
         Some(Ok(s)) if typed => (
             format!(
-                "Save keeps the new password {} (never in the profile).",
+                "Save keeps the new password {}; never in the profile.",
                 s.holder
             ),
             theme::warn(ui),
@@ -379,9 +398,12 @@ fn pickup_ui(
     problem: Option<&str>,
     out: &mut Vec<Intent>,
 ) {
-    egui::Grid::new(("profile-pickup", i)).num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
-        ui.label("Directory");
-        ui.vertical(|ui| {
+    egui::Grid::new(("profile-pickup", i))
+        .num_columns(2)
+        .min_col_width(LABEL_WIDTH)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("Directory");
             ui.horizontal(|ui| {
                 let r = ui.add(
                     egui::TextEdit::singleline(dir)
@@ -397,16 +419,17 @@ fn pickup_ui(
                     out.push(Intent::PickFile(Purpose::PickupDir(i)));
                 }
             });
-            if let Some(p) = problem {
-                ui.label(RichText::new(p).color(theme::bad(ui)));
-            }
-            ui.label(
-                RichText::new("Each message is written there as an .eml file; a relative path is inside the store.")
-                    .color(theme::muted(ui)),
+            ui.end_row();
+            note_row(ui, problem.map(|p| (p.to_owned(), theme::bad(ui))));
+            note_row(
+                ui,
+                Some((
+                    "Each message is written there as an .eml file; a relative path is inside the store."
+                        .to_owned(),
+                    theme::muted(ui),
+                )),
             );
         });
-        ui.end_row();
-    });
 }
 
 /// The deliver-for-real switch and what it means.
@@ -437,6 +460,7 @@ fn retry_ui<'a>(ui: &mut Ui, d: &mut Draft, p: &impl Fn(Field) -> Option<&'a str
     );
     egui::Grid::new("profile-retry")
         .num_columns(2)
+        .min_col_width(LABEL_WIDTH)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
             text_row(

@@ -88,6 +88,7 @@ fn layout(ui: &Ui, text: &str, bad_line: Option<usize>, tint: Color32) -> Arc<eg
 pub fn json_ui(ui: &mut Ui, text: &mut String) -> Result<Profile, JsonError> {
     let parsed = parse(text);
     let bad_line = parsed.as_ref().err().map(|e| e.line);
+    let message = parsed.as_ref().err().map(|e| e.message.clone());
     ui.label(
         RichText::new(
             "The whole profile: transports with their address types and settings, hooks, the coupled store's address types, the retry policy. The SMTP password is never kept here.",
@@ -125,6 +126,16 @@ pub fn json_ui(ui: &mut Ui, text: &mut String) -> Result<Profile, JsonError> {
                 for (i, row) in out.galley.rows.iter().enumerate() {
                     let y = out.galley_pos.y + row.pos.y;
                     let is_bad = bad_line == Some(i + 1);
+                    if is_bad && let Some(why) = &message {
+                        // And what is wrong, beside the line itself.
+                        painter.text(
+                            egui::pos2(out.galley_pos.x + row.rect().max.x + 24.0, y),
+                            egui::Align2::LEFT_TOP,
+                            format!("< {why}"),
+                            font.clone(),
+                            bad,
+                        );
+                    }
                     let label = if is_bad {
                         format!("{} >", i + 1)
                     } else {

@@ -51,8 +51,12 @@ pub struct SettingsState {
     /// The last connection test asked for, and whether its answer came.
     pub test: Option<u64>,
     next_test: u64,
+    /// The test whose answer was scrolled into view.
+    shown_test: Option<u64>,
     /// Why the view could not switch (the JSON does not read).
     pub switch_refused: Option<String>,
+    /// Opened this frame: a window sizes itself in its first frame and shows in the next.
+    fresh: bool,
 }
 
 impl SettingsState {
@@ -64,6 +68,7 @@ impl SettingsState {
             self.view = View::Form;
             self.test = None;
             self.switch_refused = None;
+            self.fresh = true;
         }
     }
 
@@ -117,6 +122,14 @@ impl SettingsState {
             self.load(model.profile.as_ref());
             self.view = view;
         } else {
+            // Edits stay; what the form does not show follows (the fault panel's faults).
+            if let (Some(d), Some(p)) = (self.draft.as_mut(), model.profile.as_ref()) {
+                for t in &mut d.transports {
+                    if let Some(now) = p.transports.iter().find(|c| c.name == t.config.name) {
+                        t.config.faults.clone_from(&now.faults);
+                    }
+                }
+            }
             self.seen.clone_from(&model.profile);
         }
     }
@@ -140,11 +153,14 @@ pub fn settings_ui(
         return;
     }
     s.follow(model);
+    if std::mem::take(&mut s.fresh) {
+        ctx.request_repaint();
+    }
     let mut open = true;
     egui::Window::new("Profile")
         .id(egui::Id::unique("profile-window"))
         .open(&mut open)
-        .default_size([700.0, 660.0])
+        .default_size([700.0, 720.0])
         .min_width(560.0)
         .show(ctx, |ui| body(ui, model, s, out));
     s.open = open;

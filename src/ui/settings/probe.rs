@@ -31,7 +31,7 @@ pub(super) fn test_ui(
     ask: &TestAsk<'_>,
     problems: &[(Field, String)],
     test: &mut Option<u64>,
-    next: &mut u64,
+    (next, shown): (&mut u64, &mut Option<u64>),
     out: &mut Vec<Intent>,
 ) {
     let settings = test_settings(&ask.base, ask.fields);
@@ -51,7 +51,7 @@ pub(super) fn test_ui(
             .is_none_or(|(got, _)| *got != id)
     });
     ui.add_space(6.0);
-    ui.horizontal(|ui| {
+    let row = ui.horizontal(|ui| {
         let r = ui
             .add_enabled(blocked.is_none() && !waiting, egui::Button::new("Test connection"))
             .on_hover_text(
@@ -81,10 +81,16 @@ pub(super) fn test_ui(
         && id == *got
     {
         report_ui(ui, report);
+        // A new answer comes into view once: its button in the middle, the settings tested
+        // above it, the steps below.
+        if shown.replace(id) != Some(id) {
+            row.response.scroll_to_me(Some(egui::Align::Center));
+        }
     }
 }
 
-/// Each step: its name, ok / failed / skipped, what it found, and the wire under it.
+/// Each step: its name, ok / failed / skipped, what it found, and the lines exchanged with
+/// the server under it (without their timings; `spoolbox profile test` prints those).
 pub(super) fn report_ui(ui: &mut Ui, r: &ProbeReport) {
     ui.add_space(4.0);
     let (text, color) = if r.ok() {
@@ -98,27 +104,33 @@ pub(super) fn report_ui(ui: &mut Ui, r: &ProbeReport) {
     ui.label(RichText::new(text).strong().color(color));
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        egui::Grid::new("profile-probe")
-            .num_columns(3)
-            .spacing([10.0, 2.0])
-            .show(ui, |ui| {
-                for s in &r.steps {
-                    ui.label(RichText::new(s.stage.label()).strong());
-                    let color = match s.outcome {
-                        ProbeOutcome::Ok => theme::ok(ui),
-                        ProbeOutcome::Failed => theme::bad(ui),
-                        ProbeOutcome::Skipped => theme::muted(ui),
-                    };
-                    let word = ui.label(RichText::new(s.outcome.word()).color(color));
-                    name(&word, &format!("{}: {}", s.stage.label(), s.outcome.word()));
-                    ui.vertical(|ui| {
-                        ui.add(egui::Label::new(&s.detail).wrap());
-                        for w in &s.wire {
-                            ui.label(RichText::new(w).monospace().small().color(theme::muted(ui)));
-                        }
-                    });
-                    ui.end_row();
-                }
+        for s in &r.steps {
+            ui.horizontal_top(|ui| {
+                let l = ui.label(RichText::new(s.stage.label()).strong());
+                ui.add_space((76.0 - l.rect.width()).max(6.0));
+                let color = match s.outcome {
+                    ProbeOutcome::Ok => theme::ok(ui),
+                    ProbeOutcome::Failed => theme::bad(ui),
+                    ProbeOutcome::Skipped => theme::muted(ui),
+                };
+                let word = ui.label(RichText::new(s.outcome.word()).color(color));
+                name(&word, &format!("{}: {}", s.stage.label(), s.outcome.word()));
+                ui.add_space((58.0 - word.rect.width()).max(6.0));
+                ui.vertical(|ui| {
+                    ui.add(egui::Label::new(&s.detail).wrap());
+                    ui.spacing_mut().item_spacing.y = 0.0;
+                    for w in &s.wire {
+                        let line = w.split_once(" ms ").map_or(w.as_str(), |(_, rest)| rest);
+                        ui.label(
+                            RichText::new(line)
+                                .monospace()
+                                .size(11.0)
+                                .color(theme::muted(ui)),
+                        );
+                    }
+                });
             });
+            ui.add_space(3.0);
+        }
     });
 }
