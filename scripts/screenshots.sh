@@ -180,3 +180,26 @@ click 80 80           # (the first click after a resize may be lost: one on the 
 click 800 270         # Quarterly report
 shot scale-2x-2048x1280
 kill $APP; wait $APP 2>/dev/null || true
+
+# 7. The Profile window's form, against the tests' aiosmtpd with a login: the password typed
+#    (masked; Save would keep it in the keyring, else the 0600 file, never in the profile),
+#    then Test connection: each step with its result and the server's replies.
+SET_DIR=$SPOOLBOX_XVFB_DIR/settings; mkdir -p "$SET_DIR"
+# (the server stops when its standard input closes: a sleep keeps it open)
+sleep 120 | "$PY" tests/fixtures/smtp_server.py --log "$SET_DIR/server.jsonl" --max-seconds 120 \
+  --auth alice:correct-horse >"$SET_DIR/ready" 2>/dev/null & SRV=$!
+for _ in $(seq 100); do grep -q READY "$SET_DIR/ready" 2>/dev/null && break; sleep 0.1; done
+PORT=$(awk '/READY/{print $2}' "$SET_DIR/ready")
+"$BIN" --store "$SET_DIR/store" profile set-smtp --host 127.0.0.1 --port "$PORT" --tls none \
+  --user alice >/dev/null
+export SPOOLBOX_KEYRING=off
+run_app "$SET_DIR/store"
+click 1073 16
+click 300 415
+xdotool type --delay 80 'correct-horse'
+sleep 0.8
+click 76 481
+sleep 2
+shot settings
+kill $APP; wait $APP 2>/dev/null || true
+kill $SRV 2>/dev/null || true

@@ -136,11 +136,20 @@ pub enum ProfileCmd {
         #[arg(long)]
         deliver_for_real: Option<bool>,
     },
-    /// Store the SMTP password, read from standard input (first line), in the credentials
-    /// file outside the store (mode 0600); an empty line removes it.
+    /// Store the SMTP password, read from standard input (first line), outside the store: in
+    /// the OS keyring where one answers, else in the credentials file (mode 0600); an empty
+    /// line removes it.
     SetPassword {
         /// The transport whose user and server the password is for (default: the first SMTP
         /// transport).
+        #[arg(long)]
+        transport: Option<String>,
+    },
+    /// Test the SMTP transport's logon with the saved settings and password: connect, EHLO,
+    /// STARTTLS, AUTH, QUIT, each step with its result and the server's replies (nothing is
+    /// sent; exit status 1 when a step failed).
+    Test {
+        /// The transport to test (default: the first SMTP transport).
         #[arg(long)]
         transport: Option<String>,
     },

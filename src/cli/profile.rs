@@ -8,7 +8,8 @@ use crate::mapi::flags;
 use crate::profile::{Profile, SmtpSettings, TlsMode, TransportConfig, TransportKind};
 use crate::spooler::{Clock, Command, Event, Spooler};
 use crate::store::Store;
-use crate::transport::credentials;
+use crate::transport::credentials::{self, PasswordState, Secret, Vault};
+use crate::transport::smtp::{ProbeOutcome, probe};
 
 use super::{Cli, ProfileCmd, notices};
 
@@ -111,20 +112,17 @@ pub(super) fn profile(cli: &Cli, store: Store, action: Option<&ProfileCmd>) -> R
                     .context("reading the password from standard input")?;
             }
             let password = line.trim_end_matches(['\r', '\n']);
-            let path = credentials::default_path()?;
             let key = credentials::key(&user, &s.host, s.port);
-            credentials::store_password(&path, &key, Some(password).filter(|p| !p.is_empty()))?;
-            outln!(
-                "password for {key} {} in {} (mode 0600; never in the store)",
-                if password.is_empty() {
-                    "removed"
-                } else {
-                    "stored"
-                },
-                path.display()
-            );
+            let secret = Some(Secret::new(password)).filter(|p| !p.is_empty());
+            let state = Vault::for_user()?.store(&key, secret.as_ref())?;
+            if state.stored {
+                outln!("password for {key} {state} (never in the store)");
+            } else {
+                outln!("password for {key} removed (from the keyring and the credentials file)");
+            }
             return Ok(ExitCode::SUCCESS);
         }
+        Some(ProfileCmd::Test { transport }) => return test(cli, &sp, transport.as_deref()),
     }
     show_profile(cli, &sp)
 }
@@ -132,13 +130,15 @@ pub(super) fn profile(cli: &Cli, store: Store, action: Option<&ProfileCmd>) -> R
 fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
     let p = sp.store().profile();
     let status = sp.status_table();
-    let cred_path = credentials::default_path().ok();
-    let has_password = |s: &SmtpSettings| -> Option<bool> {
+    let vault = Vault::for_user().ok();
+    let cred_path = vault.as_ref().map(|v| v.file().to_path_buf());
+    let password_state = |s: &SmtpSettings| -> Option<Result<PasswordState, String>> {
         let user = s.username.as_deref()?;
-        let path = cred_path.as_deref()?;
-        credentials::password(path, &credentials::key(user, &s.host, s.port))
-            .ok()
-            .map(|p| p.is_some())
+        let key = credentials::key(user, &s.host, s.port);
+        Some(match &vault {
+            Some(v) => v.state(&key).map_err(|e| e.to_string()),
+            None => Err("no configuration directory is known here".into()),
+        })
     };
     if cli.json {
         let transports: Vec<_> = p
@@ -155,7 +155,17 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
                             .into(),
                     );
                     if let TransportKind::Smtp(s) = &t.kind {
-                        o.insert("password_stored".into(), has_password(s).into());
+                        let state = password_state(s);
+                        let stored = state
+                            .as_ref()
+                            .and_then(|r| r.as_ref().ok())
+                            .map(|p| p.stored);
+                        let place = state.map(|r| match r {
+                            Ok(p) => p.holder.to_string(),
+                            Err(e) => e,
+                        });
+                        o.insert("password_stored".into(), stored.into());
+                        o.insert("password_place".into(), place.into());
                     }
                 }
                 v
@@ -208,18 +218,14 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
                 s.username.as_deref().unwrap_or("(none)"),
                 s.timeout_secs
             );
-            if s.username.is_some() {
-                outln!(
-                    "       password: {} ({})",
-                    match has_password(s) {
-                        Some(true) => "stored",
-                        Some(false) => "not stored: run `spoolbox profile set-password`",
-                        None => "unreadable",
-                    },
-                    cred_path
-                        .as_deref()
-                        .map_or_else(|| "no credentials file".into(), |x| x.display().to_string())
-                );
+            match password_state(s) {
+                None => {}
+                Some(Ok(p)) if p.stored => outln!("       password: {p}"),
+                Some(Ok(p)) => outln!(
+                    "       password: not stored: run `spoolbox profile set-password` (it would be kept {})",
+                    p.holder
+                ),
+                Some(Err(e)) => outln!("       password: unreadable: {e}"),
             }
         }
         if let TransportKind::Pickup(s) = &t.kind {
@@ -239,6 +245,60 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
         p.retry.give_up_after_secs
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `profile test`: the saved settings' logon, step by step.
+fn test(cli: &Cli, sp: &Spooler, transport: Option<&str>) -> Result<ExitCode> {
+    let mut p = sp.store().profile().clone();
+    let deliver_for_real = p.deliver_for_real;
+    let Some((_, s)) = smtp_config(&mut p, transport) else {
+        match transport {
+            Some(n) => bail!("no SMTP transport named {n:?} in the profile"),
+            None => {
+                bail!("the profile has no SMTP transport; add one with `spoolbox profile set-smtp`")
+            }
+        }
+    };
+    let report = probe(s, None, deliver_for_real);
+    if cli.json {
+        let steps: Vec<_> = report
+            .steps
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "step": s.stage.label(),
+                    "result": s.outcome.word(),
+                    "detail": s.detail,
+                    "wire": s.wire,
+                })
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "endpoint": report.endpoint,
+                "ok": report.ok(),
+                "steps": steps,
+            }))?
+        );
+    } else {
+        for line in report.lines() {
+            outln!("{line}");
+        }
+        let failed = report
+            .steps
+            .iter()
+            .find(|s| s.outcome == ProbeOutcome::Failed);
+        match failed {
+            Some(f) => outln!("{} failed: {}", f.stage.label(), f.detail),
+            None => outln!("the server accepts this logon"),
+        }
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub(super) fn one_command(sp: &mut Spooler, cmd: Command) -> Result<()> {

@@ -113,6 +113,15 @@ impl Spooler {
             }
             Command::Shutdown => Ok(()),
             Command::Restore(eid) => self.restore(eid),
+            // Headless (the CLI, tests): in place; the worker runs these on a thread.
+            c @ (Command::TestConnection(_)
+            | Command::LookUpPassword(_)
+            | Command::StorePassword(..)) => {
+                for e in super::aside::run(c) {
+                    self.emit(e);
+                }
+                Ok(())
+            }
         };
         if let Err(e) = result {
             self.emit(Event::Error(e.to_string()));

@@ -7,6 +7,8 @@ use jiff::Timestamp;
 use crate::mapi::{EntryId, Message, RecipientState, Step, StepOutcome, TraceCall};
 use crate::profile::{FaultConfig, Profile};
 use crate::store::{Folder, Summary};
+use crate::transport::credentials::{PasswordState, Secret};
+use crate::transport::smtp::ProbeReport;
 
 /// What the UI or CLI asks the spooler to do.
 #[derive(Clone, Debug)]
@@ -82,6 +84,14 @@ pub enum Command {
     /// received mail, the Outbox for a draft, Sent Items for a sent copy when that was not
     /// recorded), as it was: nothing is submitted.
     Restore(EntryId),
+    /// Test a logon with these SMTP settings (Test connection): answered with
+    /// [`Event::ConnectionTested`], off the spooler's loop (`aside.rs`).
+    TestConnection(Box<super::aside::ConnectionTest>),
+    /// Where the password for `user@host:port` is: answered with [`Event::Password`].
+    LookUpPassword(String),
+    /// Store the password for `user@host:port` (the keyring where one answers, else the 0600
+    /// file), or with `None` forget it: answered with a notice and [`Event::Password`].
+    StorePassword(String, Option<Secret>),
 }
 
 /// One row of the status table (`IMAPISession::GetStatusTable`).
@@ -243,4 +253,18 @@ pub enum Event {
     },
     /// Nothing is eligible now; the next timer, if any, fires at this time.
     Idle(Option<Timestamp>),
+    /// What a [`Command::TestConnection`] found.
+    ConnectionTested {
+        /// The test's id.
+        id: u64,
+        /// Each step with its result and the server's replies.
+        report: Box<ProbeReport>,
+    },
+    /// Whether and where a password is stored, or why that is unknown.
+    Password {
+        /// `user@host:port`.
+        key: String,
+        /// Stored or not, and the keyring or the file.
+        state: Result<PasswordState, String>,
+    },
 }

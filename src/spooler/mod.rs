@@ -4,6 +4,7 @@
 //! [`Spooler`] is the synchronous engine; [`worker`] runs it on a named thread behind the
 //! command/event channels that the app, the CLI and the tests all use.
 
+pub mod aside;
 mod commands;
 pub mod demo;
 pub mod error;
@@ -29,6 +30,7 @@ use jiff::Timestamp;
 use crate::mapi::{EntryId, Recipient, Step};
 use crate::store::Store;
 use crate::transport::{self, Transport};
+pub use aside::ConnectionTest;
 pub use error::SpoolerError;
 pub use events::{Command, DebugState, Event, StatusRow};
 
@@ -264,4 +266,5 @@ pub mod view {
     pub use super::reason::{Context as ReasonContext, counts, reason};
     pub use super::steps::rewind;
     pub use super::submit::compose_problem;
+    pub use super::submit::is_smtp_address;
 }

@@ -205,8 +205,7 @@ fn run(
             if matches!(cmd, Command::Shutdown) {
                 return;
             }
-            spooler.handle(cmd);
-            spooler.flush_events();
+            dispatch(spooler, cmd, tx, waker);
         }
         if overflowed.swap(false, Ordering::Relaxed) {
             spooler.handle(Command::Resync);
@@ -240,10 +239,7 @@ fn run(
             crossbeam_channel::select! {
                 recv(cmds) -> cmd => match cmd {
                     Ok(Command::Shutdown) | Err(_) => return,
-                    Ok(cmd) => {
-                        spooler.handle(cmd);
-                        spooler.flush_events();
-                    }
+                    Ok(cmd) => dispatch(spooler, cmd, tx, waker),
                 },
                 recv(done) -> _ => {}
                 default(wait) => {}
@@ -254,13 +250,36 @@ fn run(
             Ok(Command::Shutdown) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
                 return;
             }
-            Ok(cmd) => {
-                spooler.handle(cmd);
-                spooler.flush_events();
-            }
+            Ok(cmd) => dispatch(spooler, cmd, tx, waker),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
         }
     }
+}
+
+/// Hands a command to the spooler, or, for one answered off its loop (a connection test, the
+/// keyring), to a short-lived thread that sends the answer itself: a slow server or keyring
+/// never holds the pipeline.
+fn dispatch(spooler: &mut Spooler, cmd: Command, tx: &Sender<Event>, waker: &Waker) {
+    if cmd.runs_aside() {
+        let answer_tx = tx.clone();
+        let answer_waker = Arc::clone(waker);
+        let spawned = std::thread::Builder::new()
+            .name("spoolbox-aside".into())
+            .spawn(move || {
+                for e in super::aside::run(cmd) {
+                    // Its own thread: it may wait for room (the answers are few and small).
+                    let _ = answer_tx.send(e);
+                }
+                answer_waker();
+            });
+        if let Err(e) = spawned {
+            let _ = tx.try_send(Event::Error(format!("could not start a thread: {e}")));
+            waker();
+        }
+        return;
+    }
+    spooler.handle(cmd);
+    spooler.flush_events();
 }
 
 /// Opens the store at `dir` on the worker thread itself (so the UI never touches the disk)

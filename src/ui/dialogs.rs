@@ -28,6 +28,8 @@ pub enum Purpose {
     OpenStore,
     /// Attach files to a draft.
     Attach(EntryId),
+    /// The pickup folder's directory, for the transport at this place in the Profile form.
+    PickupDir(usize),
 }
 
 impl Purpose {
@@ -39,6 +41,7 @@ impl Purpose {
             Self::ExportTrace(_) => "Export the trace",
             Self::OpenStore => "Open or create a Spoolbox store",
             Self::Attach(_) => "Attach files",
+            Self::PickupDir(_) => "Pickup directory",
         }
     }
 
@@ -148,7 +151,7 @@ impl Dialogs {
                     d = d.add_filter("E-mail message", &["eml"]);
                 }
                 let picked = match purpose {
-                    Purpose::OpenStore => d.pick_folder().map(|p| vec![p]),
+                    Purpose::OpenStore | Purpose::PickupDir(_) => d.pick_folder().map(|p| vec![p]),
                     p if p.saves() => d.save_file().map(|p| vec![p]),
                     _ => d.pick_files(),
                 };

@@ -153,4 +153,11 @@ pub enum Intent {
     UndoDelete,
     /// The answer to "Delete for good?".
     AnswerDelete(bool),
+    // The Profile window (appended).
+    /// Test connection with the settings on screen.
+    TestConnection(Box<crate::spooler::ConnectionTest>),
+    /// Ask where the password for `user@host:port` is.
+    LookUpPassword(String),
+    /// Store (or with `None` forget) the password for `user@host:port`.
+    StorePassword(String, Option<crate::transport::credentials::Secret>),
 }

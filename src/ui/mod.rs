@@ -21,6 +21,7 @@ pub mod notify;
 pub mod order;
 pub mod outbox;
 pub mod persist;
+pub mod settings;
 pub mod status;
 pub mod theme;
 pub mod toolbar;

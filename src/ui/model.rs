@@ -139,6 +139,10 @@ pub struct Model {
     pub confirm_delete: Option<Vec<EntryId>>,
     /// Put the keyboard in the detail once it shows the focused message (Enter on it).
     pub focus_detail: bool,
+    /// The last connection test's answer: (its id, the report).
+    pub connection_test: Option<(u64, crate::transport::smtp::ProbeReport)>,
+    /// Where each password asked about is (`user@host:port`), or why that is unknown.
+    pub passwords: HashMap<String, Result<crate::transport::credentials::PasswordState, String>>,
 }
 
 impl Default for Model {
@@ -176,6 +180,8 @@ impl Default for Model {
             undo: None,
             confirm_delete: None,
             focus_detail: false,
+            connection_test: None,
+            passwords: HashMap::new(),
         }
     }
 }
@@ -287,6 +293,10 @@ impl Model {
             | Event::NdrCreated { .. }
             | Event::RetryScheduled { .. }
             | Event::Trace { .. } => {}
+            Event::ConnectionTested { id, report } => self.connection_test = Some((id, *report)),
+            Event::Password { key, state } => {
+                self.passwords.insert(key, state);
+            }
         }
     }
 

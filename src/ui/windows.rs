@@ -1,11 +1,12 @@
-//! The extra windows: keyboard shortcuts, fault injection, the profile editor, and the two
-//! small ones that ask (the path field, "Send again?").
+//! The extra windows: keyboard shortcuts, fault injection, the Profile window (its form is
+//! `settings/`), and the two small ones that ask (the path field, "Send again?").
 
 use egui::RichText;
 
 use super::Intent;
 use super::dialogs::{PathField, Purpose};
 use super::model::Model;
+use super::settings::{SettingsState, settings_ui};
 use super::theme;
 use crate::profile::{FaultConfig, Profile};
 
@@ -16,10 +17,8 @@ pub struct Windows {
     pub help: bool,
     /// Fault injection.
     pub faults: bool,
-    /// Profile editor.
-    pub profile: bool,
-    /// The profile JSON being edited.
-    pub profile_text: String,
+    /// The Profile window (open or not, and what it edits).
+    pub settings: SettingsState,
     /// Fault panel: the transport being edited.
     pub fault_transport: Option<String>,
     /// Fault panel: its settings.
@@ -27,29 +26,14 @@ pub struct Windows {
 }
 
 impl Windows {
-    /// Opens or closes the profile editor; opening it shows the profile as it is now.
-    pub fn toggle_profile(&mut self, profile: Option<&Profile>) {
-        self.profile = !self.profile;
-        self.profile_text = profile
-            .and_then(|p| serde_json::to_string_pretty(p).ok())
-            .unwrap_or_default();
-    }
-
-    /// True when the profile editor shows the profile as it is (nothing typed).
-    pub fn profile_unedited(&self, profile: Option<&Profile>) -> bool {
-        profile
-            .and_then(|p| serde_json::to_string_pretty(p).ok())
-            .is_some_and(|t| t == self.profile_text)
-    }
-
     /// Escape: closes Help, else Faults, else the profile editor unless its text was edited.
     pub fn close_top(&mut self, profile: Option<&Profile>) {
         if self.help {
             self.help = false;
         } else if self.faults {
             self.faults = false;
-        } else if self.profile && self.profile_unedited(profile) {
-            self.profile = false;
+        } else if self.settings.open && self.settings.unedited(profile) {
+            self.settings.open = false;
         }
     }
 }
@@ -74,12 +58,7 @@ pub fn windows_ui(
         .default_width(380.0)
         .show(&ctx, |ui| faults_ui(ui, model, windows, out));
     windows.faults = open;
-    let mut open = windows.profile;
-    egui::Window::new("Profile")
-        .open(&mut open)
-        .default_size([560.0, 480.0])
-        .show(&ctx, |ui| profile_ui(ui, &mut windows.profile_text, out));
-    windows.profile = open;
+    settings_ui(&ctx, model, &mut windows.settings, out);
 }
 
 /// The path field that stands in for a file dialog that could not open.
@@ -96,6 +75,7 @@ fn path_field_ui(ctx: &egui::Context, field: &mut PathField, out: &mut Vec<Inten
             let several = matches!(field.purpose, Purpose::Import | Purpose::Attach(_));
             let hint = match field.purpose {
                 Purpose::OpenStore => "/path/to/store (created if new)".to_owned(),
+                Purpose::PickupDir(_) => "/path/to/pickup".to_owned(),
                 p => p
                     .suggested_name()
                     .map_or_else(|| "/path/to/file".to_owned(), |n| format!("/path/to/{n}")),
@@ -242,33 +222,4 @@ fn fault_grid_ui(ui: &mut egui::Ui, f: &mut FaultConfig) {
         ui.add(egui::DragValue::new(&mut f.defer_secs).range(0..=86_400));
         ui.end_row();
     });
-}
-
-/// The profile as JSON, checked as it is typed, and Save.
-fn profile_ui(ui: &mut egui::Ui, text: &mut String, out: &mut Vec<Intent>) {
-    ui.label("Transports in priority order with their address types and settings, the coupled store's address types, outbound hooks, the retry policy. The SMTP password is never stored here.");
-    let parsed = serde_json::from_str::<Profile>(text);
-    egui::ScrollArea::vertical()
-        .max_height(360.0)
-        .show(ui, |ui| {
-            ui.add(
-                egui::TextEdit::multiline(text)
-                    .code_editor()
-                    .desired_width(f32::INFINITY)
-                    .desired_rows(20),
-            );
-        });
-    match &parsed {
-        Ok(_) => ui.label(RichText::new("valid profile").color(theme::ok(ui))),
-        Err(e) => {
-            ui.label(RichText::new(format!("not a valid profile: {e}")).color(theme::bad(ui)))
-        }
-    };
-    if ui
-        .add_enabled(parsed.is_ok(), egui::Button::new("Save profile"))
-        .clicked()
-        && let Ok(p) = parsed
-    {
-        out.push(Intent::SaveProfile(Box::new(p)));
-    }
 }

@@ -248,9 +248,11 @@ fn no_panel_imports_the_app_and_the_ui_reads_the_spooler_through_a_short_list() 
     sources(&ui, &mut files);
     assert!(files.len() > 10, "the scan reads the sources");
     // The spooler's command/event contract and its worker, and `spooler::view`: pure
-    // functions of plain data.
+    // functions of plain data. (`ConnectionTest` is the payload of
+    // `Command::TestConnection`.)
     let allowed = [
         "Command",
+        "ConnectionTest",
         "Event",
         "DebugState",
         "StatusRow",

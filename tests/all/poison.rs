@@ -37,6 +37,8 @@ pub fn run_bounded(store: &Path, args: &[&str], env: &[(&str, &Path)], limit: Du
         .args(args)
         .env_remove("SPOOLBOX_FAILPOINT")
         .env_remove("SPOOLBOX_LOG")
+        // Never the user's own keyring: passwords go to the test's credentials file.
+        .env("SPOOLBOX_KEYRING", "off")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -243,6 +245,7 @@ sys.stdout.write(seen.decode("utf-8", "replace"))
         .arg(&store)
         .args(["profile", "set-password"])
         .env("XDG_CONFIG_HOME", &cfg)
+        .env("SPOOLBOX_KEYRING", "off")
         .env_remove("SPOOLBOX_LOG")
         .output()
         .unwrap();

@@ -58,7 +58,7 @@ fn python() -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -68,15 +68,15 @@ fn free_port() -> u16 {
 
 /// A running aiosmtpd, killed when dropped (and stopping by itself after 5 minutes, or when
 /// this process goes away and its stdin closes).
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start(args: &[&str]) -> Self {
+    pub(crate) fn start(args: &[&str]) -> Self {
         Self::start_on(0, args)
     }
 
@@ -187,7 +187,7 @@ fn rcpts(m: &Value) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // A store whose profile sends SMTP to the test server, with a hand-moved clock
 
-fn smtp_profile(host: &str, port: u16) -> Profile {
+pub(crate) fn smtp_profile(host: &str, port: u16) -> Profile {
     Profile {
         sender_name: "Test Sender".into(),
         sender_address: "sender@spoolbox.test".into(),
@@ -343,7 +343,7 @@ fn spoolbox(store: &Path, args: &[&str]) -> Output {
     spoolbox_with(store, args, &[], None)
 }
 
-fn spoolbox_with(
+pub(crate) fn spoolbox_with(
     store: &Path,
     args: &[&str],
     env: &[(&str, &Path)],
@@ -355,6 +355,8 @@ fn spoolbox_with(
         .args(args)
         .env_remove("SPOOLBOX_FAILPOINT")
         .env_remove("SPOOLBOX_LOG")
+        // Never the user's own keyring: passwords go to the test's credentials file.
+        .env("SPOOLBOX_KEYRING", "off")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -371,7 +373,7 @@ fn spoolbox_with(
     child.wait_with_output().unwrap()
 }
 
-fn ok(o: &Output) -> String {
+pub(crate) fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -1860,6 +1862,109 @@ fn auth_password_lives_in_a_0600_file_outside_the_store_and_logs_in() {
     );
 }
 
+/// Issue 17: a distinctive password, after a send with AUTH and a connection test with it
+/// typed, is in its credentials file and nowhere else: not in the store (messages, traces,
+/// the kept bytes), not in any event the window is sent, not in the trace, not in the log
+/// at its most verbose, not in the command line's output.
+#[test]
+fn a_distinctive_password_is_nowhere_but_its_credentials_after_a_send_with_auth() {
+    use spoolbox::spooler::ConnectionTest;
+    use spoolbox::transport::credentials::{self, Secret, Vault};
+    use spoolbox::transport::smtp::SmtpTransport;
+
+    const PW: &str = "Zq8-tangerine-4711-distinctive";
+    let srv = Server::start(&["--auth", &format!("alice:{PW}")]);
+    let token = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("\0alice\0{PW}"),
+    );
+    let mut profile = smtp_profile("127.0.0.1", srv.port);
+    let TransportKind::Smtp(settings) = &mut profile.transports[0].kind else {
+        panic!("SMTP first")
+    };
+    settings.username = Some("alice".into());
+    let settings = settings.clone();
+    // In process: the transport reads the password from a credentials file of its own.
+    let cfg = fast_tempdir();
+    let file = cfg.path().join("spoolbox/credentials.json");
+    Vault::file_only(file.clone(), "test")
+        .store(
+            &credentials::key("alice", "127.0.0.1", srv.port),
+            Some(&Secret::new(PW)),
+        )
+        .unwrap();
+    let mut r = Rig::new(profile);
+    r.sp().drain_events();
+    r.sp().set_transports(vec![Box::new(
+        SmtpTransport::new("SMTP", &["SMTP".to_owned()], settings.clone(), false)
+            .with_credentials_file(file.clone()),
+    )]);
+    let eid = r.submit("Password check", &["ann@example.com"]);
+    let mut events = r.run();
+    assert_eq!(r.outcomes(eid), [RecipientState::Delivered]);
+    // Test connection with the password typed, as the window asks it.
+    r.sp()
+        .handle(Command::TestConnection(Box::new(ConnectionTest {
+            id: 7,
+            settings,
+            password: Some(Secret::new(PW)),
+            deliver_for_real: false,
+        })));
+    events.extend(r.sp().drain_events());
+    let tested = events
+        .iter()
+        .any(|e| matches!(e, Event::ConnectionTested { id: 7, report } if report.ok()));
+    assert!(tested, "the test logged in: {events:?}");
+    let msg = r.load(eid);
+    let mut everything = format!("{events:?}\n{msg:?}");
+    assert!(
+        everything.contains("(credentials not shown)"),
+        "AUTH is in the transcript"
+    );
+    // The command line, logging in with the same file: a message imported and sent with
+    // the log at its most verbose, then its trace, its JSON and the profile.
+    let store = r.root();
+    let eml = cfg.path().join("check.eml");
+    std::fs::write(
+        &eml,
+        "From: Ann <ann@example.org>\r\nTo: bob@example.com\r\nSubject: CLI check\r\n\r\nHello.\r\n",
+    )
+    .unwrap();
+    r.closed(|root| {
+        let env: [(&str, &Path); 2] = [
+            ("XDG_CONFIG_HOME", cfg.path()),
+            ("SPOOLBOX_LOG", Path::new("trace")),
+        ];
+        let eid = eid.to_string();
+        for args in [
+            vec!["import", eml.to_str().unwrap(), "--submit"],
+            vec!["send", "--all"],
+            vec!["trace", &eid],
+            vec!["--json", "show", &eid],
+            vec!["profile"],
+        ] {
+            let o = spoolbox_with(root, &args, &env, None);
+            assert!(o.status.success(), "{args:?}: {o:?}");
+            everything.push_str(&String::from_utf8_lossy(&o.stdout));
+            everything.push_str(&String::from_utf8_lossy(&o.stderr));
+        }
+    });
+    assert!(
+        srv.subjects().iter().any(|s| s == "CLI check"),
+        "the command line logged in and sent too: {:?}",
+        srv.subjects()
+    );
+    for entry in walk(&store) {
+        everything.push_str(&String::from_utf8_lossy(&std::fs::read(&entry).unwrap()));
+    }
+    assert!(!everything.contains(PW), "the password leaked");
+    assert!(!everything.contains(&token), "the AUTH token leaked");
+    assert!(
+        std::fs::read_to_string(&file).unwrap().contains(PW),
+        "it is where it belongs"
+    );
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -1877,7 +1982,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 // TLS: STARTTLS and implicit TLS, with the certificate checked
 
 /// A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `dir`.
-fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let run = |args: &[&str]| {
         let o = Proc::new("openssl")
             .args(args)

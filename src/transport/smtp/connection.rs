@@ -2,7 +2,7 @@
 //! link state shown as the transport status.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::transport::smtp::extension::ClientId;
@@ -10,7 +10,7 @@ use lettre::transport::smtp::extension::ClientId;
 use super::{GUARD_TEXT, Link, SmtpCore, is_loopback_host};
 use crate::mapi::flags::{STATUS_AVAILABLE, STATUS_OFFLINE, STATUS_OUTBOUND_ENABLED};
 use crate::profile::{SmtpSettings, TlsMode};
-use crate::transport::credentials::{self, CredentialsError};
+use crate::transport::credentials::{self, CredentialsError, Secret, Vault};
 use crate::transport::smtp_wire::{Conn, Limits, TlsError, WireError};
 
 /// Why logon failed: the transport goes offline with this as the reason, and the hand-off
@@ -85,16 +85,18 @@ pub(super) enum LogonError {
         /// `host:port` and the TLS mode.
         endpoint: String,
     },
-    /// The credentials file could not be found or read.
+    /// The credentials file could not be found or read (the keyring falls back to it).
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
-    /// The credentials file has no password for this user and server.
-    #[error("no password stored for {key} in {path}; run `spoolbox profile set-password`")]
+    /// No password is stored for this user and server.
+    #[error(
+        "no password stored for {key} (it would be kept {place}); run `spoolbox profile set-password` or type it in Profile…"
+    )]
     NoPassword {
         /// `user@host:port`.
         key: String,
-        /// The credentials file.
-        path: PathBuf,
+        /// Where it would be kept ("in the Secret Service keyring", "in ~/.config/...").
+        place: String,
     },
     /// The server refused the credentials.
     #[error("authentication as {user} at {endpoint} failed: {error}")]
@@ -125,7 +127,7 @@ impl SmtpCore {
         t
     }
 
-    fn host(&self) -> &str {
+    pub(super) fn host(&self) -> &str {
         self.settings.host.trim()
     }
 
@@ -196,84 +198,150 @@ impl SmtpCore {
         Ok(addrs)
     }
 
-    fn password(&self, user: &str) -> Result<String, LogonError> {
-        let path = match &self.credentials {
-            Some(p) => p.clone(),
-            None => credentials::default_path()?,
-        };
-        let key = credentials::key(user, self.host(), self.settings.port);
-        match credentials::password(&path, &key)? {
-            Some(password) => Ok(password),
-            None => Err(LogonError::NoPassword { key, path }),
+    /// Where this transport's passwords are: the user's keyring and credentials file, or
+    /// only the file given with [`super::SmtpTransport::with_credentials_file`].
+    pub(super) fn vault(&self) -> Result<Vault, CredentialsError> {
+        match &self.credentials {
+            Some(p) => Ok(Vault::file_only(p.clone(), "a credentials file was given")),
+            None => Vault::for_user(),
         }
+    }
+
+    /// The key of this server's password: `user@host:port`.
+    pub(super) fn password_key(&self, user: &str) -> String {
+        credentials::key(user, self.host(), self.settings.port)
+    }
+
+    fn password(&self, user: &str) -> Result<Secret, LogonError> {
+        let vault = self.vault()?;
+        let key = self.password_key(user);
+        match vault.lookup(&key)? {
+            (Some(password), _) => Ok(password),
+            (None, holder) => Err(LogonError::NoPassword {
+                key,
+                place: holder.to_string(),
+            }),
+        }
+    }
+
+    /// The TLS configuration when TLS is asked for.
+    pub(super) fn tls_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, LogonError> {
+        match self.settings.tls {
+            TlsMode::None => Ok(None),
+            TlsMode::StartTls | TlsMode::Implicit => crate::transport::smtp_wire::tls_config()
+                .map(Some)
+                .map_err(|reason| LogonError::Tls {
+                    reason,
+                    host: self.host().to_owned(),
+                }),
+        }
+    }
+
+    /// The host without the brackets of an IPv6 literal (the name TLS checks).
+    fn bare_host(&self) -> &str {
+        let host = self.host();
+        host.strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(host)
+    }
+
+    /// Resolves (with the guard), connects (TLS from the first byte when implicit) and reads
+    /// the greeting.
+    pub(super) fn open(&self, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Conn, LogonError> {
+        let addrs = self.resolve()?;
+        let implicit = match (tls, self.settings.tls) {
+            (Some(c), TlsMode::Implicit) => Some((c, self.bare_host())),
+            _ => None,
+        };
+        Conn::connect(addrs.as_slice(), self.limits(), implicit).map_err(|error| {
+            LogonError::Connect {
+                endpoint: self.endpoint(),
+                error,
+            }
+        })
+    }
+
+    /// EHLO (HELO when refused).
+    pub(super) fn hello(&self, conn: &mut Conn) -> Result<(), LogonError> {
+        conn.ehlo(&ClientId::default().to_string())
+            .map_err(|error| LogonError::Ehlo {
+                endpoint: self.endpoint(),
+                error,
+            })
+    }
+
+    /// STARTTLS and the EHLO after it, when asked for (never falling back to plain text);
+    /// true when it ran.
+    pub(super) fn secure(
+        &self,
+        conn: &mut Conn,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<bool, LogonError> {
+        let (TlsMode::StartTls, Some(config)) = (self.settings.tls, tls) else {
+            return Ok(false);
+        };
+        if !conn.offers.starttls {
+            conn.abort();
+            return Err(LogonError::NoStartTls {
+                endpoint: self.endpoint(),
+            });
+        }
+        conn.starttls(config, self.bare_host())
+            .and_then(|()| conn.ehlo(&ClientId::default().to_string()))
+            .map_err(|error| LogonError::StartTls {
+                endpoint: self.endpoint(),
+                error,
+            })?;
+        Ok(true)
+    }
+
+    /// AUTH when a user is configured, with `given` or the stored password; true when it ran.
+    /// A password goes in plain text only to a loopback server.
+    pub(super) fn login(
+        &self,
+        conn: &mut Conn,
+        given: Option<&Secret>,
+    ) -> Result<bool, LogonError> {
+        let Some(user) = self
+            .settings
+            .username
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        else {
+            return Ok(false);
+        };
+        if !conn.is_encrypted() && !is_loopback_host(self.host()) {
+            conn.abort();
+            return Err(LogonError::Unencrypted {
+                endpoint: self.endpoint(),
+            });
+        }
+        let stored;
+        let password = if let Some(p) = given {
+            p
+        } else {
+            stored = self.password(user)?;
+            &stored
+        };
+        conn.auth(user, password.expose())
+            .map_err(|error| LogonError::Auth {
+                user: user.to_owned(),
+                endpoint: self.endpoint(),
+                error,
+            })?;
+        Ok(true)
     }
 
     /// Logon: connect, EHLO, STARTTLS if asked (never falling back to plain text), AUTH if a
     /// user is configured; with whether the server offers PIPELINING.
     pub(super) fn connect(&self) -> Result<(Conn, bool), LogonError> {
-        let addrs = self.resolve()?;
-        let hello = ClientId::default().to_string();
-        let host = self.host();
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|x| x.strip_suffix(']'))
-            .unwrap_or(host);
-        let tls = match self.settings.tls {
-            TlsMode::None => None,
-            TlsMode::StartTls | TlsMode::Implicit => {
-                Some(crate::transport::smtp_wire::tls_config().map_err(|reason| {
-                    LogonError::Tls {
-                        reason,
-                        host: host.to_owned(),
-                    }
-                })?)
-            }
-        };
-        let implicit = match (&tls, self.settings.tls) {
-            (Some(c), TlsMode::Implicit) => Some((c, bare)),
-            _ => None,
-        };
-        let mut conn =
-            Conn::connect(addrs.as_slice(), self.limits(), implicit).map_err(|error| {
-                LogonError::Connect {
-                    endpoint: self.endpoint(),
-                    error,
-                }
-            })?;
-        conn.ehlo(&hello).map_err(|error| LogonError::Ehlo {
-            endpoint: self.endpoint(),
-            error,
-        })?;
-        if let (TlsMode::StartTls, Some(config)) = (self.settings.tls, &tls) {
-            if !conn.offers.starttls {
-                conn.abort();
-                return Err(LogonError::NoStartTls {
-                    endpoint: self.endpoint(),
-                });
-            }
-            conn.starttls(config, bare)
-                .and_then(|()| conn.ehlo(&hello))
-                .map_err(|error| LogonError::StartTls {
-                    endpoint: self.endpoint(),
-                    error,
-                })?;
-        }
+        let tls = self.tls_config()?;
+        let mut conn = self.open(tls.as_ref())?;
+        self.hello(&mut conn)?;
+        self.secure(&mut conn, tls.as_ref())?;
         let pipelining = conn.offers.pipelining;
-        if let Some(user) = self.settings.username.as_deref().filter(|u| !u.is_empty()) {
-            if !conn.is_encrypted() && !is_loopback_host(self.host()) {
-                conn.abort();
-                return Err(LogonError::Unencrypted {
-                    endpoint: self.endpoint(),
-                });
-            }
-            let password = self.password(user)?;
-            conn.auth(user, &password)
-                .map_err(|error| LogonError::Auth {
-                    user: user.to_owned(),
-                    endpoint: self.endpoint(),
-                    error,
-                })?;
-        }
+        self.login(&mut conn, None)?;
         Ok((conn, pipelining))
     }
 

@@ -29,6 +29,9 @@
 
 mod connection;
 mod dialogue;
+mod probe;
+
+pub use probe::{ProbeOutcome, ProbeReport, ProbeStage, ProbeStep, probe, probe_with};
 
 use std::collections::VecDeque;
 use std::net::IpAddr;

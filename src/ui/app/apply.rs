@@ -34,7 +34,7 @@ impl SpoolboxApp {
             Intent::ToggleTheme => self.toggle_theme(),
             Intent::ToggleHelp => self.windows.help = !self.windows.help,
             Intent::ToggleFaults => self.windows.faults = !self.windows.faults,
-            Intent::ToggleProfile => self.windows.toggle_profile(self.model.profile.as_ref()),
+            Intent::ToggleProfile => self.windows.settings.toggle(self.model.profile.as_ref()),
             Intent::PickFile(p) => self.dialogs.open(p),
             Intent::SetFilter(f) => {
                 self.model.filter = f;
@@ -99,6 +99,13 @@ impl SpoolboxApp {
                     self.leave_rows(&eids);
                     self.each(eids, Command::Delete);
                 }
+            }
+            Intent::TestConnection(t) => self.command(Command::TestConnection(t)),
+            Intent::LookUpPassword(key) => self.command(Command::LookUpPassword(key)),
+            Intent::StorePassword(key, secret) => {
+                // The answer says where it is now: ask again then.
+                self.model.passwords.remove(&key);
+                self.command(Command::StorePassword(key, secret));
             }
         }
     }
@@ -308,6 +315,11 @@ impl SpoolboxApp {
                 self.save_draft_now();
                 for p in paths {
                     self.command(Command::AttachFile(eid, p));
+                }
+            }
+            Purpose::PickupDir(i) => {
+                if let Some(p) = paths.first() {
+                    self.windows.settings.set_pickup_dir(i, p);
                 }
             }
         }

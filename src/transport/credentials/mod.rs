@@ -1,12 +1,19 @@
-//! SMTP passwords, kept out of the store: a JSON file in the user's configuration directory
+//! SMTP passwords, kept out of the store: in the OS keyring where one answers ([`Vault`],
+//! `vault.rs`), else in a JSON file in the user's configuration directory
 //! (`$XDG_CONFIG_HOME/spoolbox/credentials.json` on Linux), mode 0600, written atomically.
 //! The store's JSON only names the user; a store copied or attached to a bug report carries
 //! no secret. A file that others can read is refused, as ssh refuses such a key.
+
+mod vault;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+pub use vault::{
+    FileReason, Holder, KEYRING_ENV, KEYRING_NAME, PasswordState, SERVICE, Secret, Vault, tilde,
+};
 
 /// Why a password could not be read or stored.
 #[derive(Debug, thiserror::Error)]

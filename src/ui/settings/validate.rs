@@ -1,0 +1,287 @@
+//! The form's checks, one per kind of field: each takes the text as typed and returns the
+//! value, or what is wrong in words a user reads ("the port is a number from 1 to 65535").
+
+use std::net::IpAddr;
+
+use crate::spooler::view::is_smtp_address;
+
+/// The port: 1 to 65535.
+pub fn port(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err("the port is a number from 1 to 65535".into()),
+    }
+}
+
+/// The longest timeout the form takes, in seconds.
+pub const MAX_TIMEOUT: u64 = 3600;
+
+/// The timeout: whole seconds, 1 to [`MAX_TIMEOUT`].
+pub fn timeout(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(t) if (1..=MAX_TIMEOUT).contains(&t) => Ok(t),
+        _ => Err(format!(
+            "the timeout is a number of seconds from 1 to {MAX_TIMEOUT}"
+        )),
+    }
+}
+
+/// The server's host: a name or an address; empty leaves SMTP unconfigured (it declines and
+/// the next transport takes its recipients).
+pub fn host(text: &str) -> Result<String, String> {
+    let h = text.trim();
+    if h.is_empty() {
+        return Ok(String::new());
+    }
+    let bare = h.strip_prefix('[').and_then(|x| x.strip_suffix(']'));
+    if bare.unwrap_or(h).parse::<IpAddr>().is_ok() {
+        return Ok(h.to_owned());
+    }
+    if let Some((name, port)) = h.rsplit_once(':')
+        && !name.contains(':')
+        && port.parse::<u16>().is_ok()
+    {
+        return Err("the port goes in the Port field, not after the host".into());
+    }
+    if h.contains("://") || h.contains('/') {
+        return Err("only the server's name, like smtp.example.org (no smtp://, no path)".into());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if h.len() <= 253 && h.trim_end_matches('.').split('.').all(label_ok) {
+        Ok(h.to_owned())
+    } else {
+        Err("not a host name or IP address (like smtp.example.org or 127.0.0.1)".into())
+    }
+}
+
+/// The AUTH user name: empty for none; no spaces or line breaks.
+pub fn user(text: &str) -> Result<Option<String>, String> {
+    let u = text.trim();
+    if u.chars().any(char::is_whitespace) {
+        return Err("a user name has no spaces".into());
+    }
+    Ok(Some(u.to_owned()).filter(|u| !u.is_empty()))
+}
+
+/// The sender's address.
+pub fn email(text: &str) -> Result<String, String> {
+    let a = text.trim();
+    if a.is_empty() {
+        return Err("the sender's address is needed, like name@example.org".into());
+    }
+    if is_smtp_address(a) {
+        Ok(a.to_owned())
+    } else {
+        Err("not an email address (like name@example.org)".into())
+    }
+}
+
+/// The sender's display name: one line.
+pub fn display_name(text: &str) -> Result<String, String> {
+    let n = text.trim();
+    if n.chars().any(char::is_control) {
+        return Err("the name is one line, without tabs or line breaks".into());
+    }
+    Ok(n.to_owned())
+}
+
+/// The pickup directory: a path, inside the store when relative.
+pub fn directory(text: &str) -> Result<String, String> {
+    let d = text.trim();
+    if d.is_empty() {
+        Err("type a directory, or choose one".into())
+    } else {
+        Ok(d.to_owned())
+    }
+}
+
+/// A duration: `90` or `90s` seconds, `15m`, `2h`, `5d`; at least one second.
+pub fn duration(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let bad = || "a duration such as 90s, 15m, 2h or 5d".to_owned();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t.as_str(), "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit.trim() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        _ => return Err(bad()),
+    };
+    match n.checked_mul(mult) {
+        Some(0) => Err("at least one second".into()),
+        Some(s) => Ok(s),
+        None => Err(bad()),
+    }
+}
+
+/// `secs` in its largest whole unit: `90s`, `15m`, `2h`, `5d`.
+pub fn format_duration(secs: u64) -> String {
+    match secs {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// The retry policy's delays together: the first no longer than the longest, the longest
+/// no longer than the time before giving up. `None` when they agree.
+pub fn retry_order(first: u64, max: u64, give_up: u64) -> Option<(RetryField, String)> {
+    if first > max {
+        Some((
+            RetryField::Max,
+            "the longest delay is shorter than the first one".into(),
+        ))
+    } else if max > give_up {
+        Some((
+            RetryField::GiveUp,
+            "giving up comes before the longest delay has passed once".into(),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The retry policy's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RetryField {
+    /// The first delay.
+    First,
+    /// The longest delay.
+    Max,
+    /// Give up after.
+    GiveUp,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn a_port_is_a_number_from_1_to_65535() {
+        assert_eq!(port(" 587 "), Ok(587));
+        assert_eq!(port("65535"), Ok(65535));
+        for bad in ["0", "65536", "-1", "25a", "", "smtp"] {
+            assert_eq!(
+                port(bad),
+                Err("the port is a number from 1 to 65535".into()),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_timeout_is_whole_seconds_within_an_hour() {
+        assert_eq!(timeout("30"), Ok(30));
+        assert_eq!(
+            timeout("0"),
+            Err("the timeout is a number of seconds from 1 to 3600".into())
+        );
+        assert!(timeout("3601").is_err());
+        assert!(timeout("1.5").is_err());
+    }
+
+    #[test]
+    fn hosts_are_names_or_addresses_and_a_port_after_the_host_is_pointed_out() {
+        for good in [
+            "smtp.example.org",
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+            "mail-1.x_y.org.",
+        ] {
+            assert_eq!(host(good).as_deref(), Ok(good), "{good}");
+        }
+        assert_eq!(host("  "), Ok(String::new()), "empty: unconfigured");
+        assert_eq!(
+            host("smtp.example.org:587"),
+            Err("the port goes in the Port field, not after the host".into())
+        );
+        assert!(host("smtp://x.org").unwrap_err().contains("no smtp://"));
+        for bad in ["smtp example.org", "-x.org", "a..b", "x@y.org"] {
+            assert_eq!(
+                host(bad),
+                Err("not a host name or IP address (like smtp.example.org or 127.0.0.1)".into()),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_address_that_is_not_one_says_so() {
+        assert_eq!(email(" user@localhost "), Ok("user@localhost".into()));
+        assert_eq!(email("ann@example.org"), Ok("ann@example.org".into()));
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.org",
+            "ann example@x.org",
+            "ann@example",
+        ] {
+            assert_eq!(
+                email(bad),
+                Err("not an email address (like name@example.org)".into()),
+                "{bad}"
+            );
+        }
+        assert!(
+            email("")
+                .unwrap_err()
+                .starts_with("the sender's address is needed")
+        );
+    }
+
+    #[test]
+    fn users_names_and_directories() {
+        assert_eq!(user(""), Ok(None));
+        assert_eq!(user(" alice "), Ok(Some("alice".into())));
+        assert_eq!(user("al ice"), Err("a user name has no spaces".into()));
+        assert!(display_name("Ann\nB").is_err());
+        assert_eq!(display_name(" Ann B "), Ok("Ann B".into()));
+        assert_eq!(
+            directory(" "),
+            Err("type a directory, or choose one".into())
+        );
+    }
+
+    #[test]
+    fn durations_read_units_and_write_the_largest() {
+        assert_eq!(duration("60"), Ok(60));
+        assert_eq!(duration("90s"), Ok(90));
+        assert_eq!(duration("15m"), Ok(900));
+        assert_eq!(duration("2 h"), Ok(7200));
+        assert_eq!(duration("5d"), Ok(432_000));
+        assert_eq!(duration("0"), Err("at least one second".into()));
+        assert_eq!(
+            duration("soon"),
+            Err("a duration such as 90s, 15m, 2h or 5d".into())
+        );
+        assert_eq!(format_duration(60), "1m");
+        assert_eq!(format_duration(432_000), "5d");
+        assert_eq!(format_duration(90), "90s");
+        assert_eq!(
+            retry_order(120, 60, 600).map(|(f, _)| f),
+            Some(RetryField::Max)
+        );
+        assert_eq!(
+            retry_order(60, 7200, 3600).map(|(f, _)| f),
+            Some(RetryField::GiveUp)
+        );
+        assert_eq!(retry_order(60, 3600, 432_000), None);
+    }
+}
