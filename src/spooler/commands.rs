@@ -1,12 +1,10 @@
-//! Command handling: [`Spooler::handle`] and the per-command helpers (drafts, import and
-//! export, source, hold, delete, move, traces).
-
-use std::fmt::Write as _;
+//! Command handling: [`Spooler::handle`] and the per-command helpers (drafts, send now,
+//! faults, hold, delete, restore, move); file work (import, export, source, traces) is in
+//! `files.rs`.
 
 use jiff::Timestamp;
 
-use crate::eml;
-use crate::mapi::{EntryId, Message, MessageState, TraceCall};
+use crate::mapi::{EntryId, Message, MessageState};
 use crate::spooler::error::SpoolerError;
 use crate::store::{Patch, StoreError};
 use crate::transport;
@@ -274,7 +272,7 @@ impl Spooler {
 
     /// A new draft in the Outbox whose sent copy goes to Sent Items, filled in by `fill`,
     /// saved and announced ([`Event::DraftCreated`]).
-    fn create_draft(
+    pub(super) fn create_draft(
         &mut self,
         subject: &str,
         fill: impl FnOnce(&mut Message),
@@ -293,143 +291,6 @@ impl Spooler {
         self.changed(&m);
         self.emit(Event::DraftCreated(eid));
         Ok(m)
-    }
-
-    /// Imports an `.eml` file as a draft in the Outbox (sent copy to Sent Items, as a new
-    /// draft gets); answered with [`Event::DraftCreated`] and the draft's summary.
-    ///
-    /// # Errors
-    /// An unreadable file, or one that is not a message ([`eml::ImportError`]).
-    pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, SpoolerError> {
-        // At most one byte past the cap: enough to know the file is too large, never the
-        // whole of `/dev/zero` or a disk image.
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(
-                std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?,
-                eml::MAX_IMPORT_BYTES as u64 + 1,
-            ),
-            &mut bytes,
-        )
-        .map_err(|e| StoreError::io(path, e))?;
-        let parsed = eml::import(&bytes).map_err(|source| SpoolerError::Import {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let subject = parsed.subject.clone();
-        let unusable = parsed.unusable.clone();
-        let m = self.create_draft(&subject, |m| {
-            m.body = parsed.body;
-            m.recipients = parsed.recipients;
-            m.attachments = parsed.attachments;
-        })?;
-        let eid = m.entry_id;
-        let mut text = format!(
-            "imported {} as draft {eid}: {} recipient(s), {} attachment(s)",
-            path.display(),
-            m.recipients.len(),
-            m.attachments.len()
-        );
-        if !unusable.is_empty() {
-            // Never dropped without a word: what an address header held that is no address.
-            let _ = write!(
-                text,
-                "; not imported as recipients (no usable address): {}",
-                unusable.join("; ")
-            );
-        }
-        self.emit(Event::Notice(text));
-        Ok(eid)
-    }
-
-    /// The message as RFC 5322 text, as `export` writes it (Bcc kept, non-Internet rows left
-    /// out, `Date:` the submit time, so the same message always reads the same).
-    fn render_export(&self, eid: EntryId) -> Result<eml::Rendered, SpoolerError> {
-        let msg = self.store.peek(eid)?;
-        let p = self.store.profile();
-        let sender = (p.sender_name.clone(), p.sender_address.clone());
-        let rows: Vec<u32> = msg
-            .recipients
-            .iter()
-            .filter(|r| !r.is_p1())
-            .map(|r| r.row_id)
-            .collect();
-        let opts = eml::RenderOptions {
-            keep_bcc: true,
-            skip_invalid: true,
-            date: msg.client_submit_time().map(std::time::SystemTime::from),
-        };
-        eml::render_with(&msg, &rows, &sender, opts)
-            .map_err(|source| SpoolerError::Export { eid, source })
-    }
-
-    /// The Source tab's text: the exact bytes of the last hand-off, or for a message not
-    /// handed over yet, rendered as `export` writes it.
-    fn source(&mut self, eid: EntryId) {
-        let revision = self.store.summary(eid).map_or(0, |s| s.revision);
-        if let Some((path, bytes)) = self.kept_bytes(eid) {
-            tracing::debug!("source of {eid}: the bytes kept as {path}");
-            self.emit(Event::Source {
-                eid,
-                revision,
-                text: Ok(String::from_utf8_lossy(&bytes).into_owned()),
-                preview: false,
-            });
-            return;
-        }
-        let text = self.render_export(eid).map(|out| {
-            let mut t = String::from_utf8_lossy(&out.bytes).into_owned();
-            if !out.left_out.is_empty() {
-                t = format!(
-                    "(left out, not Internet addresses: {})\n\n{t}",
-                    out.left_out.join(", ")
-                );
-            }
-            t
-        });
-        self.emit(Event::Source {
-            eid,
-            revision,
-            text: text.map_err(|e| e.to_string()),
-            preview: true,
-        });
-    }
-
-    /// The exact bytes of the last hand-off that carried the message out (kept under `sent/`
-    /// by the transport), with their path relative to the store.
-    fn kept_bytes(&self, eid: EntryId) -> Option<(String, Vec<u8>)> {
-        let msg = self.store.peek(eid).ok()?;
-        let rel = msg.trace.iter().rev().find_map(|c| c.bytes.clone())?;
-        // Only a name under `sent/` that the transport wrote: never a path out of the store.
-        let name = rel.strip_prefix("sent/")?;
-        if name.contains('/') || name.starts_with('.') {
-            return None;
-        }
-        let bytes =
-            crate::durable::fs::read_regular(&self.store.root().join("sent").join(name)).ok()?;
-        Some((rel, bytes))
-    }
-
-    fn export_eml(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), SpoolerError> {
-        if let Some((kept, bytes)) = self.kept_bytes(eid) {
-            std::fs::write(path, &bytes).map_err(|e| StoreError::io(path, e))?;
-            self.emit(Event::Notice(format!(
-                "message {eid} exported to {}: the exact bytes of its last hand-off ({kept})",
-                path.display()
-            )));
-            return Ok(());
-        }
-        let out = self.render_export(eid)?;
-        std::fs::write(path, &out.bytes).map_err(|e| StoreError::io(path, e))?;
-        let mut text = format!("message {eid} exported to {}", path.display());
-        if !out.left_out.is_empty() {
-            text = format!(
-                "{text}; left out (not Internet addresses): {}",
-                out.left_out.join(", ")
-            );
-        }
-        self.emit(Event::Notice(text));
-        Ok(())
     }
 
     fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), SpoolerError> {
@@ -592,60 +453,4 @@ impl Spooler {
         self.changed(&m);
         Ok(())
     }
-
-    fn export_trace(&mut self, eid: EntryId, path: &std::path::Path) -> Result<(), SpoolerError> {
-        let text = self.trace_text(eid)?;
-        std::fs::write(path, text).map_err(|e| StoreError::io(path, e))?;
-        self.emit(Event::Notice(format!(
-            "trace of message {eid} saved to {}",
-            path.display()
-        )));
-        Ok(())
-    }
-
-    /// The trace of a message as text, one call per line (also for deleted messages).
-    ///
-    /// # Errors
-    /// When neither the message nor a saved trace exists.
-    pub fn trace_text(&mut self, eid: EntryId) -> Result<String, SpoolerError> {
-        let calls = self.trace_of(eid)?;
-        Ok(trace_text(&calls))
-    }
-
-    /// The recorded MAPI calls of a message; for a message deleted by `DoSentMail`, the trace
-    /// saved beside the store when it was deleted.
-    ///
-    /// # Errors
-    /// When neither exists.
-    pub fn trace_of(&mut self, eid: EntryId) -> Result<Vec<TraceCall>, SpoolerError> {
-        if self.store.summary(eid).is_some() {
-            return Ok(self.store.load(eid)?.trace);
-        }
-        Ok(self.store.kept_trace(eid)?)
-    }
-}
-
-/// One recorded call as a line of text: its time, its step and the call.
-pub fn trace_line(c: &TraceCall) -> String {
-    format!(
-        "{}  {:<20} {c}",
-        c.at.strftime("%H:%M:%S%.3f"),
-        c.step.name()
-    )
-}
-
-/// Recorded calls as text, one call per line, with the bytes handed over and the wire
-/// transcript under each hand-off (what Export trace… writes and Copy all copies).
-pub fn trace_text(calls: &[TraceCall]) -> String {
-    let mut out = String::new();
-    for c in calls {
-        let _ = writeln!(out, "{}", trace_line(c));
-        if let Some(b) = &c.bytes {
-            let _ = writeln!(out, "{:14}{:<20} the bytes handed over: {b}", "", "");
-        }
-        for line in &c.transcript {
-            let _ = writeln!(out, "{:14}{:<20} | {line}", "", "");
-        }
-    }
-    out
 }

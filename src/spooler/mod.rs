@@ -9,6 +9,7 @@ mod commands;
 pub mod demo;
 pub mod error;
 pub mod events;
+mod files;
 mod handoff;
 mod held;
 mod publish;
@@ -262,7 +263,7 @@ pub(crate) fn pending(r: &Recipient) -> bool {
 /// functions of plain data (a summary, a message, a recipient row), no spooler state. The UI
 /// imports these from here, so its dependency on the spooler is this short list.
 pub mod view {
-    pub use super::commands::{trace_line, trace_text};
+    pub use super::files::{trace_line, trace_text};
     pub use super::reason::{Context as ReasonContext, counts, reason};
     pub use super::steps::rewind;
     pub use super::submit::compose_problem;
