@@ -148,7 +148,25 @@ pub(super) fn pipeline_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut V
 
 /// Reports and local deliveries never go through the send pipeline: say what they are.
 fn received_ui(ui: &mut Ui, msg: &Message) {
-    if let Some(orig) = msg.embedded.as_deref() {
+    let class = msg.message_class().to_ascii_uppercase();
+    if class.starts_with("REPORT.") {
+        ui.label(
+            RichText::new(format!(
+                "For the sender: {} <{}> (PR_RECEIVED_BY_*); the rows below are the recipients it reports on.",
+                msg.props.text_or_empty(tags::PR_RECEIVED_BY_NAME),
+                msg.props.text_or_empty(tags::PR_RECEIVED_BY_EMAIL_ADDRESS)
+            ))
+            .color(theme::muted(ui)),
+        );
+    }
+    if class.starts_with("REPORT.") && class.rsplit_once('.').is_some_and(|(_, k)| k == "DR") {
+        ui.label(RichText::new(format!(
+            "Delivery report ({}) for \"{}\": delivered to {} recipient(s).",
+            msg.message_class(),
+            msg.props.text_or_empty(tags::PR_ORIGINAL_SUBJECT),
+            msg.recipients.len()
+        )));
+    } else if let Some(orig) = msg.embedded.as_deref() {
         ui.label(RichText::new(format!(
             "Non-delivery report ({}) for message {} \"{}\": {} recipient(s) could not be reached.",
             msg.message_class(),
