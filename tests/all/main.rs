@@ -14,6 +14,7 @@ mod panels;
 mod pipeline;
 mod poison;
 mod realfs;
+mod reports;
 mod smtp;
 mod store;
 mod ui;

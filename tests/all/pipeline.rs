@@ -359,7 +359,7 @@ impl Spec {
 }
 
 /// The simulated fax, with its preprocessor, behind the recorder.
-fn fax_spec() -> Spec {
+pub(crate) fn fax_spec() -> Spec {
     Spec {
         name: "Fax",
         types: vec!["FAX"],
