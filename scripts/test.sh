@@ -18,20 +18,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# aiosmtpd, the real SMTP server the tests start (tests/fixtures/smtp_server.py): into the
-# python3 on PATH where pip may install, else into a venv under target/ (Debian's own python3
-# refuses pip as "externally managed"); the tests find it through SPOOLBOX_TEST_PYTHON.
-if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1 \
-   && ! python3 -m pip install --quiet --disable-pip-version-check aiosmtpd >/dev/null 2>&1; then
+# aiosmtpd, the real SMTP server the tests start (tests/fixtures/smtp_server.py), and
+# mail-parser, which reads exported reports back (tests/all/reports.rs): into the python3 on
+# PATH where pip may install, else into a venv under target/ (Debian's own python3 refuses pip
+# as "externally managed"); the tests find it through SPOOLBOX_TEST_PYTHON.
+pydeps=(aiosmtpd mail-parser)
+has_pydeps() { "$1" -c 'import aiosmtpd, mailparser' >/dev/null 2>&1; }
+if ! has_pydeps python3 \
+   && ! { python3 -m pip install --quiet --disable-pip-version-check "${pydeps[@]}" >/dev/null 2>&1 \
+          && has_pydeps python3; }; then
   venv=target/smtp-venv
-  if ! "$venv/bin/python3" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  if ! has_pydeps "$venv/bin/python3"; then
     if ! python3 -m venv "$venv" >/dev/null 2>&1; then
       SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
       $SUDO apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
       rm -rf "$venv"; python3 -m venv "$venv"
     fi
-    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check aiosmtpd
+    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "${pydeps[@]}"
   fi
   SPOOLBOX_TEST_PYTHON="$PWD/$venv/bin/python3"; export SPOOLBOX_TEST_PYTHON
 fi

@@ -203,11 +203,19 @@ fn print_event(cli: &Cli, sp: &Spooler, e: &Event) {
                 outcome.label()
             );
         }
-        Event::NdrCreated { eid, ndr } => outln!(
-            "{:>6}    non-delivery report {} written to Inbox",
-            eid.0,
-            ndr.0
-        ),
+        Event::NdrCreated { eid, ndr } => {
+            // Filed where PR_REPORT_ENTRYID says, else in the Inbox.
+            let folder = sp
+                .store()
+                .summary(*ndr)
+                .and_then(|s| sp.store().folder(s.folder))
+                .map_or_else(|| "its folder".to_owned(), |f| f.name.clone());
+            outln!(
+                "{:>6}    non-delivery report {} written to {folder}",
+                eid.0,
+                ndr.0
+            );
+        }
         Event::RetryScheduled {
             eid,
             at,

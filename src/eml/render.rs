@@ -79,7 +79,9 @@ pub fn render(
     render_with(msg, rows, sender, RenderOptions::default()).map(|r| r.bytes)
 }
 
-/// Renders `msg` for the rows `rows`, from `sender` (name, address), as `opts` say.
+/// Renders `msg` for the rows `rows`, from `sender` (name, address), as `opts` say. A
+/// delivery status report (`REPORT.*.NDR`/`.DR`) is rendered as RFC 3464 `multipart/report`,
+/// from the reporting MTA to the originator it names (`rows` and `sender` are not used).
 ///
 /// One message can never stop the queue: a panic while building it (a bug here or in
 /// lettre) is caught and answered as an error naming it, like any other render failure.
@@ -94,7 +96,13 @@ pub fn render_with(
     opts: RenderOptions,
 ) -> Result<Rendered, RenderError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        render_unguarded(msg, rows, sender, opts)
+        if super::report::is_delivery_report(msg.message_class()) {
+            // A report is addressed to its originator, whatever rows it lists (export, the
+            // Source tab and every transport render it this way).
+            Ok(super::report::render_report(msg, opts))
+        } else {
+            render_unguarded(msg, rows, sender, opts)
+        }
     }))
     .unwrap_or_else(|p| Err(RenderError::Panicked(panic_text(p.as_ref()))))
 }
@@ -134,7 +142,7 @@ fn render_unguarded(
     let mut b = lettre::Message::builder()
         .from(from)
         .date(opts.date.unwrap_or_else(SystemTime::now))
-        .message_id(Some(format!("<spoolbox.{}@spoolbox.local>", msg.entry_id)));
+        .message_id(Some(super::report::message_id(msg.entry_id)));
     if opts.keep_bcc {
         b = b.keep_bcc();
     }

@@ -16,7 +16,7 @@ pub enum Step {
     SetLockState,
     /// `IXPLogon::SubmitMessage`/`EndMessage` on each matching transport.
     Transmit,
-    /// Reports for recipients nobody could deliver to.
+    /// Reports: the NDR for recipients nobody could deliver to, and the DR when one was asked for.
     NonDeliveryReport,
     /// `RemovePreprocessInfo` (only with `PR_PREPROCESS`).
     RemovePreprocessInfo,
@@ -87,8 +87,11 @@ impl Step {
                  match, showing it only its recipients as PR_RESPONSIBILITY FALSE; then EndMessage."
             }
             Self::NonDeliveryReport => {
-                "One NDR in Inbox for recipients that failed for good or that no transport \
-                 accepted, unless PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED is FALSE."
+                "IMAPISupport::StatusRecips: one NDR (the message as submitted embedded) for \
+                 recipients that failed for good or that no transport accepted, unless \
+                 PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED is FALSE; one DR for those \
+                 delivered when PR_ORIGINATOR_DELIVERY_REPORT_REQUESTED is TRUE. Both go to the \
+                 sender, filed in the PR_REPORT_ENTRYID folder, else the Inbox."
             }
             Self::RemovePreprocessInfo => {
                 "Each preprocessor that ran removes what it added. Skipped unless PR_PREPROCESS."

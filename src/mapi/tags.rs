@@ -315,8 +315,8 @@ properties! {
         "Why delivery to this recipient failed, as text for the non-delivery report.";
     PR_NDR_REASON_CODE = 0x0C040003, "PidTagNonDeliveryReportReasonCode", NdrReason,
         "Why delivery to this recipient failed, as a MAPI_REASON_* code.";
-    PR_NDR_DIAG_CODE = 0x0C050003, "PidTagNonDeliveryReportDiagCode", None,
-        "Diagnostic code (X.400 style) for a recipient delivery failed for.";
+    PR_NDR_DIAG_CODE = 0x0C050003, "PidTagNonDeliveryReportDiagCode", NdrDiag,
+        "Diagnostic code (X.400 style, MAPI_DIAG_*) for a recipient delivery failed for.";
     PR_ORIGINAL_SUBJECT = 0x0049001F, "PidTagOriginalSubject", None,
         "On a report, the subject of the message it reports on.";
     PR_ORIGINAL_SUBMIT_TIME = 0x004E0040, "PidTagOriginalSubmitTime", None,
@@ -327,6 +327,14 @@ properties! {
         "On a report, the Cc names of the message it reports on.";
     PR_ORIGINAL_DISPLAY_BCC = 0x0072001F, "PidTagOriginalDisplayBcc", None,
         "On a report, the Bcc names of the message it reports on.";
+    PR_REPORT_TAG = 0x00310102, "PidTagReportTag", None,
+        "On a report, what ties it to the message it reports on (here: that message's entry id).";
+    PR_RECEIVED_BY_NAME = 0x0040001F, "PidTagReceivedByName", None,
+        "Name of whoever the message (here: a report) was delivered to: the original's sender.";
+    PR_RECEIVED_BY_ADDRTYPE = 0x0075001F, "PidTagReceivedByAddressType", None,
+        "Address type of whoever the message (here: a report) was delivered to.";
+    PR_RECEIVED_BY_EMAIL_ADDRESS = 0x0076001F, "PidTagReceivedByEmailAddress", None,
+        "Address of whoever the message (here: a report) was delivered to.";
     PR_IPM_OUTBOX_ENTRYID = 0x35E20102, "PidTagIpmOutboxEntryId", None,
         "The store's Outbox folder, where outgoing messages are composed.";
     PR_IPM_SENTMAIL_ENTRYID = 0x35E40102, "PidTagIpmSentMailEntryId", None,

@@ -4,7 +4,10 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use crate::mapi::tags::{PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_SENTMAIL_ENTRYID};
+use crate::mapi::tags::{
+    PR_DEFERRED_SEND_TIME, PR_DELETE_AFTER_SUBMIT, PR_ORIGINATOR_DELIVERY_REPORT_REQUESTED,
+    PR_SENTMAIL_ENTRYID,
+};
 use crate::mapi::{Message, PropValue, Recipient, RecipientKind};
 use crate::profile::Profile;
 use crate::spooler::SpoolerError;
@@ -19,6 +22,10 @@ struct Demo {
 }
 
 #[derive(Deserialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the demo file's switches, one per branch it shows"
+)]
 struct DemoMessage {
     subject: String,
     body: String,
@@ -32,6 +39,9 @@ struct DemoMessage {
     delete_after_submit: bool,
     #[serde(default)]
     deferred_minutes: Option<i64>,
+    /// Asks for a delivery report (`PR_ORIGINATOR_DELIVERY_REPORT_REQUESTED`).
+    #[serde(default)]
+    delivery_report: bool,
     #[serde(default = "yes")]
     submit: bool,
 }
@@ -93,6 +103,10 @@ pub fn seed(store: &mut Store) -> Result<()> {
         }
         if d.delete_after_submit {
             msg.props.set_bool(PR_DELETE_AFTER_SUBMIT, true);
+        }
+        if d.delivery_report {
+            msg.props
+                .set_bool(PR_ORIGINATOR_DELIVERY_REPORT_REQUESTED, true);
         }
         if let Some(m) = d.deferred_minutes {
             msg.props.set_time(

@@ -16,6 +16,7 @@ mod panels;
 mod pipeline;
 mod poison;
 mod realfs;
+mod reports;
 mod settings;
 mod smtp;
 mod store;

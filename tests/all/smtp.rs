@@ -44,9 +44,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The Python that has aiosmtpd: `SPOOLBOX_TEST_PYTHON`, else the venv scripts/test.sh makes
-/// where pip refuses the system Python, else `python3`.
-fn python() -> PathBuf {
+/// The Python that has aiosmtpd and mail-parser: `SPOOLBOX_TEST_PYTHON`, else the venv
+/// scripts/test.sh makes where pip refuses the system Python, else `python3`.
+pub(crate) fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("SPOOLBOX_TEST_PYTHON") {
         return PathBuf::from(p);
     }

@@ -5,6 +5,7 @@
     reason = "the tables name nearly every constant"
 )]
 use super::constants::*;
+use super::diag::NDR_DIAGS;
 
 /// How a numeric property value (or a flag word passed to a pipeline call) is decoded for
 /// display; see [`decode`].
@@ -29,6 +30,8 @@ pub enum FlagKind {
     ResourceType,
     /// `PR_NDR_REASON_CODE` enumeration (`MAPI_REASON_*`).
     NdrReason,
+    /// `PR_NDR_DIAG_CODE` enumeration (`MAPI_DIAG_*`), a signed value.
+    NdrDiag,
     /// `PR_PRIORITY` enumeration (`PRIO_*`), a signed value.
     Priority,
     /// `PR_DEFERRED_SEND_UNITS` enumeration (minutes, hours, days, weeks).
@@ -261,6 +264,7 @@ pub fn names(kind: FlagKind) -> &'static [(u32, &'static str)] {
         FlagKind::ResourceFlags => RESOURCE_FLAGS,
         FlagKind::ResourceType => RESOURCE_TYPES,
         FlagKind::NdrReason => NDR_REASONS,
+        FlagKind::NdrDiag => NDR_DIAGS,
         FlagKind::Priority => PRIORITIES,
         FlagKind::DeferredSendUnits => DEFERRED_SEND_UNITS,
         FlagKind::MsgStatus => MSG_STATUS,
@@ -277,7 +281,8 @@ pub fn names(kind: FlagKind) -> &'static [(u32, &'static str)] {
 ///
 /// * Bit sets: the names of the set bits joined with `" | "` in ascending bit order, unknown
 ///   leftover bits as one trailing hex term (`"MSGFLAG_READ | 0x00100000"`); zero is `"0"`.
-/// * Enumerations (`ResourceType`, `NdrReason`, `Priority` read as `i32`, `DeferredSendUnits`,
+/// * Enumerations (`ResourceType`, `NdrReason`, `NdrDiag` and `Priority` read as `i32`,
+///   `DeferredSendUnits`,
 ///   `ObjectType`): the value's name, else the decimal number.
 /// * `RecipientType`: the enumeration name of the low part followed by the `MAPI_P1` /
 ///   `MAPI_SUBMITTED` bits (`0x80000001` → `"MAPI_TO | MAPI_SUBMITTED"`).
@@ -299,6 +304,10 @@ pub fn decode(kind: FlagKind, value: u32) -> String {
         FlagKind::NdrReason => decode_enum(NDR_REASONS, value),
         FlagKind::DeferredSendUnits => decode_enum(DEFERRED_SEND_UNITS, value),
         FlagKind::ObjectType => decode_enum(OBJECT_TYPES, value),
+        FlagKind::NdrDiag => match name_of(NDR_DIAGS, value) {
+            Some(name) => name.to_owned(),
+            None => value.cast_signed().to_string(),
+        },
         FlagKind::Priority => match name_of(PRIORITIES, value) {
             Some(name) => name.to_owned(),
             // The bit pattern is reinterpreted on purpose: PR_PRIORITY is a signed LONG.

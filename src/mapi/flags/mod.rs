@@ -8,8 +8,10 @@
 
 mod constants;
 mod decode;
+mod diag;
 #[cfg(test)]
 mod tests;
 
 pub use constants::*;
 pub use decode::{FlagKind, decode, flag_doc, names};
+pub use diag::*;

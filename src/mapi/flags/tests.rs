@@ -1,6 +1,6 @@
 use super::*;
 
-const ALL_KINDS: [FlagKind; 17] = [
+const ALL_KINDS: [FlagKind; 18] = [
     FlagKind::None,
     FlagKind::MessageFlags,
     FlagKind::SubmitFlags,
@@ -10,6 +10,7 @@ const ALL_KINDS: [FlagKind; 17] = [
     FlagKind::ResourceFlags,
     FlagKind::ResourceType,
     FlagKind::NdrReason,
+    FlagKind::NdrDiag,
     FlagKind::Priority,
     FlagKind::DeferredSendUnits,
     FlagKind::MsgStatus,
@@ -49,6 +50,14 @@ fn reference_values() {
     assert_eq!(MAPI_HOOK_PROVIDER, 40);
     assert_eq!(PRIO_NONURGENT, -1);
     assert_eq!(STATUSROW_UPDATE, 0x1000_0000);
+    // mapidefs.h, "Values of PR_NDR_DIAG_CODE".
+    assert_eq!(MAPI_DIAG_NO_DIAGNOSTIC, -1);
+    assert_eq!(MAPI_DIAG_OR_NAME_UNRECOGNIZED, 0);
+    assert_eq!(MAPI_DIAG_NO_BILATERAL_AGREEMENT, 17);
+    assert_eq!(MAPI_DIAG_MAIL_ADDRESS_INCORRECT, 32);
+    assert_eq!(MAPI_DIAG_MAIL_RECIPIENT_UNKNOWN, 35);
+    assert_eq!(MAPI_DIAG_MAIL_REFUSED, 38);
+    assert_eq!(MAPI_DIAG_DOWNGRADING_IMPOSSIBLE, 47);
 }
 
 #[test]
@@ -129,6 +138,15 @@ fn enumerations() {
         "PRIO_NONURGENT"
     );
     assert_eq!(decode(FlagKind::Priority, 1), "PRIO_URGENT");
+    assert_eq!(
+        decode(FlagKind::NdrDiag, 35),
+        "MAPI_DIAG_MAIL_RECIPIENT_UNKNOWN"
+    );
+    assert_eq!(
+        decode(FlagKind::NdrDiag, MAPI_DIAG_NO_DIAGNOSTIC.cast_unsigned()),
+        "MAPI_DIAG_NO_DIAGNOSTIC"
+    );
+    assert_eq!(decode(FlagKind::NdrDiag, 48), "48");
     assert_eq!(decode(FlagKind::Priority, (-5i32).cast_unsigned()), "-5");
     assert_eq!(decode(FlagKind::DeferredSendUnits, 2), "DEFERRED_SEND_DAYS");
     assert_eq!(decode(FlagKind::ObjectType, MAPI_STATUS), "MAPI_STATUS");

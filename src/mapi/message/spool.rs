@@ -120,6 +120,10 @@ pub struct SpoolState {
     /// The NDR already written for this submission (so a replayed step never writes two).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ndr: Option<EntryId>,
+    /// The delivery report already written for this submission (only when one was asked
+    /// for with `PR_ORIGINATOR_DELIVERY_REPORT_REQUESTED`), for the same reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dr: Option<EntryId>,
     /// Set when the spooler started `FinishedMsg`: a restart completes the disposal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub finishing: bool,

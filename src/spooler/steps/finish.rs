@@ -40,6 +40,7 @@ impl Spooler {
         msg.spool = SpoolState {
             preprocessed_by: msg.spool.preprocessed_by.clone(),
             ndr: msg.spool.ndr,
+            dr: msg.spool.dr,
             finishing: true,
             submission: msg.spool.submission,
             ..SpoolState::default()

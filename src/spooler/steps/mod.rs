@@ -1,12 +1,13 @@
 //! The pipeline steps, one function each, named after the MAPI call that performs it, in the
 //! order of the reference (section a.3) and the starting page: lock, transmit to every
-//! recipient whose `PR_RESPONSIBILITY` is FALSE, NDRs, `RemovePreprocessInfo`, `FinishedMsg`
+//! recipient whose `PR_RESPONSIBILITY` is FALSE, reports (NDR, DR), `RemovePreprocessInfo`, `FinishedMsg`
 //! (unlock, then `DoSentMail`: hooks, copy to the sent-mail folder, delete).
 
 mod finish;
 mod lock;
 mod ndr;
 mod preprocess;
+mod report;
 mod sent_mail;
 mod transmit;
 

@@ -8,6 +8,11 @@ use crate::transport::Preprocessed;
 
 use super::{StepDone, Tracer};
 
+/// The end of the `transport` column of a row a preprocessor rejected (`"Fax preprocessor"`).
+pub(super) const PREPROCESSOR_SUFFIX: &str = " preprocessor";
+/// The start of the report text of a row whose preprocessor failed on the message itself.
+pub(super) const PREPROCESSOR_FAILED: &str = "MAPI_E_CORRUPT_DATA: the ";
+
 impl Spooler {
     /// Step 1 (S3): only with `SUBMITFLAG_PREPROCESS`: lock, run the preprocessors of the
     /// transports that will receive recipients in registration order, then the spooler's
@@ -49,15 +54,16 @@ impl Spooler {
                 continue;
             }
             let name = t.name().to_owned();
-            let pre = crate::transport::guarded(|| t.preprocess(msg, &rows)).unwrap_or_else(|why| {
-                let why = format!(
-                    "MAPI_E_CORRUPT_DATA: the {name} preprocessor failed on this message ({why})"
-                );
-                Preprocessed {
-                    rejected: rows.iter().map(|r| (*r, why.clone())).collect(),
-                    note: why,
-                }
-            });
+            let pre =
+                crate::transport::guarded(|| t.preprocess(msg, &rows)).unwrap_or_else(|why| {
+                    let why = format!(
+                        "{PREPROCESSOR_FAILED}{name} preprocessor failed on this message ({why})"
+                    );
+                    Preprocessed {
+                        rejected: rows.iter().map(|r| (*r, why.clone())).collect(),
+                        note: why,
+                    }
+                });
             tr.call(
                 "PreprocessMessage",
                 format!("{name}, {eid}, {} row(s)", rows.len()),
@@ -69,7 +75,7 @@ impl Spooler {
                     r.props.set_text(PR_REPORT_TEXT, why.clone());
                     r.props.set_time(PR_REPORT_TIME, now);
                     r.outcome = RecipientState::Failed;
-                    r.transport = Some(format!("{name} preprocessor"));
+                    r.transport = Some(format!("{name}{PREPROCESSOR_SUFFIX}"));
                 }
                 tr.call(
                     "PreprocessMessage (lppRecipList)",

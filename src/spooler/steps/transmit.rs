@@ -15,6 +15,9 @@ use crate::transport::{EndFlag, Handoff, RowOutcome, SubmitResult, SubmitView};
 
 use super::{Disposal, StepDone, Tracer, secs, unlock};
 
+/// The start of the report text of rows failed because the retry policy gave up on them.
+pub(super) const GAVE_UP: &str = "gave up after";
+
 /// The sender the transports send as, on the message they are offered (MS-OXOMSG: the
 /// transport sets `PR_SENDER_*` on what it sends): the profile's sender, an SMTP address.
 fn stamp_sender(msg: &mut Message, profile: &Profile) {
@@ -519,7 +522,7 @@ impl Spooler {
                 r.props.set_text(
                     PR_REPORT_TEXT,
                     format!(
-                        "gave up after {} attempts over {age:#}: {reason}",
+                        "{GAVE_UP} {} attempts over {age:#}: {reason}",
                         msg.spool.attempts + 1
                     ),
                 );

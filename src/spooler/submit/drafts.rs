@@ -194,6 +194,10 @@ pub fn resend(store: &mut Store, ndr: EntryId, now: Timestamp) -> Result<Message
         .set_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT | MSGFLAG_RESEND);
     msg.props.remove(PR_SUBMIT_FLAGS);
     msg.props.remove(PR_CLIENT_SUBMIT_TIME);
+    // What the earlier submission's transports and preprocessors stamped is not the message's
+    // (the NDR embeds the message as submitted, its preprocessors' additions taken out).
+    msg.props.remove(crate::mapi::tags::PR_PROVIDER_SUBMIT_TIME);
+    msg.props.remove(crate::mapi::tags::PR_PREPROCESS);
     msg.props.set(
         crate::mapi::tags::PR_ORIGINAL_ENTRYID,
         crate::mapi::PropValue::Binary(orig.entry_id.to_bytes()),

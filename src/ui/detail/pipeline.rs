@@ -166,7 +166,25 @@ pub(super) fn pipeline_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut V
 
 /// Reports and local deliveries never go through the send pipeline: say what they are.
 fn received_ui(ui: &mut Ui, msg: &Message) {
-    if let Some(orig) = msg.embedded.as_deref() {
+    let class = msg.message_class().to_ascii_uppercase();
+    if class.starts_with("REPORT.") {
+        ui.label(
+            RichText::new(format!(
+                "For the sender: {} <{}> (PR_RECEIVED_BY_*); the rows below are the recipients it reports on.",
+                msg.props.text_or_empty(tags::PR_RECEIVED_BY_NAME),
+                msg.props.text_or_empty(tags::PR_RECEIVED_BY_EMAIL_ADDRESS)
+            ))
+            .color(theme::muted(ui)),
+        );
+    }
+    if class.starts_with("REPORT.") && class.rsplit_once('.').is_some_and(|(_, k)| k == "DR") {
+        ui.label(RichText::new(format!(
+            "Delivery report ({}) for \"{}\": delivered to {} recipient(s).",
+            msg.message_class(),
+            msg.props.text_or_empty(tags::PR_ORIGINAL_SUBJECT),
+            msg.recipients.len()
+        )));
+    } else if let Some(orig) = msg.embedded.as_deref() {
         ui.label(RichText::new(format!(
             "Non-delivery report ({}) for message {} \"{}\": {} recipient(s) could not be reached.",
             msg.message_class(),
@@ -220,8 +238,69 @@ fn value_text(tag: tags::PropTag, v: &PropValue) -> String {
     }
 }
 
+/// What the fifth column of the recipient table shows: the spooler's `PR_RESPONSIBILITY`, or
+/// on a report what it says of each row it reports on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FifthColumn {
+    Responsibility,
+    DiagCode,
+    DeliverTime,
+}
+
+impl FifthColumn {
+    fn of(msg: &Message) -> Self {
+        let class = msg.message_class().to_ascii_uppercase();
+        match class.rsplit_once('.') {
+            Some((_, "NDR")) if class.starts_with("REPORT.") => Self::DiagCode,
+            Some((_, "DR")) if class.starts_with("REPORT.") => Self::DeliverTime,
+            _ => Self::Responsibility,
+        }
+    }
+
+    fn tag(self) -> tags::PropTag {
+        match self {
+            Self::Responsibility => tags::PR_RESPONSIBILITY,
+            Self::DiagCode => tags::PR_NDR_DIAG_CODE,
+            Self::DeliverTime => tags::PR_DELIVER_TIME,
+        }
+    }
+
+    fn cell(self, ui: &mut Ui, r: &crate::mapi::Recipient) {
+        match self {
+            Self::Responsibility => {
+                let mut v = r.responsibility();
+                let text = if v { "TRUE" } else { "FALSE" };
+                ui.add_enabled(
+                    false,
+                    egui::Checkbox::new(&mut v, format!("{text} (row {})", r.row_id)),
+                );
+            }
+            Self::DiagCode => {
+                let diag = r.props.long(tags::PR_NDR_DIAG_CODE);
+                let name = diag.map_or_else(
+                    || "-".to_owned(),
+                    |d| flags::decode(FlagKind::NdrDiag, d.cast_unsigned()),
+                );
+                let reason =
+                    flags::decode(FlagKind::NdrReason, r.props.flags(tags::PR_NDR_REASON_CODE));
+                ui.label(name.trim_start_matches("MAPI_DIAG_"))
+                    .on_hover_text(format!("{name}\nPR_NDR_REASON_CODE: {reason}"));
+            }
+            Self::DeliverTime => {
+                let t = r.props.time(tags::PR_DELIVER_TIME);
+                ui.label(t.map_or_else(
+                    || "-".to_owned(),
+                    |t| t.strftime("%H:%M:%S UTC").to_string(),
+                ));
+            }
+        }
+    }
+}
+
 fn recipients_ui(ui: &mut Ui, msg: &Message) {
     ui.label(RichText::new("Recipients").strong());
+    let fifth = FifthColumn::of(msg);
+    let fifth_name = fifth.tag().name();
     TableBuilder::new(ui)
         .id_salt("recipients")
         .striped(true)
@@ -231,7 +310,14 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
         .column(Column::initial(190.0).clip(true))
         .column(Column::exact(60.0))
         .column(Column::exact(40.0))
-        .column(Column::exact(150.0))
+        .column(
+            Column::initial(if fifth == FifthColumn::DiagCode {
+                200.0
+            } else {
+                150.0
+            })
+            .clip(true),
+        )
         .column(Column::initial(110.0).clip(true))
         .column(Column::initial(120.0))
         .column(Column::remainder().clip(true))
@@ -241,17 +327,15 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
                 "Recipient",
                 "Type",
                 "Kind",
-                "PR_RESPONSIBILITY",
+                fifth_name.as_str(),
                 "Transport",
                 "Outcome",
                 "Report text",
             ] {
                 h.col(|ui| {
                     let r = ui.strong(t);
-                    if t == "PR_RESPONSIBILITY" {
-                        r.on_hover_text(
-                            tags::lookup(tags::PR_RESPONSIBILITY).map_or("", |d| d.doc),
-                        );
+                    if t == fifth_name {
+                        r.on_hover_text(tags::lookup(fifth.tag()).map_or("", |d| d.doc));
                     }
                 });
             }
@@ -280,14 +364,7 @@ fn recipients_ui(ui: &mut Ui, msg: &Message) {
                             ui.label(k);
                         }
                     });
-                    row.col(|ui| {
-                        let mut v = r.responsibility();
-                        let text = if v { "TRUE" } else { "FALSE" };
-                        ui.add_enabled(
-                            false,
-                            egui::Checkbox::new(&mut v, format!("{text} (row {})", r.row_id)),
-                        );
-                    });
+                    row.col(|ui| fifth.cell(ui, r));
                     row.col(|ui| {
                         ui.label(r.transport.as_deref().unwrap_or("-"));
                     });
