@@ -12,6 +12,7 @@ use crate::mapi::flags::{
 };
 use crate::mapi::tags::{self, PropTag};
 use crate::mapi::{EntryId, PropValue};
+use crate::ui::settings::validate::Invalid;
 
 /// The editor's state: the property being edited, if any.
 #[derive(Debug, Default)]
@@ -123,8 +124,12 @@ impl Editing {
     /// The value to save, or why what is typed is refused.
     ///
     /// # Errors
-    /// A sentence naming what is wrong and what is expected.
-    pub fn value(&self) -> Result<PropValue, String> {
+    /// [`Invalid`]: a sentence naming what is wrong and what is expected.
+    pub fn value(&self) -> Result<PropValue, Invalid> {
+        self.parse_value().map_err(Invalid)
+    }
+
+    fn parse_value(&self) -> Result<PropValue, String> {
         let ty = tags::type_name(self.tag.prop_type());
         let t = self.text.trim();
         Ok(match kind_of(self.tag) {
@@ -252,7 +257,7 @@ pub fn editor_ui(ui: &mut Ui, e: &mut Editing) -> Option<Done> {
             if ui.button("Save property").clicked() {
                 match e.value() {
                     Ok(v) => done = Some(Done::Save(v)),
-                    Err(why) => e.error = Some(why),
+                    Err(why) => e.error = Some(why.0),
                 }
             }
             if ui.button("Cancel").clicked() {
@@ -346,7 +351,7 @@ mod tests {
     fn typed(tag: PropTag, text: &str) -> Result<PropValue, String> {
         let mut e = Editing::start(EntryId(1), None, tag, &PropValue::Long(0));
         e.text = text.into();
-        e.value()
+        e.value().map_err(|e| e.0)
     }
 
     #[test]

@@ -292,11 +292,11 @@ impl Draft {
 struct Checker<'a>(&'a mut Vec<(Field, String)>);
 
 impl Checker<'_> {
-    fn take<T>(&mut self, field: Field, r: Result<T, String>) -> Option<T> {
+    fn take<T>(&mut self, field: Field, r: Result<T, validate::Invalid>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(why) => {
-                self.0.push((field, why));
+                self.0.push((field, why.0));
                 None
             }
         }

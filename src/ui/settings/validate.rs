@@ -5,8 +5,26 @@ use std::net::IpAddr;
 
 use crate::spooler::view::is_smtp_address;
 
+/// What is wrong with a field's text, in words a user reads ("the port is a number from 1 to
+/// 65535"); the form shows it under the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<&str> for Invalid {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl From<String> for Invalid {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
 /// The port: 1 to 65535.
-pub fn port(text: &str) -> Result<u16, String> {
+pub fn port(text: &str) -> Result<u16, Invalid> {
     match text.trim().parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
         _ => Err("the port is a number from 1 to 65535".into()),
@@ -17,18 +35,16 @@ pub fn port(text: &str) -> Result<u16, String> {
 pub const MAX_TIMEOUT: u64 = 3600;
 
 /// The timeout: whole seconds, 1 to [`MAX_TIMEOUT`].
-pub fn timeout(text: &str) -> Result<u64, String> {
+pub fn timeout(text: &str) -> Result<u64, Invalid> {
     match text.trim().parse::<u64>() {
         Ok(t) if (1..=MAX_TIMEOUT).contains(&t) => Ok(t),
-        _ => Err(format!(
-            "the timeout is a number of seconds from 1 to {MAX_TIMEOUT}"
-        )),
+        _ => Err(format!("the timeout is a number of seconds from 1 to {MAX_TIMEOUT}").into()),
     }
 }
 
 /// The server's host: a name or an address; empty leaves SMTP unconfigured (it declines and
 /// the next transport takes its recipients).
-pub fn host(text: &str) -> Result<String, String> {
+pub fn host(text: &str) -> Result<String, Invalid> {
     let h = text.trim();
     if h.is_empty() {
         return Ok(String::new());
@@ -62,7 +78,7 @@ pub fn host(text: &str) -> Result<String, String> {
 }
 
 /// The AUTH user name: empty for none; no spaces or line breaks.
-pub fn user(text: &str) -> Result<Option<String>, String> {
+pub fn user(text: &str) -> Result<Option<String>, Invalid> {
     let u = text.trim();
     if u.chars().any(char::is_whitespace) {
         return Err("a user name has no spaces".into());
@@ -71,7 +87,7 @@ pub fn user(text: &str) -> Result<Option<String>, String> {
 }
 
 /// The sender's address.
-pub fn email(text: &str) -> Result<String, String> {
+pub fn email(text: &str) -> Result<String, Invalid> {
     let a = text.trim();
     if a.is_empty() {
         return Err("the sender's address is needed, like name@example.org".into());
@@ -84,7 +100,7 @@ pub fn email(text: &str) -> Result<String, String> {
 }
 
 /// The sender's display name: one line.
-pub fn display_name(text: &str) -> Result<String, String> {
+pub fn display_name(text: &str) -> Result<String, Invalid> {
     let n = text.trim();
     if n.chars().any(char::is_control) {
         return Err("the name is one line, without tabs or line breaks".into());
@@ -93,7 +109,7 @@ pub fn display_name(text: &str) -> Result<String, String> {
 }
 
 /// The pickup directory: a path, inside the store when relative.
-pub fn directory(text: &str) -> Result<String, String> {
+pub fn directory(text: &str) -> Result<String, Invalid> {
     let d = text.trim();
     if d.is_empty() {
         Err("type a directory, or choose one".into())
@@ -103,9 +119,9 @@ pub fn directory(text: &str) -> Result<String, String> {
 }
 
 /// A duration: `90` or `90s` seconds, `15m`, `2h`, `5d`; at least one second.
-pub fn duration(text: &str) -> Result<u64, String> {
+pub fn duration(text: &str) -> Result<u64, Invalid> {
     let t = text.trim().to_ascii_lowercase();
-    let bad = || "a duration such as 90s, 15m, 2h or 5d".to_owned();
+    let bad = || Invalid::from("a duration such as 90s, 15m, 2h or 5d");
     let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => t.split_at(i),
         None => (t.as_str(), "s"),
@@ -212,7 +228,7 @@ mod tests {
             host("smtp.example.org:587"),
             Err("the port goes in the Port field, not after the host".into())
         );
-        assert!(host("smtp://x.org").unwrap_err().contains("no smtp://"));
+        assert!(host("smtp://x.org").unwrap_err().0.contains("no smtp://"));
         for bad in ["smtp example.org", "-x.org", "a..b", "x@y.org"] {
             assert_eq!(
                 host(bad),
@@ -242,6 +258,7 @@ mod tests {
         assert!(
             email("")
                 .unwrap_err()
+                .0
                 .starts_with("the sender's address is needed")
         );
     }
