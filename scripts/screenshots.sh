@@ -57,13 +57,20 @@ click 346 $TABS_Y
 shot trace
 kill $APP; wait $APP 2>/dev/null || true
 
-# 2. Dark mode: the whole queue sent, the X.400 order's NDR open in Inbox.
+# 2. Dark mode: the whole queue sent, the X.400 order's NDR open in Inbox (sorted by the
+#    time received: the local delivery, then the DR and the NDR of the same second); its
+#    Source, an RFC 3464 multipart/report; then the DR "Quarterly report" asked for.
 run_app "$SPOOLBOX_XVFB_DIR/demo-dark" --dark
 click 469 16
 sleep 4
 click 60 80
-click 400 135
+click 700 160
 shot dark-ndr
+click 405 $SENT_TABS_Y
+shot ndr-source
+click 700 135
+click 199 $SENT_TABS_Y
+shot delivery-report
 kill $APP; wait $APP 2>/dev/null || true
 
 # 3. SMTP for real, to the tests' aiosmtpd on loopback (it offers PIPELINING, refuses
