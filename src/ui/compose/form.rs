@@ -217,8 +217,14 @@ fn row_ui(
         })
         .response
         .on_hover_text("PR_ADDRTYPE: picks the transport");
+    // Mouse only, never a Tab stop: a space typed after tabbing out of the address (a
+    // keyboard user heading for the subject) clicked it and the autosave kept the loss
+    // (seen under Xvfb). A row is emptied from the keyboard by clearing its address.
     let remove = ui
-        .add_enabled(count > 1 || !r.is_blank(), egui::Button::new("×"))
+        .add_enabled(
+            count > 1 || !r.is_blank(),
+            egui::Button::new("×").sense(egui::Sense::CLICK),
+        )
         .on_hover_text(format!("Remove recipient {n}"))
         .clicked();
     RowChange { split, remove }
