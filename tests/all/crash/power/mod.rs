@@ -28,7 +28,7 @@ use crate::store::fast_tempdir;
 pub struct HandoffLog(Arc<Mutex<Vec<(EntryId, u32)>>>);
 
 impl HandoffLog {
-    fn counts(&self) -> HashMap<(EntryId, u32), usize> {
+    pub(crate) fn counts(&self) -> HashMap<(EntryId, u32), usize> {
         let mut out = HashMap::new();
         for k in self.0.lock().unwrap().iter() {
             *out.entry(*k).or_default() += 1;
@@ -86,7 +86,7 @@ pub fn null_profile() -> Profile {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Disp {
+pub(crate) enum Disp {
     /// `PR_SENTMAIL_ENTRYID` (with or without `PR_DELETE_AFTER_SUBMIT`): ends in Sent Items.
     Sent,
     /// Only `PR_DELETE_AFTER_SUBMIT`: deleted.
@@ -96,7 +96,7 @@ enum Disp {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum St {
+pub(crate) enum St {
     Draft,
     Submitted,
     Finished,
@@ -104,38 +104,38 @@ enum St {
 
 /// What the model knows was made durable about one message.
 #[derive(Clone, Debug)]
-struct Exp {
+pub(crate) struct Exp {
     /// `None`: deleted for good.
-    folder: Option<EntryId>,
-    subject: String,
-    st: St,
-    disp: Disp,
-    x400: bool,
+    pub(crate) folder: Option<EntryId>,
+    pub(crate) subject: String,
+    pub(crate) st: St,
+    pub(crate) disp: Disp,
+    pub(crate) x400: bool,
 }
 
 #[derive(Default)]
-struct Model {
-    msgs: BTreeMap<EntryId, Exp>,
+pub(crate) struct Model {
+    pub(crate) msgs: BTreeMap<EntryId, Exp>,
     /// Recipient rows whose delivery mark was reported durable.
-    marked: BTreeSet<(EntryId, u32)>,
+    pub(crate) marked: BTreeSet<(EntryId, u32)>,
     /// NDRs reported written: original → report.
-    ndrs: BTreeMap<EntryId, EntryId>,
-    user_folders: Vec<EntryId>,
+    pub(crate) ndrs: BTreeMap<EntryId, EntryId>,
+    pub(crate) user_folders: Vec<EntryId>,
     /// Messages the operation under way when the power went may have touched.
-    touched: BTreeSet<EntryId>,
+    pub(crate) touched: BTreeSet<EntryId>,
     /// The operation under way at the cut (for the failure message).
-    in_flight: String,
+    pub(crate) in_flight: String,
 }
 
-struct Ids {
-    outbox: EntryId,
-    sent: EntryId,
-    deleted: EntryId,
-    inbox: EntryId,
+pub(crate) struct Ids {
+    pub(crate) outbox: EntryId,
+    pub(crate) sent: EntryId,
+    pub(crate) deleted: EntryId,
+    pub(crate) inbox: EntryId,
 }
 
 impl Ids {
-    fn of(store: &Store) -> Self {
+    pub(crate) fn of(store: &Store) -> Self {
         Self {
             outbox: store.folder_of(FolderKind::Outbox),
             sent: store.folder_of(FolderKind::SentItems),
@@ -144,7 +144,7 @@ impl Ids {
         }
     }
 
-    fn final_folder(&self, d: Disp) -> Option<EntryId> {
+    pub(crate) fn final_folder(&self, d: Disp) -> Option<EntryId> {
         match d {
             Disp::Sent => Some(self.sent),
             Disp::Delete => None,
@@ -153,22 +153,22 @@ impl Ids {
     }
 }
 
-struct Rig {
-    fs: SimFs,
-    root: PathBuf,
-    hand: Arc<Mutex<Timestamp>>,
-    clock: Clock,
-    log: HandoffLog,
+pub(crate) struct Rig {
+    pub(crate) fs: SimFs,
+    pub(crate) root: PathBuf,
+    pub(crate) hand: Arc<Mutex<Timestamp>>,
+    pub(crate) clock: Clock,
+    pub(crate) log: HandoffLog,
 }
 
 impl Rig {
-    fn advance(&self, secs: i64) -> Timestamp {
+    pub(crate) fn advance(&self, secs: i64) -> Timestamp {
         let mut h = self.hand.lock().unwrap();
         *h += SignedDuration::from_secs(secs);
         *h
     }
 
-    fn open(&self) -> Result<Spooler, String> {
+    pub(crate) fn open(&self) -> Result<Spooler, String> {
         let (store, _) = Store::open_with_fs(&self.root, Arc::new(self.fs.clone()))
             .map_err(|e| e.to_string())?;
         let mut sp = Spooler::new(store, self.clock.clone());
@@ -178,7 +178,7 @@ impl Rig {
 }
 
 /// Applies the events of one operation to the model: only what the spooler promises durable.
-fn absorb(model: &mut Model, events: Vec<Event>) {
+pub(crate) fn absorb(model: &mut Model, events: Vec<Event>) {
     for e in events {
         match e {
             Event::StepStarted { eid, .. } => {
@@ -202,7 +202,7 @@ fn absorb(model: &mut Model, events: Vec<Event>) {
 
 /// One random operation. `Err` is a failure of the store that is not the power cut.
 #[allow(clippy::too_many_lines, reason = "one match arm per random operation")]
-fn step(
+pub(crate) fn step(
     rng: &mut Rng,
     rig: &Rig,
     sp: &mut Option<Spooler>,
@@ -408,335 +408,7 @@ fn step(
     Ok(())
 }
 
-/// What one case did.
-struct Outcome {
-    ops: u64,
-    cut: bool,
-}
+mod cut;
 
-/// Runs `n_ops` random operations from `seed`; the power goes at file operation `cut_at`
-/// (none: after the last one). Then reboots and checks.
-fn run_case(mount: &Path, seed: u64, n_ops: usize, cut_at: Option<u64>, how: Cut) -> Outcome {
-    let label = format!("seed {seed}, cut at {cut_at:?}, {how:?}");
-    let fs = SimFs::new(mount);
-    if let Some(k) = cut_at {
-        fs.cut_at(k);
-    }
-    let (clock, hand) = Clock::manual(Timestamp::from_second(1_800_000_000).unwrap());
-    let mut rig = Rig {
-        fs,
-        root: mount.join("store"),
-        hand,
-        clock,
-        log: HandoffLog::default(),
-    };
-    let mut rng = Rng::new(seed);
-    let mut model = Model::default();
-    let mut sp: Option<Spooler> = None;
-    // The first open and the profile are operations like any other: the power may go there.
-    let opened = rig.open().and_then(|mut s| {
-        s.handle(Command::SaveProfile(Box::new(null_profile())));
-        let errors: Vec<_> = s
-            .drain_events()
-            .into_iter()
-            .filter(|e| matches!(e, Event::Error(_)))
-            .collect();
-        if errors.is_empty() {
-            Ok(s)
-        } else {
-            Err(format!("{errors:?}"))
-        }
-    });
-    match opened {
-        Ok(mut s) => {
-            // SaveProfile rebuilt the transports from the profile: put the recording one back.
-            s.set_transports(LogNull::boxed(&rig.log));
-            sp = Some(s);
-            for _ in 0..n_ops {
-                let r = step(&mut rng, &rig, &mut sp, &mut model);
-                if std::env::var_os("SPOOLBOX_POWER_DEBUG").is_some() {
-                    eprintln!(
-                        "  op {} -> {r:?} (file ops {}, touched {:?})",
-                        model.in_flight,
-                        rig.fs.ops(),
-                        model.touched
-                    );
-                }
-                if rig.fs.is_cut() {
-                    break;
-                }
-                if let Err(e) = r {
-                    panic!(
-                        "{label}: {} failed without a power cut: {e}",
-                        model.in_flight
-                    );
-                }
-            }
-        }
-        Err(e) => assert!(rig.fs.is_cut(), "{label}: first open failed: {e}"),
-    }
-    let cut = rig.fs.is_cut();
-    if !cut {
-        model.touched.clear();
-        model.in_flight = "nothing".into();
-    }
-    let ops = rig.fs.ops();
-    if std::env::var_os("SPOOLBOX_POWER_DEBUG").is_some() && cut_at.is_none() {
-        let count = |st: St| model.msgs.values().filter(|e| e.st == st).count();
-        eprintln!(
-            "  {} messages: {} drafts, {} submitted, {} finished, {} deleted; {} marks, {} NDRs, {} folders",
-            model.msgs.len(),
-            count(St::Draft),
-            count(St::Submitted),
-            count(St::Finished),
-            model.msgs.values().filter(|e| e.folder.is_none()).count(),
-            model.marked.len(),
-            model.ndrs.len(),
-            model.user_folders.len()
-        );
-    }
-    drop(sp); // the process dies with the power: its Drop writes fail on a cut disk
-    let mut cut_rng = Rng::new(seed ^ cut_at.unwrap_or(0).rotate_left(17));
-    rig.fs = rig.fs.power_cut(how, &mut cut_rng);
-    reboot_and_check(&rig, &model, how, &label);
-    Outcome { ops, cut }
-}
-
-#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
-fn reboot_and_check(rig: &Rig, model: &Model, how: Cut, label: &str) {
-    let label = format!("{label} (in flight: {})", model.in_flight);
-    let (store, report) = Store::open_with_fs(&rig.root, Arc::new(rig.fs.clone()))
-        .unwrap_or_else(|e| panic!("{label}: the store does not open after the cut: {e}"));
-    assert!(
-        report.quarantined.is_empty(),
-        "{label}: nothing may be quarantined after a power cut: {:?}",
-        report.quarantined
-    );
-    match (&report.journal_damage, how) {
-        (None, _) => {}
-        (Some(d), Cut::Torn) => assert!(d.contains("torn record"), "{label}: {d}"),
-        (Some(d), Cut::Strict) => panic!("{label}: synced journal damaged: {d}"),
-    }
-    let ids = Ids::of(&store);
-    one_file_per_message(rig, &store, &label);
-    // Every promise made before the cut holds.
-    for (eid, e) in &model.msgs {
-        if model.touched.contains(eid) {
-            continue;
-        }
-        let s = store.summary(*eid);
-        let what = format!("{label}: message {eid} ({e:?}), now {s:?}");
-        match e.st {
-            St::Draft | St::Finished => match e.folder {
-                None => assert!(s.is_none(), "{what}: deleted, came back"),
-                Some(f) => {
-                    let s = s.unwrap_or_else(|| panic!("{what}: lost"));
-                    assert_eq!(s.folder, f, "{what}: wrong folder");
-                    assert!(s.next_step.is_none() && !s.is_submitted(), "{what}");
-                    if e.st == St::Draft {
-                        assert_eq!(s.subject, e.subject, "{what}: a synced change was lost");
-                    }
-                }
-            },
-            St::Submitted => match s {
-                None => assert_eq!(e.disp, Disp::Delete, "{what}: lost"),
-                Some(s) if s.next_step.is_some() || s.is_submitted() => {
-                    let m = store.peek(*eid).unwrap();
-                    for (_, row) in model.marked.range((*eid, 0)..=(*eid, u32::MAX)) {
-                        let r = m.recipient(*row).unwrap();
-                        assert!(
-                            r.responsibility(),
-                            "{what}: row {row} was marked delivered durably and is FALSE again"
-                        );
-                    }
-                }
-                Some(s) => assert_eq!(
-                    Some(s.folder),
-                    ids.final_folder(e.disp),
-                    "{what}: finished in the wrong folder"
-                ),
-            },
-        }
-    }
-    for f in &model.user_folders {
-        assert!(
-            store.folder(*f).is_some(),
-            "{label}: folder {f} was created and is lost"
-        );
-    }
-    for (orig, ndr) in &model.ndrs {
-        assert!(
-            store.summary(*ndr).is_some(),
-            "{label}: the NDR {ndr} of {orig} was reported written and is lost"
-        );
-    }
-    drop(store);
-    // Now send everything to the end, as the next run of the app would.
-    let mut sp = rig
-        .open()
-        .unwrap_or_else(|e| panic!("{label}: reopen: {e}"));
-    sp.handle(Command::Resume);
-    sp.handle(Command::Flush);
-    for _ in 0..10_000 {
-        match sp.tick() {
-            Tick::Ran(..) => {}
-            Tick::Idle(Some(w)) => *rig.hand.lock().unwrap() = w,
-            Tick::Idle(None) => break,
-            Tick::Paused => panic!("{label}: paused: {:?}", sp.drain_events()),
-        }
-    }
-    let errors: Vec<_> = sp
-        .drain_events()
-        .into_iter()
-        .filter(|e| matches!(e, Event::Error(_)))
-        .collect();
-    assert!(errors.is_empty(), "{label}: {errors:?}");
-    let store = sp.store();
-    assert_eq!(store.queue().count(), 0, "{label}: the queue did not drain");
-    // Exactly one NDR per message, and only for messages with an X400 row.
-    let mut ndr_count: HashMap<EntryId, usize> = HashMap::new();
-    for s in store.summaries() {
-        if s.class.starts_with("REPORT.") {
-            assert_eq!(s.folder, ids.inbox, "{label}");
-            let orig = store.peek(s.eid).unwrap().embedded.unwrap().entry_id;
-            *ndr_count.entry(orig).or_default() += 1;
-        }
-    }
-    for (orig, n) in &ndr_count {
-        assert_eq!(*n, 1, "{label}: {n} NDRs for message {orig}");
-        assert!(
-            model.msgs.get(orig).is_none_or(|e| e.x400),
-            "{label}: NDR for {orig}, which has no X400 row"
-        );
-    }
-    // Each message ended where its disposal says, once; each recipient handed off once.
-    let handed = rig.log.counts();
-    let mut sent_subjects = BTreeSet::new();
-    for s in store.summaries().filter(|s| s.folder == ids.sent) {
-        assert!(
-            sent_subjects.insert(s.eid),
-            "{label}: {} twice in Sent Items",
-            s.eid
-        );
-    }
-    for (eid, e) in &model.msgs {
-        let s = store.summary(*eid);
-        if let Some(s) = s {
-            assert!(
-                s.next_step.is_none() && !s.is_submitted(),
-                "{label}: {eid} left queued"
-            );
-        }
-        if e.st == St::Submitted && !model.touched.contains(eid) {
-            match (ids.final_folder(e.disp), s) {
-                (None, s) => assert!(s.is_none(), "{label}: {eid} should be deleted"),
-                (Some(f), Some(s)) => assert_eq!(s.folder, f, "{label}: {eid}"),
-                (Some(_), None) => panic!("{label}: {eid} lost"),
-            }
-        }
-        if !e.x400 {
-            assert_eq!(ndr_count.get(eid), None, "{label}: NDR for {eid}");
-        }
-    }
-    for ((eid, row), n) in &handed {
-        let allowed = if model.marked.contains(&(*eid, *row)) {
-            1
-        } else {
-            2
-        };
-        assert!(
-            *n <= allowed,
-            "{label}: message {eid} row {row} handed off {n} times (marked before the cut: {})",
-            allowed == 1
-        );
-    }
-    for (eid, e) in &model.msgs {
-        if e.st == St::Finished && !model.touched.contains(eid) {
-            let m_rows = handed.keys().filter(|(m, _)| m == eid).count();
-            assert!(
-                m_rows > 0 || e.x400,
-                "{label}: finished {eid} was never handed off"
-            );
-        }
-    }
-    one_file_per_message(rig, store, &label);
-}
-
-/// On disk each message has exactly one file, in its folder.
-fn one_file_per_message(rig: &Rig, store: &Store, label: &str) {
-    let mut seen: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for (path, _) in rig.fs.files_under(&rig.root.join("folders")) {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        seen.entry(name).or_default().push(path);
-    }
-    for (name, paths) in &seen {
-        assert_eq!(
-            paths.len(),
-            1,
-            "{label}: {name} is on disk {} times: {paths:?}",
-            paths.len()
-        );
-    }
-    assert_eq!(
-        seen.len(),
-        store.message_count(),
-        "{label}: files {:?}",
-        seen.keys()
-    );
-}
-
-#[test]
-fn power_cut_at_random_operations_keeps_every_acknowledged_change() {
-    let t0 = Instant::now();
-    let base = seed("power_cut");
-    let cases = env_count("SPOOLBOX_POWER_CUTS", 400);
-    let per_workload = 16;
-    let n_ops = 80;
-    let dir = fast_tempdir();
-    let mount = dir.path().join("sim");
-    if let Ok(one) = std::env::var("SPOOLBOX_POWER_CASE") {
-        // "SEED:K:Strict" or "SEED:K:Torn": replays one case of a failure message.
-        let parts: Vec<&str> = one.split(':').collect();
-        let how = if parts[2] == "Torn" {
-            Cut::Torn
-        } else {
-            Cut::Strict
-        };
-        run_case(
-            &mount,
-            parts[0].parse().unwrap(),
-            n_ops,
-            Some(parts[1].parse().unwrap()),
-            how,
-        );
-        return;
-    }
-    let mut rng = Rng::new(base);
-    let (mut cuts, mut strict, mut torn, mut workloads) = (0, 0, 0, 0);
-    while cuts < cases {
-        let seed = rng.next_u64();
-        workloads += 1;
-        // A run without a cut numbers the file operations of this workload.
-        let full = run_case(&mount, seed, n_ops, None, Cut::Strict);
-        if std::env::var_os("SPOOLBOX_POWER_DEBUG").is_some() {
-            eprintln!("workload {seed}: {} file operations", full.ops);
-        }
-        for i in 0..per_workload.min(cases - cuts) {
-            let k = 1 + rng.below(full.ops);
-            let how = if i % 2 == 0 { Cut::Strict } else { Cut::Torn };
-            let o = run_case(&mount, seed, n_ops, Some(k), how);
-            if o.cut {
-                cuts += 1;
-                if how == Cut::Strict {
-                    strict += 1;
-                } else {
-                    torn += 1;
-                }
-            }
-        }
-    }
-    eprintln!(
-        "power_cut: {cuts} power cuts ({strict} strict, {torn} torn) over {workloads} workloads of {n_ops} operations in {:.1} s",
-        t0.elapsed().as_secs_f64()
-    );
-}
+#[allow(unused_imports, reason = "helpers shared with the other parts")]
+pub(crate) use cut::*;

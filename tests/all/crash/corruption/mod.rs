@@ -29,17 +29,17 @@ use super::simfs::SimFs;
 use super::{Rng, env_count, seed};
 use crate::store::{fast_tempdir, journal_records};
 
-const ROOT: &str = "/sim/store";
+pub(crate) const ROOT: &str = "/sim/store";
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(ROOT)
 }
 
-fn open(fs: &SimFs) -> (Store, OpenReport) {
+pub(crate) fn open(fs: &SimFs) -> (Store, OpenReport) {
     Store::open_with_fs(&root(), Arc::new(fs.clone())).unwrap()
 }
 
-fn message_path(folder: EntryId, eid: EntryId) -> PathBuf {
+pub(crate) fn message_path(folder: EntryId, eid: EntryId) -> PathBuf {
     root()
         .join("folders")
         .join(folder.file_stem())
@@ -47,7 +47,7 @@ fn message_path(folder: EntryId, eid: EntryId) -> PathBuf {
 }
 
 /// A draft with one recipient; `extra` bytes of body (and an attachment when large).
-fn draft(store: &mut Store, subject: &str, extra: usize) -> Message {
+pub(crate) fn draft(store: &mut Store, subject: &str, extra: usize) -> Message {
     let eid = store.new_entry_id().unwrap();
     let mut m = Message::draft(eid, store.folder_of(FolderKind::Outbox), subject);
     m.recipients.push(Recipient::new(
@@ -70,7 +70,7 @@ fn draft(store: &mut Store, subject: &str, extra: usize) -> Message {
 }
 
 /// A store on a simulated disk with two keepers and one victim message.
-fn base_store(victim_extra: usize) -> (SimFs, Message, Message, Message) {
+pub(crate) fn base_store(victim_extra: usize) -> (SimFs, Message, Message, Message) {
     let fs = SimFs::new(Path::new("/sim"));
     let (a, b, v) = {
         let (mut store, _) = open(&fs);
@@ -84,7 +84,7 @@ fn base_store(victim_extra: usize) -> (SimFs, Message, Message, Message) {
 
 /// Opens a fork of `fs` with `path` replaced by `bytes`; checks the keepers and returns the
 /// report and whether the victim could still be read.
-fn open_damaged(
+pub(crate) fn open_damaged(
     fs: &SimFs,
     path: &Path,
     bytes: &[u8],
@@ -122,7 +122,7 @@ fn open_damaged(
     (report, readable)
 }
 
-fn flips(len: usize, all: bool, sample: usize, rng: &mut Rng) -> Vec<usize> {
+pub(crate) fn flips(len: usize, all: bool, sample: usize, rng: &mut Rng) -> Vec<usize> {
     let bits = len * 8;
     if all || bits <= sample {
         (0..bits).collect()
@@ -134,7 +134,7 @@ fn flips(len: usize, all: bool, sample: usize, rng: &mut Rng) -> Vec<usize> {
 }
 
 /// Short label of a quarantine reason, for the summary line.
-fn kind(reason: &str) -> String {
+pub(crate) fn kind(reason: &str) -> String {
     reason
         .split([':', '(', ','])
         .next()
@@ -326,7 +326,7 @@ fn bad_utf8_zeros_and_odd_names_in_message_folders_are_quarantined() {
 }
 
 /// A store whose journal holds four unfolded patches of one draft.
-fn journal_store() -> (SimFs, Message, Vec<Patch>, Vec<u8>) {
+pub(crate) fn journal_store() -> (SimFs, Message, Vec<Patch>, Vec<u8>) {
     let fs = SimFs::new(Path::new("/sim"));
     let mut a = Patch::default();
     a.set.set_text(PR_SUBJECT, "v2 – Grüße");
@@ -358,7 +358,7 @@ fn journal_store() -> (SimFs, Message, Vec<Patch>, Vec<u8>) {
     (fs, base, patches, journal)
 }
 
-fn after(base: &Message, patches: &[Patch]) -> Message {
+pub(crate) fn after(base: &Message, patches: &[Patch]) -> Message {
     let mut m = base.clone();
     for p in patches {
         p.apply(&mut m);
@@ -368,7 +368,7 @@ fn after(base: &Message, patches: &[Patch]) -> Message {
 
 /// Opens a fork with this journal; checks that exactly the first `k` records were replayed,
 /// damage was reported when `damaged`, and the bytes were kept in quarantine.
-fn open_with_journal(
+pub(crate) fn open_with_journal(
     fs: &SimFs,
     base: &Message,
     patches: &[Patch],
@@ -613,369 +613,10 @@ fn store_json_bit_flips_never_lose_a_message() {
     );
 }
 
-// ---------------------------------------------------------------------------------------------
-// `spoolbox doctor` over every kind of damage at once (the real binary, a real directory)
+mod doctor;
+mod fuzz;
 
-#[test]
-#[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
-fn doctor_reports_and_repairs_every_kind_of_damage_and_the_store_then_sends() {
-    let dir = fast_tempdir();
-    let root = dir.path().join("store");
-    let (good, outbox, sent, dup) = {
-        let (mut store, _) = Store::open(&root).unwrap();
-        let mut p = store.profile().clone();
-        p.transports = vec![spoolbox::profile::TransportConfig::new(
-            "Null",
-            spoolbox::profile::TransportKind::Null,
-            &["SMTP"],
-        )];
-        store.set_profile(p).unwrap();
-        let good: Vec<Message> = (0..4)
-            .map(|i| draft(&mut store, &format!("good {i}"), 10))
-            .collect();
-        let dup = draft(&mut store, "moved, old copy left behind", 10);
-        let outbox = store.folder_of(FolderKind::Outbox);
-        let sent = store.folder_of(FolderKind::SentItems);
-        let mut d2 = store.load(dup.entry_id).unwrap();
-        d2.folder = sent;
-        store.save(&mut d2).unwrap();
-        for i in 0..3 {
-            store
-                .patch(
-                    good[0].entry_id,
-                    Patch {
-                        set: {
-                            let mut b = PropBag::new();
-                            b.set_text(PR_SUBJECT, format!("good 0 v{i}"));
-                            b
-                        },
-                        ..Patch::default()
-                    },
-                    true,
-                )
-                .unwrap();
-        }
-        (good, outbox, sent, dup)
-    };
-    let fdir = root.join("folders").join(outbox.file_stem());
-    let file = |n: u64| fdir.join(format!("{}.json", EntryId(n).file_stem()));
-    let template = std::fs::read(file(good[1].entry_id.0)).unwrap();
-    let text = String::from_utf8(template.clone()).unwrap();
-    let with_id = |n: u64| {
-        text.replace(
-            &format!("\"entry_id\": {}", good[1].entry_id.0),
-            &format!("\"entry_id\": {n}"),
-        )
-    };
-    let mut flipped = with_id(901).into_bytes();
-    flipped[40] ^= 0x80;
-    let damage: Vec<(u64, Vec<u8>, &str)> = vec![
-        (
-            900,
-            with_id(900).as_bytes()[..text.len() / 2].to_vec(),
-            "truncated JSON",
-        ),
-        (901, flipped, "not valid UTF-8"),
-        (902, vec![0; template.len()], "all zero bytes"),
-        (
-            903,
-            with_id(903)
-                .replacen("\"schema\": 1,", "\"schema\": 7,", 1)
-                .into_bytes(),
-            "schema version 7",
-        ),
-        (904, b"\xFF\xFEnot text".to_vec(), "not valid UTF-8"),
-        (905, with_id(1905).into_bytes(), "holds message 1905"),
-    ];
-    for (n, bytes, _) in &damage {
-        std::fs::write(file(*n), bytes).unwrap();
-    }
-    std::fs::write(fdir.join("notes.txt"), b"stray").unwrap();
-    std::fs::write(root.join("tmp").join("123.4.tmp"), b"leftover").unwrap();
-    // The old copy of the moved message, as a lost unlink leaves it.
-    let mut old = std::fs::read_to_string(
-        root.join("folders")
-            .join(sent.file_stem())
-            .join(format!("{}.json", dup.entry_id.file_stem())),
-    )
-    .unwrap();
-    old = old.replacen(
-        &format!("\"folder\": {}", sent.0),
-        &format!("\"folder\": {}", outbox.0),
-        1,
-    );
-    old = old.replacen("\"revision\": 2", "\"revision\": 1", 1);
-    std::fs::write(file(dup.entry_id.0), old).unwrap();
-    // The journal's last record torn in half.
-    let jp = root.join("journal").join("journal.log");
-    let j = journal_records(std::fs::read(&jp).unwrap());
-    std::fs::write(&jp, &j[..j.len() - 20]).unwrap();
-
-    let bin = env!("CARGO_BIN_EXE_spoolbox");
-    let run = |args: &[&str]| {
-        std::process::Command::new(bin)
-            .arg("--store")
-            .arg(&root)
-            .args(args)
-            .env_remove("SPOOLBOX_FAILPOINT")
-            .output()
-            .unwrap()
-    };
-    let o = run(&["doctor", "--json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let q = v["quarantined"].as_array().unwrap();
-    for (n, _, why) in &damage {
-        let p = file(*n);
-        let entry = q
-            .iter()
-            .find(|e| e["original"] == p.to_str().unwrap())
-            .unwrap_or_else(|| panic!("{} not reported: {v:#}", p.display()));
-        assert!(entry["reason"].as_str().unwrap().contains(why), "{entry}");
-        assert!(!p.exists());
-        assert!(Path::new(&format!("{}.why", entry["moved_to"].as_str().unwrap())).exists());
-    }
-    assert!(
-        q.iter()
-            .any(|e| e["original"].as_str().unwrap().ends_with("notes.txt")),
-        "{v:#}"
-    );
-    assert_eq!(q.len(), damage.len() + 1, "{v:#}");
-    assert!(
-        v["journal_damage"]
-            .as_str()
-            .unwrap()
-            .contains("torn record"),
-        "{v:#}"
-    );
-    assert_eq!(v["journal_replayed"], 2, "{v:#}");
-    assert_eq!(v["tmp_removed"], 1, "{v:#}");
-    assert_eq!(v["duplicates_resolved"], 1, "{v:#}");
-    assert_eq!(v["messages"], 5, "{v:#}");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        stderr.matches("was unreadable").count(),
-        damage.len() + 1,
-        "{stderr}"
-    );
-    // The repaired store is healthy, keeps every good message, and sends.
-    let o = run(&["doctor"]);
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        text.contains("quarantined now: 0") && text.contains("store OK"),
-        "{text}"
-    );
-    assert!(
-        o.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    {
-        let (mut store, _) = Store::open(&root).unwrap();
-        assert_eq!(
-            store.load(good[0].entry_id).unwrap().subject(),
-            "good 0 v1",
-            "two records replayed"
-        );
-        for g in &good[1..] {
-            assert_eq!(&store.load(g.entry_id).unwrap(), g);
-        }
-        assert_eq!(store.summary(dup.entry_id).unwrap().folder, sent);
-        for g in &good {
-            spoolbox::spooler::submit::submit_message(
-                &mut store,
-                g.entry_id,
-                jiff::Timestamp::now(),
-            )
-            .unwrap();
-        }
-    }
-    let o = run(&["send", "--all"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (store, _) = Store::open(&root).unwrap();
-    assert_eq!(store.queue().count(), 0);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fuzzing (proptest). SPOOLBOX_FUZZ_CASES=N (default 20,000) runs N cases of each reader and
-// N/20 whole-store opens.
-
-fn fuzz_cases(per_mille: usize) -> u32 {
-    u32::try_from(env_count("SPOOLBOX_FUZZ_CASES", 20_000) * per_mille / 1000).unwrap_or(u32::MAX)
-}
-
-/// A valid message file to mutate.
-fn sample_message_bytes() -> Vec<u8> {
-    let mut m = Message::draft(EntryId(42), EntryId(1), "Grüße – a sample");
-    m.recipients.push(Recipient::new(
-        0,
-        "Ann",
-        "ann@example.org",
-        "SMTP",
-        RecipientKind::To,
-    ));
-    m.recipients.push(Recipient::new(
-        1,
-        "Fax",
-        "+49 30 1234",
-        "FAX",
-        RecipientKind::Cc,
-    ));
-    m.props.set(
-        spoolbox::mapi::tags::PR_SENTMAIL_ENTRYID,
-        PropValue::Binary(EntryId(2).to_bytes()),
-    );
-    m.attachments.push(Attachment {
-        file_name: "a.txt".into(),
-        mime_type: "text/plain".into(),
-        data: b"hello".to_vec(),
-    });
-    m.body = "body".into();
-    serde_json::to_vec_pretty(&m).unwrap()
-}
-
-/// Bytes: random, or a valid message file with a few bytes replaced, inserted or removed.
-fn message_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let base = sample_message_bytes();
-    let len = base.len();
-    prop_oneof![
-        1 => prop::collection::vec(any::<u8>(), 0..300),
-        4 => prop::collection::vec((0..len, any::<u8>(), 0..3u8), 1..8).prop_map(move |edits| {
-            let mut b = base.clone();
-            for (pos, byte, op) in edits {
-                let pos = pos.min(b.len().saturating_sub(1));
-                match op {
-                    0 if !b.is_empty() => b[pos] = byte,
-                    1 => b.insert(pos, byte),
-                    _ if !b.is_empty() => {
-                        b.remove(pos);
-                    }
-                    _ => {}
-                }
-            }
-            b
-        }),
-    ]
-}
-
-/// JSON values with property-ish keys and every shape of value.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        "[0-9A-Fa-fx]{0,20}".prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-        Just(Value::from("2026-01-01T00:00:00Z")),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((prop_key(), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
-}
-
-fn prop_key() -> impl Strategy<Value = String> {
-    let names: Vec<String> = [
-        "PR_SUBJECT",
-        "PR_MESSAGE_FLAGS",
-        "PR_SUBMIT_FLAGS",
-        "PR_CLIENT_SUBMIT_TIME",
-        "PR_SENTMAIL_ENTRYID",
-        "PR_DELETE_AFTER_SUBMIT",
-        "PR_RESPONSIBILITY",
-        "PR_DEFERRED_SEND_NUMBER",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    prop_oneof![
-        prop::sample::select(names),
-        // Hex tags of every property type, known or not.
-        (
-            any::<u16>(),
-            prop::sample::select(vec![
-                0x0002u16, 0x0003, 0x0005, 0x000A, 0x000B, 0x0014, 0x001E, 0x001F, 0x0040, 0x0048,
-                0x0102, 0x1003, 0x101F, 0x1102, 0x0000, 0x00FF,
-            ])
-        )
-            .prop_map(|(id, ty)| format!("0x{id:04X}{ty:04X}")),
-        ".{0,10}",
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: fuzz_cases(1000), failure_persistence: None, ..ProptestConfig::default() })]
-
-    /// The message loader never panics; what it accepts writes back to the same message.
-    #[test]
-    fn fuzz_parse_message_never_panics(bytes in message_bytes()) {
-        if let Ok(m) = spoolbox::store::parse_message(&bytes) {
-            let again = serde_json::to_vec_pretty(&m).unwrap();
-            let back = spoolbox::store::parse_message(&again).unwrap();
-            prop_assert_eq!(back.entry_id, m.entry_id);
-            prop_assert_eq!(back.props, m.props);
-        }
-    }
-
-    /// The property-bag reader never panics on any JSON, and what it reads round-trips.
-    #[test]
-    fn fuzz_prop_bag_reader(v in json_value()) {
-        if let Ok(bag) = PropBag::from_json(&v) {
-            let back = PropBag::from_json(&bag.to_json()).unwrap();
-            prop_assert_eq!(back, bag);
-        }
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: fuzz_cases(50), failure_persistence: None, ..ProptestConfig::default() })]
-
-    /// A whole store opened on a directory of random files: it opens, every file in a
-    /// folder is a message or in quarantine with a reason, and opens cleanly a second time.
-    #[test]
-    fn fuzz_store_open_on_random_files(
-        files in prop::collection::vec(
-            (0..6u8, 0..4u8, message_bytes(), any::<u16>()),
-            1..12,
-        ),
-        journal in prop::collection::vec(any::<u8>(), 0..200),
-        meta in prop::option::of(message_bytes()),
-    ) {
-        let fs = SimFs::new(Path::new("/sim"));
-        drop(open(&fs));
-        for (where_, naming, bytes, n) in &files {
-            let folder = match where_ {
-                0..=2 => EntryId(1 + u64::from(*where_)),
-                3 => EntryId(4),
-                4 => EntryId(u64::from(*n % 50) + 5),
-                _ => EntryId(1),
-            };
-            let name = match naming {
-                0 | 1 => format!("{}.json", EntryId(u64::from(*n % 64)).file_stem()),
-                2 => format!("{n}.json"),
-                _ => format!("x{n}"),
-            };
-            fs.put(&root().join("folders").join(folder.file_stem()).join(name), bytes);
-        }
-        fs.put(&root().join("journal").join("journal.log"), &journal);
-        if let Some(m) = &meta {
-            fs.put(&root().join("store.json"), m);
-        }
-        let (store, report) = Store::open_with_fs(&root(), Arc::new(fs.clone()))
-            .map_err(|e| TestCaseError::fail(format!("does not open: {e}")))?;
-        for q in &report.quarantined {
-            prop_assert!(!q.reason.trim().is_empty());
-        }
-        let on_disk = fs.files_under(&root().join("folders")).len();
-        prop_assert_eq!(on_disk, store.message_count());
-        drop(store);
-        let (_, again) = Store::open_with_fs(&root(), Arc::new(fs)).unwrap();
-        prop_assert!(again.quarantined.is_empty(), "{:?}", again.quarantined);
-    }
-}
+#[allow(unused_imports, reason = "helpers shared with the other parts")]
+pub(crate) use doctor::*;
+#[allow(unused_imports, reason = "helpers shared with the other parts")]
+pub(crate) use fuzz::*;
