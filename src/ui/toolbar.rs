@@ -134,6 +134,22 @@ struct Spec {
     intent: Intent,
 }
 
+fn spec(
+    item: Item,
+    label: String,
+    hover: String,
+    disabled: Option<String>,
+    intent: Intent,
+) -> Spec {
+    Spec {
+        item,
+        label,
+        hover,
+        disabled,
+        intent,
+    }
+}
+
 /// The spec of every button, in reading order (left groups, then the right group).
 fn specs(ctx: &egui::Context, model: &Model, chrome: Chrome) -> Vec<Spec> {
     let can = applies(model);
@@ -142,13 +158,6 @@ fn specs(ctx: &egui::Context, model: &Model, chrome: Chrome) -> Vec<Spec> {
     let busy = chrome
         .dialog_open
         .then(|| "A file dialog (or the path field) is open".to_owned());
-    let spec = |item, label: String, hover: String, disabled: Option<String>, intent| Spec {
-        item,
-        label,
-        hover,
-        disabled,
-        intent,
-    };
     [
         spec(
             Item::NewMessage,
@@ -240,13 +249,6 @@ fn debugger_specs(ctx: &egui::Context, model: &Model) -> [Spec; 3] {
     let key = |k: &egui::KeyboardShortcut| ctx.format_shortcut(k);
     let paused = model.debug.paused;
     let stopped = paused || model.debug.at.is_some();
-    let spec = |item, label: String, hover: String, disabled: Option<String>, intent| Spec {
-        item,
-        label,
-        hover,
-        disabled,
-        intent,
-    };
     [
         if paused {
             spec(

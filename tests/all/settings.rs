@@ -14,7 +14,7 @@ use spoolbox::profile::{Profile, SmtpSettings, TransportKind};
 use spoolbox::store::Store;
 use spoolbox::ui::SpoolboxApp;
 
-use crate::smtp::{Server, free_port, ok, smtp_profile, spoolbox_with};
+use crate::smtp::{Server, free_port, ok, set_smtp_user, smtp_profile, spoolbox_with};
 use crate::store::fast_tempdir;
 use crate::ui::step_until;
 
@@ -241,21 +241,7 @@ fn profile_test_on_the_command_line_prints_each_step_and_fails_on_a_refusal() {
     let cfg = dir.path().join("config");
     let env = [("XDG_CONFIG_HOME", cfg.as_path())];
     let port = srv.port.to_string();
-    ok(&spoolbox_with(
-        &store,
-        &[
-            "profile",
-            "set-smtp",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            "alice",
-        ],
-        &env,
-        None,
-    ));
+    set_smtp_user(&store, &port, "alice", &env);
     // No password stored yet: AUTH fails and says where it would be.
     let o = spoolbox_with(&store, &["profile", "test"], &env, None);
     let out = String::from_utf8_lossy(&o.stdout);

@@ -295,9 +295,15 @@ impl Message {
 
     /// `PR_DISPLAY_TO`-style text: the To recipients' names, `MAPI_P1` rows left out.
     pub fn display_to(&self) -> String {
+        self.display_of(RecipientKind::To)
+    }
+
+    /// `PR_DISPLAY_TO`/`_CC`/`_BCC`-style text: the names (else addresses) of the rows of
+    /// one kind, `MAPI_P1` rows left out.
+    pub fn display_of(&self, kind: RecipientKind) -> String {
         self.recipients
             .iter()
-            .filter(|r| !r.is_p1() && r.kind() == RecipientKind::To)
+            .filter(|r| !r.is_p1() && r.kind() == kind)
             .map(|r| {
                 if r.display_name().is_empty() {
                     r.email()

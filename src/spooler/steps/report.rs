@@ -156,22 +156,6 @@ pub(super) fn report_row(r: &Recipient, kind: Kind, now: Timestamp) -> Recipient
     row
 }
 
-/// `PR_DISPLAY_TO`-style names of the rows of one kind (`MAPI_P1` rows left out).
-fn display_of(msg: &Message, kind: RecipientKind) -> String {
-    msg.recipients
-        .iter()
-        .filter(|r| !r.is_p1() && r.kind() == kind)
-        .map(|r| {
-            if r.display_name().is_empty() {
-                r.email()
-            } else {
-                r.display_name()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// The host named as the reporting MTA: this machine's name when it is a plain DNS name,
 /// else [`eml::DEFAULT_REPORTING_HOST`].
 pub(super) fn reporting_host() -> String {
@@ -216,7 +200,7 @@ pub(super) fn build(
         (PR_ORIGINAL_DISPLAY_CC, RecipientKind::Cc),
         (PR_ORIGINAL_DISPLAY_BCC, RecipientKind::Bcc),
     ] {
-        p.set_text(tag, display_of(msg, k));
+        p.set_text(tag, msg.display_of(k));
     }
     if let Some(t) = msg.client_submit_time() {
         p.set_time(PR_ORIGINAL_SUBMIT_TIME, t);

@@ -127,6 +127,15 @@ impl SmtpCore {
         t
     }
 
+    /// The user to log in as, when one is configured.
+    pub(super) fn user(&self) -> Option<&str> {
+        self.settings
+            .username
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+    }
+
     pub(super) fn host(&self) -> &str {
         self.settings.host.trim()
     }
@@ -302,13 +311,7 @@ impl SmtpCore {
         conn: &mut Conn,
         given: Option<&Secret>,
     ) -> Result<bool, LogonError> {
-        let Some(user) = self
-            .settings
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-        else {
+        let Some(user) = self.user() else {
             return Ok(false);
         };
         if !conn.is_encrypted() && !is_loopback_host(self.host()) {

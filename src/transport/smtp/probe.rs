@@ -311,13 +311,7 @@ fn auth_step(
     password: Option<&Secret>,
     vault: Option<&Vault>,
 ) -> bool {
-    let Some(user) = core
-        .settings
-        .username
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(user) = core.user() else {
         steps.push(
             ProbeStage::Auth,
             ProbeOutcome::Skipped,

@@ -18,6 +18,14 @@ use crate::ui::theme;
 /// The width of the form's labels (every grid lines its fields up at the same place).
 const LABEL_WIDTH: f32 = 130.0;
 
+/// A grid of labels and their fields, one label column wide enough for every section.
+fn field_grid(id: impl egui::AsIdSalt) -> egui::Grid {
+    egui::Grid::new(id)
+        .num_columns(2)
+        .min_col_width(LABEL_WIDTH)
+        .spacing([12.0, 6.0])
+}
+
 /// The width of the form's text fields.
 const FIELD_WIDTH: f32 = 280.0;
 
@@ -78,14 +86,10 @@ pub(super) fn form_ui(ui: &mut Ui, model: &Model, s: &mut SettingsState, out: &m
         match &mut t.fields {
             Fields::Smtp(x) => {
                 heading(ui, &format!("SMTP settings: {}", t.config.name));
-                egui::Grid::new(("profile-smtp", selected))
-                    .num_columns(2)
-                    .min_col_width(LABEL_WIDTH)
-                    .spacing([12.0, 6.0])
-                    .show(ui, |ui| {
-                        smtp_rows(ui, x, selected, &p);
-                        password_rows(ui, model, x, &mut s.asked, out);
-                    });
+                field_grid(("profile-smtp", selected)).show(ui, |ui| {
+                    smtp_rows(ui, x, selected, &p);
+                    password_rows(ui, model, x, &mut s.asked, out);
+                });
                 let base = match &t.config.kind {
                     TransportKind::Smtp(b) => b.clone(),
                     _ => crate::profile::SmtpSettings::default(),
@@ -131,28 +135,24 @@ pub(super) fn form_ui(ui: &mut Ui, model: &Model, s: &mut SettingsState, out: &m
     ui.add_space(12.0);
     deliver_ui(ui, &mut draft.deliver_for_real);
     heading(ui, "Sender");
-    egui::Grid::new("profile-sender")
-        .num_columns(2)
-        .min_col_width(LABEL_WIDTH)
-        .spacing([12.0, 6.0])
-        .show(ui, |ui| {
-            text_row(
-                ui,
-                "Name",
-                "Sender name",
-                &mut draft.sender_name,
-                "Ann Example",
-                p(Field::SenderName),
-            );
-            text_row(
-                ui,
-                "Address",
-                "Sender address",
-                &mut draft.sender_address,
-                "name@example.org",
-                p(Field::SenderAddress),
-            );
-        });
+    field_grid("profile-sender").show(ui, |ui| {
+        text_row(
+            ui,
+            "Name",
+            "Sender name",
+            &mut draft.sender_name,
+            "Ann Example",
+            p(Field::SenderName),
+        );
+        text_row(
+            ui,
+            "Address",
+            "Sender address",
+            &mut draft.sender_address,
+            "name@example.org",
+            p(Field::SenderAddress),
+        );
+    });
     heading(ui, "Retry policy");
     retry_ui(ui, draft, &p);
     ui.add_space(8.0);
@@ -398,10 +398,7 @@ fn pickup_ui(
     problem: Option<&str>,
     out: &mut Vec<Intent>,
 ) {
-    egui::Grid::new(("profile-pickup", i))
-        .num_columns(2)
-        .min_col_width(LABEL_WIDTH)
-        .spacing([12.0, 6.0])
+    field_grid(("profile-pickup", i))
         .show(ui, |ui| {
             ui.label("Directory");
             ui.horizontal(|ui| {
@@ -458,36 +455,32 @@ fn retry_ui<'a>(ui: &mut Ui, d: &mut Draft, p: &impl Fn(Field) -> Option<&'a str
         RichText::new("Durations such as 90s, 15m, 2h or 5d. Each retry waits twice as long as the one before.")
             .color(theme::muted(ui)),
     );
-    egui::Grid::new("profile-retry")
-        .num_columns(2)
-        .min_col_width(LABEL_WIDTH)
-        .spacing([12.0, 6.0])
-        .show(ui, |ui| {
-            text_row(
-                ui,
-                "First retry after",
-                "First retry after",
-                &mut d.retry_first,
-                "1m",
-                p(Field::Retry(RetryField::First)),
-            );
-            text_row(
-                ui,
-                "Longest wait",
-                "Longest wait",
-                &mut d.retry_max,
-                "1h",
-                p(Field::Retry(RetryField::Max)),
-            );
-            text_row(
-                ui,
-                "Give up (NDR) after",
-                "Give up after",
-                &mut d.retry_give_up,
-                "5d",
-                p(Field::Retry(RetryField::GiveUp)),
-            );
-        });
+    field_grid("profile-retry").show(ui, |ui| {
+        text_row(
+            ui,
+            "First retry after",
+            "First retry after",
+            &mut d.retry_first,
+            "1m",
+            p(Field::Retry(RetryField::First)),
+        );
+        text_row(
+            ui,
+            "Longest wait",
+            "Longest wait",
+            &mut d.retry_max,
+            "1h",
+            p(Field::Retry(RetryField::Max)),
+        );
+        text_row(
+            ui,
+            "Give up (NDR) after",
+            "Give up after",
+            &mut d.retry_give_up,
+            "5d",
+            p(Field::Retry(RetryField::GiveUp)),
+        );
+    });
 }
 
 /// The settings a test tries: the transport's saved ones with the form's fields on top.

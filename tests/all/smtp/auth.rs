@@ -10,21 +10,7 @@ fn auth_password_lives_in_a_0600_file_outside_the_store_and_logs_in() {
     let cfg = dir.path().join("config");
     let env = [("XDG_CONFIG_HOME", cfg.as_path())];
     let port = srv.port.to_string();
-    ok(&spoolbox_with(
-        &store,
-        &[
-            "profile",
-            "set-smtp",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            "alice",
-        ],
-        &env,
-        None,
-    ));
+    set_smtp_user(&store, &port, "alice", &env);
     // Without a password the message waits and says why.
     let out = ok(&spoolbox_with(&store, &["send", "--all"], &env, None));
     assert!(

@@ -198,3 +198,22 @@ pub(crate) fn ok(o: &Output) -> String {
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// `spoolbox profile set-smtp` to the test server on loopback, logging in as `user`.
+pub(crate) fn set_smtp_user(store: &Path, port: &str, user: &str, env: &[(&str, &Path)]) {
+    ok(&spoolbox_with(
+        store,
+        &[
+            "profile",
+            "set-smtp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--user",
+            user,
+        ],
+        env,
+        None,
+    ));
+}
