@@ -35,6 +35,14 @@ impl Spooler {
             Command::SendNow(eid) => self.send_now(eid, now),
             Command::Flush => self.flush_queue(),
             Command::Pause => {
+                if self.mode != Mode::Paused {
+                    let at = self.current.zip(
+                        self.current
+                            .and_then(|e| self.store.summary(e))
+                            .and_then(|s| s.next_step),
+                    );
+                    self.record_stop(crate::store::timeline::Kind::Pause, at, "paused by the user");
+                }
                 self.mode = Mode::Paused;
                 self.emit_debug();
                 self.emit_status();

@@ -260,6 +260,8 @@ pub enum Event {
         /// Each step with its result and the server's replies.
         report: Box<ProbeReport>,
     },
+    /// Spans recorded on the store's timeline since the last batch (`store::timeline`).
+    Timeline(Vec<crate::store::timeline::Span>),
     /// Whether and where a password is stored, or why that is unknown.
     Password {
         /// `user@host:port`.

@@ -21,6 +21,8 @@ mod stop;
 pub use stop::{STOP_WAIT, Stopped};
 pub mod submit;
 mod tick;
+mod timeline;
+pub use timeline::handoff_outcome;
 pub mod worker;
 
 use std::collections::{BTreeSet, HashSet};
@@ -131,6 +133,8 @@ pub struct Spooler {
     /// Answers of hand-offs the transport gave but whose recipient marks the store refused:
     /// kept until it takes them, and used instead of handing those rows off again.
     unrecorded: Vec<stop::Unrecorded>,
+    /// The store's timeline (`store::timeline`): what ran, when.
+    timeline: timeline::Recording,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -148,6 +152,7 @@ impl Spooler {
     pub fn new(store: Store, clock: Clock) -> Self {
         let transports = transport::from_profile(store.profile());
         let paused = store.profile().start_paused;
+        let recording = timeline::Recording::new(store.root());
         let mut s = Self {
             store,
             transports,
@@ -170,6 +175,7 @@ impl Spooler {
             reach_memo: std::cell::RefCell::default(),
             store_trouble: false,
             unrecorded: Vec::new(),
+            timeline: recording,
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");

@@ -11,6 +11,8 @@ use super::{DebugState, Event, Mode, Sink, Spooler, StatusRow};
 impl Spooler {
     /// Takes the events produced since the last call.
     pub fn drain_events(&mut self) -> Vec<Event> {
+        let spans: Vec<Event> = self.timeline_events().collect();
+        self.events.extend(spans);
         std::mem::take(&mut self.events)
     }
 
@@ -44,6 +46,8 @@ impl Spooler {
     /// Sends buffered events at once through the sink (the worker sets one), so the UI sees
     /// each transport hand-off as it happens rather than at the end of the step.
     pub fn flush_events(&mut self) {
+        let spans: Vec<Event> = self.timeline_events().collect();
+        self.events.extend(spans);
         if let Some(sink) = &self.sink
             && !self.events.is_empty()
         {

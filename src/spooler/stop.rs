@@ -260,6 +260,7 @@ impl Spooler {
             "the spooler stopped: {}",
             report.describe()
         )));
+        self.sync_timeline();
         report
     }
 

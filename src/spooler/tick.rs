@@ -137,8 +137,13 @@ impl Spooler {
         // Waiting for a transport's answer is no stop: the group stays open meanwhile.
         let waiting = matches!(tick, Tick::Idle(_)) && self.handoff.any_under_way();
         let stops = !matches!(tick, Tick::Ran(..)) && !waiting || self.mode != Mode::Running;
+        self.sample_queue();
         if stops {
             self.settle();
+            if !waiting {
+                // Idle, paused or stopped: what the timeline recorded is made durable.
+                self.sync_timeline();
+            }
         } else if self.group_due() {
             // While the spooler goes on: the group's file work takes milliseconds, and the
             // line to the server would stand idle meanwhile.
@@ -220,6 +225,11 @@ impl Spooler {
             self.at = Some((eid, step));
             self.mode = Mode::Paused;
             self.current = Some(eid);
+            self.record_stop(
+                crate::store::timeline::Kind::Breakpoint,
+                Some((eid, step)),
+                "stopped at a breakpoint",
+            );
             self.emit(Event::Notice(format!(
                 "breakpoint: stopped before {step} of message {eid}"
             )));

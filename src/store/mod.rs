@@ -30,6 +30,7 @@ mod parse;
 mod quarantine;
 pub mod summary;
 mod sync;
+pub mod timeline;
 mod traces;
 
 use std::collections::{BTreeMap, BTreeSet};

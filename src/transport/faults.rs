@@ -37,6 +37,103 @@ impl Faulty {
         }
     }
 
+    /// The hand-off with the faults injected, `fault` saying which changed it.
+    fn inject(&mut self, view: &SubmitView<'_>) -> Handoff {
+        let tagged = |mut h: Handoff, why: String| {
+            h.fault = Some(why);
+            h
+        };
+        if self.faults.latency_ms > 0 {
+            std::thread::sleep(Duration::from_millis(self.faults.latency_ms));
+        }
+        if self.faults.decline {
+            return tagged(
+                Handoff::refused(SubmitResult::NotMe),
+                "declined (MAPI_E_NOT_ME) by an injected fault".into(),
+            );
+        }
+        if self.faults.fail_next > 0 {
+            self.faults.fail_next -= 1;
+            let text = format!("injected failure ({} more to come)", self.faults.fail_next);
+            if !self.faults.permanent {
+                return tagged(
+                    Handoff::refused(SubmitResult::NetworkError(0, text.clone())),
+                    text,
+                );
+            }
+            let h = Handoff::sent(
+                view.rows
+                    .iter()
+                    .map(|r| (*r, RowOutcome::Failed(text.clone())))
+                    .collect(),
+            );
+            return tagged(h, text);
+        }
+        if self.faults.defer_secs > 0 && !view.begin_deferred {
+            let at = Timestamp::now()
+                + SignedDuration::from_secs(
+                    i64::try_from(self.faults.defer_secs).unwrap_or(i64::MAX),
+                );
+            self.deferred.insert(view.msg.entry_id, at);
+            return tagged(
+                Handoff::ended(EndFlag::DontResend),
+                format!(
+                    "deferred by an injected fault: END_DONT_RESEND, called back in {} s",
+                    self.faults.defer_secs
+                ),
+            );
+        }
+        let mut passed = Vec::new();
+        let mut outcomes = Vec::new();
+        for row in &view.rows {
+            let hit = self
+                .faults
+                .fail_pattern
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .is_some_and(|p| {
+                    view.msg
+                        .recipient(*row)
+                        .is_some_and(|r| r.email().contains(p))
+                });
+            if hit {
+                outcomes.push((
+                    *row,
+                    self.failure(
+                        "injected failure for recipients matching the fault pattern".into(),
+                    ),
+                ));
+            } else {
+                passed.push(*row);
+            }
+        }
+        let hits = (!outcomes.is_empty()).then(|| {
+            format!(
+                "{} recipient(s) matching \"{}\" failed by an injected fault",
+                outcomes.len(),
+                self.faults.fail_pattern.as_deref().unwrap_or_default()
+            )
+        });
+        if passed.is_empty() {
+            let mut h = Handoff::sent(outcomes);
+            h.fault = hits;
+            return h;
+        }
+        let inner_view = SubmitView {
+            msg: view.msg,
+            rows: passed,
+            begin_deferred: view.begin_deferred,
+            sender: view.sender.clone(),
+            deliver_for_real: view.deliver_for_real,
+            store_root: view.store_root.clone(),
+            gate: None,
+        };
+        let mut h = self.inner.submit_message(&inner_view);
+        h.outcomes.extend(outcomes);
+        h.fault = hits;
+        h
+    }
+
     fn failure(&self, text: String) -> RowOutcome {
         if self.faults.permanent {
             RowOutcome::Failed(text)
@@ -126,71 +223,14 @@ impl Transport for Faulty {
     }
 
     fn submit_message(&mut self, view: &SubmitView<'_>) -> Handoff {
-        if self.faults.latency_ms > 0 {
-            std::thread::sleep(Duration::from_millis(self.faults.latency_ms));
-        }
-        if self.faults.decline {
-            return Handoff::refused(SubmitResult::NotMe);
-        }
-        if self.faults.fail_next > 0 {
-            self.faults.fail_next -= 1;
-            let text = format!("injected failure ({} more to come)", self.faults.fail_next);
-            if !self.faults.permanent {
-                return Handoff::refused(SubmitResult::NetworkError(0, text));
-            }
-            return Handoff::sent(
-                view.rows
-                    .iter()
-                    .map(|r| (*r, RowOutcome::Failed(text.clone())))
-                    .collect(),
-            );
-        }
-        if self.faults.defer_secs > 0 && !view.begin_deferred {
-            let at = Timestamp::now()
-                + SignedDuration::from_secs(
-                    i64::try_from(self.faults.defer_secs).unwrap_or(i64::MAX),
-                );
-            self.deferred.insert(view.msg.entry_id, at);
-            return Handoff::ended(EndFlag::DontResend);
-        }
-        let mut passed = Vec::new();
-        let mut outcomes = Vec::new();
-        for row in &view.rows {
-            let hit = self
-                .faults
-                .fail_pattern
-                .as_deref()
-                .filter(|p| !p.is_empty())
-                .is_some_and(|p| {
-                    view.msg
-                        .recipient(*row)
-                        .is_some_and(|r| r.email().contains(p))
-                });
-            if hit {
-                outcomes.push((
-                    *row,
-                    self.failure(
-                        "injected failure for recipients matching the fault pattern".into(),
-                    ),
-                ));
-            } else {
-                passed.push(*row);
-            }
-        }
-        if passed.is_empty() {
-            return Handoff::sent(outcomes);
-        }
-        let inner_view = SubmitView {
-            msg: view.msg,
-            rows: passed,
-            begin_deferred: view.begin_deferred,
-            sender: view.sender.clone(),
-            deliver_for_real: view.deliver_for_real,
-            store_root: view.store_root.clone(),
-            gate: None,
+        let latency = (self.faults.latency_ms > 0)
+            .then(|| format!("{} ms of latency injected", self.faults.latency_ms));
+        let mut h = self.inject(view);
+        // What was injected is named on the timeline (a mark on this transport's lane).
+        h.fault = match (latency, h.fault.take()) {
+            (Some(l), Some(f)) => Some(format!("{l}; {f}")),
+            (l, f) => f.or(l),
         };
-        let mut h = self.inner.submit_message(&inner_view);
-        h.outcomes.extend(outcomes);
         h
     }
 

@@ -128,6 +128,8 @@ pub struct Handoff {
     /// The exact bytes handed over, kept beside the message: the path relative to the store
     /// (`sent/…`), or `None` when nothing was handed over or the copy could not be written.
     pub kept: Option<String>,
+    /// What an injected fault did to this hand-off (`faults::Faulty`), for the timeline.
+    pub fault: Option<String>,
 }
 
 impl Handoff {
@@ -139,6 +141,7 @@ impl Handoff {
             end: EndFlag::Sent,
             transcript: Vec::new(),
             kept: None,
+            fault: None,
         }
     }
 
@@ -158,6 +161,7 @@ impl Handoff {
             end: EndFlag::Sent,
             transcript: Vec::new(),
             kept: None,
+            fault: None,
         }
     }
 }

@@ -211,11 +211,14 @@ impl Spooler {
         let step_ok = res.is_ok();
         let done = res.unwrap_or_else(|e| self.step_failed(&mut work, &mut tr, step, &e));
         if matches!(done.disposal, Disposal::InFlight) {
+            let micros = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.record_step(eid, step, started, micros, &done.outcome);
             self.record_in_flight(eid, tr.calls, step_ok);
             return;
         }
         work.spool.next_step = done.next;
         let micros = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.record_step(eid, step, started, micros, &done.outcome);
         let record = StepRecord {
             step,
             started,

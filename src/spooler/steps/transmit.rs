@@ -270,6 +270,12 @@ impl Spooler {
         let mut resend_now = 0;
         let mut collected = false;
         let answer = loop {
+            // The timeline's hand-off starts here, or where it went under way before.
+            let start = if resend_now == 0 {
+                self.handoff_start(eid, ti)
+            } else {
+                (crate::store::timeline::micros(self.now()), std::time::Instant::now())
+            };
             let Some(t) = self.transports.get_mut(ti) else {
                 self.active_transport = None;
                 return Ok(Offered::Nothing);
@@ -302,6 +308,7 @@ impl Spooler {
                     // Under way on the transport's thread: the spooler goes on with other
                     // work and comes back for the result.
                     self.handoff.started(eid, ti, behind, view.gate.clone());
+                    self.handoff_went_under_way(eid, ti, start);
                     return Ok(Offered::UnderWay(StepDone {
                         outcome: StepOutcome::Waiting(format!(
                             "handed to {name}; waiting for its answer"
@@ -332,6 +339,7 @@ impl Spooler {
                 h.transcript.clone(),
                 h.kept.clone(),
             );
+            self.record_handoff(&view_msg, &name, rows, &h, start);
             if h.result == SubmitResult::Ok {
                 tr.call(
                     "IXPLogon::EndMessage",
