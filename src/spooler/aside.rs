@@ -3,7 +3,10 @@
 //! The worker runs each on a short-lived thread of its own and sends its answer as events
 //! ([`super::worker`]); the headless [`super::Spooler::handle`] runs them in place.
 
+use std::path::Path;
+
 use super::{Command, Event};
+use crate::store::timeline;
 use crate::profile::SmtpSettings;
 use crate::transport::credentials::{Secret, Vault};
 
@@ -26,7 +29,11 @@ impl Command {
     pub fn runs_aside(&self) -> bool {
         matches!(
             self,
-            Self::TestConnection(_) | Self::LookUpPassword(_) | Self::StorePassword(..)
+            Self::TestConnection(_)
+                | Self::LookUpPassword(_)
+                | Self::StorePassword(..)
+                | Self::LoadTimeline(_)
+                | Self::ExportTimeline { .. }
         )
     }
 }
@@ -59,6 +66,38 @@ pub fn run(cmd: Command) -> Vec<Event> {
             };
             vec![notice, Event::Password { key, state }]
         }
+        Command::LoadTimeline(root) => {
+            match timeline::read(&root, timeline::Filter::default()) {
+                Ok(r) => vec![Event::TimelineHistory(r.spans)],
+                Err(e) => vec![Event::Error(format!(
+                    "the recorded timeline could not be read: {e}"
+                ))],
+            }
+        }
+        Command::ExportTimeline { root, path } => vec![export_timeline(&root, &path)],
         _ => Vec::new(),
+    }
+}
+
+/// Writes the timeline recorded under `root` to `path` as a Chrome trace event file.
+fn export_timeline(root: &Path, path: &Path) -> Event {
+    let written = timeline::read(root, timeline::Filter::default())
+        .and_then(|r| {
+            let trace = timeline::chrome::trace(&r.spans, &root.display().to_string());
+            let file = std::fs::File::create(path)?;
+            let mut w = std::io::BufWriter::new(file);
+            serde_json::to_writer(&mut w, &trace)?;
+            std::io::Write::flush(&mut w)?;
+            Ok(r.spans.len())
+        });
+    match written {
+        Ok(n) => Event::Notice(format!(
+            "timeline exported: {n} span(s) to {} (open it in Perfetto or chrome://tracing)",
+            path.display()
+        )),
+        Err(e) => Event::Error(format!(
+            "the timeline was not exported to {}: {e}",
+            path.display()
+        )),
     }
 }

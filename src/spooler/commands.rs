@@ -122,7 +122,9 @@ impl Spooler {
             // Headless (the CLI, tests): in place; the worker runs these on a thread.
             c @ (Command::TestConnection(_)
             | Command::LookUpPassword(_)
-            | Command::StorePassword(..)) => {
+            | Command::StorePassword(..)
+            | Command::LoadTimeline(_)
+            | Command::ExportTimeline { .. }) => {
                 for e in super::aside::run(c) {
                     self.emit(e);
                 }

@@ -74,6 +74,18 @@ pub enum Command {
     ExportEml(EntryId, PathBuf),
     /// Save a message's trace as text.
     ExportTrace(EntryId, PathBuf),
+    /// Write the timeline recorded under the store `root` as a Chrome trace event file
+    /// (Perfetto, `chrome://tracing`) at `path`; answered off the spooler's loop with a
+    /// notice or an error.
+    ExportTimeline {
+        /// The store.
+        root: PathBuf,
+        /// The file to write.
+        path: PathBuf,
+    },
+    /// Read the timeline recorded under the store `root` (what ran before this window
+    /// opened); answered off the spooler's loop with [`Event::TimelineHistory`].
+    LoadTimeline(PathBuf),
     /// Create a user folder.
     CreateFolder(String),
     /// Send every summary again (after the UI lost events).
@@ -262,6 +274,9 @@ pub enum Event {
     },
     /// Spans recorded on the store's timeline since the last batch (`store::timeline`).
     Timeline(Vec<crate::store::timeline::Span>),
+    /// The store's recorded timeline as it was when [`Command::LoadTimeline`] read it (the
+    /// spans recorded since come as [`Event::Timeline`], some maybe in both).
+    TimelineHistory(Vec<crate::store::timeline::Span>),
     /// Whether and where a password is stored, or why that is unknown.
     Password {
         /// `user@host:port`.

@@ -190,7 +190,7 @@ impl Model {
     /// Applies one event.
     pub fn apply(&mut self, e: Event) {
         match e {
-            Event::Timeline(_) => {}
+            Event::Timeline(_) | Event::TimelineHistory(_) => {}
             Event::Opened {
                 root,
                 folders,
