@@ -17,3 +17,5 @@ echo "== load: 100,000 messages through null, pickup folder and SMTP"
 $B bench load --messages "${SPOOLBOX_LOAD_MESSAGES:-100000}"
 echo "== UI with 100,000 messages: first frame, frame CPU scrolling and under load, memory"
 cargo bench -q --bench ui
+echo "== Timeline: frame CPU following a flush of 10,000, and with 1,000,000 recorded spans"
+cargo bench -q --bench timeline

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use super::{Command, Event};
-use crate::store::timeline;
 use crate::profile::SmtpSettings;
+use crate::store::timeline;
 use crate::transport::credentials::{Secret, Vault};
 
 /// What Test connection tries: the settings on screen (saved or not), with the password
@@ -66,14 +66,12 @@ pub fn run(cmd: Command) -> Vec<Event> {
             };
             vec![notice, Event::Password { key, state }]
         }
-        Command::LoadTimeline(root) => {
-            match timeline::read(&root, timeline::Filter::default()) {
-                Ok(r) => vec![Event::TimelineHistory(r.spans)],
-                Err(e) => vec![Event::Error(format!(
-                    "the recorded timeline could not be read: {e}"
-                ))],
-            }
-        }
+        Command::LoadTimeline(root) => match timeline::read(&root, timeline::Filter::default()) {
+            Ok(r) => vec![Event::TimelineHistory(r.spans)],
+            Err(e) => vec![Event::Error(format!(
+                "the recorded timeline could not be read: {e}"
+            ))],
+        },
         Command::ExportTimeline { root, path } => vec![export_timeline(&root, &path)],
         _ => Vec::new(),
     }
@@ -81,15 +79,14 @@ pub fn run(cmd: Command) -> Vec<Event> {
 
 /// Writes the timeline recorded under `root` to `path` as a Chrome trace event file.
 fn export_timeline(root: &Path, path: &Path) -> Event {
-    let written = timeline::read(root, timeline::Filter::default())
-        .and_then(|r| {
-            let trace = timeline::chrome::trace(&r.spans, &root.display().to_string());
-            let file = std::fs::File::create(path)?;
-            let mut w = std::io::BufWriter::new(file);
-            serde_json::to_writer(&mut w, &trace)?;
-            std::io::Write::flush(&mut w)?;
-            Ok(r.spans.len())
-        });
+    let written = timeline::read(root, timeline::Filter::default()).and_then(|r| {
+        let trace = timeline::chrome::trace(&r.spans, &root.display().to_string());
+        let file = std::fs::File::create(path)?;
+        let mut w = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut w, &trace)?;
+        std::io::Write::flush(&mut w)?;
+        Ok(r.spans.len())
+    });
     match written {
         Ok(n) => Event::Notice(format!(
             "timeline exported: {n} span(s) to {} (open it in Perfetto or chrome://tracing)",

@@ -30,6 +30,8 @@ pub enum Purpose {
     Attach(EntryId),
     /// The pickup folder's directory, for the transport at this place in the Profile form.
     PickupDir(usize),
+    /// Export the recorded timeline as a Chrome trace event file.
+    ExportTimeline,
 }
 
 impl Purpose {
@@ -42,11 +44,15 @@ impl Purpose {
             Self::OpenStore => "Open or create a Spoolbox store",
             Self::Attach(_) => "Attach files",
             Self::PickupDir(_) => "Pickup directory",
+            Self::ExportTimeline => "Export the timeline (Chrome trace event file)",
         }
     }
 
     fn saves(self) -> bool {
-        matches!(self, Self::Export(_) | Self::ExportTrace(_))
+        matches!(
+            self,
+            Self::Export(_) | Self::ExportTrace(_) | Self::ExportTimeline
+        )
     }
 
     /// The file name a save dialog proposes.
@@ -54,6 +60,7 @@ impl Purpose {
         match self {
             Self::Export(eid) => Some(format!("message-{eid}.eml")),
             Self::ExportTrace(eid) => Some(format!("trace-{eid}.txt")),
+            Self::ExportTimeline => Some("spoolbox-timeline.json".into()),
             _ => None,
         }
     }

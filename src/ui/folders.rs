@@ -26,7 +26,10 @@ pub fn folders_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Intent>) {
             for f in folders {
                 let n = model.count(f.entry_id);
                 let label = format!("{} ({n})", f.name);
-                let r = ui.selectable_label(model.folder == Some(f.entry_id), label);
+                let r = ui.selectable_label(
+                    !model.show_timeline && model.folder == Some(f.entry_id),
+                    label,
+                );
                 let r = match f.kind {
                     FolderKind::Outbox => {
                         r.on_hover_text("PR_IPM_OUTBOX_ENTRYID: drafts and the outgoing queue")
@@ -41,8 +44,19 @@ pub fn folders_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Intent>) {
                     FolderKind::User => r,
                 };
                 if r.clicked() {
+                    out.push(Intent::ShowTimeline(false));
                     out.push(Intent::OpenFolder(f.entry_id));
                 }
+            }
+            ui.add_space(8.0);
+            ui.separator();
+            let t = ui
+                .selectable_label(model.show_timeline, "Timeline")
+                .on_hover_text(
+                    "Every step and hand-off of every message on one time axis, with live plots (Ctrl+T)",
+                );
+            if t.clicked() {
+                out.push(Intent::ShowTimeline(!model.show_timeline));
             }
         });
 }

@@ -132,6 +132,18 @@ pub enum Intent {
     Restore(Vec<EntryId>),
     /// Show what an entry id points to: a folder, or a message (selected, in its folder).
     GoTo(EntryId),
+    /// A span of the timeline was clicked: select its message and travel to that step (the
+    /// span starting at `start`, µs).
+    ShowSpan {
+        /// The message.
+        eid: EntryId,
+        /// The step (`None`: the message only).
+        step: Option<crate::mapi::Step>,
+        /// The span's start.
+        start: i64,
+    },
+    /// Show the timeline in place of the message table (or the table again).
+    ShowTimeline(bool),
     /// Set one property of a draft (the Properties tab's editor); saved as the draft.
     SetProperty {
         /// The draft.

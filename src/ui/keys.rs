@@ -34,6 +34,8 @@ pub const DELETE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key:
 pub const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
 /// Enter: open the selected message.
 pub const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Enter);
+/// Ctrl+T: the timeline in place of the message table, or the table again.
+pub const TIMELINE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::T);
 /// Escape: close the topmost small window.
 pub const CLOSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Escape);
 
@@ -68,6 +70,8 @@ pub enum Action {
     Continue,
     /// Pause or resume.
     PauseResume,
+    /// Show or hide the timeline.
+    Timeline,
     /// Up (first key) or Down (second key), extending the selection or not.
     Move {
         /// Shift: extend the selection.
@@ -156,6 +160,19 @@ pub const BINDINGS: &[Binding] = &[
         Action::Continue,
     ),
     bind(&[PAUSE], "Pause / resume the spooler", Action::PauseResume),
+    bind(
+        &[TIMELINE],
+        "Timeline: every step and hand-off on one time axis, or the message table again",
+        Action::Timeline,
+    ),
+    named(
+        "Timeline: wheel, drag / Ctrl+wheel",
+        "Pan / zoom around the pointer; a click on a bar selects its message at that step",
+    ),
+    named(
+        "Timeline: ←/→ (A/D), +/− (W/S), Home, End",
+        "With the keyboard in the lanes: pan, zoom, fit everything, follow live",
+    ),
     bind(
         &[key(Key::ArrowUp), key(Key::ArrowDown)],
         "Select the previous / next message (the table has the keyboard)",
@@ -249,7 +266,8 @@ impl Action {
             | Self::Flush
             | Self::Step
             | Self::Continue
-            | Self::PauseResume => true,
+            | Self::PauseResume
+            | Self::Timeline => true,
             Self::Send => !w.editing,
             Self::Delete | Self::Undo => !w.text && !w.asking,
             Self::Open | Self::Move { .. } | Self::Ends { .. } | Self::SelectAll => {
@@ -266,7 +284,8 @@ impl Action {
 pub fn shortcuts(ctx: &egui::Context, model: &Model, path_field: bool, out: &mut Vec<Intent>) {
     let w = Where {
         text: ctx.text_edit_focused(),
-        table: table_has_keyboard(ctx),
+        // The table is not there while the timeline shows in its place.
+        table: table_has_keyboard(ctx) && !model.show_timeline,
         editing: model.tab == Tab::Compose,
         asking: path_field || model.confirm_send_again.is_some() || model.confirm_delete.is_some(),
     };
@@ -330,6 +349,7 @@ fn act(action: Action, model: &Model, out: &mut Vec<Intent>) {
         Action::Continue => Intent::Continue,
         Action::PauseResume if model.debug.paused => Intent::Resume,
         Action::PauseResume => Intent::Pause,
+        Action::Timeline => Intent::ShowTimeline(!model.show_timeline),
         Action::SelectAll if model.rows.is_empty() => return,
         Action::SelectAll => Intent::SelectAll,
         Action::Close => Intent::CloseTopWindow,
@@ -422,6 +442,7 @@ mod tests {
             .collect();
         for k in [
             FLUSH, STEP, CONTINUE, NEW, SEND, PAUSE, HELP, SELECT_ALL, DELETE, UNDO, OPEN, CLOSE,
+            TIMELINE,
         ] {
             assert!(
                 listed.contains(&k),

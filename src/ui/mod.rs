@@ -24,6 +24,7 @@ pub mod persist;
 pub mod settings;
 pub mod status;
 pub mod theme;
+pub mod timeline;
 pub mod toolbar;
 pub mod windows;
 

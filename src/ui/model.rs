@@ -76,6 +76,10 @@ pub enum SortKey {
 
 /// Everything the window shows.
 #[derive(Debug)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of what the window shows, each read by one panel"
+)]
 pub struct Model {
     /// The open store, once the worker reported it.
     pub root: Option<PathBuf>,
@@ -95,6 +99,14 @@ pub struct Model {
     pub detail: Option<Message>,
     /// The recorded step picked for time travel (index into `history`).
     pub travel: Option<usize>,
+    /// A timeline span was clicked: travel to its step once its message's detail is here.
+    pub travel_to: Option<crate::ui::timeline::Travel>,
+    /// What the timeline draws (`Event::Timeline`, `Event::TimelineHistory`).
+    pub timeline: crate::ui::timeline::data::TimelineData,
+    /// The central area shows the timeline instead of the message table.
+    pub show_timeline: bool,
+    /// The recorded history was asked for (once per store, when the timeline first shows).
+    pub timeline_asked: bool,
     /// Debugger state.
     pub debug: DebugState,
     /// Status table.
@@ -157,6 +169,10 @@ impl Default for Model {
             focused: None,
             detail: None,
             travel: None,
+            travel_to: None,
+            timeline: crate::ui::timeline::data::TimelineData::default(),
+            show_timeline: false,
+            timeline_asked: false,
             debug: DebugState::default(),
             status: Vec::new(),
             errors: Vec::new(),
@@ -187,10 +203,24 @@ impl Default for Model {
 }
 
 impl Model {
+    /// Travels to the step a clicked timeline span asked for, once the message's detail is
+    /// the one shown.
+    pub fn travel_to_step(&mut self) {
+        let Some(t) = self.travel_to else { return };
+        let Some(m) = self.detail.as_ref().filter(|m| m.entry_id == t.eid) else {
+            return;
+        };
+        self.travel = t
+            .step
+            .and_then(|step| crate::ui::timeline::history_index(&m.history, step, t.start));
+        self.travel_to = None;
+    }
+
     /// Applies one event.
     pub fn apply(&mut self, e: Event) {
         match e {
-            Event::Timeline(_) | Event::TimelineHistory(_) => {}
+            Event::Timeline(spans) => self.timeline.ingest(spans),
+            Event::TimelineHistory(spans) => self.timeline.ingest_history(spans),
             Event::Opened {
                 root,
                 folders,
@@ -198,11 +228,15 @@ impl Model {
                 notes,
             } => {
                 self.root = Some(root);
+                self.timeline = crate::ui::timeline::data::TimelineData::default();
+                self.timeline_asked = false;
                 self.folder = folders
                     .iter()
                     .find(|f| f.kind == FolderKind::Outbox)
                     .map(|f| f.entry_id);
                 self.folders = folders;
+                self.timeline
+                    .ensure_lanes(profile.transports.iter().map(|t| t.name.as_str()));
                 self.profile = Some(*profile);
                 for n in notes {
                     self.errors.push(n);
@@ -224,7 +258,11 @@ impl Model {
                 }
             }
             Event::Folders(f) => self.folders = f,
-            Event::Profile(p) => self.profile = Some(*p),
+            Event::Profile(p) => {
+                self.timeline
+                    .ensure_lanes(p.transports.iter().map(|t| t.name.as_str()));
+                self.profile = Some(*p);
+            }
             Event::Detail(m) => {
                 if self.submitting == Some(m.entry_id)
                     && m.state(Timestamp::now()) != MessageState::Draft
@@ -236,6 +274,7 @@ impl Model {
                         self.travel = None;
                     }
                     self.detail = Some(*m);
+                    self.travel_to_step();
                 }
             }
             Event::DraftCreated(_) if self.importing() => {

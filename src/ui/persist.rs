@@ -54,6 +54,8 @@ pub struct UiState {
     /// Column widths the user set, per folder (see `columns::folder_key`), left to right
     /// without the last column (which takes what is left).
     pub columns: BTreeMap<String, Vec<f32>>,
+    /// The timeline was shown in place of the message table.
+    pub timeline: bool,
 }
 
 impl Default for UiState {
@@ -66,6 +68,7 @@ impl Default for UiState {
             breakpoints: Vec::new(),
             last_store: None,
             columns: BTreeMap::new(),
+            timeline: false,
         }
     }
 }

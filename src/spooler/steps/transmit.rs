@@ -274,7 +274,10 @@ impl Spooler {
             let start = if resend_now == 0 {
                 self.handoff_start(eid, ti)
             } else {
-                (crate::store::timeline::micros(self.now()), std::time::Instant::now())
+                (
+                    crate::store::timeline::micros(self.now()),
+                    std::time::Instant::now(),
+                )
             };
             let Some(t) = self.transports.get_mut(ti) else {
                 self.active_transport = None;

@@ -147,7 +147,10 @@ pub struct Span {
 /// Recipients named on one hand-off span; the rest are counted.
 pub const MAX_WHO: usize = 8;
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if"
+)]
 const fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -516,7 +519,8 @@ mod tests {
             .append(true)
             .open(&seg)
             .unwrap_or_else(|e| panic!("{e}"));
-        f.write_all(b"{\"t\":12,\"l\":\"spo").unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(b"{\"t\":12,\"l\":\"spo")
+            .unwrap_or_else(|e| panic!("{e}"));
         drop(f);
         {
             let mut r = Recorder::new(dir.path());

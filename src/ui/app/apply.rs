@@ -84,6 +84,15 @@ impl SpoolboxApp {
             Intent::DismissAllErrors => self.model.errors.clear(),
             Intent::Restore(eids) => self.each(eids, Command::Restore),
             Intent::GoTo(id) => self.go_to(id),
+            Intent::ShowSpan { eid, step, start } => {
+                self.go_to(eid);
+                if step.is_some() {
+                    self.model.tab = crate::ui::model::Tab::Pipeline;
+                }
+                self.model.travel_to = Some(crate::ui::timeline::Travel { eid, step, start });
+                self.model.travel_to_step();
+            }
+            Intent::ShowTimeline(on) => self.model.show_timeline = on,
             Intent::SetProperty {
                 eid,
                 row,
@@ -320,6 +329,13 @@ impl SpoolboxApp {
             Purpose::PickupDir(i) => {
                 if let Some(p) = paths.first() {
                     self.windows.settings.set_pickup_dir(i, p);
+                }
+            }
+            Purpose::ExportTimeline => {
+                if let (Some(path), Some(root)) =
+                    (paths.into_iter().next(), self.model.root.clone())
+                {
+                    self.command(Command::ExportTimeline { root, path });
                 }
             }
         }

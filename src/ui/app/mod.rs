@@ -54,6 +54,8 @@ pub struct SpoolboxApp {
     detail_height: f32,
     /// The first row of a Shift range (the row last clicked or moved to without Shift).
     anchor: Option<EntryId>,
+    /// The Timeline panel's view.
+    pub timeline: crate::ui::timeline::TimelineState,
 }
 
 impl std::fmt::Debug for SpoolboxApp {
@@ -89,6 +91,7 @@ impl SpoolboxApp {
             breakpoints,
             last_store,
             columns,
+            timeline,
         } = state;
         let ctx = cc.egui_ctx.clone();
         ctx.set_theme(if dark {
@@ -119,9 +122,11 @@ impl SpoolboxApp {
             start_breakpoints: Some(breakpoints),
             detail_height,
             anchor: None,
+            timeline: crate::ui::timeline::TimelineState::default(),
         };
         app.start_worker(dir);
         app.model.sort = sort;
+        app.model.show_timeline = timeline;
         app
     }
 
@@ -157,6 +162,7 @@ impl SpoolboxApp {
             breakpoints: self.breakpoints(),
             last_store: self.last_store.clone(),
             columns: self.outbox.widths.clone(),
+            timeline: self.model.show_timeline,
         }
     }
 
@@ -277,6 +283,15 @@ impl eframe::App for SpoolboxApp {
         if let Some(eid) = self.model.watch_request.take() {
             self.command(Command::Watch(Some(eid)));
         }
+        // What ran before is read the first time the timeline shows (it may be a million
+        // spans: not at every start).
+        if self.model.show_timeline
+            && !self.model.timeline_asked
+            && let Some(root) = self.model.root.clone()
+        {
+            self.model.timeline_asked = true;
+            self.command(Command::LoadTimeline(root));
+        }
         match self.dialogs.poll() {
             Some(Picked::Paths(purpose, paths)) => self.picked(purpose, paths),
             Some(Picked::Fallback(why)) => notify::notice(&mut self.model, why),
@@ -339,7 +354,11 @@ impl eframe::App for SpoolboxApp {
         let detail_place = order::keep(ui, detail_panel, None);
         self.detail_height = detail_place.clip.height();
         egui::CentralPanel::default().show(ui, |ui| {
-            outbox::outbox_ui(ui, model, &mut self.outbox, &mut out);
+            if model.show_timeline {
+                crate::ui::timeline::timeline_ui(ui, model, &mut self.timeline, &mut out);
+            } else {
+                outbox::outbox_ui(ui, model, &mut self.outbox, &mut out);
+            }
         });
         let compose = &mut self.compose;
         let props = &mut self.props;

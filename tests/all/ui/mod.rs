@@ -14,6 +14,7 @@ mod basics;
 mod harness;
 mod remembers;
 mod table_keys;
+mod timeline;
 mod trust;
 
 pub(crate) use harness::*;
