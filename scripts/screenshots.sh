@@ -210,3 +210,43 @@ sleep 2
 shot settings
 kill $APP; wait $APP 2>/dev/null || true
 kill $SRV 2>/dev/null || true
+
+# 9. The Timeline (Ctrl+T) following a flush of 3,000 queued messages through the null
+#    transport at full speed: bars on the spooler's lane and the Null lane, the plots under
+#    them (messages per second, the queue draining, hand-off latency).
+"$BIN" bench store --messages 3000 --runs 1 --store "$SPOOLBOX_XVFB_DIR/flush" >/dev/null 2>&1
+run_app "$SPOOLBOX_XVFB_DIR/flush/store"
+xdotool key ctrl+t    # (the flush starts as the window opens)
+sleep 2.5
+shot timeline-flush
+kill $APP; wait $APP 2>/dev/null || true
+
+# 10. A retry: the demo with the first retry after 3 s. The fax is busy for the mixed
+#     message (its hand-off deferred, amber, while the Transmit step waits); 3 s later the
+#     retry delivers (green). First everything fitted (the lanes take the keyboard: Home),
+#     then Ctrl+wheel zooms on the deferred hand-off, with the pointer on it for its tooltip.
+run_app "$SPOOLBOX_XVFB_DIR/retry"
+kill $APP; wait $APP 2>/dev/null || true
+python3 - "$SPOOLBOX_XVFB_DIR/retry/store.json" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p))
+d["profile"]["retry"]["first_delay_secs"] = 3
+json.dump(d, open(p, "w"), indent=1)
+PY
+run_app "$SPOOLBOX_XVFB_DIR/retry"
+xdotool key ctrl+t
+sleep 1
+click 469 16          # Resume
+sleep 8
+click 700 149         # the lanes (the idle SMTP lane) take the keyboard
+xdotool key Home
+shot timeline-retry-fit
+xdotool mousemove --window "$WID" 330 193
+sleep 0.3
+xdotool keydown ctrl
+for _ in 1 2 3 4 5 6; do xdotool click 4; sleep 0.2; done
+xdotool keyup ctrl
+sleep 1
+xdotool mousemove --window "$WID" 520 193
+shot timeline-retry-zoom
+kill $APP; wait $APP 2>/dev/null || true

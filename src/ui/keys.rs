@@ -170,7 +170,7 @@ pub const BINDINGS: &[Binding] = &[
         "Pan / zoom around the pointer; a click on a bar selects its message at that step",
     ),
     named(
-        "Timeline: ←/→ (A/D), +/− (W/S), Home, End",
+        "Timeline: Left/Right (A/D), +/- (W/S), Home, End",
         "With the keyboard in the lanes: pan, zoom, fit everything, follow live",
     ),
     bind(

@@ -297,7 +297,7 @@ pub struct TimelineData {
     pub lanes: Vec<Lane>,
     /// Per second since the epoch.
     pub seconds: BTreeMap<i64, Second>,
-    /// The earliest start and the latest end recorded.
+    /// The earliest start and the latest end of the steps, hand-offs and marks held.
     pub span: Option<(i64, i64)>,
     /// Spans held.
     pub count: usize,
@@ -356,10 +356,13 @@ impl TimelineData {
     fn add(&mut self, s: Span) {
         let li = self.lane_index(&s.lane);
         let end = s.end();
-        self.span = Some(match self.span {
-            Some((a, b)) => (a.min(s.start), b.max(end)),
-            None => (s.start, end),
-        });
+        // Queue samples are taken while nothing runs too: they do not stretch the view.
+        if s.kind != Kind::Queue {
+            self.span = Some(match self.span {
+                Some((a, b)) => (a.min(s.start), b.max(end)),
+                None => (s.start, end),
+            });
+        }
         let second = s.start.div_euclid(1_000_000);
         match s.kind {
             Kind::Queue => {

@@ -82,6 +82,17 @@ pub fn clock(t: i64) -> String {
     )
 }
 
+/// A tick's label at `t` µs with ticks `step` µs apart: as precise as the step needs.
+pub fn tick_label(t: i64, step: i64) -> String {
+    let format = match step {
+        1_000_000.. => "%H:%M:%S",
+        1_000..1_000_000 => "%H:%M:%S%.3f",
+        _ => "%H:%M:%S%.6f",
+    };
+    jiff::Timestamp::from_microsecond(t)
+        .map_or_else(|_| t.to_string(), |ts| ts.strftime(format).to_string())
+}
+
 /// A duration in words: µs, ms or s.
 pub fn duration(us: u64) -> String {
     match us {
@@ -108,12 +119,7 @@ pub fn axis(ui: &Ui, f: Frame, rect: Rect) {
                 [pos2(x, rect.bottom() - 5.0), pos2(x, rect.bottom())],
                 Stroke::new(1.0, text),
             );
-            let label = if step >= 1_000_000 {
-                jiff::Timestamp::from_microsecond(t)
-                    .map_or_else(|_| t.to_string(), |ts| ts.strftime("%H:%M:%S").to_string())
-            } else {
-                clock(t)
-            };
+            let label = tick_label(t, step);
             painter.text(
                 pos2(x + 3.0, rect.top() + 1.0),
                 Align2::LEFT_TOP,

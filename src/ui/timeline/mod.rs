@@ -34,6 +34,8 @@ use draw::Frame;
 
 /// The view when nothing was chosen: the last 10 s, following.
 const DEFAULT_WIDTH: i64 = 10_000_000;
+/// Fitting everything shows at least this much: 10 ms.
+const FIT_MIN_WIDTH: i64 = 10_000;
 /// The narrowest view: 50 µs.
 const MIN_WIDTH: i64 = 50;
 
@@ -66,9 +68,18 @@ impl TimelineState {
             return (now - DEFAULT_WIDTH, now);
         };
         match self.from {
+            // Following from the start: everything while it is short, then the last
+            // [`DEFAULT_WIDTH`] (or the width chosen).
+            None if self.follow && b - a > self.width => {
+                let to = b + self.width / 40;
+                (to - self.width, to)
+            }
             None => {
+                // At least 10 ms: a lone step of a few µs is not stretched over the screen.
                 let pad = ((b - a) / 50).max(MIN_WIDTH);
-                (a - pad, b + pad)
+                let (a, b) = (a - pad, b + pad);
+                let short = (FIT_MIN_WIDTH - (b - a)).max(0) / 2;
+                (a - short, b + short)
             }
             Some(_) if self.follow => {
                 let to = b + self.width / 40;
@@ -100,9 +111,10 @@ impl TimelineState {
         self.follow = false;
     }
 
-    /// Fits everything recorded.
+    /// Fits everything recorded (and what comes, as it comes).
     pub fn fit(&mut self) {
         self.from = None;
+        self.follow = false;
     }
 
     /// Follows the newest spans.
@@ -166,10 +178,12 @@ pub const LEGEND: [Outcome; 9] = [
 pub fn timeline_ui(ui: &mut Ui, model: &Model, state: &mut TimelineState, out: &mut Vec<Intent>) {
     let d = &model.timeline;
     let dark = ui.visuals().dark_mode;
+    let before = state.clone();
     controls_ui(ui, model, state, out);
     legend_ui(ui, dark);
     ui.separator();
-    if d.span.is_none() {
+    // Queue samples alone (a spooler that opened and waited) are nothing to look at yet.
+    if d.count == 0 {
         ui.add_space(12.0);
         ui.label(if d.history_loaded {
             "Nothing recorded yet: send a message (Send all, F9) and each step and hand-off shows here as it runs."
@@ -215,9 +229,10 @@ pub fn timeline_ui(ui: &mut Ui, model: &Model, state: &mut TimelineState, out: &
     let clicked = clicked.or_else(|| canvas.clicked().then(|| hovered.clone()).flatten());
     if let Some(h) = &hovered {
         let lane = d.lanes.get(h.lane).map_or("", |l| l.name.as_str());
-        canvas
-            .clone()
-            .on_hover_ui_at_pointer(|ui| tooltip_ui(ui, model, lane, &h.bar));
+        // Whether the pointer is on a bar's own node or found under it on the canvas.
+        egui::Tooltip::for_widget(&canvas)
+            .at_pointer()
+            .show(|ui| tooltip_ui(ui, model, lane, &h.bar));
     }
     if let Some(h) = clicked
         && let Some(eid) = h.bar.eid
@@ -243,8 +258,17 @@ pub fn timeline_ui(ui: &mut Ui, model: &Model, state: &mut TimelineState, out: &
     ui.advance_cursor_after_rect(scrub);
     ui.add_space(6.0);
     let left = ui.available_height();
-    let each = ((left - 12.0) / 3.0).clamp(60.0, 160.0);
-    plots::plots_ui(ui, d, f, each);
+    // Three plots, each under a caption of about 22 points; where they do not fit (a tall
+    // detail pane, a small window) they scroll rather than run under the detail.
+    let each = ((left - 84.0) / 3.0).clamp(50.0, 160.0);
+    egui::ScrollArea::vertical()
+        .id_salt("timeline-plots")
+        .max_height(left)
+        .show(ui, |ui| plots::plots_ui(ui, d, f, each));
+    if *state != before {
+        // The view changed in this frame (keys, wheel, drag, scrubber): draw it at once.
+        ui.ctx().request_repaint();
+    }
 }
 
 /// Mouse and keys: wheel pans, Ctrl+wheel or a pinch zooms around the pointer, a drag pans;

@@ -13,10 +13,10 @@
               x, y, t, f as in geometry code"
 )]
 use egui::{Color32, Ui};
-use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::data::{Latencies, TimelineData};
-use super::draw::{Frame, clock};
+use super::draw::Frame;
 
 /// Points per line at most.
 pub const MAX_POINTS: usize = 600;
@@ -135,12 +135,7 @@ pub const Y_AXIS: f32 = 44.0;
 /// A tick of the time axis: to the second, or to the millisecond when closer.
 fn tick(origin: i64, m: &egui_plot::GridMark) -> String {
     let t = origin + (m.value * 1e6) as i64;
-    if m.step_size >= 1.0 {
-        jiff::Timestamp::from_microsecond(t)
-            .map_or_else(|_| t.to_string(), |ts| ts.strftime("%H:%M:%S").to_string())
-    } else {
-        clock(t)
-    }
+    super::draw::tick_label(t, (m.step_size * 1e6) as i64)
 }
 
 /// Draws the three plots, each `height` tall, over the view of `f`, their plotting area
@@ -161,7 +156,6 @@ pub fn plots_ui(ui: &mut Ui, d: &TimelineData, f: Frame, height: f32) {
             .allow_double_click_reset(false)
             .y_axis_min_width(Y_AXIS)
             .include_y(0.0)
-            .legend(Legend::default().position(Corner::LeftTop))
             .x_axis_formatter(move |m, _| tick(origin, &m))
     };
     let avail = ui.available_rect_before_wrap();
@@ -169,48 +163,116 @@ pub fn plots_ui(ui: &mut Ui, d: &TimelineData, f: Frame, height: f32) {
         egui::pos2(f.rect.left() - Y_AXIS, avail.top()),
         egui::pos2(f.rect.right(), avail.bottom()),
     );
+    let dark = ui.visuals().dark_mode;
     ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-        {
-            plot("timeline-rate").show(ui, |p| {
-                p.set_auto_bounds([false, true]);
-                p.set_plot_bounds_x(x0..=x1);
+        let peak = s.rate.iter().map(|p| p[1]).fold(0.0, f64::max);
+        let rate = format!("messages finished per second (peak {peak:.0})");
+        caption(ui, &[(RATE, &rate)]);
+        plot("timeline-rate").show(ui, |p| {
+            p.set_auto_bounds([false, true]);
+            p.set_plot_bounds_x(x0..=x1);
+            p.line(
+                Line::new(
+                    "messages finished per second",
+                    PlotPoints::from(s.rate.clone()),
+                )
+                .color(RATE)
+                .fill(0.0),
+            );
+        });
+        // Each state with its depth at the end of the view.
+        let now: Vec<String> = DEPTH
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| {
+                let v = s.depth[i].last().map_or(0.0, |p| p[1]);
+                format!("{n} {v:.0}")
+            })
+            .collect();
+        let mut depth = vec![(Color32::TRANSPARENT, "queue depth:")];
+        depth.extend(DEPTH.iter().zip(&now).map(|((_, c), t)| (*c, t.as_str())));
+        caption(ui, &depth);
+        plot("timeline-depth").show(ui, |p| {
+            p.set_auto_bounds([false, true]);
+            p.set_plot_bounds_x(x0..=x1);
+            for (i, (name, c)) in DEPTH.iter().enumerate() {
                 p.line(
-                    Line::new(
-                        "messages finished per second",
-                        PlotPoints::from(s.rate.clone()),
-                    )
-                    .color(Color32::from_rgb(0x2e, 0x9d, 0x4f))
-                    .fill(0.0),
+                    Line::new(*name, PlotPoints::from(s.depth[i].clone()))
+                        .color(*c)
+                        .allow_band(false),
                 );
-            });
-            plot("timeline-depth").show(ui, |p| {
-                p.set_auto_bounds([false, true]);
-                p.set_plot_bounds_x(x0..=x1);
-                for (i, (name, c)) in DEPTH.iter().enumerate() {
-                    p.line(
-                        Line::new(*name, PlotPoints::from(s.depth[i].clone()))
-                            .color(*c)
-                            .allow_band(false),
-                    );
-                }
-            });
-            plot("timeline-latency").show(ui, |p| {
-                p.set_auto_bounds([false, true]);
-                p.set_plot_bounds_x(x0..=x1);
-                // Points, not lines: a second without hand-offs has no latency.
-                for (name, p50, p95) in &s.latency {
-                    p.points(
-                        Points::new(format!("{name} p50"), PlotPoints::from(p50.clone()))
-                            .radius(2.5)
-                            .shape(MarkerShape::Circle),
-                    );
-                    p.points(
-                        Points::new(format!("{name} p95"), PlotPoints::from(p95.clone()))
-                            .radius(3.0)
-                            .shape(MarkerShape::Up),
-                    );
-                }
-            });
+            }
+        });
+        let names: Vec<String> = s
+            .latency
+            .iter()
+            .map(|(n, _, p95)| {
+                let worst = p95.iter().map(|p| p[1]).fold(0.0, f64::max);
+                format!("{n} (p50 circles, p95 triangles; worst p95 {worst:.1})")
+            })
+            .collect();
+        let mut lat = vec![(Color32::TRANSPARENT, "hand-off latency, ms:")];
+        lat.extend(
+            s.latency
+                .iter()
+                .zip(&names)
+                .map(|((n, ..), label)| (lane_colour(d, n, dark), label.as_str())),
+        );
+        caption(ui, &lat);
+        plot("timeline-latency").show(ui, |p| {
+            p.set_auto_bounds([false, true]);
+            p.set_plot_bounds_x(x0..=x1);
+            // Points, not lines: a second without hand-offs has no latency.
+            for (name, p50, p95) in &s.latency {
+                let c = lane_colour(d, name, dark);
+                p.points(
+                    Points::new(format!("{name} p50"), PlotPoints::from(p50.clone()))
+                        .color(c)
+                        .radius(2.5)
+                        .shape(MarkerShape::Circle),
+                );
+                p.points(
+                    Points::new(format!("{name} p95"), PlotPoints::from(p95.clone()))
+                        .color(c)
+                        .radius(3.5)
+                        .shape(MarkerShape::Up),
+                );
+            }
+        });
+    });
+}
+
+const RATE: Color32 = Color32::from_rgb(0x2e, 0x9d, 0x4f);
+
+/// A transport's colour in the latency plot, by its lane.
+fn lane_colour(d: &TimelineData, name: &str, dark: bool) -> Color32 {
+    const LIGHT: [Color32; 4] = [
+        Color32::from_rgb(0x1f, 0x6f, 0xb4),
+        Color32::from_rgb(0xc2, 0x4e, 0x00),
+        Color32::from_rgb(0x6a, 0x3d, 0x9a),
+        Color32::from_rgb(0x00, 0x8a, 0x80),
+    ];
+    const DARK: [Color32; 4] = [
+        Color32::from_rgb(0x6c, 0xb0, 0xf0),
+        Color32::from_rgb(0xff, 0x9a, 0x4a),
+        Color32::from_rgb(0xb5, 0x8f, 0xe0),
+        Color32::from_rgb(0x4f, 0xd1, 0xc5),
+    ];
+    let i = d.lanes.iter().position(|l| l.name == name).unwrap_or(0);
+    (if dark { DARK } else { LIGHT })[i % 4]
+}
+
+/// One line above a plot naming its series, each with its colour.
+fn caption(ui: &mut Ui, items: &[(Color32, &str)]) {
+    ui.horizontal(|ui| {
+        ui.add_space(Y_AXIS);
+        for (c, text) in items {
+            if *c != Color32::TRANSPARENT {
+                super::draw::swatch(ui, *c, text);
+            } else {
+                ui.label(egui::RichText::new(*text).small().weak());
+            }
+            ui.add_space(6.0);
         }
     });
 }

@@ -251,3 +251,111 @@ fn a_fault_shows_its_mark_on_the_lane_it_hit_and_the_retry_its_colour() {
         .count();
     assert_eq!(others, 0);
 }
+
+#[test]
+fn the_keyboard_zooms_pans_fits_and_follows_in_the_lanes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = running_with_timeline(&tmp.path().join("demo"));
+    h.get_by_label("Send all (F9)").click();
+    step_until(&mut h, "spans on the timeline", |a| {
+        a.model.timeline.count > 20
+    });
+    h.run_steps(2);
+    h.get_by_label("Timeline lanes").click();
+    h.run_steps(1);
+    let view = |h: &Harness<'_, SpoolboxApp>| {
+        let a = h.state();
+        a.timeline.range(a.model.timeline.span)
+    };
+    h.key_press(egui::Key::Home);
+    h.run_steps(1);
+    assert_eq!(h.state().timeline.from, None, "Home fits everything");
+    assert!(!h.state().timeline.follow);
+    let (a, b) = view(&h);
+    h.key_press(egui::Key::Plus);
+    h.run_steps(1);
+    let (c, d) = view(&h);
+    assert!(
+        (d - c) * 3 < (b - a) * 2 + 10,
+        "+ zooms in: {} then {}",
+        b - a,
+        d - c
+    );
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(1);
+    let (e, _) = view(&h);
+    assert!(e > c, "→ pans later");
+    h.key_press(egui::Key::Minus);
+    h.run_steps(1);
+    let (f, g) = view(&h);
+    assert!(g - f > d - c, "− zooms out");
+    h.key_press(egui::Key::End);
+    h.run_steps(1);
+    assert!(h.state().timeline.follow, "End follows live");
+    let (_, end) = view(&h);
+    assert!(
+        end >= h.state().model.timeline.span.unwrap().1,
+        "the newest span is in view"
+    );
+}
+
+#[test]
+fn the_window_reopened_on_a_store_shows_what_ran_before_and_exports_it_for_perfetto() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let eid;
+    {
+        let mut h = running_with_timeline(&dir);
+        eid = eid_of(h.state(), "Quarterly report").unwrap();
+        h.get_by_label("Send all (F9)").click();
+        step_until(&mut h, "its DoSentMail on the timeline", |a| {
+            bar_of(a, "spooler", Kind::Step, eid, Some(Step::DoSentMail)).is_some()
+        });
+    }
+    // The first window is gone (its spooler stopped and synced the timeline): a new one
+    // reads what was recorded when its timeline first shows.
+    let mut h = app(&dir);
+    h.state_mut().dialogs =
+        spoolbox::ui::dialogs::Dialogs::new(spoolbox::ui::dialogs::Backend::PathField);
+    step_until(&mut h, "the store open", |a| a.model.root.is_some());
+    assert!(
+        !h.state().model.timeline_asked,
+        "nothing is read before the timeline shows"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
+    step_until(&mut h, "the recorded history", |a| {
+        a.model.timeline.history_loaded
+    });
+    for step in [Step::SetLockState, Step::Transmit, Step::DoSentMail] {
+        assert!(
+            bar_of(h.state(), "spooler", Kind::Step, eid, Some(step)).is_some(),
+            "{step:?} of the earlier send is on the timeline"
+        );
+    }
+    assert!(bar_of(h.state(), "Pickup folder", Kind::Handoff, eid, None).is_some());
+
+    // Export: the path field (no file dialog here), then a Chrome trace event file.
+    let out = tmp.path().join("trace.json");
+    h.run_steps(2);
+    h.get_by_label("Export Chrome trace…").click();
+    h.run_steps(3);
+    h.get_by_label("Path").focus();
+    h.run_steps(1);
+    h.get_by_label("Path").type_text(out.to_str().unwrap());
+    h.run_steps(1);
+    h.get_by_label("OK").click();
+    step_until(&mut h, "the exported file", |_| out.exists());
+    step_until(&mut h, "the notice", |a| {
+        a.model
+            .notices
+            .iter()
+            .any(|n| n.contains("timeline exported"))
+    });
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let message = eid.to_string();
+    assert!(events.iter().any(|e| {
+        e["ph"] == "X" && e["name"] == "Transmit" && e["args"]["message"] == message.as_str()
+    }));
+}
