@@ -111,14 +111,18 @@ impl Spooler {
     }
 
     /// The start of a hand-off of `eid` to transport `ti`: the one remembered when it went
-    /// under way on the transport's thread, else now.
-    pub(super) fn handoff_start(&mut self, eid: EntryId, ti: usize) -> (i64, Instant) {
-        match self
-            .timeline
-            .began
-            .iter()
-            .position(|(k, ..)| *k == (eid, ti))
-        {
+    /// under way on the transport's thread, else now (always now when offered `again` after
+    /// `END_RESEND_NOW`).
+    pub(super) fn handoff_start(&mut self, eid: EntryId, ti: usize, again: bool) -> (i64, Instant) {
+        let remembered = if again {
+            None
+        } else {
+            self.timeline
+                .began
+                .iter()
+                .position(|(k, ..)| *k == (eid, ti))
+        };
+        match remembered {
             Some(i) => {
                 let (_, t, at) = self.timeline.began.remove(i);
                 (t, at)

@@ -270,15 +270,7 @@ impl Spooler {
         let mut resend_now = 0;
         let mut collected = false;
         let answer = loop {
-            // The timeline's hand-off starts here, or where it went under way before.
-            let start = if resend_now == 0 {
-                self.handoff_start(eid, ti)
-            } else {
-                (
-                    crate::store::timeline::micros(self.now()),
-                    std::time::Instant::now(),
-                )
-            };
+            let start = self.handoff_start(eid, ti, resend_now > 0);
             let Some(t) = self.transports.get_mut(ti) else {
                 self.active_transport = None;
                 return Ok(Offered::Nothing);

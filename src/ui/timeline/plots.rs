@@ -267,10 +267,10 @@ fn caption(ui: &mut Ui, items: &[(Color32, &str)]) {
     ui.horizontal(|ui| {
         ui.add_space(Y_AXIS);
         for (c, text) in items {
-            if *c != Color32::TRANSPARENT {
-                super::draw::swatch(ui, *c, text);
-            } else {
+            if *c == Color32::TRANSPARENT {
                 ui.label(egui::RichText::new(*text).small().weak());
+            } else {
+                super::draw::swatch(ui, *c, text);
             }
             ui.add_space(6.0);
         }

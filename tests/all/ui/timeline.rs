@@ -253,6 +253,10 @@ fn a_fault_shows_its_mark_on_the_lane_it_hit_and_the_retry_its_colour() {
 }
 
 #[test]
+#[allow(
+    clippy::many_single_char_names,
+    reason = "the view's ends before and after each key"
+)]
 fn the_keyboard_zooms_pans_fits_and_follows_in_the_lanes() {
     let tmp = tempfile::tempdir().unwrap();
     let mut h = running_with_timeline(&tmp.path().join("demo"));
