@@ -99,7 +99,8 @@ pub const fn severity(o: Outcome) -> u8 {
     }
 }
 
-fn merge(a: Option<Outcome>, b: Outcome) -> Outcome {
+/// Of what merged so far (`a`) and `b`, the outcome that matters most.
+pub fn merge(a: Option<Outcome>, b: Outcome) -> Outcome {
     match a {
         Some(a) if severity(a) >= severity(b) => a,
         _ => b,

@@ -14,7 +14,7 @@
 )]
 use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
 
-use super::data::{Bar, LEVELS, Lane, TimelineData, severity};
+use super::data::{Bar, Bin, LEVELS, Lane, TimelineData, merge, severity};
 use super::{Hit, outcome_color};
 use crate::store::timeline::{Kind, Outcome};
 
@@ -170,9 +170,13 @@ pub fn mark_color(kind: Kind) -> Color32 {
 
 /// What the pointer is over, what was clicked, and how many nodes this frame made.
 #[derive(Default)]
-struct Picks {
-    hovered: Option<Hit>,
-    clicked: Option<Hit>,
+pub struct Picks {
+    /// The bar or mark under the pointer.
+    pub hovered: Option<Hit>,
+    /// The bar or mark clicked.
+    pub clicked: Option<Hit>,
+    /// Zoomed out: the lane under the pointer and what its merged columns there hold.
+    pub merged: Option<(usize, Bin)>,
     nodes: usize,
 }
 
@@ -217,7 +221,7 @@ impl Place {
 
 /// Draws the lanes in `rect` (names in the gutter); returns what the pointer is over, and
 /// what was clicked.
-pub fn lanes(ui: &mut Ui, d: &TimelineData, f: Frame, dark: bool) -> (Option<Hit>, Option<Hit>) {
+pub fn lanes(ui: &mut Ui, d: &TimelineData, f: Frame, dark: bool) -> Picks {
     let mut picks = Picks::default();
     let mut y = f.rect.top();
     let pointer = ui.input(|i| i.pointer.hover_pos());
@@ -233,6 +237,19 @@ pub fn lanes(ui: &mut Ui, d: &TimelineData, f: Frame, dark: bool) -> (Option<Hit
         if let Some(level) = level {
             let height = f32::from(lane.rows.max(1)) * ROW - 2.0;
             merged_columns(&pen, lane, level, f, place.top(0), height, dark);
+            if let Some(p) = pointer.filter(|p| place.rect.contains(*p)) {
+                let reach = (2.0 * f.per_px()) as i64;
+                let t = f.t(p.x);
+                let mut here = Bin::default();
+                for (_, b) in lane.bins_in(level, t - reach, t + reach) {
+                    here.count += b.count;
+                    here.covered += b.covered;
+                    if let Some(o) = b.worst {
+                        here.worst = Some(merge(here.worst, o));
+                    }
+                }
+                picks.merged = (here.count > 0).then_some((li, here));
+            }
         } else {
             raw_bars(ui, &pen, lane, place, f, dark, &mut picks);
             if picks.hovered.is_none()
@@ -272,7 +289,7 @@ pub fn lanes(ui: &mut Ui, d: &TimelineData, f: Frame, dark: bool) -> (Option<Hit
             Stroke::new(1.0, ui.visuals().weak_text_color().gamma_multiply(0.5)),
         );
     }
-    (picks.hovered, picks.clicked)
+    picks
 }
 
 /// The lane's name in the gutter (a node of its own: "lane NAME"), every other lane shaded.

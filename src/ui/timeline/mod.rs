@@ -216,7 +216,12 @@ pub fn timeline_ui(ui: &mut Ui, model: &Model, state: &mut TimelineState, out: &
     );
     canvas.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Group, true, "Timeline lanes"));
     draw::axis(ui, f, axis_rect);
-    let (hovered, clicked) = draw::lanes(ui, d, f, dark);
+    let draw::Picks {
+        hovered,
+        clicked,
+        merged,
+        ..
+    } = draw::lanes(ui, d, f, dark);
     navigate(ui, &canvas, f, state, d.span);
     if canvas.has_focus() {
         ui.painter().rect_stroke(
@@ -233,6 +238,19 @@ pub fn timeline_ui(ui: &mut Ui, model: &Model, state: &mut TimelineState, out: &
         egui::Tooltip::for_widget(&canvas)
             .at_pointer()
             .show(|ui| tooltip_ui(ui, model, lane, &h.bar));
+    }
+    if hovered.is_none()
+        && let Some((li, bin)) = merged
+    {
+        let lane = d.lanes.get(li).map_or("", |l| l.name.as_str());
+        egui::Tooltip::for_widget(&canvas).at_pointer().show(|ui| {
+            ui.strong(format!("{lane}: {} span(s) merged here", bin.count));
+            if let Some(o) = bin.worst {
+                ui.label(format!("the one that matters most: {}", o.word()));
+            }
+            ui.label(format!("{} of work in all", draw::duration(bin.covered)));
+            ui.label(egui::RichText::new("Zoom in (Ctrl+wheel, +) to see each one").italics());
+        });
     }
     if let Some(h) = clicked
         && let Some(eid) = h.bar.eid
