@@ -435,17 +435,19 @@ fn controls_ui(ui: &mut Ui, model: &Model, state: &mut TimelineState, out: &mut 
         if export.clicked() {
             out.push(Intent::PickFile(super::dialogs::Purpose::ExportTimeline));
         }
-        let (from, to) = state.range(d.span);
-        ui.label(
-            egui::RichText::new(format!(
-                "{} span(s) · {} – {} ({})",
-                d.count,
-                draw::clock(from),
-                draw::clock(to),
-                draw::duration(u64::try_from(to - from).unwrap_or(0))
-            ))
-            .weak(),
-        );
+        if d.count > 0 {
+            let (from, to) = state.range(d.span);
+            ui.label(
+                egui::RichText::new(format!(
+                    "{} span(s) · {} – {} ({})",
+                    d.count,
+                    draw::clock(from),
+                    draw::clock(to),
+                    draw::duration(u64::try_from(to - from).unwrap_or(0))
+                ))
+                .weak(),
+            );
+        }
     });
 }
 
