@@ -30,7 +30,7 @@ pub const AXIS: f32 = 18.0;
 /// narrower ones are found under the pointer.
 const NODE_MIN_WIDTH: f32 = 4.0;
 /// At most this many bars get a node in one frame.
-const MAX_NODES: usize = 400;
+const MAX_NODES: usize = 200;
 
 /// Visible time range mapped onto the canvas.
 #[derive(Clone, Copy, Debug)]
@@ -192,8 +192,10 @@ impl Picks {
             .scope_id()
             .with(("span", li, bar.start, bar.eid, bar.row, bar.kind as u8));
         let resp = ui.interact(rect, id, Sense::click());
-        let label = bar_label(bar, lane);
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+        // The label is made only when asked for (screen readers, tests), not every frame.
+        resp.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Button, true, bar_label(bar, lane))
+        });
         if resp.hovered() {
             self.hovered = Some(Hit::of(li, bar));
         }
@@ -391,34 +393,78 @@ fn merged_columns(
     height: f32,
     dark: bool,
 ) {
-    let per_px = f.per_px();
-    let mut run: Option<(f32, f32, Outcome, f32)> = None;
-    let flush = |run: Option<(f32, f32, Outcome, f32)>| {
-        if let Some((x0, x1, o, a)) = run {
-            painter.rect_filled(
-                Rect::from_min_max(pos2(x0, top), pos2(x1.max(x0 + 1.0), top + height)),
-                0.0,
-                outcome_color(o, dark).gamma_multiply(a),
-            );
-        }
-    };
-    for (start, bin) in lane.bins_in(level, f.from, f.to) {
-        let Some(o) = bin.worst else { continue };
-        let x = f.x(start).floor();
-        let w = ((LEVELS[level] as f64) / per_px).max(1.0) as f32;
-        let cover = (bin.covered as f64 / (LEVELS[level] as f64)).clamp(0.0, 1.0) as f32;
-        let a = 0.45 + 0.55 * cover;
-        match &mut run {
-            Some((_, x1, ro, ra)) if *ro == o && x <= *x1 + 0.5 && (a - *ra).abs() < 0.2 => {
-                *x1 = x + w;
-            }
-            _ => {
-                flush(run.take());
-                run = Some((x, x + w, o, a));
-            }
+    let mut cols = Columns::new(f);
+    cols.add(lane, level);
+    cols.paint(painter, top, height, dark, true);
+}
+
+/// One pixel column per point of a frame's width: the worst outcome of the spans merged into
+/// it and the time they cover there.
+struct Columns {
+    f: Frame,
+    cols: Vec<(Option<Outcome>, u64)>,
+}
+
+impl Columns {
+    fn new(f: Frame) -> Self {
+        let n = f.rect.width().ceil().max(1.0) as usize + 1;
+        Self {
+            f,
+            cols: vec![(None, 0); n],
         }
     }
-    flush(run);
+
+    /// Adds the bins of `lane` at `level` that fall in the frame.
+    fn add(&mut self, lane: &Lane, level: usize) {
+        let last = self.cols.len() - 1;
+        for (start, bin) in lane.bins_in(level, self.f.from, self.f.to) {
+            let Some(o) = bin.worst else { continue };
+            let x = (self.f.x(start) - self.f.rect.left()).floor();
+            let i = (x.max(0.0) as usize).min(last);
+            let c = &mut self.cols[i];
+            c.0 = Some(merge(c.0, o));
+            c.1 += bin.covered;
+        }
+    }
+
+    /// Paints runs of columns of one colour (and, with `shade`, one of four shades by how
+    /// much of the column is covered): a few rectangles, whatever the number of spans.
+    fn paint(&self, painter: &egui::Painter, top: f32, height: f32, dark: bool, shade: bool) {
+        let per_px = self.f.per_px();
+        let key = |c: &(Option<Outcome>, u64)| {
+            c.0.map(|o| {
+                let cover = (c.1 as f64 / per_px).clamp(0.0, 1.0);
+                let step = if shade {
+                    (cover * 3.0).round() as u8
+                } else {
+                    3
+                };
+                (o, step)
+            })
+        };
+        let left = self.f.rect.left();
+        let mut i = 0;
+        while i < self.cols.len() {
+            let Some(k) = key(&self.cols[i]) else {
+                i += 1;
+                continue;
+            };
+            let mut j = i + 1;
+            while j < self.cols.len() && key(&self.cols[j]) == Some(k) {
+                j += 1;
+            }
+            let alpha = 0.45 + 0.55 * f32::from(k.1) / 3.0;
+            painter.rect_filled(
+                Rect::from_min_max(
+                    pos2(left + i as f32, top),
+                    pos2(left + j as f32, top + height),
+                ),
+                0.0,
+                outcome_color(k.0, dark).gamma_multiply(alpha),
+            );
+            i = j;
+        }
+    }
 }
 
 /// The scrubber: everything recorded, with the visible part framed; a click or drag moves
@@ -437,18 +483,13 @@ pub fn scrubber(ui: &mut Ui, d: &TimelineData, f: Frame, rect: Rect, dark: bool)
         .iter()
         .rposition(|w| (*w as f64) <= per_px)
         .unwrap_or(0);
+    // Every lane merged into one strip of pixel columns.
+    let mut cols = Columns::new(whole);
     for lane in &d.lanes {
-        for (start, bin) in lane.bins_in(level, a, b) {
-            if let Some(o) = bin.worst {
-                let x = whole.x(start);
-                painter.rect_filled(
-                    Rect::from_min_size(pos2(x, rect.top() + 3.0), vec2(1.5, rect.height() - 6.0)),
-                    0.0,
-                    outcome_color(o, dark).gamma_multiply(0.6),
-                );
-            }
-        }
+        cols.add(lane, level);
     }
+    let strip = painter.with_clip_rect(rect.shrink(1.0));
+    cols.paint(&strip, rect.top() + 3.0, rect.height() - 6.0, dark, false);
     let view = Rect::from_min_max(
         pos2(whole.x(f.from).max(rect.left()), rect.top()),
         pos2(

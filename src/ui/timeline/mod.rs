@@ -522,8 +522,9 @@ mod tests {
         let after = (250_000 - c) as f64 / (d - c) as f64;
         assert!((before - after).abs() < 1e-3, "{before} {after}");
         s.follow = true;
+        let (following, _) = s.range(span);
         s.pan(span, 1_000);
-        assert!(!s.follow);
-        assert_eq!(s.range(span).0, c + 1_000);
+        assert!(!s.follow, "panning stops following");
+        assert_eq!(s.range(span).0, following + 1_000);
     }
 }
