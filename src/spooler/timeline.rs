@@ -113,7 +113,12 @@ impl Spooler {
     /// The start of a hand-off of `eid` to transport `ti`: the one remembered when it went
     /// under way on the transport's thread, else now.
     pub(super) fn handoff_start(&mut self, eid: EntryId, ti: usize) -> (i64, Instant) {
-        match self.timeline.began.iter().position(|(k, ..)| *k == (eid, ti)) {
+        match self
+            .timeline
+            .began
+            .iter()
+            .position(|(k, ..)| *k == (eid, ti))
+        {
             Some(i) => {
                 let (_, t, at) = self.timeline.began.remove(i);
                 (t, at)
@@ -123,7 +128,12 @@ impl Spooler {
     }
 
     /// A hand-off went under way on transport `ti`'s thread at `start`.
-    pub(super) fn handoff_went_under_way(&mut self, eid: EntryId, ti: usize, start: (i64, Instant)) {
+    pub(super) fn handoff_went_under_way(
+        &mut self,
+        eid: EntryId,
+        ti: usize,
+        start: (i64, Instant),
+    ) {
         if self.timeline.began.len() >= MAX_UNDER_WAY {
             self.timeline.began.remove(0);
         }

@@ -147,7 +147,10 @@ pub struct Span {
 /// Recipients named on one hand-off span; the rest are counted.
 pub const MAX_WHO: usize = 8;
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if"
+)]
 const fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -403,6 +406,16 @@ fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(v)
 }
 
+/// True when the store at `root` has a recorded timeline (a segment with anything in it).
+///
+/// # Errors
+/// When the timeline's folder cannot be listed.
+pub fn is_recorded(root: &Path) -> std::io::Result<bool> {
+    Ok(segments(&root.join(DIR))?
+        .iter()
+        .any(|(_, p)| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)))
+}
+
 /// Which recorded spans to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -516,7 +529,8 @@ mod tests {
             .append(true)
             .open(&seg)
             .unwrap_or_else(|e| panic!("{e}"));
-        f.write_all(b"{\"t\":12,\"l\":\"spo").unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(b"{\"t\":12,\"l\":\"spo")
+            .unwrap_or_else(|e| panic!("{e}"));
         drop(f);
         {
             let mut r = Recorder::new(dir.path());
