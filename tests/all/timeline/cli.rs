@@ -33,7 +33,16 @@ fn num(v: &Value, what: &str) -> f64 {
 
 #[test]
 fn chrome_export_of_a_demo_send_follows_the_trace_event_format() {
-    let (dir, store) = sent_demo();
+    let (dir, store) = demo();
+    ok(&spoolbox(&store, &["list"]));
+    // A millisecond of latency injected around the pickup folder: a fault mark per hand-off.
+    let (mut s, _) = Store::open(&store).unwrap();
+    let mut p = s.profile().clone();
+    let pickup = p.transports.iter_mut().find(|t| t.name == "Pickup folder");
+    pickup.unwrap().faults.latency_ms = 1;
+    s.set_profile(p).unwrap();
+    drop(s);
+    ok(&spoolbox(&store, &["send", "--all"]));
     let file = dir.path().join("F.json");
     let o = spoolbox(&store, &["timeline", "--chrome", file.to_str().unwrap()]);
     assert!(stdout(ok(&o)).contains("written to"), "{}", stdout(&o));
@@ -65,7 +74,7 @@ fn chrome_export_of_a_demo_send_follows_the_trace_event_format() {
             .get(&tid)
             .unwrap_or_else(|| panic!("tid {tid} is a named lane: {e}"))
     };
-    let (mut steps, mut handoffs, mut counters) = (0, 0, 0);
+    let (mut steps, mut handoffs, mut counters, mut faults) = (0, 0, 0, 0);
     for e in events.iter().filter(|e| e["ph"] != "M") {
         let lane = lane_of(e);
         num(&e["ts"], "ts");
@@ -94,12 +103,20 @@ fn chrome_export_of_a_demo_send_follows_the_trace_event_format() {
                 );
                 assert_eq!(e["args"]["mapi"], "IXPLogon::SubmitMessage", "{e}");
             }
+            Some("fault") => {
+                faults += 1;
+                assert_eq!(e["ph"], "i", "{e}");
+                assert_eq!(
+                    lane, "Pickup folder",
+                    "on the faulted transport's lane: {e}"
+                );
+            }
             _ => {}
         }
     }
     assert!(
-        steps > 20 && handoffs >= 5 && counters > 0,
-        "{steps} {handoffs} {counters}"
+        steps > 20 && handoffs >= 5 && counters > 0 && faults >= 5,
+        "{steps} {handoffs} {counters} {faults}"
     );
     // What a second reader says (optional: where python3 is installed).
     if let Ok(py) = std::process::Command::new("python3")

@@ -115,6 +115,13 @@ fn survives_a_kill_during_a_large_flush_and_goes_on_after_the_restart() {
         before.len(),
         after.len()
     );
+    // The torn line stays a line of its own: nothing recorded after it is lost to it.
+    let text = std::fs::read_to_string(&last).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == r#"{"t":1796312147191349,"d":12,"l":"spoo"#),
+        "the torn line is closed before the next span"
+    );
     let spans = timeline::read(root, Filter::default()).unwrap();
     assert_eq!(spans.skipped, 1);
     // Every message's last step is on the timeline, once the restart sent it.
