@@ -102,7 +102,7 @@ pub enum Cmd {
     /// one span a line; with `--chrome` a Chrome trace event file. Read without the store's
     /// lock (the window may be running on it); exit 1 when nothing was recorded yet.
     Timeline {
-        /// Write a Chrome trace event file (Perfetto, chrome://tracing) instead.
+        /// Write a Chrome trace event file (for Perfetto or `chrome://tracing`) instead.
         #[arg(long, value_name = "FILE.json", conflicts_with = "json")]
         chrome: Option<PathBuf>,
         /// Only what ended at or after WHEN: an RFC 3339 time, or a duration ago (30s, 10m,

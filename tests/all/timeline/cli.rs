@@ -163,7 +163,9 @@ fn json_last_and_since_narrow_what_is_printed() {
         "the last five, in order"
     );
     // --since a moment in the middle: what ended at or after it.
-    let end = |s: &Value| num(&s["start_us"], "start") as i64 + num(&s["dur_us"], "dur") as i64;
+    let end = |s: &Value| {
+        s["start_us"].as_i64().unwrap() + i64::try_from(s["dur_us"].as_u64().unwrap()).unwrap()
+    };
     let mid = end(&all[all.len() / 2]);
     let when = jiff::Timestamp::from_microsecond(mid).unwrap().to_string();
     let since = json_spans(&store, &["--since", &when]);

@@ -34,9 +34,11 @@ fn bytes_recorded(root: &Path) -> u64 {
         .sum()
 }
 
-/// `spoolbox timeline --json` parsed back as spans' (start, lane, kind, message) and the
-/// count of skipped lines its stderr reports.
-fn cli_spans(root: &Path) -> (Vec<(i64, String, String, Option<u64>)>, String) {
+/// A span as `--json` prints it: start, lane, kind, message.
+type Printed = (i64, String, String, Option<u64>);
+
+/// `spoolbox timeline --json` parsed back, and what it said on stderr (skipped lines).
+fn cli_spans(root: &Path) -> (Vec<Printed>, String) {
     let o = spoolbox(root, &["timeline", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&ok(&o).stdout).unwrap();
     let spans = v
@@ -74,7 +76,7 @@ fn survives_a_kill_during_a_large_flush_and_goes_on_after_the_restart() {
         .spawn()
         .unwrap();
     // Killed once a good part of the timeline is written, well before the flush ends.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while bytes_recorded(root) < 40_000 {
         assert!(
             child.try_wait().unwrap().is_none(),

@@ -78,7 +78,7 @@ pub(crate) fn recorded(root: &Path) -> Vec<Span> {
     r.spans
 }
 
-fn handoffs<'a>(spans: &'a [Span], eid: EntryId) -> Vec<&'a Span> {
+fn handoffs(spans: &[Span], eid: EntryId) -> Vec<&Span> {
     spans
         .iter()
         .filter(|s| s.kind == Kind::Handoff && s.eid == Some(eid))
