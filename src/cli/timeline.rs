@@ -73,7 +73,7 @@ pub(super) fn timeline(cli: &Cli, opts: &Options<'_>) -> Result<ExitCode> {
     }
     if rec.skipped > 0 {
         errln!(
-            "spoolbox: note: {} unreadable line(s) skipped (a torn last line after a crash)",
+            "spoolbox: note: {} unreadable line(s) skipped (torn by a crash, or still being written)",
             rec.skipped
         );
     }
