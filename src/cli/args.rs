@@ -94,6 +94,25 @@ pub enum Cmd {
         #[command(subcommand)]
         action: Option<ProfileCmd>,
     },
+    /// Print the spool's timeline: steps, hand-offs, marks, queue samples (or --chrome FILE).
+    ///
+    /// What the spooler recorded under the store (`timeline/*.jsonl`): each step, each
+    /// transport hand-off, breakpoints, pauses, injected faults and the queue's depth. A
+    /// table (time, lane, what, message, outcome, duration); with `--json` one JSON array,
+    /// one span a line; with `--chrome` a Chrome trace event file. Read without the store's
+    /// lock (the window may be running on it); exit 1 when nothing was recorded yet.
+    Timeline {
+        /// Write a Chrome trace event file (for Perfetto or `chrome://tracing`) instead.
+        #[arg(long, value_name = "FILE.json", conflicts_with = "json")]
+        chrome: Option<PathBuf>,
+        /// Only what ended at or after WHEN: an RFC 3339 time, or a duration ago (30s, 10m,
+        /// 2h, 1d).
+        #[arg(long, value_name = "WHEN", value_parser = super::timeline::parse_since)]
+        since: Option<jiff::Timestamp>,
+        /// Only the last N spans (after --since).
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+    },
     /// Benchmarks (not tests): store open at scale, pipeline throughput, disk fsync rate.
     Bench {
         /// Which benchmark.

@@ -10,6 +10,7 @@ mod import;
 mod profile;
 mod send;
 mod show;
+mod timeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -118,6 +119,20 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
         return crate::bench::run(*kind, *messages, *runs, cli.store.as_deref())
             .map(|()| ExitCode::SUCCESS);
     }
+    if let Cmd::Timeline {
+        chrome,
+        since,
+        last,
+    } = cmd
+    {
+        // Before `open`: it neither creates the store nor takes its lock.
+        let opts = timeline::Options {
+            chrome: chrome.as_deref(),
+            since: *since,
+            last: *last,
+        };
+        return timeline::timeline(cli, &opts);
+    }
     let (store, report) = open(cli)?;
     match cmd {
         Cmd::List { folder } => list(cli, &store, folder.as_deref()),
@@ -154,7 +169,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Profile { action } => profile(cli, store, action.as_ref()),
-        Cmd::Bench { .. } => Ok(ExitCode::SUCCESS),
+        Cmd::Bench { .. } | Cmd::Timeline { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 

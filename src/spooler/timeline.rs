@@ -89,6 +89,13 @@ impl Spooler {
         batch.into_iter().chain(trouble)
     }
 
+    /// Keeps what `limits` allow of the store's timeline from now on (what was recorded so
+    /// far is written out first). The default keeps about the last million spans.
+    pub fn set_timeline_limits(&mut self, limits: timeline::Limits) {
+        self.timeline.recorder.sync();
+        self.timeline.recorder = timeline::Recorder::with_limits(self.store.root(), limits);
+    }
+
     /// Writes out and syncs the timeline (the spooler is idle or stopping).
     pub(super) fn sync_timeline(&mut self) {
         self.timeline.recorder.sync();

@@ -20,5 +20,6 @@ mod reports;
 mod settings;
 mod smtp;
 mod store;
+mod timeline;
 mod ui;
 mod ui_keys;

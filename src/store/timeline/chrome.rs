@@ -120,3 +120,14 @@ pub fn trace(spans: &[Span], title: &str) -> Value {
     }
     json!({ "traceEvents": events, "displayTimeUnit": "ms" })
 }
+
+/// Writes the Chrome trace event file of `spans` to `path` (see [`trace`]).
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write(path: &std::path::Path, spans: &[Span], title: &str) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, &trace(spans, title))?;
+    std::io::Write::flush(&mut w)
+}

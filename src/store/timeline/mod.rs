@@ -406,6 +406,16 @@ fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(v)
 }
 
+/// True when the store at `root` has a recorded timeline (a segment with anything in it).
+///
+/// # Errors
+/// When the timeline's folder cannot be listed.
+pub fn is_recorded(root: &Path) -> std::io::Result<bool> {
+    Ok(segments(&root.join(DIR))?
+        .iter()
+        .any(|(_, p)| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)))
+}
+
 /// Which recorded spans to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
