@@ -119,7 +119,21 @@ fn a_click_on_a_folder_asks_for_that_folder() {
     h.run();
     h.get_by_label("Sent Items (0)").click();
     h.run();
-    assert_eq!(h.state(), &vec![Intent::OpenFolder(SENT)]);
+    // The table comes back in place of the timeline, on that folder.
+    assert_eq!(
+        h.state(),
+        &vec![Intent::ShowTimeline(false), Intent::OpenFolder(SENT)]
+    );
+}
+
+#[test]
+fn the_timeline_entry_under_the_folders_asks_for_the_timeline() {
+    let m = model();
+    let mut h = harness(|ui, out| folders::folders_ui(ui, &m, out));
+    h.run();
+    h.get_by_label("Timeline").click();
+    h.run();
+    assert_eq!(h.state(), &vec![Intent::ShowTimeline(true)]);
 }
 
 #[test]

@@ -186,7 +186,9 @@ fn clicking_a_bar_selects_its_message_and_travels_to_that_step() {
 #[test]
 fn a_fault_shows_its_mark_on_the_lane_it_hit_and_the_retry_its_colour() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut h = running_with_timeline(&tmp.path().join("demo"));
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    // Armed while the demo is still paused: the first hand-off to the pickup folder fails.
     let faults = FaultConfig {
         fail_next: 1,
         ..FaultConfig::default()
@@ -194,6 +196,9 @@ fn a_fault_shows_its_mark_on_the_lane_it_hit_and_the_retry_its_colour() {
     h.state_mut()
         .apply(Intent::SetFaults("Pickup folder".into(), faults));
     h.run_steps(1);
+    h.get_by_label("Resume").click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
     h.get_by_label("Send all (F9)").click();
     // The first hand-off to the pickup folder fails (whichever message it is).
     let lane_marks = |a: &SpoolboxApp| {
