@@ -303,3 +303,48 @@ fn bidi_and_invisible_characters_leave_attachment_file_names() {
     let imported = import(eml.as_bytes()).unwrap();
     assert_eq!(imported.attachments[0].file_name, "invoicefdp.exe");
 }
+
+#[test]
+fn file_names_windows_forbids_are_made_portable_on_every_platform() {
+    use super::{is_portable_file_name, is_windows_device_name};
+    for device in [
+        "CON",
+        "con",
+        "aux.eml",
+        "Aux.EML",
+        "NUL.tar.gz",
+        "prn",
+        "COM1",
+        "com9.txt",
+        "LPT1.eml",
+        "lpt²",
+        "NUL .txt",
+        "conin$",
+    ] {
+        assert!(is_windows_device_name(device), "{device}");
+        let safe = sanitise_file_name(device, "x");
+        assert!(!is_windows_device_name(&safe), "{device} -> {safe}");
+        assert!(is_portable_file_name(&safe), "{device} -> {safe}");
+    }
+    assert_eq!(sanitise_file_name("aux.eml", "x"), "_aux.eml");
+    assert_eq!(sanitise_file_name("CON", "x"), "_CON");
+    for fine in [
+        "console.eml",
+        "auxiliary.txt",
+        "COM10",
+        "LPT",
+        "com.eml",
+        "nul_report.pdf",
+    ] {
+        assert!(!is_windows_device_name(fine), "{fine}");
+        assert_eq!(sanitise_file_name(fine, "x"), fine);
+    }
+    assert_eq!(
+        sanitise_file_name("a<b>c:d\"e|f?g*h.txt", "x"),
+        "a_b_c_d_e_f_g_h.txt"
+    );
+    assert_eq!(sanitise_file_name("report.txt. . ", "x"), "report.txt");
+    assert_eq!(sanitise_file_name(" . ", "x"), "x");
+    assert!(!is_portable_file_name("a:b"));
+    assert!(!is_portable_file_name("trailing."));
+}
