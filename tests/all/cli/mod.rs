@@ -36,7 +36,8 @@ pub(crate) fn spoolbox(store: &Path, args: &[&str]) -> Output {
 
 pub(crate) fn spoolbox_env(store: &Path, args: &[&str], failpoint: Option<&str>) -> Output {
     let bin = env!("CARGO_BIN_EXE_spoolbox");
-    let mut c = if failpoint.is_some() {
+    // (No `sh` and no core files on Windows: there the binary is started directly.)
+    let mut c = if cfg!(unix) && failpoint.is_some() {
         // A fail point aborts the process: no core files, wherever core dumps are enabled.
         let mut sh = Command::new("sh");
         sh.arg("-c").arg("ulimit -c 0; exec \"$0\" \"$@\"").arg(bin);
