@@ -384,7 +384,7 @@ pub(crate) fn command(root: &Path, failpoint: Option<&str>) -> Command {
 }
 
 pub(crate) fn run(root: &Path, failpoint: Option<&str>) -> Output {
-    command(root, failpoint).output().unwrap()
+    crate::cli::output_of(&mut command(root, failpoint))
 }
 
 pub(crate) fn text(o: &Output) -> String {
