@@ -348,3 +348,32 @@ fn file_names_windows_forbids_are_made_portable_on_every_platform() {
     assert!(!is_portable_file_name("a:b"));
     assert!(!is_portable_file_name("trailing."));
 }
+
+#[test]
+fn a_text_attachment_with_bare_lfs_is_rendered_with_crlf_only_and_read_back_byte_for_byte() {
+    let mut m = Message::draft(crate::mapi::EntryId(1), crate::mapi::EntryId(1), "s");
+    m.body = "one\ntwo\n".into();
+    m.recipients.push(Recipient::new(
+        0,
+        "",
+        "a@example.com",
+        "SMTP",
+        RecipientKind::To,
+    ));
+    let text = b"FAX COVER PAGE\n\nTo: Head office\nand a lone \r too\n".to_vec();
+    m.attachments.push(Attachment {
+        file_name: "FaxCoverPage.txt".into(),
+        mime_type: "text/plain".into(),
+        data: text.clone(),
+    });
+    let sender = (String::new(), "ada@example.com".to_owned());
+    let bytes = render(&m, &[0], &sender).unwrap();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' => assert!(i > 0 && bytes[i - 1] == b'\r', "a bare LF at byte {i}"),
+            b'\r' => assert_eq!(bytes.get(i + 1), Some(&b'\n'), "a bare CR at byte {i}"),
+            _ => {}
+        }
+    }
+    assert_eq!(import(&bytes).unwrap().attachments[0].data, text);
+}
