@@ -8,8 +8,8 @@
 //!   does so since Rust 1.36, rust-lang/rust#60121: plain `fsync` leaves the data in the
 //!   drive's cache); no `syncfs`: a group is flushed file by file.
 //! - Windows: `sync_all`/`sync_data` are `FlushFileBuffers`; renames are written through
-//!   (`super::super::windows`), so [`sync_dir`] has nothing to do; no `syncfs`: a group is
-//!   flushed file by file.
+//!   (`crate::durable::windows`), so [`sync_dir`] is left only unlinks to cover, by a best
+//!   effort flush of the directory; no `syncfs`: a group is flushed file by file.
 
 use std::fs::File;
 #[cfg(unix)]
