@@ -2,12 +2,17 @@
 # Installs what the tests need on Debian 12 (skipping what is there) and runs every test:
 # unit tests, the integration suite (store, pipeline branches, CLI, whole-app UI tests through
 # egui_kittest on lavapipe, the SMTP transport against a real server on loopback) and the real
-# binary under Xvfb.
+# binary under Xvfb; then the Windows build (x86_64-pc-windows-gnu, Debian's mingw-w64) and its
+# tests under Debian's Wine (scripts/wine/test.sh says which). SPOOLBOX_SKIP_WINDOWS=1 skips
+# the Windows part (for a quick local run; CI never sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth x11-utils xdotool imagemagick
       libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 python3 postfix openssl desktop-file-utils)
+windows=1
+[ "${SPOOLBOX_SKIP_WINDOWS:-}" = 1 ] && windows=0
+[ "$windows" = 1 ] && need+=(mingw-w64 wine wine64)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -46,4 +51,22 @@ unset WAYLAND_DISPLAY
 export WGPU_BACKEND=vulkan
 unset UPDATE_SNAPSHOTS
 
+# The Windows target from rustup: without it there is no Windows build to test, and CI must
+# say so loudly rather than pass without it.
+if [ "$windows" = 1 ] && ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+  echo "adding the Rust target x86_64-pc-windows-gnu"
+  if ! rustup target add x86_64-pc-windows-gnu; then
+    echo "==================================================================================" >&2
+    echo "ERROR: rustup could not add the target x86_64-pc-windows-gnu, so the Windows build" >&2
+    echo "and its tests under Wine cannot run. Give this machine access to rustup's servers" >&2
+    echo "(static.rust-lang.org), or run with SPOOLBOX_SKIP_WINDOWS=1 to test Linux alone." >&2
+    echo "==================================================================================" >&2
+    exit 1
+  fi
+fi
+
 cargo test --lib --bins --tests -- --test-threads=2
+
+if [ "$windows" = 1 ]; then
+  scripts/wine/test.sh
+fi

@@ -45,6 +45,7 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
             println!("load: smtp-sink is not available (apt-get install postfix): SMTP skipped");
         }
     }
+    println!("durability: {}", fs::group_sync_path());
     for (label, kind) in kinds {
         let dir = base.join(label.replace(' ', "-"));
         create_outbox_quick(&dir, messages)?;

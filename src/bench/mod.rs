@@ -54,6 +54,7 @@ pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) ->
     };
     std::fs::create_dir_all(&base)?;
     let runs = runs.max(1);
+    println!("durability: {}", fs::group_sync_path());
     let replace_rate = median(
         (0..runs)
             .map(|i| atomic_replace_rate(&base.join(format!("disk-{i}")), 1000))
@@ -110,6 +111,8 @@ pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) ->
             median(cold)
         );
     }
+    // syncfs may have been turned off during the run: say what the last groups used.
+    println!("durability at the end: {}", fs::group_sync_path());
     if dir.is_none() {
         let _ = std::fs::remove_dir_all(&base);
     }

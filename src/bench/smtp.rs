@@ -302,6 +302,7 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
     let runs = runs.max(1);
     let n = messages;
     let sink = Sink::start()?;
+    println!("durability: {}", crate::durable::fs::group_sync_path());
     println!(
         "smtp: {n} messages x 3 recipients to smtp-sink on 127.0.0.1:{} (median of {runs} runs each)",
         sink.port

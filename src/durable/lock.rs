@@ -16,9 +16,19 @@
 //! `store.lock` is opened without following a symbolic link and must be a regular file: its
 //! contents are cut to the pid, so a link planted there would have the owner overwrite
 //! whatever it points to.
+//!
+//! On Windows a directory cannot be locked. There `store.lock` is held open without
+//! `FILE_SHARE_DELETE`, so while its owner runs the name can be neither deleted nor replaced
+//! (a rename over it fails with a sharing violation): that is what the directory's lock
+//! guards against on Linux. The lock itself is `LockFileEx` on one byte far past the pid
+//! (`durable::windows::try_lock_range`: Windows' locks are mandatory, a lock over the pid would
+//! keep the refused process from reading who holds the store), and the identity check
+//! compares volume serial numbers and file indexes instead of devices and inodes. Windows
+//! drops the lock when the owner's handle closes, at its exit or death.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
@@ -84,23 +94,20 @@ impl StoreLock {
     /// [`LockError::Locked`] when another process holds the store; [`LockError::Refused`]
     /// when `store.lock` is a symbolic link or not a regular file; I/O errors otherwise.
     pub fn acquire(root: &Path) -> Result<Self, LockError> {
-        use std::os::unix::fs::OpenOptionsExt as _;
         let path = root.join("store.lock");
-        let dir = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
-            .open(root)
-            .map_err(|e| LockError::io(root, e))?;
-        let locked = lock_waiting_for_own_fork(&dir, &path);
-        locked.map_err(|e| refused(root, &path, e))?;
+        let dir = lock_dir(root, &path)?;
         // Holding the directory: no other Spoolbox of this kind touches store.lock now.
         for _ in 0..3 {
             // Never truncate before holding the lock: the pid inside belongs to the holder.
-            let mut file = open_regular(
-                &path,
-                OpenOptions::new().read(true).write(true).create(true),
-            )
-            .map_err(|e| {
+            let mut opts = OpenOptions::new();
+            opts.read(true).write(true).create(true);
+            #[cfg(windows)]
+            {
+                use std::os::windows::fs::OpenOptionsExt as _;
+                // FILE_SHARE_READ | FILE_SHARE_WRITE, no FILE_SHARE_DELETE: see the module docs.
+                opts.share_mode(0x1 | 0x2);
+            }
+            let mut file = open_regular(&path, &mut opts).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::InvalidInput {
                     lock_file_refused(&path, &e)
                 } else {
@@ -109,10 +116,7 @@ impl StoreLock {
             })?;
             lock_waiting_for_own_fork(&file, &path).map_err(|e| refused(root, &path, e))?;
             // The name must still lead to the inode locked: replaced in between, lock again.
-            let held = file.metadata().map_err(|e| LockError::io(&path, e))?;
-            let same = std::fs::symlink_metadata(&path)
-                .is_ok_and(|now| (now.dev(), now.ino()) == (held.dev(), held.ino()));
-            if !same {
+            if !same_file(&file, &path).map_err(|e| LockError::io(&path, e))? {
                 continue;
             }
             let pid = std::process::id().to_string();
@@ -122,7 +126,7 @@ impl StoreLock {
                 .and_then(|_| file.write_all(pid.as_bytes()));
             write.map_err(|e| LockError::io(&path, e))?;
             return Ok(Self {
-                _dir: Some(dir),
+                _dir: dir,
                 _file: Some(file),
             });
         }
@@ -142,6 +146,58 @@ impl StoreLock {
     }
 }
 
+/// The store directory, opened and locked (see the module docs).
+#[cfg(unix)]
+fn lock_dir(root: &Path, path: &Path) -> Result<Option<File>, LockError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+        .open(root)
+        .map_err(|e| LockError::io(root, e))?;
+    let locked = lock_waiting_for_own_fork(&dir, path);
+    locked.map_err(|e| refused(root, path, e))?;
+    Ok(Some(dir))
+}
+
+/// Nothing on Windows, where a directory cannot be locked (see the module docs); a missing
+/// store directory is still an error, as on Linux.
+#[cfg(windows)]
+fn lock_dir(root: &Path, _path: &Path) -> Result<Option<File>, LockError> {
+    match std::fs::metadata(root) {
+        Ok(md) if md.is_dir() => Ok(None),
+        Ok(_) => Err(LockError::io(
+            root,
+            std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+        )),
+        Err(e) => Err(LockError::io(root, e)),
+    }
+}
+
+/// True when `path` still names the file `held` (device and inode).
+#[cfg(unix)]
+fn same_file(held: &File, path: &Path) -> std::io::Result<bool> {
+    let held = held.metadata()?;
+    Ok(std::fs::symlink_metadata(path)
+        .is_ok_and(|now| (now.dev(), now.ino()) == (held.dev(), held.ino())))
+}
+
+/// True when `path` still names the file `held` (volume serial number and file index).
+#[cfg(windows)]
+fn same_file(held: &File, path: &Path) -> std::io::Result<bool> {
+    use crate::durable::windows::{file_id, path_id};
+    let held = file_id(held)?;
+    Ok(path_id(path).is_ok_and(|now| (now.volume, now.index) == (held.volume, held.index)))
+}
+
+/// The lock itself: `flock` on Unix, `LockFileEx` on one byte on Windows.
+fn try_lock(file: &File) -> Result<(), TryLockError> {
+    #[cfg(unix)]
+    return file.try_lock();
+    #[cfg(windows)]
+    return crate::durable::windows::try_lock_range(file);
+}
+
 /// `flock(LOCK_EX | LOCK_NB)` of `file`; while `store.lock` names this process (or the
 /// process that started this one) as the holder the lock is tried again for up to a second:
 /// another Store of this process, or a child this process (or its parent) just forked that
@@ -151,7 +207,7 @@ impl StoreLock {
 fn lock_waiting_for_own_fork(file: &File, lock_path: &Path) -> Result<(), TryLockError> {
     let mut tries = 0;
     loop {
-        match file.try_lock() {
+        match try_lock(file) {
             Err(TryLockError::WouldBlock) if tries < 100 && holder_is_me_or_parent(lock_path) => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -193,5 +249,35 @@ fn holder(path: &Path) -> String {
 /// True when the lock file names this process, or the process that started it, as the holder.
 fn holder_is_me_or_parent(path: &Path) -> bool {
     let who = holder(path);
-    who == std::process::id().to_string() || who == std::os::unix::process::parent_id().to_string()
+    #[cfg(unix)]
+    return who == std::process::id().to_string()
+        || who == std::os::unix::process::parent_id().to_string();
+    // No fork on Windows: no child shares the lock's handle; only another Store of this
+    // process is waited for.
+    #[cfg(windows)]
+    return who == std::process::id().to_string();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_is_refused_naming_this_process_and_taken_once_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let first = StoreLock::acquire(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let pid = std::process::id().to_string();
+        let lock_file = dir.path().join("store.lock");
+        assert_eq!(std::fs::read_to_string(&lock_file).ok(), Some(pid.clone()));
+        match StoreLock::acquire(dir.path()) {
+            Err(LockError::Locked { holder, .. }) => assert_eq!(holder, format!("process {pid}")),
+            other => panic!("not refused: {other:?}"),
+        }
+        // Windows: the owner's name can be neither deleted nor replaced (no FILE_SHARE_DELETE).
+        #[cfg(windows)]
+        assert!(std::fs::remove_file(&lock_file).is_err());
+        drop(first);
+        let again = StoreLock::acquire(dir.path());
+        assert!(again.is_ok(), "{again:?}");
+    }
 }

@@ -7,6 +7,8 @@
 pub mod fs;
 pub mod gate;
 pub mod lock;
+#[cfg(windows)]
+pub mod windows;
 
 /// A handle that makes a file's contents durable from another thread (the journal's syncer):
 /// each call covers every byte written before it began (see [`fs::AppendFile`]).

@@ -15,7 +15,9 @@ mod report;
 mod tests;
 
 pub use dsn::{SmtpReply, diag_for_smtp, recipient_status, smtp_reply, status_for_diag};
-pub use file_name::{is_format_control, sanitise_file_name};
+pub use file_name::{
+    is_format_control, is_portable_file_name, is_windows_device_name, sanitise_file_name,
+};
 pub use headers::clean_header_text;
 pub use import::{ImportError, Imported, MAX_IMPORT_BYTES, html_to_text, import};
 pub use render::{RenderError, RenderOptions, Rendered, panic_text, render, render_with};

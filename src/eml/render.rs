@@ -240,7 +240,7 @@ fn render_unguarded(
         for (i, a) in msg.attachments.iter().enumerate() {
             let ct = ContentType::parse(&a.mime_type).unwrap_or(ContentType::TEXT_PLAIN);
             let name = sanitise_file_name(&a.file_name, &format!("attachment-{}", i + 1));
-            mp = mp.singlepart(MimeAttachment::new(name).body(a.data.clone(), ct));
+            mp = mp.singlepart(MimeAttachment::new(name).body(attachment_body(&a.data), ct));
         }
         b.multipart(mp)
     }
@@ -249,6 +249,24 @@ fn render_unguarded(
         bytes: fold_address_headers(email.formatted()),
         left_out,
     })
+}
+
+/// An attachment's body: base64 when its bytes hold a line end other than CRLF (a text file
+/// written with LFs, the demo's fax cover page): lettre would send such bytes as 7bit with
+/// their bare LFs, which RFC 5322 does not allow in a message (lines end in CRLF, on disk too);
+/// base64 keeps the bytes exactly. Anything else as lettre chooses.
+fn attachment_body(data: &[u8]) -> Body {
+    let bare = data.iter().enumerate().any(|(i, b)| match b {
+        b'\n' => i == 0 || data[i - 1] != b'\r',
+        b'\r' => data.get(i + 1) != Some(&b'\n'),
+        _ => false,
+    });
+    if bare {
+        Body::new_with_encoding(data.to_vec(), ContentTransferEncoding::Base64)
+            .unwrap_or_else(Body::new)
+    } else {
+        Body::new(data.to_vec())
+    }
 }
 
 /// The text body, encoded in one pass: line endings made CRLF (a lone LF gets its CR, as

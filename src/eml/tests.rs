@@ -303,3 +303,77 @@ fn bidi_and_invisible_characters_leave_attachment_file_names() {
     let imported = import(eml.as_bytes()).unwrap();
     assert_eq!(imported.attachments[0].file_name, "invoicefdp.exe");
 }
+
+#[test]
+fn file_names_windows_forbids_are_made_portable_on_every_platform() {
+    use super::{is_portable_file_name, is_windows_device_name};
+    for device in [
+        "CON",
+        "con",
+        "aux.eml",
+        "Aux.EML",
+        "NUL.tar.gz",
+        "prn",
+        "COM1",
+        "com9.txt",
+        "LPT1.eml",
+        "lpt²",
+        "NUL .txt",
+        "conin$",
+    ] {
+        assert!(is_windows_device_name(device), "{device}");
+        let safe = sanitise_file_name(device, "x");
+        assert!(!is_windows_device_name(&safe), "{device} -> {safe}");
+        assert!(is_portable_file_name(&safe), "{device} -> {safe}");
+    }
+    assert_eq!(sanitise_file_name("aux.eml", "x"), "_aux.eml");
+    assert_eq!(sanitise_file_name("CON", "x"), "_CON");
+    for fine in [
+        "console.eml",
+        "auxiliary.txt",
+        "COM10",
+        "LPT",
+        "com.eml",
+        "nul_report.pdf",
+    ] {
+        assert!(!is_windows_device_name(fine), "{fine}");
+        assert_eq!(sanitise_file_name(fine, "x"), fine);
+    }
+    assert_eq!(
+        sanitise_file_name("a<b>c:d\"e|f?g*h.txt", "x"),
+        "a_b_c_d_e_f_g_h.txt"
+    );
+    assert_eq!(sanitise_file_name("report.txt. . ", "x"), "report.txt");
+    assert_eq!(sanitise_file_name(" . ", "x"), "x");
+    assert!(!is_portable_file_name("a:b"));
+    assert!(!is_portable_file_name("trailing."));
+}
+
+#[test]
+fn a_text_attachment_with_bare_lfs_is_rendered_with_crlf_only_and_read_back_byte_for_byte() {
+    let mut m = Message::draft(crate::mapi::EntryId(1), crate::mapi::EntryId(1), "s");
+    m.body = "one\ntwo\n".into();
+    m.recipients.push(Recipient::new(
+        0,
+        "",
+        "a@example.com",
+        "SMTP",
+        RecipientKind::To,
+    ));
+    let text = b"FAX COVER PAGE\n\nTo: Head office\nand a lone \r too\n".to_vec();
+    m.attachments.push(Attachment {
+        file_name: "FaxCoverPage.txt".into(),
+        mime_type: "text/plain".into(),
+        data: text.clone(),
+    });
+    let sender = (String::new(), "ada@example.com".to_owned());
+    let bytes = render(&m, &[0], &sender).unwrap();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' => assert!(i > 0 && bytes[i - 1] == b'\r', "a bare LF at byte {i}"),
+            b'\r' => assert_eq!(bytes.get(i + 1), Some(&b'\n'), "a bare CR at byte {i}"),
+            _ => {}
+        }
+    }
+    assert_eq!(import(&bytes).unwrap().attachments[0].data, text);
+}

@@ -176,12 +176,9 @@ pub fn keep_sent_bytes(
     bytes: &[u8],
 ) -> Option<String> {
     use std::io::Write as _;
-    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
     let dir = store_root.join("sent");
-    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(_) => return None,
+    if !create_sent_dir(&dir) {
+        return None;
     }
     let micros = jiff::Timestamp::now().as_microsecond();
     for n in 0..4 {
@@ -191,12 +188,15 @@ pub fn keep_sent_bytes(
         } else {
             format!("{stem}-{micros}-{n}.eml")
         };
-        let opened = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(dir.join(&name));
+        // `create_new`: never through a symbolic link, never over another file.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        let opened = opts.open(dir.join(&name));
         match opened {
             Ok(mut f) => {
                 return f.write_all(bytes).ok().map(|()| format!("sent/{name}"));
@@ -216,12 +216,9 @@ pub fn keep_sent_file(
     msg: &crate::mapi::Message,
     file: &std::path::Path,
 ) -> Option<String> {
-    use std::os::unix::fs::DirBuilderExt as _;
     let dir = store_root.join("sent");
-    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(_) => return None,
+    if !create_sent_dir(&dir) {
+        return None;
     }
     let micros = jiff::Timestamp::now().as_microsecond();
     let name = format!("{}-{micros}.eml", msg.entry_id.file_stem());
@@ -229,6 +226,24 @@ pub fn keep_sent_file(
     std::fs::hard_link(file, dir.join(&name))
         .ok()
         .map(|()| format!("sent/{name}"))
+}
+
+/// Creates the store's `sent/` (0700 on Unix; on Windows it inherits the store's ACL); true
+/// when it exists afterwards.
+fn create_sent_dir(dir: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    let builder = {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let mut b = std::fs::DirBuilder::new();
+        b.mode(0o700);
+        b
+    };
+    #[cfg(not(unix))]
+    let builder = std::fs::DirBuilder::new();
+    match builder.create(dir) {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
+    }
 }
 
 /// A hand-off's view, owned, to cross to a transport's own thread (SMTP's line, `background`).

@@ -329,7 +329,46 @@ mod tests {
     #[test]
     fn a_bcc_row_is_kept_in_the_file_so_the_pickup_service_delivers_it() {
         let dir = std::env::temp_dir().join(format!("spoolbox-pickup-bcc-{}", std::process::id()));
+        let (bytes, _) = submit_to(&dir, "body");
+        let parsed = mail_parser::MessageParser::default().parse(&bytes);
+        let bcc: Vec<&str> = parsed
+            .as_ref()
+            .and_then(|p| p.bcc())
+            .into_iter()
+            .flat_map(|a| a.iter().filter_map(|x| x.address()))
+            .collect();
+        assert_eq!(bcc, ["bob@example.org"]);
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// RFC 5322 lines end in CRLF, in the file on disk too, on every platform (Rust never
+    /// translates line ends; a body typed with bare LFs is converted when rendered); the name
+    /// is one Windows can create.
+    #[test]
+    fn the_pickup_file_on_disk_has_crlf_line_ends_and_a_portable_name() {
+        let dir = std::env::temp_dir().join(format!("spoolbox-pickup-crlf-{}", std::process::id()));
+        let (bytes, name) = submit_to(&dir, "first line\nsecond line\n\nlast\r\n");
+        assert!(!bytes.is_empty());
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                assert!(i > 0 && bytes[i - 1] == b'\r', "a bare LF at byte {i}");
+            }
+            if *b == b'\r' {
+                assert_eq!(bytes.get(i + 1), Some(&b'\n'), "a bare CR at byte {i}");
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("first line\r\nsecond line\r\n"), "{text}");
+        assert!(crate::eml::is_portable_file_name(&name), "{name}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Hands a message with one To and one Bcc row to a pickup folder at `dir`; the file's
+    /// bytes and name.
+    fn submit_to(dir: &Path, body: &str) -> (Vec<u8>, String) {
+        let _ = fs::remove_dir_all(dir);
+        // The store exists before its tag is taken (canonical path; on Windows `\\?\C:\..`).
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
         let mut t = PickupTransport::new(
             "Pickup folder",
             &["SMTP".to_owned()],
@@ -338,7 +377,7 @@ mod tests {
             },
         );
         let mut m = Message::draft(EntryId(7), EntryId(1), "with a blind copy");
-        m.body = "body".into();
+        m.body = body.into();
         m.recipients.push(Recipient::new(
             0,
             "Ann",
@@ -359,21 +398,21 @@ mod tests {
             begin_deferred: false,
             sender: ("Me".into(), "me@example.org".into()),
             deliver_for_real: false,
-            store_root: dir.clone(),
+            store_root: dir.to_path_buf(),
             gate: None,
         };
         let h = t.submit_message(&view);
         assert_eq!(h.outcomes.len(), 2, "{h:?}");
-        let name = file_name(&store_tag(&dir), EntryId(7), &[0, 1]);
-        let bytes = fs::read(dir.join(name)).unwrap_or_default();
-        let parsed = mail_parser::MessageParser::default().parse(&bytes);
-        let bcc: Vec<&str> = parsed
-            .as_ref()
-            .and_then(|p| p.bcc())
-            .into_iter()
-            .flat_map(|a| a.iter().filter_map(|x| x.address()))
-            .collect();
-        assert_eq!(bcc, ["bob@example.org"]);
-        let _ = fs::remove_dir_all(&dir);
+        let name = file_name(&store_tag(dir), EntryId(7), &[0, 1]);
+        let bytes = fs::read(dir.join(&name)).unwrap_or_else(|e| {
+            let there: Vec<_> = fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            panic!("{name}: {e}; the folder holds {there:?}; {h:?}")
+        });
+        (bytes, name)
     }
 }

@@ -9,6 +9,8 @@ mod drafts;
 mod fidelity;
 mod folders;
 mod group;
+// Symbolic links, FIFOs, modes and users: Unix only.
+#[cfg(unix)]
 mod hostile_fs;
 mod import;
 mod layers;

@@ -34,7 +34,7 @@ pub use real::RealFs;
 pub use regular::{
     DIR_MODE, FILE_MODE, FileKind, kind_name, kind_of, not_regular, open_regular, read_regular,
 };
-pub use sync::{fsync_count, sync_data, sync_dir, sync_file, sync_file_system};
+pub use sync::{fsync_count, group_sync_path, sync_data, sync_dir, sync_file, sync_file_system};
 
 /// `(inode, length, mtime in ns)`: tells an unchanged file from a changed one (`index.json`).
 pub type Fingerprint = (u64, u64, i128);

@@ -5,7 +5,9 @@ use std::io::{self, Write as _};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use super::regular::{DIR_MODE, FileKind, kind_of, open_regular, read_regular};
+#[cfg(unix)]
+use super::regular::DIR_MODE;
+use super::regular::{FileKind, kind_of, open_regular, read_regular};
 use super::sync::{
     SYNCFS_MIN_GROUP, SYNCFS_OFF, SYNCFS_SLOW_LIMIT, SYNCFS_SLOW_STREAK, SYNCFS_TOO_SLOW,
     start_writeback, sync_data, sync_dir, sync_file, sync_whole_fs,
@@ -31,9 +33,30 @@ impl AppendFile for RealAppend {
         self.file.set_len(len)
     }
 
+    #[cfg(unix)]
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
         use std::os::unix::fs::FileExt as _;
         self.file.write_all_at(bytes, offset)
+    }
+
+    /// `seek_write` (`WriteFile` at an offset) until every byte is written. It moves the
+    /// file's cursor, which nothing here uses: every write names its offset.
+    #[cfg(windows)]
+    fn write_at(&mut self, offset: u64, mut bytes: &[u8]) -> io::Result<()> {
+        use std::os::windows::fs::FileExt as _;
+        let mut at = offset;
+        while !bytes.is_empty() {
+            match self.file.seek_write(bytes, at) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    bytes = &bytes[n..];
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn sync(&mut self) -> io::Result<()> {
@@ -132,8 +155,15 @@ impl FsLayer for RealFs {
         Ok(())
     }
 
+    #[cfg(not(windows))]
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         fs::rename(from, to)
+    }
+
+    /// `MoveFileExW` with `MOVEFILE_WRITE_THROUGH`: durable when it returns.
+    #[cfg(windows)]
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        crate::durable::windows::rename_write_through(from, to)
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
@@ -145,8 +175,17 @@ impl FsLayer for RealFs {
     }
 
     fn create_dir(&self, dir: &Path) -> io::Result<bool> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        match fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
+        #[cfg(unix)]
+        let builder = {
+            use std::os::unix::fs::DirBuilderExt as _;
+            let mut b = fs::DirBuilder::new();
+            b.mode(DIR_MODE);
+            b
+        };
+        // No modes on Windows: the directory inherits its parent's ACL.
+        #[cfg(not(unix))]
+        let builder = fs::DirBuilder::new();
+        match builder.create(dir) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
             Err(e) => Err(e),
@@ -166,6 +205,7 @@ impl FsLayer for RealFs {
         Ok(out)
     }
 
+    #[cfg(unix)]
     fn fingerprint(&self, path: &Path) -> io::Result<Fingerprint> {
         use std::os::unix::fs::MetadataExt as _;
         // The name's own inode: a symbolic link is told from the file it points to.
@@ -175,6 +215,14 @@ impl FsLayer for RealFs {
             md.len(),
             i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
         ))
+    }
+
+    /// The file index stands in for the inode (Windows has no inode numbers): a file renamed
+    /// over `path` has another index, as it would have another inode.
+    #[cfg(windows)]
+    fn fingerprint(&self, path: &Path) -> io::Result<Fingerprint> {
+        let id = crate::durable::windows::path_id(path)?;
+        Ok((id.index, id.len, id.mtime_ns))
     }
 
     fn exists(&self, path: &Path) -> bool {
@@ -202,6 +250,35 @@ impl FsLayer for RealFs {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_fingerprint_is_stable_and_tells_a_replaced_file_from_the_same_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"same bytes").unwrap_or_else(|e| panic!("{e}"));
+        fs::write(&b, b"same bytes").unwrap_or_else(|e| panic!("{e}"));
+        let first = RealFs.fingerprint(&a).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(RealFs.fingerprint(&a).ok(), Some(first), "stable");
+        assert_eq!(first.1, 10, "the length");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let age = i128::try_from(now).unwrap_or(i128::MAX) - first.2;
+        assert!(
+            (0..60_000_000_000).contains(&age),
+            "mtime in ns since 1970: {first:?}"
+        );
+        RealFs.rename(&b, &a).unwrap_or_else(|e| panic!("{e}"));
+        let replaced = RealFs.fingerprint(&a).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(
+            replaced.0, first.0,
+            "another file: another inode or file index"
+        );
+        assert_eq!(fs::read(&a).ok(), Some(b"same bytes".to_vec()));
+        assert!(!RealFs.exists(&b));
+    }
+
+    // Counts inodes: Unix only.
+    #[cfg(unix)]
     #[test]
     fn a_spare_overwritten_by_a_shorter_or_longer_file_holds_exactly_the_new_bytes() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -11,6 +11,7 @@ pub const FILE_MODE: u32 = 0o600;
 pub const DIR_MODE: u32 = 0o700;
 
 /// What kind of thing a non-regular file is, for messages ("a FIFO").
+#[cfg(unix)]
 pub fn kind_name(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt as _;
     if ft.is_symlink() {
@@ -30,6 +31,21 @@ pub fn kind_name(ft: std::fs::FileType) -> &'static str {
     }
 }
 
+/// What kind of thing a non-regular file is, for messages ("a symbolic link").
+#[cfg(windows)]
+pub fn kind_name(ft: std::fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_file() {
+        "a regular file"
+    } else {
+        // Another reparse point: a junction, a mount point, an app-execution alias.
+        "a reparse point"
+    }
+}
+
 /// The error for a path that holds something other than a regular file.
 pub fn not_regular(what: &str) -> io::Error {
     io::Error::new(
@@ -46,6 +62,7 @@ pub fn not_regular(what: &str) -> io::Error {
 /// # Errors
 /// A symbolic link or anything but a regular file at `path` (with a message saying which);
 /// I/O errors.
+#[cfg(unix)]
 pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let f = opts
@@ -59,6 +76,30 @@ pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
                 e
             }
         })?;
+    let ft = f.metadata()?.file_type();
+    if ft.is_file() {
+        Ok(f)
+    } else {
+        Err(not_regular(kind_name(ft)))
+    }
+}
+
+/// Opens `path` with `opts` on Windows: a symbolic link or another reparse point is opened
+/// itself, never followed (`FILE_FLAG_OPEN_REPARSE_POINT`), a directory is opened too
+/// (`FILE_FLAG_BACKUP_SEMANTICS`) so it is refused by name, and what was opened must be a
+/// regular file. Windows has no FIFOs that a path could block on, and no modes: a file's
+/// access comes from the ACL it inherits (under `%APPDATA%`, the user's own).
+///
+/// # Errors
+/// As on Linux.
+#[cfg(windows)]
+pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
+    use std::os::windows::fs::OpenOptionsExt as _;
+    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+    let f = opts
+        .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)?;
     let ft = f.metadata()?.file_type();
     if ft.is_file() {
         Ok(f)

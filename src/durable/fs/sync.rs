@@ -1,7 +1,19 @@
 //! fsyncs, counted for the benchmarks: of a file, of its data, of a directory, of the whole
 //! file system (`syncfs`), and the write-back started ahead of them.
+//!
+//! Per platform (docs/durability.md has the reasoning):
+//! - Linux: `fsync`/`fdatasync`, a directory `fsync` after a name changes, `syncfs` for a
+//!   large group, `sync_file_range` ahead of them.
+//! - macOS: `File::sync_all`/`sync_data` are `fcntl(F_FULLFSYNC)` there (the standard library
+//!   does so since Rust 1.36, rust-lang/rust#60121: plain `fsync` leaves the data in the
+//!   drive's cache); no `syncfs`: a group is flushed file by file.
+//! - Windows: `sync_all`/`sync_data` are `FlushFileBuffers`; renames are written through
+//!   (`crate::durable::windows`), so [`sync_dir`] is left only unlinks to cover, by a best
+//!   effort flush of the directory; no `syncfs`: a group is flushed file by file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
+#[cfg(unix)]
+use std::fs::OpenOptions;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,16 +57,28 @@ pub(super) fn start_writeback(f: &File) {
 
 /// Writes everything dirty on the file system holding `dir` (`syncfs(2)`): the benchmarks
 /// call it after their setup, so that the first sync they time does not also write what the
-/// setup left in the page cache (0.1–0.7 s here).
+/// setup left in the page cache (0.1–0.7 s here). Without `syncfs` (not Linux) it does
+/// nothing: the first timed flush then also writes what the setup left.
 ///
 /// # Errors
 /// I/O errors.
+#[cfg(target_os = "linux")]
 pub fn sync_file_system(dir: &Path) -> io::Result<()> {
     sync_whole_fs(&File::open(dir)?)
 }
 
+/// See the Linux version: no `syncfs` here, nothing done.
+///
+/// # Errors
+/// None.
+#[cfg(not(target_os = "linux"))]
+pub fn sync_file_system(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
 /// `syncfs(2)` of the file system holding `f`: every dirty page and inode on it is written
 /// and waited for, then the disk's cache is flushed once (counted as one fsync).
+#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub(super) fn sync_whole_fs(f: &File) -> io::Result<()> {
     FSYNCS.fetch_add(1, Ordering::Relaxed);
@@ -69,8 +93,34 @@ pub(super) fn sync_whole_fs(f: &File) -> io::Result<()> {
             Err(io::Error::last_os_error())
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    f.sync_all()
+}
+
+/// No `syncfs` here: always an error, so a group falls back to a flush per file (an fsync of
+/// one file says nothing about the others; `FlushFileBuffers` of a volume needs
+/// administrator rights).
+#[cfg(not(target_os = "linux"))]
+pub(super) fn sync_whole_fs(_f: &File) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no syncfs on this platform",
+    ))
+}
+
+/// How a group commit's files are made durable here, for the benchmarks' reports.
+pub fn group_sync_path() -> &'static str {
+    if cfg!(target_os = "linux") {
+        if SYNCFS_OFF.load(Ordering::Relaxed) {
+            "per-file fsync (syncfs turned off: it was slow 3 times in a row)"
+        } else {
+            "syncfs (one per group of 8 files or more; per-file fsync below)"
+        }
+    } else if cfg!(windows) {
+        "per-file FlushFileBuffers (no syncfs on Windows); renames MOVEFILE_WRITE_THROUGH"
+    } else if cfg!(target_os = "macos") {
+        "per-file F_FULLFSYNC (no syncfs on macOS)"
+    } else {
+        "per-file fsync (no syncfs here)"
+    }
 }
 
 /// A group at least this large is made durable by one `syncfs` instead of an fsync each.
@@ -91,6 +141,7 @@ pub(super) static SYNCFS_SLOW_STREAK: std::sync::atomic::AtomicU32 =
 
 /// `fsync` of a directory, so a rename or unlink in it is durable; counted. Opened with
 /// `O_DIRECTORY | O_NONBLOCK`: something else at that name (a FIFO) fails at once.
+#[cfg(unix)]
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
     FSYNCS.fetch_add(1, Ordering::Relaxed);
@@ -99,4 +150,25 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
         .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
         .open(dir)?
         .sync_all()
+}
+
+/// A directory's flush on Windows, best effort; counted when it ran. Every rename is
+/// `MOVEFILE_WRITE_THROUGH` (committed to NTFS's metadata journal when it returns) and a new
+/// file's name is journaled before its own `FlushFileBuffers` returns (NTFS's log is one
+/// ordered stream: forcing it to a file's last change forces every earlier record too), so
+/// this is what is left for an unlink: `FlushFileBuffers` on the directory opened for
+/// writing, which NTFS answers by forcing its log. Where the file system refuses to flush a
+/// directory (access denied, an unsupported call: FAT, some network shares, Wine on some
+/// hosts) it is skipped: the unlink then becomes durable with the next write-through rename
+/// or file flush, and a power cut just before that brings the unlinked name back (which the
+/// store treats as on Linux when a lazy unlink is lost: the newer copy wins).
+///
+/// # Errors
+/// A missing directory (`NotFound`), as on Linux.
+#[cfg(windows)]
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    if crate::durable::windows::flush_dir(dir)? {
+        FSYNCS.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
 }

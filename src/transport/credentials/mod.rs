@@ -3,6 +3,14 @@
 //! (`$XDG_CONFIG_HOME/spoolbox/credentials.json` on Linux), mode 0600, written atomically.
 //! The store's JSON only names the user; a store copied or attached to a bug report carries
 //! no secret. A file that others can read is refused, as ssh refuses such a key.
+//!
+//! On Windows the keyring is the Credential Manager (keyring's `windows-native`), which is
+//! where a password goes whenever it answers. The fallback file is
+//! `%APPDATA%\Spoolbox\spoolbox\config\credentials.json`; Spoolbox sets no ACL of its own on it (there
+//! are no modes to check either): it inherits the ACL of the user's profile, which by default
+//! grants the user, `SYSTEM` and the Administrators group, and no other user. Someone who has
+//! loosened their profile's ACL loosens this file's too; that is stated here rather than
+//! checked.
 
 mod vault;
 
@@ -101,8 +109,12 @@ fn check_mode(path: &Path) -> Result<(), CredentialsError> {
 }
 
 #[cfg(not(unix))]
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the same signature as the Unix check; nothing to check (see the module docs)"
+)]
 fn check_mode(_path: &Path) -> Result<(), CredentialsError> {
-    // The user's profile directory is private on Windows by default.
+    // The user's profile directory is private on Windows by default (see the module docs).
     Ok(())
 }
 

@@ -262,6 +262,8 @@ fn a_new_store_given_as_a_bare_relative_name_opens_on_the_first_run() {
 /// The application icon is built in and decodes as the window icon (256 px square), and the
 /// desktop install script puts the binary, the icon and a valid `.desktop` entry under a
 /// user's data directories, and takes them away again.
+// A freedesktop `.desktop` entry and a shell script: Linux only.
+#[cfg(unix)]
 #[test]
 fn the_icon_decodes_and_the_desktop_entry_installs_and_uninstalls() {
     let icon = eframe::icon_data::from_png_bytes(spoolbox::ui::ICON_PNG).expect("the icon decodes");

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
-use spoolbox::mapi::tags::{PR_SENTMAIL_ENTRYID, PR_SUBJECT};
+use spoolbox::mapi::tags::PR_SENTMAIL_ENTRYID;
 use spoolbox::mapi::{
     Attachment, EntryId, Message, PropValue, Recipient, RecipientKind, RecipientState,
 };
 use spoolbox::profile::{HookAction, HookConfig};
 use spoolbox::spooler::{Clock, Command as SpCommand, Event, Spooler, SpoolerError, Tick, submit};
-use spoolbox::store::{FolderKind, Patch, Store, StoreError};
+use spoolbox::store::{FolderKind, Store, StoreError};
 
 use super::Rng;
 use super::power::null_profile;
@@ -234,6 +234,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+#[cfg(unix)]
 fn chmod_tree(dir: &Path, writable: bool) {
     use std::os::unix::fs::PermissionsExt as _;
     let mut todo = vec![dir.to_path_buf()];
@@ -251,6 +252,8 @@ fn chmod_tree(dir: &Path, writable: bool) {
     }
 }
 
+// Modes and a non-root user: Unix only.
+#[cfg(unix)]
 #[test]
 fn a_read_only_store_directory_gives_one_clear_error_and_is_left_as_it_was() {
     let dir = fast_tempdir();
@@ -303,8 +306,8 @@ fn a_read_only_store_directory_gives_one_clear_error_and_is_left_as_it_was() {
     let m = Message::draft(eid, store.folder_of(FolderKind::Outbox), "new");
     let e = submit::save_draft(&mut store, m).unwrap_err().to_string();
     assert!(e.contains("Read-only file system"), "{e}");
-    let mut p = Patch::default();
-    p.set.set_text(PR_SUBJECT, "changed");
+    let mut p = spoolbox::store::Patch::default();
+    p.set.set_text(spoolbox::mapi::tags::PR_SUBJECT, "changed");
     let e = store.patch(kept, p, true).unwrap_err().to_string();
     assert!(e.contains("Read-only file system"), "{e}");
     drop(store);
@@ -322,6 +325,7 @@ fn a_read_only_store_directory_gives_one_clear_error_and_is_left_as_it_was() {
     assert!(store.summary(eid).is_none());
 }
 
+#[cfg(unix)]
 fn nix_uid_is_root() -> bool {
     Command::new("id")
         .arg("-u")

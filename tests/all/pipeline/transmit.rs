@@ -185,6 +185,8 @@ fn queue_is_served_in_client_submit_time_order() {
     assert_eq!(order, [second_made, first_made]);
 }
 
+// Counts inodes to see spares reused (Windows has file indexes, not stable in std yet).
+#[cfg(unix)]
 #[test]
 fn finished_messages_are_filed_in_groups_and_each_is_reported_only_once_on_disk() {
     let mut rig = Rig::new(&[smtp()]);

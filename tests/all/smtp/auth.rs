@@ -25,10 +25,10 @@ fn auth_password_lives_in_a_0600_file_outside_the_store_and_logs_in() {
         Some("s3cret pass\n"),
     ));
     assert!(out.contains("stored"), "{out}");
-    let cred = cfg.join("spoolbox/credentials.json");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
+        let cred = cfg.join("spoolbox/credentials.json");
         let mode = std::fs::metadata(&cred).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }

@@ -335,8 +335,9 @@ pub(crate) fn losing_sync(
     };
     if fail {
         let zeros = vec![0u8; usize::try_from(end - from).unwrap()];
-        let f = std::fs::OpenOptions::new().write(true).open(path)?;
-        std::os::unix::fs::FileExt::write_all_at(&f, &zeros, from)?;
+        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(from))?;
+        std::io::Write::write_all(&mut f, &zeros)?;
         f.sync_data()?;
         state.lock().unwrap().lost = end - from;
         return Err(std::io::Error::other(

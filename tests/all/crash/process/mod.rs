@@ -360,11 +360,18 @@ pub(crate) fn pickup_files(root: &Path) -> Vec<PickupFile> {
 
 pub(crate) fn command(root: &Path, failpoint: Option<&str>) -> Command {
     // Through sh with core dumps off: an abort must not leave a core file per case.
-    let mut c = Command::new("sh");
-    c.arg("-c")
-        .arg("ulimit -c 0; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_spoolbox"))
-        .arg("--store")
+    #[cfg(unix)]
+    let mut c = {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg("ulimit -c 0; exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_spoolbox"));
+        c
+    };
+    // No core files on Windows (an abort is a fast-fail exception, exit 0xC0000409).
+    #[cfg(windows)]
+    let mut c = Command::new(env!("CARGO_BIN_EXE_spoolbox"));
+    c.arg("--store")
         .arg(root)
         .args(["send", "--all"])
         .env_remove("SPOOLBOX_FAILPOINT")
@@ -377,7 +384,7 @@ pub(crate) fn command(root: &Path, failpoint: Option<&str>) -> Command {
 }
 
 pub(crate) fn run(root: &Path, failpoint: Option<&str>) -> Output {
-    command(root, failpoint).output().unwrap()
+    crate::cli::output_of(&mut command(root, failpoint))
 }
 
 pub(crate) fn text(o: &Output) -> String {
