@@ -20,20 +20,11 @@ use spoolbox::mapi::{EntryId, Step};
 use spoolbox::store::timeline::{Kind, Outcome, Span};
 use spoolbox::ui::SpoolboxApp;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
-}
+mod common;
 
-fn report(what: &str, mut times: Vec<Duration>) {
-    times.sort();
-    println!(
-        "{what}: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms over {} frames (target p95 <= 4 ms)",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.95).as_secs_f64() * 1e3,
-        times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        times.len()
-    );
+/// The frame-time row of `what`, against the other panels' target.
+fn report(what: &str, times: Vec<Duration>) {
+    common::report(what, times, " (target p95 <= 4 ms)");
 }
 
 fn env(name: &str, default: usize) -> usize {

@@ -24,10 +24,7 @@ fn rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
-}
+mod common;
 
 fn main() {
     let n: usize = std::env::var("SPOOLBOX_BENCH_MESSAGES")
@@ -89,13 +86,10 @@ fn main() {
         h.step();
         times.push(t.elapsed());
     }
-    times.sort();
-    println!(
-        "UI frame CPU while scrolling {n} rows: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms over {} frames (target p95 <= 4 ms)",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.95).as_secs_f64() * 1e3,
-        times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        times.len()
+    common::report(
+        &format!("UI frame CPU while scrolling {n} rows"),
+        times,
+        " (target p95 <= 4 ms)",
     );
     // Load: the spooler flushes the queue (null transport, full durability) while the window
     // keeps drawing at ~60 frames a second; every frame's CPU time is measured.
@@ -111,13 +105,10 @@ fn main() {
     }
     h.step();
     let sent = outbox_before.saturating_sub(h.state().model.rows.len());
-    load_times.sort();
-    println!(
-        "UI frame CPU while the spooler flushes ({sent} messages sent in 10 s): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms over {} frames",
-        percentile(&load_times, 0.5).as_secs_f64() * 1e3,
-        percentile(&load_times, 0.95).as_secs_f64() * 1e3,
-        load_times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        load_times.len()
+    common::report(
+        &format!("UI frame CPU while the spooler flushes ({sent} messages sent in 10 s)"),
+        load_times,
+        "",
     );
     println!(
         "resident memory: {:.0} MB with {n} messages loaded ({:.0} MB before the app started) (target <= 300 MB)",

@@ -5,15 +5,6 @@
 //! second, the figures the plots show (messages finished, the queue's depth, hand-off
 //! latencies).
 
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_wrap,
-    clippy::many_single_char_names,
-    reason = "time to pixel arithmetic (µs as i64, points as f32, rounded on purpose); \
-              x, y, t, f as in geometry code"
-)]
 use std::collections::BTreeMap;
 
 use crate::mapi::{EntryId, Step};

@@ -3,15 +3,6 @@
 //! and the scrubber under them. Only what is visible is drawn; spans narrower than a pixel
 //! are merged into pixel columns (from the levels of detail when many fall in one).
 
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_wrap,
-    clippy::many_single_char_names,
-    reason = "time to pixel arithmetic (µs as i64, points as f32, rounded on purpose); \
-              x, y, t, f as in geometry code"
-)]
 use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
 
 use super::data::{Bar, Bin, LEVELS, Lane, TimelineData, merge, severity};

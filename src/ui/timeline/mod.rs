@@ -17,7 +17,7 @@
     clippy::cast_possible_wrap,
     clippy::many_single_char_names,
     reason = "time to pixel arithmetic (µs as i64, points as f32, rounded on purpose); \
-              x, y, t, f as in geometry code"
+              x, y, t, f as in geometry code; for data, draw and plots too"
 )]
 pub mod data;
 pub mod draw;

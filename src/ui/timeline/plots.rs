@@ -3,15 +3,6 @@
 //! the per-second figures kept as spans arrive, merged into at most [`MAX_POINTS`] points
 //! for a wide view, so a flush of 100,000 costs them what a flush of 100 does.
 
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss,
-    clippy::cast_possible_wrap,
-    clippy::many_single_char_names,
-    reason = "time to pixel arithmetic (µs as i64, points as f32, rounded on purpose); \
-              x, y, t, f as in geometry code"
-)]
 use egui::{Color32, Ui};
 use egui_plot::{Line, MarkerShape, Plot, PlotPoints, Points};
 
