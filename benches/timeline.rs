@@ -111,7 +111,8 @@ fn main() {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    h.state_mut().model.show_timeline = true;
+    // (SPOOLBOX_BENCH_TABLE=1: the same flush with the table shown, for comparison.)
+    h.state_mut().model.show_timeline = std::env::var_os("SPOOLBOX_BENCH_TABLE").is_none();
     h.step();
     h.state_mut().command(spoolbox::spooler::Command::Resume);
     let mut times = Vec::new();
@@ -137,7 +138,12 @@ fn main() {
     let recorded = h.state().model.timeline.count;
     report(
         &format!(
-            "Timeline following a flush of {n} ({recorded} spans drawn live, {:.0} msg/s over {secs:.1} s)",
+            "{} a flush of {n} ({recorded} spans recorded, {:.0} msg/s over {secs:.1} s)",
+            if std::env::var_os("SPOOLBOX_BENCH_TABLE").is_some() {
+                "The message table (for comparison) during"
+            } else {
+                "Timeline following"
+            },
             n as f64 / secs
         ),
         times,
