@@ -4,6 +4,8 @@
 //! no symbolic link ever followed), [`lock`] the store's single-owner lock, and [`gate`] the
 //! sync board and the write-ahead gate an SMTP hand-off's final dot waits at.
 
+#[cfg(windows)]
+pub mod acl;
 pub mod fs;
 pub mod gate;
 pub mod lock;

@@ -6,11 +6,11 @@
 //!
 //! On Windows the keyring is the Credential Manager (keyring's `windows-native`), which is
 //! where a password goes whenever it answers. The fallback file is
-//! `%APPDATA%\Spoolbox\spoolbox\config\credentials.json`; Spoolbox sets no ACL of its own on it (there
-//! are no modes to check either): it inherits the ACL of the user's profile, which by default
-//! grants the user, `SYSTEM` and the Administrators group, and no other user. Someone who has
-//! loosened their profile's ACL loosens this file's too; that is stated here rather than
-//! checked.
+//! `%APPDATA%\Spoolbox\spoolbox\config\credentials.json`, created with a protected DACL of
+//! one entry, full access for the user (`durable::acl`: what mode 0600 is on Unix; nothing is
+//! inherited from the profile folder, so neither `SYSTEM` nor the Administrators group is
+//! granted). A file found with any other DACL (one written before, or loosened by hand) is
+//! tightened to that when it is read.
 
 mod vault;
 
@@ -108,13 +108,25 @@ fn check_mode(path: &Path) -> Result<(), CredentialsError> {
     Ok(())
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+fn check_mode(path: &Path) -> Result<(), CredentialsError> {
+    let io = |e| CredentialsError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    if !crate::durable::acl::is_owner_only(path).map_err(io)? {
+        // Written before files were made owner-only, or loosened since: tightened now.
+        crate::durable::acl::restrict_to_owner(path).map_err(io)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
 #[allow(
     clippy::unnecessary_wraps,
-    reason = "the same signature as the Unix check; nothing to check (see the module docs)"
+    reason = "the same signature as the Unix check; nothing to check here"
 )]
 fn check_mode(_path: &Path) -> Result<(), CredentialsError> {
-    // The user's profile directory is private on Windows by default (see the module docs).
     Ok(())
 }
 
@@ -162,6 +174,9 @@ pub fn store_password(
         opts.mode(0o600);
     }
     let mut f = opts.open(&tmp).map_err(io)?;
+    // Owner-only before the first byte of the secret is written (Windows' 0600).
+    #[cfg(windows)]
+    crate::durable::acl::restrict_to_owner(&tmp).map_err(io)?;
     f.write_all(&bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     drop(f);
@@ -194,6 +209,21 @@ mod tests {
             let e = password(&path, "u@h:25").unwrap_err();
             assert!(e.to_string().contains("chmod 600"), "{e}");
             fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        #[cfg(windows)]
+        {
+            use crate::durable::acl::{is_owner_only, under_wine};
+            // A protected DACL with one entry, the user's: only its owner can open it (Wine
+            // reports a DACL made from the Unix mode instead: there the calls are checked to
+            // succeed, not read back).
+            assert!(under_wine() || is_owner_only(&path).unwrap());
+            // A file with an inherited DACL (written by an older version) is tightened when
+            // read.
+            let old = dir.path().join("old.json");
+            fs::write(&old, b"{\"u@h:25\":\"s3cret\"}").unwrap();
+            assert!(!is_owner_only(&old).unwrap());
+            assert_eq!(password(&old, "u@h:25").unwrap().as_deref(), Some("s3cret"));
+            assert!(under_wine() || is_owner_only(&old).unwrap());
         }
         store_password(&path, "u@h:25", None).unwrap();
         assert_eq!(password(&path, "u@h:25").unwrap(), None);
