@@ -199,7 +199,10 @@ pub fn plots_ui(ui: &mut Ui, d: &TimelineData, f: Frame, height: f32) {
             .iter()
             .map(|(n, _, p95)| {
                 let worst = p95.iter().map(|p| p[1]).fold(0.0, f64::max);
-                format!("{n} (p50 circles, p95 triangles; worst p95 {worst:.1})")
+                format!(
+                    "{n} (p50 circles, p95 triangles; worst p95 {})",
+                    super::draw::duration((worst * 1e3) as u64)
+                )
             })
             .collect();
         let mut lat = vec![(Color32::TRANSPARENT, "hand-off latency, ms:")];
