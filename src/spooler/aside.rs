@@ -80,11 +80,7 @@ pub fn run(cmd: Command) -> Vec<Event> {
 /// Writes the timeline recorded under `root` to `path` as a Chrome trace event file.
 fn export_timeline(root: &Path, path: &Path) -> Event {
     let written = timeline::read(root, timeline::Filter::default()).and_then(|r| {
-        let trace = timeline::chrome::trace(&r.spans, &root.display().to_string());
-        let file = std::fs::File::create(path)?;
-        let mut w = std::io::BufWriter::new(file);
-        serde_json::to_writer(&mut w, &trace)?;
-        std::io::Write::flush(&mut w)?;
+        timeline::chrome::write(path, &r.spans, &root.display().to_string())?;
         Ok(r.spans.len())
     });
     match written {
