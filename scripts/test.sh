@@ -65,8 +65,24 @@ if [ "$windows" = 1 ] && ! rustup target list --installed 2>/dev/null | grep -qx
   fi
 fi
 
+# The tests must leave the checkout as they found it (a benchmark once committed 18,000 sent
+# copies it had written into the working directory): what `git status` shows before the run
+# must be what it shows after.
+checkout_before=$(git status --porcelain --untracked-files=all 2>/dev/null || true)
+checkout_unchanged() {
+  local after
+  after=$(git status --porcelain --untracked-files=all 2>/dev/null || true)
+  if [ "$after" != "$checkout_before" ]; then
+    echo "ERROR: the tests changed the checkout (git status before and after differ):" >&2
+    diff <(echo "$checkout_before") <(echo "$after") | head -20 >&2
+    exit 1
+  fi
+}
+
 cargo test --lib --bins --tests -- --test-threads=2
+checkout_unchanged
 
 if [ "$windows" = 1 ]; then
   scripts/wine/test.sh
+  checkout_unchanged
 fi

@@ -23,6 +23,10 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
         None => std::env::temp_dir().join(format!("spoolbox-load-{}", std::process::id())),
     };
     std::fs::create_dir_all(&base)?;
+    if dir.is_none() {
+        // Never the user's default store: a folder of its own, said where, removed after.
+        println!("bench: working in {} (temporary, removed at the end; --store DIR keeps it)", base.display());
+    }
     let sink = crate::bench::smtp::Sink::start().ok();
     let mut kinds = vec![
         ("null", TransportKind::Null),

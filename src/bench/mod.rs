@@ -53,6 +53,10 @@ pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) ->
         None => std::env::temp_dir().join(format!("spoolbox-bench-{}", std::process::id())),
     };
     std::fs::create_dir_all(&base)?;
+    if dir.is_none() {
+        // Never the user's default store: a folder of its own, said where, removed after.
+        println!("bench: working in {} (temporary, removed at the end; --store DIR keeps it)", base.display());
+    }
     let runs = runs.max(1);
     println!("durability: {}", fs::group_sync_path());
     let replace_rate = median(

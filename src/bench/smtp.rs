@@ -150,7 +150,8 @@ fn spoolbox_run(dir: &Path, port: u16, n: usize) -> Result<(f64, f64)> {
 }
 
 /// The SMTP transport alone: `n` hand-offs straight to `submit_message`, no store at all.
-fn transport_only(port: u16, n: usize) -> Result<f64> {
+fn transport_only(port: u16, n: usize, dir: &Path) -> Result<f64> {
+    std::fs::create_dir_all(dir)?;
     let p = profile(port);
     let mut transports = crate::transport::from_profile(&p);
     let t = transports
@@ -173,7 +174,8 @@ fn transport_only(port: u16, n: usize) -> Result<f64> {
             begin_deferred: false,
             sender: (p.sender_name.clone(), p.sender_address.clone()),
             deliver_for_real: false,
-            store_root: PathBuf::from("."),
+            // Its own folder: the sent copies go there, never into the working directory.
+            store_root: dir.to_path_buf(),
             gate: None,
         };
         let h = t.submit_message(&view);
@@ -299,6 +301,10 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
         None => std::env::temp_dir().join(format!("spoolbox-bench-smtp-{}", std::process::id())),
     };
     std::fs::create_dir_all(&base)?;
+    if dir.is_none() {
+        // Never the user's default store: a folder of its own, said where, removed after.
+        println!("bench: working in {} (temporary, removed at the end; --store DIR keeps it)", base.display());
+    }
     let runs = runs.max(1);
     let n = messages;
     let sink = Sink::start()?;
@@ -323,7 +329,7 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
             let d = shm.join(format!("spoolbox-bench-smtp-{}-{i}", std::process::id()));
             ours_shm.push(spoolbox_run(&d, sink.port, n)?.0);
         }
-        alone.push(transport_only(sink.port, n)?);
+        alone.push(transport_only(sink.port, n, &base.join(format!("alone-{i}")))?);
         source.push(smtp_source(sink.port, n, false)?);
         source_reuse.push(smtp_source(sink.port, n, true)?);
     }

@@ -11,6 +11,18 @@ pub(super) fn poison(msg: &Message) {
     }
 }
 
+/// A store root for the hand-offs of these tests: a folder under the system's temporary
+/// directory (kept for the run), never the working directory, which is the checkout.
+fn scratch_root() -> PathBuf {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("spoolbox-unit-smtp-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&d);
+        d
+    })
+    .clone()
+}
+
 fn msg(eid: u64, subject: &str) -> Message {
     let mut m = Message::draft(EntryId(eid), EntryId(2), subject);
     m.recipients.push(Recipient::new(
@@ -31,7 +43,7 @@ fn hand_off(t: &mut SmtpTransport, m: &Message) -> Handoff {
         begin_deferred: false,
         sender: (String::new(), "me@example.com".into()),
         deliver_for_real: false,
-        store_root: PathBuf::from("."),
+        store_root: scratch_root(),
         gate: None,
     };
     if let Some(h) = t.start_submit(&view) {
@@ -142,7 +154,7 @@ fn an_unconfigured_or_guarded_transport_is_offline_and_declines() {
         begin_deferred: false,
         sender: (String::new(), "me@example.com".into()),
         deliver_for_real: real,
-        store_root: PathBuf::from("."),
+        store_root: scratch_root(),
         gate: None,
     };
     let mut t = SmtpTransport::new("SMTP", &["SMTP".into()], SmtpSettings::default(), false);
