@@ -73,6 +73,18 @@ pub enum Cmd {
         /// Message id.
         id: EntryId,
     },
+    /// Move a message to Deleted Items (as the window's Delete), or delete it for good when
+    /// it is there already.
+    Delete {
+        /// Message id.
+        id: EntryId,
+    },
+    /// Put a message in Deleted Items back in the folder it was deleted from (as the window's
+    /// Restore).
+    Restore {
+        /// Message id.
+        id: EntryId,
+    },
     /// Import an .eml file as a draft in the Outbox.
     Import {
         /// The .eml file.

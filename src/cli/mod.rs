@@ -150,6 +150,30 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
             outln!("message {id}: submission aborted, it is an editable draft again");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Delete { id } | Cmd::Restore { id } => {
+            let mut sp = Spooler::new(store, Clock::system());
+            sp.drain_events();
+            let command = if matches!(cmd, Cmd::Delete { .. }) {
+                Command::Delete(*id)
+            } else {
+                Command::Restore(*id)
+            };
+            sp.handle(command);
+            for e in notices(&mut sp)? {
+                match e {
+                    Event::Moved { eid, from, to } => outln!(
+                        "message {eid} moved from {} to {}",
+                        show::folder_name(sp.store(), from),
+                        show::folder_name(sp.store(), to)
+                    ),
+                    Event::Removed(eid) => {
+                        outln!("message {eid} deleted for good");
+                    }
+                    _ => {}
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Send { all, id } => send(cli, store, *all, *id),
         Cmd::Trace { id } => {
             let mut sp = Spooler::new(store, Clock::system());

@@ -276,7 +276,12 @@ impl Spooler {
             // FinishedMsg (no longer submitted, so not in the WaitingRetry state).
             let due = s.next_retry.is_none_or(|t| t <= now);
             if waiting && !due || state == MessageState::DeferredByTransport {
-                if let Ok(m) = self.store.peek(eid) {
+                // Only an unavailable transport (or one that keeps the message) holds the
+                // messages behind for it (e.6); a message whose recipients were answered 4xx
+                // was handed over in its turn and waits on its own timer, holding none back.
+                if let Ok(m) = self.store.peek(eid)
+                    && (m.spool.transport_wait || state == MessageState::DeferredByTransport)
+                {
                     blocked.extend(self.first_choice(&m));
                     // The transport it waits on (or that keeps it) may be reached only after
                     // another declined: it serves nothing newer meanwhile either.

@@ -38,6 +38,7 @@ mod bad_input;
 mod corruption;
 mod power;
 mod process;
+mod restore;
 mod simfs;
 mod stop;
 

@@ -96,6 +96,13 @@ pub struct SpoolState {
     /// The transport that asked to be retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_on: Option<String>,
+    /// The wait is the transport's (`MAPI_E_BUSY`, `MAPI_E_WAIT`, `MAPI_E_NETWORK_ERROR`,
+    /// `END_RESEND_*`): the transport is unavailable, so no later message for it is handed
+    /// over first (reference e.6). False when the transport took the message and only its
+    /// recipients were answered 4xx or unknown: the message waits on its own timer, which
+    /// holds no other message back (Postfix's deferred queue).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transport_wait: bool,
     /// When transient trouble started (for giving up after the configured age).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trouble_since: Option<Timestamp>,

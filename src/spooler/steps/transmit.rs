@@ -47,6 +47,9 @@ struct Scan {
     /// (transport, its retry delay in seconds or 0 for the policy's, reason) of the last
     /// transport that asked to try again later.
     wait: Option<(String, u64, String)>,
+    /// A transport itself asked to wait (busy, `MAPI_E_WAIT`, a network error, `END_RESEND_*`)
+    /// rather than answering 4xx for some recipients: see [`SpoolState::transport_wait`].
+    transport_wait: bool,
     /// The transport that keeps the message and will call back (`END_DONT_RESEND`).
     deferred_by: Option<String>,
 }
@@ -78,6 +81,7 @@ impl Spooler {
             now,
             claimed: HashSet::new(),
             wait: None,
+            transport_wait: false,
             deferred_by: None,
         };
         let begin_deferred_for = msg.spool.begin_deferred.take();
@@ -114,16 +118,19 @@ impl Spooler {
                 SubmitResult::Busy => {
                     scan.claimed.extend(&rows);
                     scan.wait = Some((name, 0, "MAPI_E_BUSY: the transport is busy".into()));
+                    scan.transport_wait = true;
                     continue;
                 }
                 SubmitResult::Wait(s) => {
                     scan.claimed.extend(&rows);
                     scan.wait = Some((name, *s, "MAPI_E_WAIT: temporary problem".into()));
+                    scan.transport_wait = true;
                     continue;
                 }
                 SubmitResult::NetworkError(s, why) => {
                     scan.claimed.extend(&rows);
                     scan.wait = Some((name, *s, format!("MAPI_E_NETWORK_ERROR: {why}")));
+                    scan.transport_wait = true;
                     continue;
                 }
                 SubmitResult::Ok => {}
@@ -167,6 +174,7 @@ impl Spooler {
         }
         msg.spool.next_retry = None;
         msg.spool.waiting_on = None;
+        msg.spool.transport_wait = false;
         msg.spool.trouble_since = None;
         // The marks are durable (or gate the next hand-off); the step record can ride along
         // with the next sync (or the DoSentMail write).
@@ -422,6 +430,7 @@ impl Spooler {
             EndFlag::Sent => {}
             EndFlag::ResendNow | EndFlag::ResendLater => {
                 scan.claimed.extend(rows);
+                scan.transport_wait = true;
                 scan.wait = Some((
                     name.to_owned(),
                     0,
@@ -553,6 +562,7 @@ impl Spooler {
         msg.spool.trouble_since = Some(since);
         msg.spool.next_retry = Some(at);
         msg.spool.waiting_on = Some(t.clone());
+        msg.spool.transport_wait = scan.transport_wait;
         msg.spool.last_error = Some(reason.clone());
         // The time the table counts down to, stated once: the transport's own answer may have
         // left the delay to the policy ("retry in 0 s" read as a lie).

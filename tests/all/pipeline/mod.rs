@@ -48,6 +48,7 @@ use crate::store::fast_tempdir;
 mod abort;
 mod disposal;
 mod invariants;
+mod no_wait;
 mod poison;
 mod preprocess;
 mod restart;

@@ -413,3 +413,25 @@ fn one_connection_carries_several_messages() {
     assert_eq!(srv.messages().len(), 1);
     assert_eq!(srv.connections(), 1);
 }
+
+/// Issue 27, item 11: a message deferred with 451 holds no later message for the same server.
+/// Through the CLI, as the issue saw it (`send --all` left the last message queued until the
+/// deferred one's timer), with the 451 message first and two the server takes behind it.
+#[test]
+fn send_all_offers_every_message_behind_a_451_in_one_run() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    let deferred = r.submit("Deferred first", &["later-ann@example.com"]);
+    let second = r.submit("Taken second", &["bob@example.com"]);
+    let third = r.submit("Taken third", &["cat@example.com"]);
+    r.closed(|root| {
+        let out = ok(&spoolbox(root, &["send", "--all"]));
+        assert!(out.contains("1 message(s) still queued"), "{out}");
+    });
+    let mut subjects = srv.subjects();
+    subjects.sort();
+    assert_eq!(subjects, ["Taken second", "Taken third"]);
+    assert_eq!(r.folder_name(second), "Sent Items");
+    assert_eq!(r.folder_name(third), "Sent Items");
+    assert_eq!(r.state(deferred), MessageState::WaitingRetry);
+}
