@@ -25,7 +25,10 @@ pub fn run(messages: usize, dir: Option<&Path>) -> Result<()> {
     std::fs::create_dir_all(&base)?;
     if dir.is_none() {
         // Never the user's default store: a folder of its own, said where, removed after.
-        println!("bench: working in {} (temporary, removed at the end; --store DIR keeps it)", base.display());
+        println!(
+            "bench: working in {} (temporary, removed at the end; --store DIR keeps it)",
+            base.display()
+        );
     }
     let sink = crate::bench::smtp::Sink::start().ok();
     let mut kinds = vec![

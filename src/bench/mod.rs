@@ -55,7 +55,10 @@ pub fn run(kind: BenchKind, messages: usize, runs: usize, dir: Option<&Path>) ->
     std::fs::create_dir_all(&base)?;
     if dir.is_none() {
         // Never the user's default store: a folder of its own, said where, removed after.
-        println!("bench: working in {} (temporary, removed at the end; --store DIR keeps it)", base.display());
+        println!(
+            "bench: working in {} (temporary, removed at the end; --store DIR keeps it)",
+            base.display()
+        );
     }
     let runs = runs.max(1);
     println!("durability: {}", fs::group_sync_path());

@@ -303,7 +303,10 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
     std::fs::create_dir_all(&base)?;
     if dir.is_none() {
         // Never the user's default store: a folder of its own, said where, removed after.
-        println!("bench: working in {} (temporary, removed at the end; --store DIR keeps it)", base.display());
+        println!(
+            "bench: working in {} (temporary, removed at the end; --store DIR keeps it)",
+            base.display()
+        );
     }
     let runs = runs.max(1);
     let n = messages;
@@ -329,7 +332,11 @@ pub fn run(messages: usize, runs: usize, dir: Option<&Path>) -> Result<()> {
             let d = shm.join(format!("spoolbox-bench-smtp-{}-{i}", std::process::id()));
             ours_shm.push(spoolbox_run(&d, sink.port, n)?.0);
         }
-        alone.push(transport_only(sink.port, n, &base.join(format!("alone-{i}")))?);
+        alone.push(transport_only(
+            sink.port,
+            n,
+            &base.join(format!("alone-{i}")),
+        )?);
         source.push(smtp_source(sink.port, n, false)?);
         source_reuse.push(smtp_source(sink.port, n, true)?);
     }

@@ -35,17 +35,7 @@ impl Spooler {
             Command::SendNow(eid) => self.send_now(eid, now),
             Command::Flush => self.flush_queue(),
             Command::Pause => {
-                if self.mode != Mode::Paused {
-                    let at = self.current.zip(
-                        self.current
-                            .and_then(|e| self.store.summary(e))
-                            .and_then(|s| s.next_step),
-                    );
-                    self.record_stop(crate::store::timeline::Kind::Pause, at, "paused by the user");
-                }
-                self.mode = Mode::Paused;
-                self.emit_debug();
-                self.emit_status();
+                self.pause();
                 Ok(())
             }
             Command::Resume | Command::Continue => {
@@ -119,6 +109,10 @@ impl Spooler {
             }
             Command::Shutdown => Ok(()),
             Command::Restore(eid) => self.restore(eid),
+            Command::Bulk(items) => {
+                self.bulk(items);
+                Ok(())
+            }
             // Headless (the CLI, tests): in place; the worker runs these on a thread.
             c @ (Command::TestConnection(_)
             | Command::LookUpPassword(_)
@@ -140,7 +134,11 @@ impl Spooler {
 
     /// `IMsgStore::AbortSubmit`, and `TransportNotify(NOTIFY_ABORT_DEFERRED |
     /// NOTIFY_CANCEL_MESSAGE)` to the transport that had deferred the message (e.18).
-    fn abort_submit(&mut self, eid: EntryId, now: Timestamp) -> Result<(), SpoolerError> {
+    pub(super) fn abort_submit(
+        &mut self,
+        eid: EntryId,
+        now: Timestamp,
+    ) -> Result<(), SpoolerError> {
         let deferred_by = self.store.peek(eid)?.spool.deferred_by.clone();
         let m = submit::abort_submit(&mut self.store, eid, now)?;
         if let Some(t) = deferred_by
@@ -223,7 +221,7 @@ impl Spooler {
         Ok(())
     }
 
-    fn send_now(&mut self, eid: EntryId, now: Timestamp) -> Result<(), SpoolerError> {
+    pub(super) fn send_now(&mut self, eid: EntryId, now: Timestamp) -> Result<(), SpoolerError> {
         let Some(s) = self.store.summary(eid).cloned() else {
             return Err(StoreError::NotFound(eid).into());
         };
@@ -276,6 +274,25 @@ impl Spooler {
         Ok(())
     }
 
+    /// Pauses: the timeline records where it stopped.
+    fn pause(&mut self) {
+        if self.mode != Mode::Paused {
+            let at = self.current.zip(
+                self.current
+                    .and_then(|e| self.store.summary(e))
+                    .and_then(|s| s.next_step),
+            );
+            self.record_stop(
+                crate::store::timeline::Kind::Pause,
+                at,
+                "paused by the user",
+            );
+        }
+        self.mode = Mode::Paused;
+        self.emit_debug();
+        self.emit_status();
+    }
+
     fn new_draft(&mut self) -> Result<(), SpoolerError> {
         self.create_draft("", |_| {}).map(|_| ())
     }
@@ -303,7 +320,7 @@ impl Spooler {
         Ok(m)
     }
 
-    fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), SpoolerError> {
+    pub(super) fn hold(&mut self, eid: EntryId, on: bool) -> Result<(), SpoolerError> {
         let msg = self.store.load(eid)?;
         if !msg.is_submitted() {
             return Err(SpoolerError::NotQueued(eid));
@@ -325,7 +342,7 @@ impl Spooler {
         Ok(())
     }
 
-    fn delete(&mut self, eid: EntryId) -> Result<(), SpoolerError> {
+    pub(super) fn delete(&mut self, eid: EntryId) -> Result<(), SpoolerError> {
         let Some(s) = self.store.summary(eid).cloned() else {
             return Err(StoreError::NotFound(eid).into());
         };
@@ -376,7 +393,7 @@ impl Spooler {
     /// Puts a message in Deleted Items back where it was deleted from. Only its folder and
     /// the two deletion properties change: its flags, recipients and history stay, so a
     /// draft comes back a draft and a sent copy a sent copy, and nothing is submitted.
-    fn restore(&mut self, eid: EntryId) -> Result<(), SpoolerError> {
+    pub(super) fn restore(&mut self, eid: EntryId) -> Result<(), SpoolerError> {
         use crate::store::FolderKind;
         let Some(s) = self.store.summary(eid).cloned() else {
             return Err(StoreError::NotFound(eid).into());
@@ -440,7 +457,7 @@ impl Spooler {
         Ok(())
     }
 
-    fn move_message(&mut self, eid: EntryId, to: EntryId) -> Result<(), SpoolerError> {
+    pub(super) fn move_message(&mut self, eid: EntryId, to: EntryId) -> Result<(), SpoolerError> {
         let Some(s) = self.store.summary(eid).cloned() else {
             return Err(StoreError::NotFound(eid).into());
         };

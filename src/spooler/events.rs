@@ -96,6 +96,9 @@ pub enum Command {
     /// received mail, the Outbox for a draft, Sent Items for a sent copy when that was not
     /// recorded), as it was: nothing is submitted.
     Restore(EntryId),
+    /// One person's action on many messages, applied as one batch in this order and
+    /// answered with one [`Event::BulkDone`] (see `bulk.rs`).
+    Bulk(Vec<(EntryId, super::bulk::BulkOp)>),
     /// Test a logon with these SMTP settings (Test connection): answered with
     /// [`Event::ConnectionTested`], off the spooler's loop (`aside.rs`).
     TestConnection(Box<super::aside::ConnectionTest>),
@@ -263,6 +266,8 @@ pub enum Event {
         /// Total.
         total: u64,
     },
+    /// What became of each message of a [`Command::Bulk`].
+    BulkDone(Box<super::bulk::BulkReport>),
     /// Nothing is eligible now; the next timer, if any, fires at this time.
     Idle(Option<Timestamp>),
     /// What a [`Command::TestConnection`] found.

@@ -5,6 +5,7 @@
 //! command/event channels that the app, the CLI and the tests all use.
 
 pub mod aside;
+pub mod bulk;
 mod commands;
 pub mod demo;
 pub mod error;
@@ -34,6 +35,7 @@ use crate::mapi::{EntryId, Recipient, Step};
 use crate::store::Store;
 use crate::transport::{self, Transport};
 pub use aside::ConnectionTest;
+pub use bulk::{BulkOp, BulkReport};
 pub use error::SpoolerError;
 pub use events::{Command, DebugState, Event, StatusRow};
 

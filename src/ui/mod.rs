@@ -7,6 +7,7 @@
 //! `spooler::view` (pure functions of plain data).
 
 pub mod app;
+pub mod bulk;
 pub mod columns;
 pub mod compose;
 pub mod confirm;

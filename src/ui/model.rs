@@ -145,6 +145,10 @@ pub struct Model {
     /// Rows of the current folder, sorted and filtered (rebuilt when dirty).
     pub rows: Vec<EntryId>,
     rows_dirty: bool,
+    /// Counts every change of `rows`; [`Model::prune_selection`] looks again when it moves.
+    rows_version: u64,
+    /// The `rows_version` the selection was last checked against.
+    pruned_at: u64,
     /// The last delete, while it can be undone (see `notify`).
     pub undo: Option<super::notify::Undo>,
     /// A delete for good (from Deleted Items) waiting for the user's yes.
@@ -193,6 +197,8 @@ impl Default for Model {
             last_refresh: None,
             rows: Vec::new(),
             rows_dirty: true,
+            rows_version: 0,
+            pruned_at: 0,
             undo: None,
             confirm_delete: None,
             focus_detail: false,
@@ -281,14 +287,7 @@ impl Model {
                 self.import_step();
                 self.rows_dirty = true;
             }
-            Event::DraftCreated(eid) => {
-                self.selected.clear();
-                self.selected.insert(eid);
-                self.focused = Some(eid);
-                self.detail = None;
-                self.watch_request = Some(eid);
-                self.tab = Tab::Compose;
-            }
+            Event::DraftCreated(eid) => self.draft_created(eid),
             Event::Debug(d) => self.debug = d,
             Event::Status(s) => self.status = s,
             Event::Error(e) => {
@@ -324,6 +323,7 @@ impl Model {
                     Some((label, done, total))
                 };
             }
+            Event::BulkDone(r) => super::bulk::apply(self, &r),
             Event::Idle(t) => self.idle_until = Some(t),
             Event::StepStarted { .. } => self.idle_until = None,
             Event::StepFinished { .. }
@@ -338,6 +338,21 @@ impl Model {
                 self.passwords.insert(key, state);
             }
         }
+    }
+
+    /// A new draft (New message): selected and opened in the editor.
+    fn draft_created(&mut self, eid: EntryId) {
+        // A new message is never hidden by a filter typed for others.
+        if !self.filter.is_empty() {
+            self.filter.clear();
+            self.rows_dirty = true;
+        }
+        self.selected.clear();
+        self.selected.insert(eid);
+        self.focused = Some(eid);
+        self.detail = None;
+        self.watch_request = Some(eid);
+        self.tab = Tab::Compose;
     }
 
     /// True when the rows can be kept up to date one message at a time: default order
@@ -390,6 +405,7 @@ impl Model {
                 } else if let Some(i) = self.rows.iter().position(|e| *e == old.eid) {
                     self.rows.remove(i);
                 }
+                self.rows_version += 1;
             } else {
                 self.rows_dirty = true;
             }
@@ -442,6 +458,7 @@ impl Model {
             })
             .unwrap_or_else(|i| i);
         self.rows.insert(i, eid);
+        self.rows_version += 1;
     }
 
     /// Starts counting a bulk import of `total` files (one `DraftCreated` or `Error` each).
@@ -521,7 +538,42 @@ impl Model {
             if asc { o } else { o.reverse() }
         });
         self.rows = rows.into_iter().map(|s| s.eid).collect();
+        self.rows_version += 1;
         false
+    }
+
+    /// The selection is a set of rows on screen (issue 28, item 1): a message that left the
+    /// folder shown (moved, deleted, filed by the spooler) or the rows (filtered out, another
+    /// folder) leaves the selection at once, so every action acts on exactly what the count
+    /// shows. The message shown in the detail goes too when the filter hides it or it is
+    /// gone; one the spooler moved to another folder while it was watched stays in the detail,
+    /// but no action on the selection reaches it.
+    pub fn prune_selection(&mut self) {
+        let folder = self.folder;
+        let summaries = &self.summaries;
+        let here = |e: &EntryId| summaries.get(e).is_some_and(|s| Some(s.folder) == folder);
+        self.selected.retain(here);
+        // Rows waiting for their rebuild are not what will be on screen: look once they are.
+        if self.rows_version == self.pruned_at || self.rows_dirty {
+            return;
+        }
+        self.pruned_at = self.rows_version;
+        if !self.selected.is_empty() {
+            let visible: std::collections::HashSet<EntryId> = self.rows.iter().copied().collect();
+            self.selected.retain(|e| visible.contains(e));
+        }
+        // Hidden by the filter: no longer shown. (An open editor is never closed by it.)
+        if let Some(f) = self.focused
+            && self.tab != Tab::Compose
+            && self
+                .summaries
+                .get(&f)
+                .is_some_and(|s| Some(s.folder) == folder)
+            && !self.rows.contains(&f)
+        {
+            self.focused = None;
+            self.detail = None;
+        }
     }
 
     /// True once the Source of this revision was asked for (asked once, not every frame).

@@ -148,13 +148,17 @@ fn bar_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Intent>) {
 fn hold_buttons(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Intent>) {
     let sel = &model.selected;
     let eids = || sel.iter().copied().collect::<Vec<EntryId>>();
-    let queued = sel
-        .iter()
-        .any(|e| model.summaries.get(e).is_some_and(Summary::is_submitted));
+    let now = jiff::Timestamp::now();
+    let held = |s: &Summary| s.state(now) == crate::mapi::MessageState::Held;
+    let selected = || sel.iter().filter_map(|e| model.summaries.get(e));
+    // Each button only where it would change something: Hold for a queued message not held
+    // yet, Release for a held one.
+    let holdable = selected().any(|s| s.is_submitted() && !held(s));
+    let queued = selected().any(held);
     if ui
-        .add_enabled(queued, egui::Button::new("Hold"))
+        .add_enabled(holdable, egui::Button::new("Hold"))
         .on_hover_text("Keep queued messages from being sent until released")
-        .on_disabled_hover_text("Select a queued message: only those can be held")
+        .on_disabled_hover_text("Select a queued message that is not held: only those can be held")
         .clicked()
     {
         out.push(Intent::Hold {
@@ -165,7 +169,7 @@ fn hold_buttons(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Intent>) {
     if ui
         .add_enabled(queued, egui::Button::new("Release"))
         .on_hover_text("Let held messages go again")
-        .on_disabled_hover_text("Select a queued message: only those can be held or released")
+        .on_disabled_hover_text("Select a held message: only those can be released")
         .clicked()
     {
         out.push(Intent::Hold {

@@ -263,10 +263,13 @@ fn no_panel_imports_the_app_and_the_ui_reads_the_spooler_through_a_short_list() 
     assert!(files.len() > 10, "the scan reads the sources");
     // The spooler's command/event contract and its worker, and `spooler::view`: pure
     // functions of plain data. (`ConnectionTest` is the payload of
-    // `Command::TestConnection`.)
+    // `Command::TestConnection`, `BulkOp` and `BulkReport` those of `Command::Bulk` and
+    // `Event::BulkDone`.)
     let allowed = [
         "Command",
         "ConnectionTest",
+        "BulkOp",
+        "BulkReport",
         "Event",
         "DebugState",
         "StatusRow",

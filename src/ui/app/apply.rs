@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::SpoolboxApp;
 use crate::mapi::{EntryId, MessageState};
-use crate::spooler::Command;
+use crate::spooler::{BulkOp, Command};
 use crate::ui::Intent;
 use crate::ui::dialogs::{Picked, Purpose};
 use crate::ui::model::{SortKey, Tab};
@@ -23,10 +23,10 @@ impl SpoolboxApp {
                 if save_first {
                     self.save_draft_now();
                 }
-                self.each(eids, Command::SendNow);
+                self.bulk(eids, BulkOp::SendNow);
             }
             Intent::Flush => self.command(Command::Flush),
-            Intent::AbortSubmit(eids) => self.each(eids, Command::AbortSubmit),
+            Intent::AbortSubmit(eids) => self.bulk(eids, BulkOp::AbortSubmit),
             Intent::Pause => self.command(Command::Pause),
             Intent::Resume => self.command(Command::Resume),
             Intent::Step => self.command(Command::Step),
@@ -41,7 +41,7 @@ impl SpoolboxApp {
                 self.model.invalidate_rows();
             }
             Intent::SortBy(k) => self.sort_by(k),
-            Intent::Hold { eids, hold } => self.each(eids, |e| Command::Hold(e, hold)),
+            Intent::Hold { eids, hold } => self.bulk(eids, BulkOp::Hold(hold)),
             Intent::Delete(eids) => self.delete(&eids),
             Intent::ClickRow {
                 eid,
@@ -82,7 +82,7 @@ impl SpoolboxApp {
                 }
             }
             Intent::DismissAllErrors => self.model.errors.clear(),
-            Intent::Restore(eids) => self.each(eids, Command::Restore),
+            Intent::Restore(eids) => self.bulk(eids, BulkOp::Restore),
             Intent::GoTo(id) => self.go_to(id),
             Intent::ShowSpan { eid, step, start } => {
                 self.go_to(eid);
@@ -106,7 +106,7 @@ impl SpoolboxApp {
                     && yes
                 {
                     self.leave_rows(&eids);
-                    self.each(eids, Command::Delete);
+                    self.bulk(eids, BulkOp::Delete);
                 }
             }
             Intent::TestConnection(t) => self.command(Command::TestConnection(t)),
@@ -168,9 +168,13 @@ impl SpoolboxApp {
     }
 
     /// One command per message, in order.
-    fn each(&mut self, eids: Vec<EntryId>, command: impl Fn(EntryId) -> Command) {
-        for eid in eids {
-            self.command(command(eid));
+    /// One action on the selection: the single command for one message, else one
+    /// [`Command::Bulk`] for all of them, answered per message (issue 28, item 2).
+    pub(super) fn bulk(&mut self, eids: Vec<EntryId>, op: BulkOp) {
+        match eids.as_slice() {
+            [] => {}
+            [eid] => self.command(op.command(*eid)),
+            _ => self.command(Command::Bulk(eids.into_iter().map(|e| (e, op)).collect())),
         }
     }
 
@@ -196,6 +200,8 @@ impl SpoolboxApp {
     fn open_folder(&mut self, id: EntryId) {
         self.model.folder = Some(id);
         self.model.selected.clear();
+        // A filter typed for one folder does not follow to another (it hid new messages).
+        self.model.filter.clear();
         self.model.invalidate_rows();
         self.focus(None);
     }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::SpoolboxApp;
 use crate::mapi::{EntryId, MapiCode, MapiError, MessageState};
-use crate::spooler::Command;
+use crate::spooler::{BulkOp, Command};
 use crate::store::{FolderKind, Summary};
 use crate::ui::model::Tab;
 use crate::ui::notify::{self, Undo};
@@ -71,22 +71,20 @@ impl SpoolboxApp {
         }
         let gone: Vec<EntryId> = moves.iter().map(|(e, _)| *e).collect();
         self.leave_rows(&gone);
-        for eid in &gone {
-            self.command(Command::Delete(*eid));
-        }
-        let text = match moves.as_slice() {
-            [(eid, _)] => {
-                let subject = self
-                    .model
-                    .summaries
-                    .get(eid)
-                    .map_or("", |s| s.subject.as_str());
-                format!("Moved message {eid} \"{subject}\" to Deleted Items.")
-            }
-            many => format!("Moved {} messages to Deleted Items.", many.len()),
+        let [(eid, _)] = moves.as_slice() else {
+            // Several: one command; the notice and its Undo come with the spooler's answer,
+            // for exactly the messages it moved (`ui::bulk`).
+            self.bulk(gone, BulkOp::Delete);
+            return;
         };
+        self.command(Command::Delete(*eid));
+        let subject = self
+            .model
+            .summaries
+            .get(eid)
+            .map_or("", |s| s.subject.as_str());
         self.model.undo = Some(Undo {
-            text,
+            text: format!("Moved message {eid} \"{subject}\" to Deleted Items."),
             moves,
             at: Instant::now(),
         });
@@ -97,16 +95,21 @@ impl SpoolboxApp {
         let Some(u) = self.model.undo.take() else {
             return;
         };
-        for (eid, folder) in &u.moves {
+        if let [(eid, folder)] = u.moves.as_slice() {
             self.command(Command::Move(*eid, *folder));
+            notify::notice(
+                &mut self.model,
+                format!("Undone: message {eid} moved back from Deleted Items."),
+            );
+            return;
         }
-        notify::notice(
-            &mut self.model,
-            format!(
-                "Undone: {} message(s) moved back from Deleted Items.",
-                u.moves.len()
-            ),
-        );
+        // Several: one command; the notice says what was moved back when it was.
+        self.command(Command::Bulk(
+            u.moves
+                .iter()
+                .map(|(eid, folder)| (*eid, BulkOp::MoveTo(*folder)))
+                .collect(),
+        ));
     }
 
     /// Messages about to leave the table leave the selection; when the one shown goes, the

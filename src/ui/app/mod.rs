@@ -278,6 +278,7 @@ impl eframe::App for SpoolboxApp {
                 self.model.apply(e);
             }
         }
+        self.model.prune_selection();
         self.restore_folder();
         self.breakpoints_reported();
         if let Some(eid) = self.model.watch_request.take() {
@@ -324,6 +325,7 @@ impl eframe::App for SpoolboxApp {
         if self.model.refresh_rows(jiff::Timestamp::now()) {
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
+        self.model.prune_selection();
         // A deferred send or a retry counts down on screen: redraw once a second while waiting.
         if self.model.timers {
             ctx.request_repaint_after(std::time::Duration::from_secs(1));

@@ -22,7 +22,10 @@ fn check(root: &std::path::Path, subjects: &[(EntryId, String)]) -> Vec<EntryId>
         let copies: Vec<_> = store.summaries().filter(|s| s.eid == *eid).collect();
         assert_eq!(copies.len(), 1, "message {eid}: {} copies", copies.len());
         let folder = copies[0].folder;
-        assert!(folder == outbox || folder == bin, "message {eid} in {folder}");
+        assert!(
+            folder == outbox || folder == bin,
+            "message {eid} in {folder}"
+        );
         if folder == bin {
             deleted.push(*eid);
         }
@@ -55,7 +58,11 @@ fn delete_and_restore_killed_at_random_lose_nothing_and_double_nothing() {
     while killed < kills {
         let deleted = check(&root, &subjects);
         let (eid, _) = rng.pick(&subjects);
-        let verb = if deleted.contains(eid) { "restore" } else { "delete" };
+        let verb = if deleted.contains(eid) {
+            "restore"
+        } else {
+            "delete"
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_spoolbox"))
             .arg("--store")
             .arg(&root)
@@ -77,7 +84,11 @@ fn delete_and_restore_killed_at_random_lose_nothing_and_double_nothing() {
     // After the last kill every message can still be moved both ways, each exactly once.
     for (eid, _) in &subjects {
         let deleted = check(&root, &subjects);
-        let verb = if deleted.contains(eid) { "restore" } else { "delete" };
+        let verb = if deleted.contains(eid) {
+            "restore"
+        } else {
+            "delete"
+        };
         let o = Command::new(env!("CARGO_BIN_EXE_spoolbox"))
             .arg("--store")
             .arg(&root)

@@ -50,7 +50,12 @@ fn run_order(order: &[First]) -> Result<(), TestCaseError> {
     rig.run();
     // The run ended only once every eligible message had been offered, in submit order.
     let offered: Vec<EntryId> = rig.log.to("SMTP").into_iter().map(|o| o.eid).collect();
-    prop_assert_eq!(&offered, &eids, "one offer each, in submit order: {:?}", order);
+    prop_assert_eq!(
+        &offered,
+        &eids,
+        "one offer each, in submit order: {:?}",
+        order
+    );
     let now = rig.now();
     for (f, eid) in order.iter().zip(&eids) {
         let m = rig.msg(*eid);

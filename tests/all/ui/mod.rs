@@ -13,6 +13,7 @@ use spoolbox::ui::SpoolboxApp;
 mod basics;
 mod harness;
 mod remembers;
+mod selection;
 mod table_keys;
 mod timeline;
 mod trust;
