@@ -138,6 +138,9 @@ pub struct DebugState {
     pub at: Option<(EntryId, Step)>,
     /// The breakpoints set.
     pub breakpoints: Vec<Step>,
+    /// A hand-off under way on a transport's line (message, transport), also while stopped:
+    /// its answer is recorded when it comes, stopped or not.
+    pub under_way: Option<(EntryId, String)>,
 }
 
 /// What the spooler reports.

@@ -68,6 +68,10 @@ impl Spooler {
             paused: self.mode != Mode::Running,
             at: self.at,
             breakpoints: self.breakpoints.iter().copied().collect(),
+            under_way: self
+                .handoff
+                .under_way()
+                .and_then(|(eid, ti)| self.transports.get(ti).map(|t| (eid, t.name().to_owned()))),
         }
     }
 

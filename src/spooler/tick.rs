@@ -179,7 +179,7 @@ impl Spooler {
     fn tick_inner(&mut self) -> Tick {
         self.collect_sent_deferred();
         if self.mode == Mode::Paused {
-            return Tick::Paused;
+            return self.collect_while_stopped().unwrap_or(Tick::Paused);
         }
         // Answers the store refused to record go first, before any other step can write (a
         // message with another hand-off under way records its kept answer when that is in).
@@ -266,7 +266,9 @@ impl Spooler {
         }
         if self.mode == Mode::StepOnce {
             self.mode = Mode::Paused;
-            self.at = if waiting {
+            // A hand-off that went under way is not "stopped before Transmit": it is on the
+            // transport's line, and its answer is recorded when it comes.
+            self.at = if waiting || self.handoff.is_under_way(eid) {
                 None
             } else {
                 next.map(|s| (eid, s))
@@ -275,6 +277,40 @@ impl Spooler {
         }
         self.emit_status();
         Tick::Ran(eid, step)
+    }
+
+    /// While stopped (paused, at a breakpoint, after a single step), a hand-off that was under
+    /// way still gets its answer recorded the moment the transport gives it: the row, its
+    /// recipients, the trace and the timeline show the hand-off when it happened, not at the
+    /// next step (issue 28, item 3). Only the Transmit step it belongs to is finished; the
+    /// spooler stays stopped, now before that message's next step.
+    fn collect_while_stopped(&mut self) -> Option<Tick> {
+        let (eid, ti) = self.handoff.under_way()?;
+        if self.store.summary(eid).and_then(|s| s.next_step) != Some(Step::Transmit)
+            || !self.transports.get_mut(ti)?.poll_handoff()
+        {
+            return None;
+        }
+        self.current = Some(eid);
+        self.run_step(eid, Step::Transmit);
+        if self.at.is_none_or(|(e, _)| e == eid) {
+            self.at = self
+                .store
+                .summary(eid)
+                .filter(|s| {
+                    !matches!(
+                        s.state(self.now()),
+                        MessageState::WaitingRetry
+                            | MessageState::DeferredByTransport
+                            | MessageState::Held
+                    )
+                })
+                .and_then(|s| s.next_step)
+                .map(|st| (eid, st));
+        }
+        self.emit_debug();
+        self.emit_status();
+        Some(Tick::Ran(eid, Step::Transmit))
     }
 
     /// Runs ticks until nothing is eligible (or paused); returns the number of steps run.

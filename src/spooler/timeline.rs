@@ -160,7 +160,10 @@ impl Spooler {
         h: &Handoff,
         start: (i64, Instant),
     ) {
-        let dur = u64::try_from(start.1.elapsed().as_micros()).unwrap_or(u64::MAX);
+        // To the transport's answer (on its own thread), not to when it was collected.
+        let end = h.answered.unwrap_or_else(Instant::now);
+        let dur =
+            u64::try_from(end.saturating_duration_since(start.1).as_micros()).unwrap_or(u64::MAX);
         let mut s = Span::new(name, Kind::Handoff, start.0, dur);
         s.step = Some(Step::Transmit);
         s.eid = Some(msg.entry_id);

@@ -118,6 +118,8 @@ impl Background {
                                 )
                         })
                         .unwrap_or_else(|why| super::panicked(&name, &rows, &why));
+                        let mut h = h;
+                        h.answered = Some(std::time::Instant::now());
                         if let Some(r) = job.reply {
                             let _ = r.send(h);
                         } else {

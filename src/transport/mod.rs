@@ -130,6 +130,11 @@ pub struct Handoff {
     pub kept: Option<String>,
     /// What an injected fault did to this hand-off (`faults::Faulty`), for the timeline.
     pub fault: Option<String>,
+    /// When the transport answered, on its own thread (a background hand-off): the trace,
+    /// `PR_DELIVER_TIME` and the timeline's span carry this time, not the time the spooler
+    /// collected the answer (issue 28, item 3). `None` for an answer given on the spooler's
+    /// thread, which is collected as it is given.
+    pub answered: Option<std::time::Instant>,
 }
 
 impl Handoff {
@@ -142,6 +147,7 @@ impl Handoff {
             transcript: Vec::new(),
             kept: None,
             fault: None,
+            answered: None,
         }
     }
 
@@ -162,6 +168,7 @@ impl Handoff {
             transcript: Vec::new(),
             kept: None,
             fault: None,
+            answered: None,
         }
     }
 }

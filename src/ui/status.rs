@@ -90,9 +90,14 @@ fn spooler_state(ui: &egui::Ui, model: &Model) -> RichText {
         (Some((eid, step)), _) => RichText::new(format!("Stopped before {step} of message {eid}"))
             .color(theme::active(ui))
             .strong(),
-        (None, true) => RichText::new("Spooler paused")
-            .color(theme::warn(ui))
+        (None, true) => match &model.debug.under_way {
+            Some((eid, transport)) => RichText::new(format!(
+                "Paused; message {eid} is being handed to {transport} (its answer shows when it comes)"
+            ))
+            .color(theme::active(ui))
             .strong(),
+            None => RichText::new("Spooler paused").color(theme::warn(ui)).strong(),
+        },
         (None, false) => match model.idle_until {
             Some(Some(t)) => RichText::new(format!("Idle until {}", t.strftime("%H:%M:%S UTC")))
                 .color(theme::muted(ui)),

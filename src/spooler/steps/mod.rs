@@ -49,6 +49,18 @@ impl Tracer {
         }
     }
 
+    /// The clock's time now.
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    /// Dates the last call at `at` (a transport's answer, given before it was collected).
+    fn set_last_at(&mut self, at: jiff::Timestamp) {
+        if let Some(c) = self.calls.last_mut() {
+            c.at = at;
+        }
+    }
+
     fn call(&mut self, call: &str, args: impl Into<String>, result: impl Into<String>) {
         self.calls.push(TraceCall {
             at: self.clock.now(),

@@ -64,6 +64,16 @@ enum Offered {
     Answered { answer: Handoff, collected: bool },
 }
 
+/// When the transport gave answer `h`: `now` less the time since its thread answered (a
+/// background hand-off collected later), else `now`.
+fn answered_at(now: jiff::Timestamp, h: &Handoff) -> jiff::Timestamp {
+    let ago = h
+        .answered
+        .map(|a| jiff::SignedDuration::try_from(a.elapsed()).unwrap_or_default())
+        .unwrap_or_default();
+    now.checked_sub(ago).unwrap_or(now)
+}
+
 impl Spooler {
     /// Step 3 (S6–S9): offer the still-FALSE recipients to each transport in priority order
     /// whose address types match exactly, each seeing only its own rows as FALSE. A remote
@@ -342,6 +352,7 @@ impl Spooler {
                 h.transcript.clone(),
                 h.kept.clone(),
             );
+            tr.set_last_at(answered_at(tr.now(), &h));
             self.record_handoff(&view_msg, &name, rows, &h, start);
             if h.result == SubmitResult::Ok {
                 tr.call(
@@ -379,7 +390,8 @@ impl Spooler {
         tr: &mut Tracer,
     ) -> Result<(), StoreError> {
         let eid = msg.entry_id;
-        let now = scan.now;
+        // The time the transport answered, not the time its answer was collected.
+        let now = answered_at(scan.now, &h);
         // Kept if the store refuses the marks (see `Spooler::unrecorded`).
         let answer = h.clone();
         let mut changed = Vec::new();

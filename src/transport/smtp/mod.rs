@@ -250,12 +250,13 @@ impl SmtpTransport {
                         // One message can never stop the line: a panic while handing it off
                         // fails its rows with the reason, drops the connection (its state is
                         // unknown) and the thread takes the next job.
-                        let h = super::guarded(|| core.submit(&job.view.view(), gate))
+                        let mut h = super::guarded(|| core.submit(&job.view.view(), gate))
                             .unwrap_or_else(|why| {
                                 core.conn = None;
                                 core.link = Link::Idle;
                                 super::panicked(&name, &job.view.rows, &why)
                             });
+                        h.answered = Some(std::time::Instant::now());
                         if let Ok(mut s) = shared.lock() {
                             *s = (core.status_code(), core.status_text());
                         }

@@ -118,18 +118,27 @@ pub(super) fn pipeline_ui(ui: &mut Ui, model: &Model, msg: &Message, out: &mut V
         );
     }
     if let Some(t) = msg.spool.next_retry {
+        // A countdown that has passed says so: due, and why it has not run yet.
+        let due = t <= jiff::Timestamp::now();
+        let text = match (due, model.debug.paused) {
+            (false, _) => format!(
+                "Next retry at {} (attempt {})",
+                t.strftime("%H:%M:%S UTC"),
+                msg.spool.attempts + 1
+            ),
+            (true, true) => format!(
+                "Retry {} was due at {}: the spooler is stopped (Continue F5 or Step F10 runs it)",
+                msg.spool.attempts + 1,
+                t.strftime("%H:%M:%S UTC")
+            ),
+            (true, false) => format!(
+                "Retry {} due since {}: it runs when the spooler next gets to it",
+                msg.spool.attempts + 1,
+                t.strftime("%H:%M:%S UTC")
+            ),
+        };
         // Wrapped at the pane's edge, never cut.
-        ui.add(
-            egui::Label::new(
-                RichText::new(format!(
-                    "Next retry at {} (attempt {})",
-                    t.strftime("%H:%M:%S UTC"),
-                    msg.spool.attempts + 1
-                ))
-                .color(theme::warn(ui)),
-            )
-            .wrap(),
-        );
+        ui.add(egui::Label::new(RichText::new(text).color(theme::warn(ui))).wrap());
     }
     ui.add_space(6.0);
     let then;

@@ -435,3 +435,91 @@ fn send_all_offers_every_message_behind_a_451_in_one_run() {
     assert_eq!(r.folder_name(third), "Sent Items");
     assert_eq!(r.state(deferred), MessageState::WaitingRetry);
 }
+
+/// Issue 28, item 3: stepped over with F10, a hand-off goes under way on the SMTP line and its
+/// answer is recorded the moment the server gives it, while the spooler stays stopped: no
+/// second step is needed, the debugger never says "stopped before Transmit" meanwhile, and
+/// `PR_DELIVER_TIME` and the timeline's span carry the time the server answered, not the time
+/// the answer was looked at.
+#[test]
+fn a_stepped_hand_off_is_recorded_when_the_server_answers_not_at_the_next_step() {
+    let srv = Server::start(&[]);
+    let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
+    // `slow…`: the server answers the RCPT half a second later.
+    let eid = r.submit("Stepped over", &["slow-ann@example.com"]);
+    // The window's worker sets a sink: the timeline's spans go to it as they are recorded.
+    let seen: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let to = Arc::clone(&seen);
+    r.sp()
+        .set_sink(Box::new(move |events| to.lock().unwrap().extend(events)));
+    r.sp().handle(Command::SetBreakpoint(Step::Transmit, true));
+    for _ in 0..50 {
+        if matches!(r.sp().tick(), Tick::Paused) {
+            break;
+        }
+    }
+    assert_eq!(r.sp().debug_state().at, Some((eid, Step::Transmit)));
+    r.sp().drain_events();
+    // F10: the Transmit step starts the hand-off on the transport's thread.
+    r.sp().handle(Command::Step);
+    let started = Instant::now();
+    assert!(matches!(r.sp().tick(), Tick::Ran(e, Step::Transmit) if e == eid));
+    let d = r.sp().debug_state();
+    assert_eq!(
+        d.at, None,
+        "not 'stopped before Transmit' while it is on the line"
+    );
+    assert_eq!(d.under_way, Some((eid, "SMTP".to_owned())));
+    // The spooler is stopped; only the worker's wake-up on the hand-off's completion runs it.
+    while !srv.subjects().contains(&"Stepped over".to_owned()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never delivered"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Looked at well after the answer: what is recorded is when it came.
+    std::thread::sleep(Duration::from_millis(1500));
+    let looked = r.now();
+    let mut collected = false;
+    for _ in 0..20 {
+        match r.sp().tick() {
+            Tick::Ran(e, Step::Transmit) if e == eid => collected = true,
+            Tick::Paused => break,
+            _ => {}
+        }
+    }
+    assert!(collected, "the answer waited for another step");
+    let d = r.sp().debug_state();
+    assert!(d.paused, "still stopped");
+    assert_eq!(d.under_way, None);
+    assert_eq!(
+        d.at,
+        Some((eid, Step::NonDeliveryReport)),
+        "before its next step"
+    );
+    let m = r.load(eid);
+    assert_eq!(m.recipients[0].outcome, RecipientState::Delivered);
+    let delivered = m.recipients[0].props.time(PR_DELIVER_TIME).unwrap();
+    let behind = looked.duration_since(delivered);
+    assert!(
+        behind >= jiff::SignedDuration::from_millis(1300),
+        "PR_DELIVER_TIME is the collection time, {behind:?} before it"
+    );
+    r.sp().flush_events();
+    let spans: Vec<_> = std::mem::take(&mut *seen.lock().unwrap())
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Timeline(spans) => Some(spans),
+            _ => None,
+        })
+        .flatten()
+        .filter(|s| s.kind == spoolbox::store::timeline::Kind::Handoff && s.eid == Some(eid))
+        .collect();
+    let span = spans.last().expect("the hand-off's span");
+    assert!(
+        span.dur < 1_400_000,
+        "the span runs to the collection, {} µs, not to the server's answer",
+        span.dur
+    );
+}
