@@ -77,3 +77,40 @@ pub fn delete_for_good_ui(ctx: &egui::Context, model: &Model, out: &mut Vec<Inte
         out.push(Intent::AnswerDelete(yes));
     }
 }
+
+/// "Send without a subject?": asked when Submit finds the subject empty. Cancel has the
+/// keyboard (Enter goes back to the editor); the answer is [`Intent::AnswerNoSubject`].
+pub fn no_subject_ui(ctx: &egui::Context, model: &Model, out: &mut Vec<Intent>) {
+    if !model.confirm_no_subject {
+        return;
+    }
+    let mut answer = None;
+    egui::Window::new("Send without a subject?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.set_max_width(420.0);
+            ui.add(
+                egui::Label::new(
+                    "This message has no subject. Recipients see it as \"(no subject)\".",
+                )
+                .wrap(),
+            );
+            ui.horizontal(|ui| {
+                let back = ui.button("Add a subject");
+                if ui.button("Send anyway").clicked() {
+                    answer = Some(true);
+                }
+                if !ui.memory(|m| m.focused().is_some()) {
+                    back.request_focus();
+                }
+                if back.clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                    answer = Some(false);
+                }
+            });
+        });
+    if let Some(yes) = answer {
+        out.push(Intent::AnswerNoSubject(yes));
+    }
+}

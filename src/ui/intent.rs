@@ -165,6 +165,9 @@ pub enum Intent {
     UndoDelete,
     /// The answer to "Delete for good?".
     AnswerDelete(bool),
+    /// The answer to "Send without a subject?": yes submits as it is, no goes back to the
+    /// editor.
+    AnswerNoSubject(bool),
     // The Profile window (appended).
     /// Test connection with the settings on screen.
     TestConnection(Box<crate::spooler::ConnectionTest>),

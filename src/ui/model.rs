@@ -153,6 +153,8 @@ pub struct Model {
     pub undo: Option<super::notify::Undo>,
     /// A delete for good (from Deleted Items) waiting for the user's yes.
     pub confirm_delete: Option<Vec<EntryId>>,
+    /// Submit was asked for a draft without a subject: "Send without a subject?" is open.
+    pub confirm_no_subject: bool,
     /// Put the keyboard in the detail once it shows the focused message (Enter on it).
     pub focus_detail: bool,
     /// The last connection test's answer: (its id, the report).
@@ -201,6 +203,7 @@ impl Default for Model {
             pruned_at: 0,
             undo: None,
             confirm_delete: None,
+            confirm_no_subject: false,
             focus_detail: false,
             connection_test: None,
             passwords: HashMap::new(),

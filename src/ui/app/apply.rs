@@ -65,7 +65,21 @@ impl SpoolboxApp {
                 }
             }
             Intent::SaveDraft => self.save_draft_now(),
-            Intent::SubmitDraft => self.submit_draft(),
+            Intent::SubmitDraft => {
+                // Asked once: a subject left empty by accident (three quick Tabs that never
+                // reached it) is not sent without a word.
+                if self.compose.loaded.is_some() && self.compose.content.subject.trim().is_empty() {
+                    self.model.confirm_no_subject = true;
+                } else {
+                    self.submit_draft();
+                }
+            }
+            Intent::AnswerNoSubject(yes) => {
+                self.model.confirm_no_subject = false;
+                if yes {
+                    self.submit_draft();
+                }
+            }
             Intent::SubmitRefused(why) => {
                 if !self.model.errors.contains(&why) {
                     self.model.errors.push(why);

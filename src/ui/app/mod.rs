@@ -374,6 +374,7 @@ impl eframe::App for SpoolboxApp {
         });
         status::status_ui(ui, model, status_place, &mut out);
         confirm::delete_for_good_ui(ui.ctx(), model, &mut out);
+        confirm::no_subject_ui(ui.ctx(), model, &mut out);
         windows::windows_ui(
             ui,
             model,

@@ -107,13 +107,13 @@ struct Focus<'a> {
     first: &'a mut bool,
     /// Frames it has been asked.
     frames: &'a mut u8,
-    /// Into this row's address (a typed comma ended the row before it).
+    /// Into this row's address.
     row: &'a mut Option<usize>,
 }
 
 /// What a recipient row asks of the list once drawn.
 struct RowChange {
-    /// Replace it with these rows (a pasted list, or a row ended by a comma).
+    /// Replace it with these rows (a pasted list, or a typed list once the field is left).
     split: Option<Vec<RowEdit>>,
     /// Remove it (×).
     remove: bool,
@@ -145,7 +145,6 @@ fn recipients_ui(ui: &mut Ui, c: &mut ComposeState, full: f32) {
         row: &mut c.focus_row,
     };
     for (i, r) in c.content.rows.iter_mut().enumerate() {
-        let n = i + 1;
         let change = ui
             .horizontal(|ui| row_ui(ui, r, i, count, widths, &mut focus))
             .inner;
@@ -154,9 +153,6 @@ fn recipients_ui(ui: &mut Ui, c: &mut ComposeState, full: f32) {
         }
         if change.remove {
             remove = Some(i);
-        }
-        if let Some((_, why)) = problems.iter().find(|(row, _)| *row == Some(i)) {
-            ui.label(RichText::new(format!("  Recipient {n}: {why}")).color(theme::bad(ui)));
         }
     }
     if let Some((i, rows)) = split {
@@ -168,12 +164,27 @@ fn recipients_ui(ui: &mut Ui, c: &mut ComposeState, full: f32) {
             c.content.rows.push(RowEdit::new_smtp());
         }
     }
+    // The checks share the line of Add recipient, which is always there: a check that comes
+    // or goes while typing never moves the fields below (a click meant for Subject landed
+    // on the body when a line appeared under a recipient; issue 28, item 4).
     ui.horizontal(|ui| {
         if ui.button("Add recipient").clicked() {
             c.content.rows.push(RowEdit::new_smtp());
         }
-        if let Some((None, why)) = problems.first() {
-            ui.label(RichText::new(why).color(theme::bad(ui)));
+        let said: Vec<String> = problems
+            .iter()
+            .map(|(row, why)| match row {
+                Some(i) => format!("Recipient {}: {why}", i + 1),
+                None => why.clone(),
+            })
+            .collect();
+        if let Some(first) = said.first() {
+            let text = match said.len() {
+                1 => first.clone(),
+                n => format!("{first} (and {} more)", n - 1),
+            };
+            ui.add(egui::Label::new(RichText::new(text).color(theme::bad(ui))).truncate())
+                .on_hover_text(said.join("\n"));
         }
     });
 }
@@ -231,7 +242,7 @@ fn row_ui(
 }
 
 /// A row's address field, with the cursor put there when asked; returns the rows it is to
-/// become when a list was pasted into it or a typed comma ended it.
+/// become when a list was pasted into it, or typed into it and the field left.
 fn address_ui(
     ui: &mut Ui,
     r: &mut RowEdit,
@@ -265,41 +276,47 @@ fn address_ui(
         ad.request_focus();
         *focus.row = None;
     }
+    // A list typed into one field stays as typed while the cursor is in it: splitting it
+    // into rows as a comma was typed moved the cursor mid-frame, and what was typed in the
+    // same frame went to the old row or nowhere (issue 28, item 4). The field becomes one row
+    // per address when it is left; until then the draft reads the list as those rows.
+    if ad.lost_focus() {
+        return settled(r);
+    }
     if !ad.changed() {
         return None;
     }
-    // A pasted list becomes one row per address at once; typed, a comma or semicolon after
-    // an address ends that row and the cursor moves on to a new one (splitting in the middle
-    // of typing left the cursor in the old row).
+    // A pasted list becomes one row per address at once.
     let pasted = ui.input(|inp| {
         inp.events
             .iter()
             .any(|e| matches!(e, egui::Event::Paste(_)))
     });
-    let ended = r.address.trim_end().ends_with([',', ';']);
     if pasted && let Some(rows) = split_pasted(&r.address) {
         return Some(rows);
     }
-    if !(ended
-        && parse_list(&r.address)
-            .iter()
-            .all(|x| x.address.contains('@')))
-    {
+    None
+}
+
+/// What a left address field becomes: one row per address of a typed list, or the row with
+/// `Name <address>` taken apart (the name into its field when that is empty); `None` when it
+/// stays as it is (one bare address, a fax number, an X.500 name).
+fn settled(r: &RowEdit) -> Option<Vec<RowEdit>> {
+    if r.addrtype != "SMTP" || !r.address.contains([',', ';', '<', '\n']) {
         return None;
     }
     let mut rows = parse_list(&r.address);
-    if let Some(first) = rows.first_mut() {
-        first.kind = r.kind;
-        first.addrtype.clone_from(&r.addrtype);
-        if first.name.is_empty() {
-            first.name.clone_from(&r.name);
-        }
+    if rows.is_empty() {
+        return None;
     }
-    rows.push(RowEdit {
-        kind: r.kind,
-        ..RowEdit::new_smtp()
-    });
-    *focus.row = Some(i + rows.len() - 1);
+    if let Some(first) = rows.first_mut()
+        && first.name.is_empty()
+    {
+        first.name.clone_from(&r.name);
+    }
+    for row in &mut rows {
+        row.kind = r.kind;
+    }
     Some(rows)
 }
 

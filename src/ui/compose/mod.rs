@@ -80,6 +80,29 @@ impl RowEdit {
             self.kind.unwrap_or(RecipientKind::To),
         )
     }
+
+    /// The rows this field stands for: an SMTP field holding a typed list or
+    /// `Name <address>` (not yet taken apart: the cursor is still in it) reads as what it
+    /// becomes once left; any other field as itself.
+    fn expanded(&self) -> Vec<Self> {
+        if self.addrtype.trim() != "SMTP" || !self.address.contains([',', ';', '<', '\n']) {
+            return vec![self.clone()];
+        }
+        let mut rows = list::parse_list(&self.address);
+        if let Some(first) = rows.first_mut()
+            && first.name.is_empty()
+        {
+            first.name.clone_from(&self.name);
+        }
+        for r in &mut rows {
+            r.kind = self.kind;
+        }
+        if rows.is_empty() {
+            vec![self.clone()]
+        } else {
+            rows
+        }
+    }
 }
 
 /// What the form holds: compared with what was last saved to know whether to save.
@@ -217,6 +240,8 @@ impl ComposeState {
             .rows
             .iter()
             .filter(|r| !r.is_blank())
+            .flat_map(RowEdit::expanded)
+            .filter(|r| !r.is_blank())
             .enumerate()
             .map(|(i, r)| r.recipient(u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
@@ -276,7 +301,11 @@ impl ComposeState {
                 continue;
             }
             any = true;
-            if let Some(why) = compose_problem(&r.recipient(0)) {
+            if let Some(why) = r
+                .expanded()
+                .iter()
+                .find_map(|x| compose_problem(&x.recipient(0)))
+            {
                 out.push((Some(i), why));
             }
         }
