@@ -24,13 +24,7 @@ impl Spooler {
             Command::SubmitDraft { draft, seen } => {
                 submit::submit_draft(&mut self.store, *draft, seen, now).map(|m| self.changed(&m))
             }
-            Command::SendAgain(eid) => submit::send_again(&mut self.store, eid, now).map(|m| {
-                self.emit(Event::Notice(format!(
-                    "message {eid} is sent again as a new message, {}; the original and its trace are unchanged",
-                    m.entry_id
-                )));
-                self.changed(&m);
-            }),
+            Command::SendAgain(eid) => self.send_again(eid, now),
             Command::AbortSubmit(eid) => self.abort_submit(eid, now),
             Command::SendNow(eid) => self.send_now(eid, now),
             Command::Flush => self.flush_queue(),
@@ -61,14 +55,18 @@ impl Spooler {
                 Ok(())
             }
             Command::SetFaults(name, faults) => self.set_faults(&name, faults),
-            Command::SaveProfile(p) => self.store.set_profile(*p).map(|()| {
-                self.transports = transport::from_profile(self.store.profile());
-                self.requeue_deferred("the transports were rebuilt from the new profile");
-                self.guard_notice();
-                let p = Box::new(self.store.profile().clone());
-                self.emit(Event::Profile(p));
-                self.emit_status();
-            }).map_err(SpoolerError::from),
+            Command::SaveProfile(p) => self
+                .store
+                .set_profile(*p)
+                .map(|()| {
+                    self.transports = transport::from_profile(self.store.profile());
+                    self.requeue_deferred("the transports were rebuilt from the new profile");
+                    self.guard_notice();
+                    let p = Box::new(self.store.profile().clone());
+                    self.emit(Event::Profile(p));
+                    self.emit_status();
+                })
+                .map_err(SpoolerError::from),
             Command::SaveDraft(m) => {
                 submit::save_draft(&mut self.store, *m).map(|m| self.changed(&m))
             }
@@ -76,9 +74,7 @@ impl Spooler {
             Command::Hold(eid, on) => self.hold(eid, on),
             Command::Delete(eid) => self.delete(eid),
             Command::Move(eid, to) => self.move_message(eid, to),
-            Command::Resend(ndr) => {
-                submit::resend(&mut self.store, ndr, now).map(|m| self.changed(&m))
-            }
+            Command::Resend(ndr) => self.resend(ndr),
             Command::Watch(eid) => {
                 self.watched = eid;
                 if let Some(e) = eid
@@ -98,10 +94,14 @@ impl Spooler {
                 Ok(())
             }
             Command::ExportTrace(eid, path) => self.export_trace(eid, &path),
-            Command::CreateFolder(name) => self.store.create_folder(&name).map(|_| {
-                let f = self.store.folders().to_vec();
-                self.emit(Event::Folders(f));
-            }).map_err(SpoolerError::from),
+            Command::CreateFolder(name) => self
+                .store
+                .create_folder(&name)
+                .map(|_| {
+                    let f = self.store.folders().to_vec();
+                    self.emit(Event::Folders(f));
+                })
+                .map_err(SpoolerError::from),
             Command::Resync => {
                 let s = self.snapshot();
                 self.emit(Event::Snapshot(s));
@@ -271,6 +271,36 @@ impl Spooler {
         let p = Box::new(self.store.profile().clone());
         self.emit(Event::Profile(p));
         self.emit_status();
+        Ok(())
+    }
+
+    /// "Send again": a copy of a sent message, opened to edit; nothing is sent before Submit.
+    fn send_again(&mut self, eid: EntryId, now: Timestamp) -> Result<(), SpoolerError> {
+        let m = submit::send_again(&mut self.store, eid, now)?;
+        self.emit(Event::Notice(format!(
+            "message {} is a copy of message {eid} to edit: nothing is sent until you submit it; the original and its trace are unchanged",
+            m.entry_id
+        )));
+        self.changed(&m);
+        self.emit(Event::DraftCreated(m.entry_id));
+        Ok(())
+    }
+
+    /// Resend of an NDR: a copy to correct, opened to edit; nothing is sent before Submit.
+    fn resend(&mut self, ndr: EntryId) -> Result<(), SpoolerError> {
+        let m = submit::resend(&mut self.store, ndr)?;
+        let kept = m
+            .recipients
+            .iter()
+            .filter(|r| r.is_submitted_marker())
+            .count();
+        let failed = m.recipients.len() - kept;
+        self.emit(Event::Notice(format!(
+            "message {} resends message {ndr}'s original to its {failed} failed recipient(s): correct their addresses and submit it; the {kept} who got it are kept and not sent again",
+            m.entry_id
+        )));
+        self.changed(&m);
+        self.emit(Event::DraftCreated(m.entry_id));
         Ok(())
     }
 

@@ -26,8 +26,8 @@ pub enum Command {
         /// The submission number the editor saw.
         seen: u32,
     },
-    /// Send a sent message again: a new message with the same content and recipients,
-    /// submitted; the original and its trace stay as they are.
+    /// Send a sent message again: a new draft with the same content and recipients, to edit
+    /// and submit ([`Event::DraftCreated`]); the original and its trace stay as they are.
     SendAgain(EntryId),
     /// `IMsgStore::AbortSubmit`.
     AbortSubmit(EntryId),
@@ -60,7 +60,8 @@ pub enum Command {
     Delete(EntryId),
     /// Move a message to another folder.
     Move(EntryId, EntryId),
-    /// Resend the failed recipients of an NDR.
+    /// Resend the failed recipients of an NDR: a draft with `MSGFLAG_RESEND`, those who got it
+    /// marked `MAPI_SUBMITTED`, to correct and submit ([`Event::DraftCreated`]).
     Resend(EntryId),
     /// The message whose details the UI shows: its changes come as [`Event::Detail`].
     Watch(Option<EntryId>),

@@ -97,12 +97,10 @@ pub enum Intent {
     TimeTravel(Option<usize>),
     /// Break before this step (or not).
     SetBreakpoint(Step, bool),
-    /// Resend the message a non-delivery report is about.
+    /// Resend the message a non-delivery report is about: a copy to correct and submit.
     Resend(EntryId),
-    /// "Send again…" on a sent message: ask first.
-    AskSendAgain(EntryId),
-    /// The answer to "Send again?".
-    AnswerSendAgain(bool),
+    /// "Send again" on a sent message: a copy to edit and submit.
+    SendAgain(EntryId),
 
     // The editor.
     /// Save the draft in the editor now (Save draft, before attaching, an attachment

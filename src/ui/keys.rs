@@ -287,7 +287,7 @@ pub fn shortcuts(ctx: &egui::Context, model: &Model, path_field: bool, out: &mut
         // The table is not there while the timeline shows in its place.
         table: table_has_keyboard(ctx) && !model.show_timeline,
         editing: model.tab == Tab::Compose,
-        asking: path_field || model.confirm_send_again.is_some() || model.confirm_delete.is_some(),
+        asking: path_field || model.confirm_no_subject || model.confirm_delete.is_some(),
     };
     // The keys with more modifiers first: Up would take Shift+Up too.
     let mut keys: Vec<(Action, usize, KeyboardShortcut)> = BINDINGS

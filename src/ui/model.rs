@@ -121,8 +121,6 @@ pub struct Model {
     pub submitting: Option<EntryId>,
     /// The Source tab's text from the worker: (message, revision, text or error, preview).
     pub source: Option<SourceView>,
-    /// "Send again" asked for, waiting for the user's yes.
-    pub confirm_send_again: Option<EntryId>,
     source_asked: Option<(EntryId, u64)>,
     /// The tab shown.
     pub tab: Tab,
@@ -186,7 +184,6 @@ impl Default for Model {
             toasts: Vec::new(),
             submitting: None,
             source: None,
-            confirm_send_again: None,
             source_asked: None,
             tab: Tab::Pipeline,
             filter: String::new(),

@@ -50,7 +50,6 @@ pub fn windows_ui(
     if let Some(field) = field {
         path_field_ui(&ctx, field, out);
     }
-    send_again_ui(&ctx, model, out);
     super::help::help_ui(&ctx, &mut windows.help);
     let mut open = windows.faults;
     egui::Window::new("Fault injection")
@@ -111,46 +110,6 @@ fn path_field_ui(ctx: &egui::Context, field: &mut PathField, out: &mut Vec<Inten
         });
     if let Some(ok) = done {
         out.push(Intent::PathFieldDone(ok));
-    }
-}
-
-/// Asks before "Send again" makes a new message.
-fn send_again_ui(ctx: &egui::Context, model: &Model, out: &mut Vec<Intent>) {
-    let Some(eid) = model.confirm_send_again else {
-        return;
-    };
-    let Some(s) = model.summaries.get(&eid) else {
-        // The message is gone: nothing to ask about.
-        out.push(Intent::AnswerSendAgain(false));
-        return;
-    };
-    let mut answer = None;
-    egui::Window::new("Send again?")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-        .show(ctx, |ui| {
-            ui.label(format!(
-                "Message {eid} \"{}\" was sent. Send it again to its {} recipient(s)?",
-                s.subject, s.total
-            ));
-            ui.label(
-                RichText::new(
-                    "A new message is made and submitted; this one and its trace stay as they are.",
-                )
-                .color(theme::muted(ui)),
-            );
-            ui.horizontal(|ui| {
-                if ui.button("Send again").clicked() {
-                    answer = Some(true);
-                }
-                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-                    answer = Some(false);
-                }
-            });
-        });
-    if let Some(yes) = answer {
-        out.push(Intent::AnswerSendAgain(yes));
     }
 }
 

@@ -176,6 +176,21 @@ fn send_again_makes_a_new_message_and_leaves_the_original_and_its_trace() {
         !events.iter().any(|e| matches!(e, Event::Error(_))),
         "{events:?}"
     );
+    // A copy to edit: nothing is sent until it is submitted.
+    let copy = events
+        .iter()
+        .find_map(|e| match e {
+            Event::DraftCreated(d) => Some(*d),
+            _ => None,
+        })
+        .expect("a draft");
+    r.run();
+    assert_eq!(
+        r.message(copy).state(Timestamp::now()),
+        MessageState::Draft,
+        "not sent before Submit"
+    );
+    r.sp.handle(Command::Submit(copy));
     r.run();
     assert_eq!(r.message(r.draft), original, "the original is untouched");
     let copies: Vec<EntryId> =

@@ -107,8 +107,9 @@ pub fn submit_draft(
     submit_message(store, eid, now)
 }
 
-/// "Send again": a new message with the content and recipients of `eid` (a sent message),
-/// every recipient pending again, submitted. The original and its trace stay as they are.
+/// "Send again": a new draft with the content and recipients of `eid` (a sent message), every
+/// recipient pending again, to edit and submit (nothing is sent before). The original and its
+/// trace stay as they are.
 ///
 /// # Errors
 /// `MAPI_E_INVALID_PARAMETER` for a message that was not sent (submit or abort it instead);
@@ -154,7 +155,7 @@ pub fn send_again(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<Mes
         crate::mapi::PropValue::Binary(orig.entry_id.to_bytes()),
     );
     store.save(&mut msg)?;
-    submit_message(store, new, now)
+    Ok(msg)
 }
 
 /// What "Send again" copies besides subject, body, attachments and recipients: the disposal
@@ -165,13 +166,14 @@ const SEND_AGAIN_KEEPS: [crate::mapi::tags::PropTag; 3] = [
     crate::mapi::tags::PR_ORIGINATOR_NON_DELIVERY_REPORT_REQUESTED,
 ];
 
-/// Builds the resend of an NDR: a new message with `MSGFLAG_RESEND`, every recipient of the
-/// original, the ones that got it marked `MAPI_SUBMITTED` (shown, never sent again), and
-/// submits it.
+/// Builds the resend of an NDR as a draft to fix and submit: a new message with
+/// `MSGFLAG_RESEND`, every recipient of the original, the ones that got it marked
+/// `MAPI_SUBMITTED` (shown, never sent again). Nothing is sent until it is submitted: a failed
+/// address is corrected first (issue 28, item 5).
 ///
 /// # Errors
 /// When `ndr` is not an NDR with an embedded original; submit errors.
-pub fn resend(store: &mut Store, ndr: EntryId, now: Timestamp) -> Result<Message> {
+pub fn resend(store: &mut Store, ndr: EntryId) -> Result<Message> {
     let report = store.load(ndr)?;
     let Some(orig) = report.embedded.as_deref() else {
         return Err(SpoolerError::NotAReport(ndr));
@@ -212,7 +214,7 @@ pub fn resend(store: &mut Store, ndr: EntryId, now: Timestamp) -> Result<Message
         r.outcome = RecipientState::Pending;
     }
     store.save(&mut msg)?;
-    submit_message(store, eid, now)
+    Ok(msg)
 }
 
 /// The largest file accepted as an attachment: the whole message is one JSON file, read

@@ -55,14 +55,13 @@ impl SpoolboxApp {
             Intent::ShowTab(tab) => self.show_tab(tab),
             Intent::TimeTravel(i) => self.model.travel = i,
             Intent::SetBreakpoint(step, on) => self.command(Command::SetBreakpoint(step, on)),
-            Intent::Resend(eid) => self.command(Command::Resend(eid)),
-            Intent::AskSendAgain(eid) => self.model.confirm_send_again = Some(eid),
-            Intent::AnswerSendAgain(yes) => {
-                if let Some(eid) = self.model.confirm_send_again.take()
-                    && yes
-                {
-                    self.command(Command::SendAgain(eid));
-                }
+            Intent::Resend(eid) => {
+                self.save_draft_now();
+                self.command(Command::Resend(eid));
+            }
+            Intent::SendAgain(eid) => {
+                self.save_draft_now();
+                self.command(Command::SendAgain(eid));
             }
             Intent::SaveDraft => self.save_draft_now(),
             Intent::SubmitDraft => {

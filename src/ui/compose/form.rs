@@ -250,8 +250,13 @@ fn address_ui(
     width: f32,
     focus: &mut Focus<'_>,
 ) -> Option<Vec<RowEdit>> {
+    let kept = r.keeps_original();
+    let mut field = egui::TextEdit::singleline(&mut r.address);
+    if kept {
+        field = field.text_color(theme::muted(ui));
+    }
     let ad = ui.add(
-        egui::TextEdit::singleline(&mut r.address)
+        field
             .hint_text(match r.addrtype.as_str() {
                 "FAX" => "Fax number, e.g. +1 212 555-0142",
                 "EX" => "/o=Org/cn=name",
@@ -259,6 +264,13 @@ fn address_ui(
             })
             .desired_width(width),
     );
+    let ad = if kept {
+        ad.on_hover_text(
+            "Got the original: kept and not sent again (MAPI_SUBMITTED). Change the address to send to it.",
+        )
+    } else {
+        ad
+    };
     name(&ad, &format!("Recipient {} address", i + 1));
     if i == 0 && *focus.first {
         // Asked until it holds: the New message button takes the focus when the

@@ -43,6 +43,7 @@ pub fn parse_list(text: &str) -> Vec<RowEdit> {
             address: addr,
             addrtype: "SMTP".into(),
             kind: Some(RecipientKind::To),
+            got_original: None,
         });
     }
     rows

@@ -56,6 +56,10 @@ pub struct RowEdit {
     pub addrtype: String,
     /// To/Cc/Bcc.
     pub kind: Option<RecipientKind>,
+    /// The row got the original (`MAPI_SUBMITTED`, a resend): its name, address and type as
+    /// loaded. While they stay so it is kept and not sent again; an edited address is a new
+    /// recipient, sent to (MAPI's resend rules for the rows left as they were).
+    pub got_original: Option<(String, String, String)>,
 }
 
 impl RowEdit {
@@ -72,13 +76,29 @@ impl RowEdit {
     }
 
     fn recipient(&self, row: u32) -> Recipient {
-        Recipient::new(
+        let mut r = Recipient::new(
             row,
             self.name.trim(),
             self.address.trim(),
             self.addrtype.trim(),
             self.kind.unwrap_or(RecipientKind::To),
-        )
+        );
+        if self.keeps_original() {
+            let t = r.recipient_type();
+            r.props.set_flags(
+                crate::mapi::tags::PR_RECIPIENT_TYPE,
+                t | crate::mapi::flags::MAPI_SUBMITTED,
+            );
+        }
+        r
+    }
+
+    /// True while a row that got the original is as it was loaded: kept, not sent again.
+    pub fn keeps_original(&self) -> bool {
+        self.got_original.as_ref().is_some_and(|(n, a, t)| {
+            (n.as_str(), a.as_str(), t.as_str())
+                == (self.name.trim(), self.address.trim(), self.addrtype.trim())
+        })
     }
 
     /// The rows this field stands for: an SMTP field holding a typed list or
@@ -173,6 +193,13 @@ impl ComposeState {
                 address: r.email().into(),
                 addrtype: r.addrtype().into(),
                 kind: Some(r.kind()),
+                got_original: r.is_submitted_marker().then(|| {
+                    (
+                        r.display_name().into(),
+                        r.email().into(),
+                        r.addrtype().into(),
+                    )
+                }),
             })
             .collect();
         if rows.is_empty() {
@@ -355,6 +382,7 @@ mod tests {
             address: "call me".into(),
             addrtype: "FAX".into(),
             kind: Some(RecipientKind::To),
+            got_original: None,
         }];
         let p = c.problems();
         assert_eq!(p.len(), 1);

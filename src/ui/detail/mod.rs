@@ -183,7 +183,7 @@ fn tabs_ui(
     }
     if msg.message_class().to_ascii_uppercase().ends_with(".NDR") && msg.embedded.is_some() {
         ui.separator();
-        if ui.button("Resend").on_hover_text("A new message with MSGFLAG_RESEND: recipients who got it are marked MAPI_SUBMITTED and not sent again").clicked() {
+        if ui.button("Resend…").on_hover_text("Opens a copy to correct and submit (MSGFLAG_RESEND): fix the failed addresses; recipients who got it are marked MAPI_SUBMITTED and not sent again. Nothing is sent until you submit it").clicked() {
             out.push(Intent::Resend(msg.entry_id));
         }
     }
@@ -215,10 +215,10 @@ fn tabs_ui(
         ui.separator();
         if ui
             .button("Send again…")
-            .on_hover_text("A new message with the same content to every recipient; this one and its trace stay as they are")
+            .on_hover_text("Opens a copy with the same content and recipients to edit; nothing is sent until you submit it. This one and its trace stay as they are")
             .clicked()
         {
-            out.push(Intent::AskSendAgain(msg.entry_id));
+            out.push(Intent::SendAgain(msg.entry_id));
         }
     }
 }

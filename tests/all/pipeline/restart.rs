@@ -174,6 +174,20 @@ fn resend_from_an_ndr_sends_only_the_failed_recipients() {
     rig.sp.handle(Command::Resend(ndr));
     rig.pump();
     assert!(rig.errors().is_empty(), "{:?}", rig.errors());
+    // Resend makes a draft to correct; nothing is offered before it is submitted.
+    let draft = rig
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::DraftCreated(d) => Some(*d),
+            _ => None,
+        })
+        .expect("a draft to correct");
+    assert!(!rig.summary(draft).unwrap().is_submitted());
+    assert_eq!(rig.log.offers().len(), before, "nothing sent before Submit");
+    rig.sp.handle(Command::Submit(draft));
+    rig.pump();
+    assert!(rig.errors().is_empty(), "{:?}", rig.errors());
     let resent = rig
         .sp
         .store()

@@ -391,6 +391,19 @@ fn e14_the_ndr_embeds_the_message_as_submitted_and_resend_carries_no_fax_cover_p
     rig.sp.handle(Command::Resend(ndr.entry_id));
     rig.pump();
     assert!(rig.errors().is_empty(), "{:?}", rig.errors());
+    // A draft to correct first; submitted as it is here.
+    let draft = rig
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            spoolbox::spooler::Event::DraftCreated(d) => Some(*d),
+            _ => None,
+        })
+        .expect("a draft to correct");
+    rig.sp.handle(Command::Submit(draft));
+    rig.pump();
+    assert!(rig.errors().is_empty(), "{:?}", rig.errors());
     let resent = rig
         .sp
         .store()

@@ -195,7 +195,7 @@ fn composing_with_no_recipients_shows_mapi_e_no_recipients() {
 }
 
 #[test]
-fn the_x400_recipient_ends_with_an_ndr_in_inbox() {
+fn the_x400_recipient_ends_with_an_ndr_in_inbox_and_resend_opens_a_copy_to_fix() {
     let tmp = tempfile::tempdir().unwrap();
     let mut h = app(&tmp.path().join("demo"));
     loaded(&mut h);
@@ -218,7 +218,80 @@ fn the_x400_recipient_ends_with_an_ndr_in_inbox() {
     });
     h.run_steps(2);
     h.get_by_label_contains("No transport provider was available");
-    h.get_by_label("Resend");
+    // Resend… opens a copy to correct (issue 28, item 5): nothing is sent before Submit.
+    let ndr_count = |a: &SpoolboxApp| {
+        a.model
+            .summaries
+            .values()
+            .filter(|s| s.subject.starts_with("Undeliverable:"))
+            .count()
+    };
+    let ndrs = ndr_count(h.state());
+    h.get_by_label("Resend…").click();
+    step_until(&mut h, "the copy in the editor", |a| {
+        a.model.tab == spoolbox::ui::model::Tab::Compose
+            && a.compose.content.rows.len() == 2
+            && a.compose.content.subject == "Order via the X.400 gateway"
+    });
+    h.run_steps(3);
+    let copy = h.state().compose.loaded.unwrap();
+    assert!(
+        !h.state().model.summaries[&copy].is_submitted(),
+        "sent before Submit"
+    );
+    let rows = h.state().compose.content.rows.clone();
+    assert!(!rows[0].keeps_original(), "the failed X.400 row is to fix");
+    assert!(
+        rows[1].keeps_original(),
+        "the SMTP row got it: kept, not sent again"
+    );
+    // Fixed: the buyer is reached by mail now.
+    h.get_by_label("Recipient 1 address").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Recipient 1 address")
+        .type_text("buyer@example.com");
+    h.run_steps(1);
+    h.state_mut().compose.content.rows[0].addrtype = "SMTP".into();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    step_until(&mut h, "the corrected copy sent", |a| {
+        a.model
+            .summaries
+            .get(&copy)
+            .is_some_and(|s| s.base_state == MessageState::Sent)
+    });
+    h.run_steps(5);
+    assert_eq!(ndr_count(h.state()), ndrs, "no second NDR");
+    drop(h);
+    let (mut store, _) = spoolbox::store::Store::open(&tmp.path().join("demo")).unwrap();
+    let m = store.load(copy).unwrap();
+    let rows: Vec<(String, bool, spoolbox::mapi::RecipientState)> = m
+        .recipients
+        .iter()
+        .map(|r| {
+            (
+                r.email().to_owned(),
+                r.is_submitted_marker(),
+                r.outcome.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "buyer@example.com".to_owned(),
+                false,
+                spoolbox::mapi::RecipientState::Delivered
+            ),
+            (
+                "purchasing@example.com".to_owned(),
+                true,
+                spoolbox::mapi::RecipientState::SkippedResend
+            ),
+        ]
+    );
 }
 
 #[test]
