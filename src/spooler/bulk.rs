@@ -103,6 +103,14 @@ impl Spooler {
                 total: total as u64,
             });
         }
+        if !report.done.is_empty()
+            && report
+                .asked
+                .first()
+                .is_some_and(|(_, op)| *op == BulkOp::SendNow)
+        {
+            self.say_if_paused(report.done.len());
+        }
         self.settle();
         self.events.push(Event::BulkDone(Box::new(report)));
     }

@@ -26,7 +26,7 @@ impl Spooler {
             }
             Command::SendAgain(eid) => self.send_again(eid, now),
             Command::AbortSubmit(eid) => self.abort_submit(eid, now),
-            Command::SendNow(eid) => self.send_now(eid, now),
+            Command::SendNow(eid) => self.send_now(eid, now).map(|()| self.say_if_paused(1)),
             Command::Flush => self.flush_queue(),
             Command::Pause => {
                 self.pause();
@@ -302,6 +302,27 @@ impl Spooler {
         self.changed(&m);
         self.emit(Event::DraftCreated(m.entry_id));
         Ok(())
+    }
+
+    /// Send now while the spooler is stopped does nothing yet: it says so, and what runs it
+    /// (issue 28, item 6: it used to do nothing without a word).
+    pub(super) fn say_if_paused(&mut self, n: usize) {
+        if self.mode != Mode::Paused {
+            return;
+        }
+        let what = if n == 1 {
+            "the message goes".to_owned()
+        } else {
+            format!("the {n} messages go")
+        };
+        let how = if self.at.is_some() {
+            "stopped at a breakpoint: Continue (F5) or Step (F10) sends it"
+        } else {
+            "paused: Resume (or Step, F10) sends it"
+        };
+        self.emit(Event::Notice(format!(
+            "{what} when the spooler runs again; it is {how}"
+        )));
     }
 
     /// Pauses: the timeline records where it stopped.

@@ -176,7 +176,7 @@ impl Spooler {
         s.who = timeline::who_list(who.into_iter());
         s.text = h.result.mapi_name();
         if h.result == SubmitResult::Ok {
-            s.text = format!("{}; EndMessage {}", s.text, h.end.mapi_name());
+            s.text = format!("{}; EndMessage {}", s.text, h.end_text());
         }
         if let Some(f) = &h.fault {
             let mut m = Span::new(name, Kind::Fault, start.0, 0);

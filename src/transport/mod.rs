@@ -138,6 +138,39 @@ pub struct Handoff {
 }
 
 impl Handoff {
+    /// `EndMessage`'s flag as the trace and the timeline say it: `0` with what the transport
+    /// did with the rows ("0 (done: 2 delivered, 1 failed)"), never "sent" for a hand-off in
+    /// which no recipient was accepted (issue 28, item 6); the other flags by their names.
+    pub fn end_text(&self) -> String {
+        if self.end != EndFlag::Sent {
+            return self.end.mapi_name().to_owned();
+        }
+        let count = |f: fn(&RowOutcome) -> bool| self.outcomes.iter().filter(|(_, o)| f(o)).count();
+        let parts: Vec<String> = [
+            (
+                count(|o| matches!(o, RowOutcome::Delivered(_))),
+                "delivered",
+            ),
+            (count(|o| matches!(o, RowOutcome::Failed(_))), "failed"),
+            (count(|o| matches!(o, RowOutcome::Transient(_))), "to retry"),
+            (
+                count(|o| matches!(o, RowOutcome::Unknown(_))),
+                "outcome unknown",
+            ),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if parts.is_empty() {
+            "0 (done: no row answered for; they pass on)".into()
+        } else if count(|o| matches!(o, RowOutcome::Delivered(_))) == 0 {
+            format!("0 (done, none delivered: {})", parts.join(", "))
+        } else {
+            format!("0 (done: {})", parts.join(", "))
+        }
+    }
+
     /// A hand-off that ended with `result` and no outcomes.
     pub fn refused(result: SubmitResult) -> Self {
         Self {

@@ -12,8 +12,65 @@ use std::time::{Duration, Instant};
 
 use crate::mapi::EntryId;
 
-/// No person cancels a dialog this fast: an empty answer sooner means none opened.
-pub const NO_DIALOG_WITHIN: Duration = Duration::from_millis(300);
+/// No person cancels a dialog this fast: an empty answer sooner means none opened. (A
+/// portal that fails slowly under load took longer than the 300 ms this once was, and the
+/// dialog then seemed to do nothing; a quick Escape now gets the path field, which Escape
+/// closes too.)
+pub const NO_DIALOG_WITHIN: Duration = Duration::from_secs(2);
+
+/// Why no file dialog can open on this desktop, before trying one (`None`: one may). On
+/// Linux and the BSDs rfd asks the desktop portal over the session's D-Bus, then zenity:
+/// with neither a session bus and a portal installed, nor zenity on `PATH`, it would return
+/// as if cancelled, so the path field is shown at once instead, with this reason.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub fn no_dialog_reason(
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    exists: impl Fn(&std::path::Path) -> bool,
+) -> Option<String> {
+    let on_path = |name: &str| {
+        env("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| exists(&d.join(name))))
+    };
+    if on_path("zenity") {
+        return None;
+    }
+    let bus = env("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty())
+        || env("XDG_RUNTIME_DIR").is_some_and(|d| exists(&std::path::Path::new(&d).join("bus")));
+    let portal = [
+        "/usr/libexec/xdg-desktop-portal",
+        "/usr/lib/xdg-desktop-portal",
+        "/usr/lib/xdg-desktop-portal/xdg-desktop-portal",
+    ]
+    .iter()
+    .any(|p| exists(std::path::Path::new(p)));
+    match (bus, portal) {
+        (true, true) => None,
+        (false, _) => Some(
+            "no file dialog can open here (no D-Bus session for a desktop portal, and no zenity): type a path"
+                .into(),
+        ),
+        (true, false) => Some(
+            "no file dialog can open here (no desktop portal installed, and no zenity): type a path"
+                .into(),
+        ),
+    }
+}
+
+/// Why no file dialog can open (elsewhere the platform always has one).
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub fn no_dialog_reason(
+    _env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    _exists: impl Fn(&std::path::Path) -> bool,
+) -> Option<String> {
+    None
+}
+
+/// The folder a typed relative path (or `~/`) is read from: the home folder, never the
+/// process's working directory (which the person typing cannot see).
+pub fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+}
 
 /// What the picked path is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +203,14 @@ impl Dialogs {
             });
             return;
         }
+        if let Some(why) = no_dialog_reason(|k| std::env::var_os(k), std::path::Path::exists) {
+            self.field = Some(PathField {
+                purpose,
+                text: String::new(),
+                why,
+            });
+            return;
+        }
         let (tx, rx) = channel();
         let spawned = std::thread::Builder::new()
             .name("spoolbox-file-dialog".into())
@@ -189,7 +254,7 @@ impl Dialogs {
         match answer {
             Some(paths) if !paths.is_empty() => Some(Picked::Paths(purpose, paths)),
             _ if started.elapsed() < NO_DIALOG_WITHIN => {
-                let why = "no file dialog could open here (no desktop portal or zenity): type a path instead".to_owned();
+                let why = "no file dialog could open here (the desktop portal and zenity answered nothing): type a path instead".to_owned();
                 self.field = Some(PathField {
                     purpose,
                     text: String::new(),
@@ -214,15 +279,55 @@ impl Dialogs {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(|l| {
-                l.strip_prefix("~/").map_or_else(
-                    || PathBuf::from(l),
-                    |rest| {
-                        std::env::var_os("HOME")
-                            .map_or_else(|| PathBuf::from(l), |h| PathBuf::from(h).join(rest))
-                    },
-                )
+                let typed = PathBuf::from(l.strip_prefix("~/").unwrap_or(l));
+                match home() {
+                    Some(h) if typed.is_relative() => h.join(typed),
+                    _ => typed,
+                }
             })
             .collect();
         (!paths.is_empty()).then_some(Picked::Paths(f.purpose, paths))
+    }
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use std::ffi::OsString;
+    use std::path::Path;
+
+    use super::no_dialog_reason;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn a_dialog_is_tried_only_where_one_can_open() {
+        let none = |_: &Path| false;
+        let zenity = |p: &Path| p == Path::new("/usr/bin/zenity");
+        let portal = |p: &Path| p == Path::new("/usr/libexec/xdg-desktop-portal");
+        let path = [("PATH", "/usr/local/bin:/usr/bin")];
+        let why = no_dialog_reason(env(&path), none).unwrap_or_default();
+        assert!(why.contains("no D-Bus session"), "{why}");
+        assert_eq!(
+            no_dialog_reason(env(&path), zenity),
+            None,
+            "zenity is enough"
+        );
+        let bus = [
+            ("PATH", "/usr/bin"),
+            ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus"),
+        ];
+        assert_eq!(
+            no_dialog_reason(env(&bus), portal),
+            None,
+            "a bus and a portal"
+        );
+        let why = no_dialog_reason(env(&bus), none).unwrap_or_default();
+        assert!(why.contains("no desktop portal installed"), "{why}");
     }
 }

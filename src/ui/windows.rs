@@ -68,9 +68,20 @@ fn path_field_ui(ctx: &egui::Context, field: &mut PathField, out: &mut Vec<Inten
         .collapsible(false)
         .resizable(true)
         .default_width(520.0)
+        // Never past the window: 300 pasted paths scroll inside it, OK and Cancel stay.
+        .max_height(ctx.content_rect().height() * 0.8)
         .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
         .show(ctx, |ui| {
             ui.label(RichText::new(&field.why).color(theme::warn(ui)));
+            if let Some(home) = super::dialogs::home() {
+                ui.label(
+                    RichText::new(format!(
+                        "A relative path is read from your home folder, {}",
+                        home.display()
+                    ))
+                    .color(theme::muted(ui)),
+                );
+            }
             let several = matches!(field.purpose, Purpose::Import | Purpose::Attach(_));
             let hint = match field.purpose {
                 Purpose::OpenStore => "/path/to/store (created if new)".to_owned(),
@@ -89,7 +100,16 @@ fn path_field_ui(ctx: &egui::Context, field: &mut PathField, out: &mut Vec<Inten
             } else {
                 egui::TextEdit::singleline(&mut field.text)
             };
-            let r = ui.add(edit.hint_text(hint).desired_width(f32::INFINITY));
+            let r = if several {
+                egui::ScrollArea::vertical()
+                    .max_height((ctx.content_rect().height() * 0.5).max(80.0))
+                    .show(ui, |ui| {
+                        ui.add(edit.hint_text(hint).desired_width(f32::INFINITY))
+                    })
+                    .inner
+            } else {
+                ui.add(edit.hint_text(hint).desired_width(f32::INFINITY))
+            };
             let r = r.labelled_by(l.id);
             if !r.has_focus() && field.text.is_empty() {
                 r.request_focus();

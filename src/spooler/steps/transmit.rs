@@ -358,7 +358,7 @@ impl Spooler {
                 tr.call(
                     "IXPLogon::EndMessage",
                     format!("[{name}] {eid}"),
-                    h.end.mapi_name(),
+                    h.end_text(),
                 );
                 if h.end == EndFlag::ResendNow && resend_now < 3 && h.outcomes.is_empty() {
                     resend_now += 1;

@@ -107,6 +107,14 @@ fn permanent_transport_failure_gets_ndr_with_report_text() {
         MAPI_REASON_TRANSFER_FAILED
     );
     assert_eq!(rig.log.of(eid).len(), 1);
+    // The trace never says "sent" for a hand-off in which nobody was accepted (issue 28,
+    // item 6): EndMessage's 0 says what became of the rows.
+    let end = rig
+        .trace(eid)
+        .into_iter()
+        .find(|c| c.call == "IXPLogon::EndMessage")
+        .unwrap();
+    assert_eq!(end.result, "0 (done, none delivered: 1 failed)");
 }
 
 #[test]

@@ -468,3 +468,54 @@ fn submit_without_a_subject_asks_once() {
         })
     });
 }
+
+/// Issue 28, item 6: nothing silent, nothing off screen.
+#[test]
+fn three_hundred_pasted_paths_scroll_inside_the_path_field_and_ok_stays_on_screen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    h.state_mut().dialogs =
+        spoolbox::ui::dialogs::Dialogs::new(spoolbox::ui::dialogs::Backend::PathField);
+    loaded(&mut h);
+    h.get_by_label("Import .eml…").click();
+    h.run_steps(3);
+    h.get_by_label("Paths (one per line)").focus();
+    h.run_steps(1);
+    let many: Vec<String> = (0..300).map(|i| format!("/tmp/m{i:03}.eml")).collect();
+    h.event(egui::Event::Paste(many.join("\n")));
+    h.run_steps(4);
+    let screen = 800.0;
+    for label in ["OK", "Cancel"] {
+        let r = h.get_by_label(label).rect();
+        assert!(r.bottom() <= screen, "{label} is off screen: {r:?}");
+    }
+    assert_eq!(
+        h.state()
+            .dialogs
+            .field
+            .as_ref()
+            .unwrap()
+            .text
+            .lines()
+            .count(),
+        300
+    );
+}
+
+#[test]
+fn send_selected_while_paused_says_when_it_goes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = app(&tmp.path().join("demo"));
+    loaded(&mut h);
+    // The demo starts paused: Quarterly report is queued.
+    assert!(h.state().model.debug.paused);
+    h.get_by_label("Quarterly report").click();
+    h.run_steps(2);
+    h.get_by_label("Send selected").click();
+    step_until(&mut h, "a word about the pause", |a| {
+        a.model
+            .notices
+            .iter()
+            .any(|n| n.contains("when the spooler runs again") && n.contains("Resume"))
+    });
+}
