@@ -166,6 +166,8 @@ pub enum Intent {
     /// The answer to "Send without a subject?": yes submits as it is, no goes back to the
     /// editor.
     AnswerNoSubject(bool),
+    /// Quit (Ctrl+Q): the window closes as by its close button, the editor saved first.
+    Quit,
     // The Profile window (appended).
     /// Test connection with the settings on screen.
     TestConnection(Box<crate::spooler::ConnectionTest>),

@@ -26,6 +26,8 @@ pub const SEND: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key
 pub const PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::P);
 /// F1: help.
 pub const HELP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F1);
+/// Ctrl+Q: quit (what the editor holds is saved first, as closing the window does).
+pub const QUIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
 /// Ctrl+A: select every row of the folder (no text field focused).
 pub const SELECT_ALL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::A);
 /// Delete: delete the selected messages.
@@ -84,6 +86,8 @@ pub enum Action {
     },
     /// Every row of the folder.
     SelectAll,
+    /// Quit.
+    Quit,
     /// Close the topmost small window (Escape is read, not consumed: the path field and the
     /// questions take it too).
     Close,
@@ -211,6 +215,11 @@ pub const BINDINGS: &[Binding] = &[
         "Next / previous control: toolbar, folders, table, detail; in the editor recipients, subject, body, Submit and Save",
     ),
     bind(
+        &[QUIT],
+        "Quit (the draft being edited is saved first)",
+        Action::Quit,
+    ),
+    bind(
         &[CLOSE],
         "Close Help, Faults or an unedited Profile; answer No to a question",
         Action::Close,
@@ -267,7 +276,8 @@ impl Action {
             | Self::Step
             | Self::Continue
             | Self::PauseResume
-            | Self::Timeline => true,
+            | Self::Timeline
+            | Self::Quit => true,
             Self::Send => !w.editing,
             Self::Delete | Self::Undo => !w.text && !w.asking,
             Self::Open | Self::Move { .. } | Self::Ends { .. } | Self::SelectAll => {
@@ -353,6 +363,7 @@ fn act(action: Action, model: &Model, out: &mut Vec<Intent>) {
         Action::SelectAll if model.rows.is_empty() => return,
         Action::SelectAll => Intent::SelectAll,
         Action::Close => Intent::CloseTopWindow,
+        Action::Quit => Intent::Quit,
         Action::Move { .. } | Action::Ends { .. } | Action::Widget => return,
     };
     out.push(intent);

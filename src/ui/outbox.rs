@@ -116,6 +116,12 @@ fn bar_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Intent>) {
     if r.changed() {
         out.push(Intent::SetFilter(filter));
     }
+    if !model.filter.is_empty() {
+        let all = model.folder.map_or(0, |f| model.count(f));
+        ui.label(
+            RichText::new(format!("{} of {all} match", model.rows.len())).color(theme::muted(ui)),
+        );
+    }
     let sel = &model.selected;
     let eids = || sel.iter().copied().collect::<Vec<EntryId>>();
     ui.add_space(12.0);
@@ -429,9 +435,21 @@ fn cell_ui(
             ui.label(&s.to);
         }
         SortKey::Done => recipients_cell(ui, s),
-        SortKey::Step => {
-            ui.label(s.next_step.map_or("-", |x| x.name()));
-        }
+        SortKey::Step => match s.next_step {
+            // Queued and not taken up yet: no step is under way, the first one is next.
+            Some(step)
+                if !s.is_locked() && s.done == 0 && step <= crate::mapi::Step::Preprocess =>
+            {
+                ui.label(RichText::new("Not started").color(theme::muted(ui)))
+                    .on_hover_text(format!("Next: {}", step.name()));
+            }
+            Some(step) => {
+                ui.label(step.name());
+            }
+            None => {
+                ui.label("-");
+            }
+        },
         SortKey::Retry => why_cell(ui, s, reasons, now),
         SortKey::From => {
             let text = columns::from(s);

@@ -402,6 +402,8 @@ pub fn abort_submit(store: &mut Store, eid: EntryId, now: Timestamp) -> Result<M
     msg.props.add_flags(PR_MESSAGE_FLAGS, MSGFLAG_UNSENT);
     msg.props.remove(PR_SUBMIT_FLAGS);
     msg.props.remove(PR_PREPROCESS);
+    // A draft again: no longer submitted, so no submit time (the trace keeps when it was).
+    msg.props.remove(PR_CLIENT_SUBMIT_TIME);
     let kept = keep_delivered_rows(&mut msg);
     let deferred_by = msg.spool.deferred_by.take();
     msg.spool = SpoolState {

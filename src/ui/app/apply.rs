@@ -73,6 +73,10 @@ impl SpoolboxApp {
                     self.submit_draft();
                 }
             }
+            Intent::Quit => {
+                self.save_draft_now();
+                self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
             Intent::AnswerNoSubject(yes) => {
                 self.model.confirm_no_subject = false;
                 if yes {
@@ -95,7 +99,18 @@ impl SpoolboxApp {
                 }
             }
             Intent::DismissAllErrors => self.model.errors.clear(),
-            Intent::Restore(eids) => self.bulk(eids, BulkOp::Restore),
+            Intent::Restore(eids) => {
+                // The last delete's Undo would move back what Restore just put back.
+                if self
+                    .model
+                    .undo
+                    .as_ref()
+                    .is_some_and(|u| u.moves.iter().any(|(e, _)| eids.contains(e)))
+                {
+                    self.model.undo = None;
+                }
+                self.bulk(eids, BulkOp::Restore);
+            }
             Intent::GoTo(id) => self.go_to(id),
             Intent::ShowSpan { eid, step, start } => {
                 self.go_to(eid);

@@ -102,6 +102,11 @@ impl SpoolboxApp {
         // Table rows are picked by clicking anywhere on them, text included; the Source tab
         // and the profile editor are text fields, where selecting text still works.
         ctx.all_styles_mut(|s| s.interaction.selectable_labels = false);
+        // Hints and muted text readable in dark mode too: egui's weak text there is the text
+        // colour at 50 % over a dark grey (about 3:1); 4.5:1 is WCAG's floor for text.
+        ctx.style_mut_of(egui::Theme::Dark, |s| {
+            s.visuals.weak_text_color = Some(egui::Color32::from_gray(150));
+        });
         let mut app = Self {
             model: Model::default(),
             windows: Windows::default(),

@@ -23,6 +23,10 @@ fn abort_before_lock_returns_an_editable_draft() {
         m.submit_flags().is_none(),
         "PR_SUBMIT_FLAGS only while submitted"
     );
+    assert!(
+        m.props.time(PR_CLIENT_SUBMIT_TIME).is_none(),
+        "a draft again shows no Submitted time (issue 28)"
+    );
     assert_eq!(m.state(rig.now()), MessageState::Draft);
     assert!(rig.queue().is_empty());
     assert_eq!(rig.sp.debug_state().at, None);
