@@ -64,15 +64,7 @@ impl SpoolboxApp {
                 self.command(Command::SendAgain(eid));
             }
             Intent::SaveDraft => self.save_draft_now(),
-            Intent::SubmitDraft => {
-                // Asked once: a subject left empty by accident (three quick Tabs that never
-                // reached it) is not sent without a word.
-                if self.compose.loaded.is_some() && self.compose.content.subject.trim().is_empty() {
-                    self.model.confirm_no_subject = true;
-                } else {
-                    self.submit_draft();
-                }
-            }
+            Intent::SubmitDraft => self.ask_or_submit(),
             Intent::Quit => {
                 self.save_draft_now();
                 self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -99,18 +91,7 @@ impl SpoolboxApp {
                 }
             }
             Intent::DismissAllErrors => self.model.errors.clear(),
-            Intent::Restore(eids) => {
-                // The last delete's Undo would move back what Restore just put back.
-                if self
-                    .model
-                    .undo
-                    .as_ref()
-                    .is_some_and(|u| u.moves.iter().any(|(e, _)| eids.contains(e)))
-                {
-                    self.model.undo = None;
-                }
-                self.bulk(eids, BulkOp::Restore);
-            }
+            Intent::Restore(eids) => self.restore(eids),
             Intent::GoTo(id) => self.go_to(id),
             Intent::ShowSpan { eid, step, start } => {
                 self.go_to(eid);
@@ -196,6 +177,29 @@ impl SpoolboxApp {
     }
 
     /// One command per message, in order.
+    /// Restore; the last delete's Undo would move back what was just put back, so it goes.
+    fn restore(&mut self, eids: Vec<EntryId>) {
+        if self
+            .model
+            .undo
+            .as_ref()
+            .is_some_and(|u| u.moves.iter().any(|(e, _)| eids.contains(e)))
+        {
+            self.model.undo = None;
+        }
+        self.bulk(eids, BulkOp::Restore);
+    }
+
+    /// Submit, asked once first when the subject is empty: a subject left empty by accident
+    /// (three quick Tabs that never reached it) is not sent without a word.
+    fn ask_or_submit(&mut self) {
+        if self.compose.loaded.is_some() && self.compose.content.subject.trim().is_empty() {
+            self.model.confirm_no_subject = true;
+        } else {
+            self.submit_draft();
+        }
+    }
+
     /// One action on the selection: the single command for one message, else one
     /// [`Command::Bulk`] for all of them, answered per message (issue 28, item 2).
     pub(super) fn bulk(&mut self, eids: Vec<EntryId>, op: BulkOp) {
