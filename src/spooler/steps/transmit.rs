@@ -334,6 +334,10 @@ impl Spooler {
                 h.transcript.clone(),
                 h.kept.clone(),
             );
+            if let Some(kept) = &h.kept {
+                let cap = self.store.profile().sent_copies_mib.saturating_mul(1 << 20);
+                self.store.keep_sent_within(kept, cap);
+            }
             self.record_handoff(&view_msg, &name, rows, &h, start);
             if h.result == SubmitResult::Ok {
                 tr.call(
