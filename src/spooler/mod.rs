@@ -6,6 +6,7 @@
 
 pub mod aside;
 mod commands;
+mod descriptors;
 pub mod demo;
 pub mod error;
 pub mod events;
@@ -135,6 +136,8 @@ pub struct Spooler {
     unrecorded: Vec<stop::Unrecorded>,
     /// The store's timeline (`store::timeline`): what ran, when.
     timeline: timeline::Recording,
+    /// A shortage of file descriptors under way (see `descriptors.rs`).
+    descriptors: descriptors::Shortage,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -176,6 +179,7 @@ impl Spooler {
             store_trouble: false,
             unrecorded: Vec::new(),
             timeline: recording,
+            descriptors: descriptors::Shortage::default(),
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");

@@ -247,6 +247,9 @@ impl Store {
         let path = self.message_path(folder, eid);
         let bytes = match self.fs.read(&path) {
             Ok(b) => b,
+            // Out of file descriptors says nothing of the file: it stays as it is, in the
+            // queue, and is read when one is free.
+            Err(e) if fs::out_of_files(&e) => return Err(StoreError::io(&path, e)),
             Err(e) => {
                 // Unreadable is not corrupt: the file stays, the message leaves the queue
                 // (so the spooler does not try it again and again) and comes back once it

@@ -156,22 +156,20 @@ fn read_back(mut f: File, each: &mut dyn FnMut(Option<&[u8]>) -> bool) -> std::i
                 end -= zeros;
                 continue;
             }
-            match block[..end].iter().rposition(|&b| b == b'\n' || b == 0) {
-                Some(i) => {
-                    if !emit(&block[i + 1..end], &mut tail, &mut overlong) {
-                        return Ok(());
-                    }
-                    end = i;
+            if let Some(i) = block[..end].iter().rposition(|&b| b == b'\n' || b == 0) {
+                if !emit(&block[i + 1..end], &mut tail, &mut overlong) {
+                    return Ok(());
                 }
-                None => {
-                    if overlong || end + tail.len() > MAX_LINE {
-                        overlong = true;
-                        tail.clear();
-                    } else {
-                        tail.splice(0..0, block[..end].iter().copied());
-                    }
-                    end = 0;
+                end = i;
+            } else {
+                // The line began in an earlier block: its end is kept, up to the cap.
+                if overlong || end + tail.len() > MAX_LINE {
+                    overlong = true;
+                    tail.clear();
+                } else {
+                    tail.splice(0..0, block[..end].iter().copied());
                 }
+                end = 0;
             }
         }
         pos = start;

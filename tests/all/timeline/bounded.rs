@@ -23,7 +23,6 @@ fn line(i: u64) -> Vec<u8> {
 }
 
 /// `spoolbox --store STORE timeline ARGS` under `ulimit -v` (KiB of address space), timed.
-#[cfg(unix)]
 fn timeline_limited(store: &Path, vmem_kib: u64, args: &str) -> (Output, Duration) {
     let bin = env!("CARGO_BIN_EXE_spoolbox");
     let script = format!(
@@ -63,10 +62,8 @@ fn store_with_segment(fill: impl FnOnce(&mut std::fs::File)) -> (tempfile::TempD
 
 /// 400 MB of address space: the binary itself needs about a hundred; the 200 MB segment's
 /// spans read whole needed several times that.
-#[cfg(unix)]
 const VMEM_KIB: u64 = 400_000;
 
-#[cfg(unix)]
 #[test]
 fn last_3_of_a_200_mb_segment_reads_only_its_end() {
     let (_dir, store) = store_with_segment(|f| {
@@ -86,7 +83,6 @@ fn last_3_of_a_200_mb_segment_reads_only_its_end() {
     assert!(took < Duration::from_secs(3), "--last 3 took {took:?}");
 }
 
-#[cfg(unix)]
 #[test]
 fn last_3_of_a_6_gb_sparse_segment_and_of_one_all_zeros() {
     let (_dir, store) = store_with_segment(|f| {

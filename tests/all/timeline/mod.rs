@@ -10,6 +10,8 @@
 )]
 
 mod cli;
+// Under `ulimit -v` through `sh`: Unix only.
+#[cfg(unix)]
 mod bounded;
 mod durable;
 

@@ -8,7 +8,6 @@ use crate::cli::{list, ok, output_of, spoolbox, stderr, stdout};
 
 const MESSAGES: usize = 60;
 
-#[cfg(unix)]
 #[test]
 fn send_all_under_ulimit_n_32_pauses_and_retries_instead_of_failing_each_message() {
     let dir = crate::store::fast_tempdir();
@@ -37,6 +36,8 @@ fn send_all_under_ulimit_n_32_pauses_and_retries_instead_of_failing_each_message
             "ulimit -n {limit}: no message fails for it, nothing is left unfiled:\n{err}"
         );
         assert!(o.status.success(), "ulimit -n {limit}: {}\n{err}", stdout(&o));
+        let said = stdout(&o).matches("out of file descriptors").count();
+        assert!(said <= 1, "said once, not once per message: {said} times");
         let rows = list(&run);
         let pending: Vec<_> = rows
             .iter()

@@ -10,7 +10,6 @@ use crate::cli::{by_subject, list, ok, spoolbox};
 const FILES: usize = 10;
 const KILLS: usize = 50;
 
-#[cfg(unix)]
 #[test]
 fn import_submit_killed_50_times_then_again_makes_each_message_once() {
     let dir = crate::store::fast_tempdir();

@@ -1,7 +1,7 @@
 //! What the store leaves behind and what it costs to keep (issue 27): the bytes kept under
 //! `sent/` go with their message and are capped (`sent.rs`); junk names in the folders cost
 //! little and are reported (`junk.rs`); an import killed and run again makes each message once
-//! (`import.rs`).
+//! (`import.rs`); running out of file descriptors pauses the send (`emfile.rs`).
 
 #![allow(
     clippy::unwrap_used,
@@ -9,6 +9,10 @@
     reason = "tests: a panic with its message is the failure report"
 )]
 
+// `ulimit -n` through `sh`, and SIGKILL: Unix only.
+#[cfg(unix)]
+mod emfile;
+#[cfg(unix)]
 mod import;
 mod junk;
 mod sent;
