@@ -30,7 +30,10 @@ pub(super) fn import(
     }
     let eid = eid.context("the import created no draft")?;
     // Imported before (the same content) and submitted already: nothing to do twice.
-    let submitted = sp.store().summary(eid).is_some_and(crate::store::Summary::is_submitted);
+    let submitted = sp
+        .store()
+        .summary(eid)
+        .is_some_and(crate::store::Summary::is_submitted);
     if submit && submitted {
         if !cli.json {
             outln!("message {eid} submitted already");

@@ -78,9 +78,7 @@ impl Spooler {
     /// (only messages with the subject it would have are read).
     fn imported_before(&self, subject: &str, key: &[u8]) -> Option<EntryId> {
         let subject = eml::clean_header_text(subject);
-        let deleted = self
-            .store
-            .folder_of(crate::store::FolderKind::DeletedItems);
+        let deleted = self.store.folder_of(crate::store::FolderKind::DeletedItems);
         let candidates: Vec<EntryId> = self
             .store
             .summaries()

@@ -6,8 +6,8 @@
 
 pub mod aside;
 mod commands;
-mod descriptors;
 pub mod demo;
+mod descriptors;
 pub mod error;
 pub mod events;
 mod files;

@@ -167,9 +167,7 @@ impl Store {
         let stem = format!("{flat}-junk-{}", Timestamp::now().as_second());
         let mut dest = qdir.join(&stem);
         let mut n = 1;
-        while self.fs.exists(&dest)
-            || !self.fs.create_dir(&dest).map_err(io_err(&dest))?
-        {
+        while self.fs.exists(&dest) || !self.fs.create_dir(&dest).map_err(io_err(&dest))? {
             dest = qdir.join(format!("{stem}.{n}"));
             n += 1;
         }

@@ -195,7 +195,10 @@ fn trailing_zeros(b: &[u8]) -> usize {
 /// Where the data before `pos` ends: `pos` itself unless a hole of a sparse file (zeros never
 /// written) reaches up to `pos`, found with `SEEK_DATA`/`SEEK_HOLE` without reading it.
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code, reason = "lseek(2) with SEEK_DATA/SEEK_HOLE, which std does not offer")]
+#[allow(
+    unsafe_code,
+    reason = "lseek(2) with SEEK_DATA/SEEK_HOLE, which std does not offer"
+)]
 fn data_before(f: &File, pos: u64) -> u64 {
     use std::os::fd::AsRawFd as _;
     let fd = f.as_raw_fd();

@@ -1,4 +1,5 @@
-//! `spoolbox timeline --last` on segments far larger than what it shows (issue 27, finding 8):
+//! `spoolbox timeline --last` and `--since` on segments far larger than what they show (issue
+//! 27, finding 8):
 //! read from the end, in memory bounded by what is shown (the real binary under `ulimit -v`)
 //! and in time bounded by what is shown, on a dense 200 MB segment, a 6 GB sparse one with a
 //! few spans at its end, and one that is nothing but zeros.
@@ -49,7 +50,9 @@ fn ids(o: &Output) -> Vec<u64> {
 }
 
 /// A store directory with one timeline segment, written by `fill`.
-fn store_with_segment(fill: impl FnOnce(&mut std::fs::File)) -> (tempfile::TempDir, std::path::PathBuf) {
+fn store_with_segment(
+    fill: impl FnOnce(&mut std::fs::File),
+) -> (tempfile::TempDir, std::path::PathBuf) {
     // On disk, not in /dev/shm: the segments are large.
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
@@ -68,7 +71,12 @@ const VMEM_KIB: u64 = 400_000;
 fn last_3_of_a_200_mb_segment_reads_only_its_end() {
     let (_dir, store) = store_with_segment(|f| {
         let one = line(7);
-        let block: Vec<u8> = one.iter().copied().cycle().take(one.len() * 40_000).collect();
+        let block: Vec<u8> = one
+            .iter()
+            .copied()
+            .cycle()
+            .take(one.len() * 40_000)
+            .collect();
         let mut written = 0;
         while written < 200 << 20 {
             f.write_all(&block).unwrap();
@@ -79,8 +87,22 @@ fn last_3_of_a_200_mb_segment_reads_only_its_end() {
         }
     });
     let (o, took) = timeline_limited(&store, VMEM_KIB, "--json --last 3");
-    assert_eq!(ids(&o), vec![1003, 1004, 1005], "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        ids(&o),
+        vec![1003, 1004, 1005],
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(took < Duration::from_secs(3), "--last 3 took {took:?}");
+    // Every span ended long before the last hour: --since stops at the first it reads back.
+    let (o, took) = timeline_limited(&store, VMEM_KIB, "--json --since 1h");
+    assert_eq!(
+        ids(&o),
+        Vec::<u64>::new(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(took < Duration::from_secs(3), "--since 1h took {took:?}");
 }
 
 #[test]
@@ -93,7 +115,12 @@ fn last_3_of_a_6_gb_sparse_segment_and_of_one_all_zeros() {
         }
     });
     let (o, took) = timeline_limited(&store, VMEM_KIB, "--json --last 3");
-    assert_eq!(ids(&o), vec![3, 4, 5], "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        ids(&o),
+        vec![3, 4, 5],
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(took < Duration::from_secs(3), "--last 3 took {took:?}");
     // Nothing but zeros: no line at all, stepped over rather than read as one.
     let (_dir2, zeros) = store_with_segment(|f| f.set_len(6 << 30).unwrap());
@@ -114,7 +141,12 @@ fn last_3_of_a_6_gb_sparse_segment_and_of_one_all_zeros() {
         f.write_all(&line(2)).unwrap();
     });
     let (o, took) = timeline_limited(&dense, VMEM_KIB, "--json");
-    assert_eq!(ids(&o), vec![1, 2], "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        ids(&o),
+        vec![1, 2],
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("note: 1 unreadable line(s) skipped"),
         "{}",

@@ -17,7 +17,10 @@ fn send_all_under_ulimit_n_32_pauses_and_retries_instead_of_failing_each_message
         let f = dir.path().join(format!("m{i}.eml"));
         let to = format!("user{i}@example.com");
         std::fs::write(&f, eml(&format!("fd {i}"), &to, "hello")).unwrap();
-        ok(&spoolbox(&store, &["import", "--submit", f.to_str().unwrap()]));
+        ok(&spoolbox(
+            &store,
+            &["import", "--submit", f.to_str().unwrap()],
+        ));
     }
     let bin = env!("CARGO_BIN_EXE_spoolbox");
     for limit in [32, 16, 12] {
@@ -26,7 +29,9 @@ fn send_all_under_ulimit_n_32_pauses_and_retries_instead_of_failing_each_message
         let o = output_of(
             std::process::Command::new("sh")
                 .arg("-c")
-                .arg(format!("ulimit -n {limit}; exec \"$0\" --store \"$1\" send --all"))
+                .arg(format!(
+                    "ulimit -n {limit}; exec \"$0\" --store \"$1\" send --all"
+                ))
                 .arg(bin)
                 .arg(&run),
         );
@@ -35,7 +40,11 @@ fn send_all_under_ulimit_n_32_pauses_and_retries_instead_of_failing_each_message
             !err.contains("Too many open files") && !stdout(&o).contains("Too many open files"),
             "ulimit -n {limit}: no message fails for it, nothing is left unfiled:\n{err}"
         );
-        assert!(o.status.success(), "ulimit -n {limit}: {}\n{err}", stdout(&o));
+        assert!(
+            o.status.success(),
+            "ulimit -n {limit}: {}\n{err}",
+            stdout(&o)
+        );
         let said = stdout(&o).matches("out of file descriptors").count();
         assert!(said <= 1, "said once, not once per message: {said} times");
         let rows = list(&run);
@@ -44,7 +53,10 @@ fn send_all_under_ulimit_n_32_pauses_and_retries_instead_of_failing_each_message
             .filter(|r| r["subject"].as_str().is_some_and(|s| s.starts_with("fd ")))
             .filter(|r| r["state"] != "Sent")
             .collect();
-        assert!(pending.is_empty(), "ulimit -n {limit}: every message went: {pending:#?}\n{err}");
+        assert!(
+            pending.is_empty(),
+            "ulimit -n {limit}: every message went: {pending:#?}\n{err}"
+        );
         let delivered = files_under(&run.join("pickup"))
             .iter()
             .filter(|p| std::fs::read_to_string(p).unwrap().contains("Subject: fd "))

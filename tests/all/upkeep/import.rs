@@ -54,7 +54,10 @@ fn import_submit_killed_50_times_then_again_makes_each_message_once() {
         round += 1;
     }
     for f in &files {
-        ok(&spoolbox(&store, &["import", "--submit", f.to_str().unwrap()]));
+        ok(&spoolbox(
+            &store,
+            &["import", "--submit", f.to_str().unwrap()],
+        ));
     }
     ok(&spoolbox(&store, &["send", "--all"]));
     let rows = list(&store);

@@ -62,6 +62,10 @@ fn junk_files_in_a_folder_cost_little_and_doctor_reports_them() {
         "moved out of the folder"
     );
     let again = spoolbox(&store, &["doctor"]);
-    assert!(stdout(ok(&again)).contains("store OK"), "{}", stdout(&again));
+    assert!(
+        stdout(ok(&again)).contains("store OK"),
+        "{}",
+        stdout(&again)
+    );
     assert!(stderr(&again).is_empty(), "{}", stderr(&again));
 }

@@ -36,9 +36,11 @@ fn the_one_time_code_leaves_no_copy_under_the_store_once_sent() {
         "the deleted one-time code is still in {holding:?}"
     );
     // It was handed over (and delivered into the pickup folder).
-    let delivered = files_under(&pickup)
-        .iter()
-        .any(|f| std::fs::read_to_string(f).unwrap().contains("Your code is 424242"));
+    let delivered = files_under(&pickup).iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .contains("Your code is 424242")
+    });
     assert!(delivered, "the one-time code was never sent");
 }
 
@@ -78,7 +80,10 @@ fn the_sent_folder_keeps_within_its_cap_oldest_first() {
     for i in 0..10 {
         let f = dir.path().join(format!("big{i}.eml"));
         std::fs::write(&f, eml(&format!("big {i}"), "bob@example.com", &body)).unwrap();
-        ok(&spoolbox(&store, &["import", "--submit", f.to_str().unwrap()]));
+        ok(&spoolbox(
+            &store,
+            &["import", "--submit", f.to_str().unwrap()],
+        ));
         ok(&spoolbox(&store, &["send", "--all"]));
     }
     let copies = sent_copies(&store);
@@ -86,7 +91,10 @@ fn the_sent_folder_keeps_within_its_cap_oldest_first() {
         .iter()
         .map(|f| std::fs::metadata(f).unwrap().len())
         .sum();
-    assert!(total <= (1 << 20) + 500_000, "{total} bytes kept in {copies:?}");
+    assert!(
+        total <= (1 << 20) + 500_000,
+        "{total} bytes kept in {copies:?}"
+    );
     // The newest stayed: the last message's Source still shows its exact bytes.
     let rows = list(&store);
     let last = EntryId(id_of(&rows, "big 9").parse().unwrap());
@@ -118,7 +126,11 @@ fn doctor_reports_and_removes_sent_copies_whose_message_is_gone() {
     );
     assert!(!text.contains("store OK"), "{text}");
     assert!(!orphan.exists(), "the orphan is removed");
-    assert_eq!(sent_copies(&store).len(), kept, "copies of live messages stay");
+    assert_eq!(
+        sent_copies(&store).len(),
+        kept,
+        "copies of live messages stay"
+    );
     let again = stdout(ok(&spoolbox(&store, &["doctor"])));
     assert!(again.contains("store OK"), "{again}");
 }

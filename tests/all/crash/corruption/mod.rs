@@ -312,7 +312,10 @@ fn bad_utf8_and_zeros_are_quarantined_and_odd_names_counted_as_junk() {
         .unwrap();
     assert_eq!(in_folders.examples, ["7"], "{report:?}");
     for name in junk_names {
-        assert!(f.read_file(&folder.join(name)).is_some(), "{name} left alone");
+        assert!(
+            f.read_file(&folder.join(name)).is_some(),
+            "{name} left alone"
+        );
     }
     assert_eq!(store.message_count(), 3, "{report:?}");
     assert_eq!(store.load(v.entry_id).unwrap(), v);
