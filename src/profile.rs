@@ -27,6 +27,17 @@ pub struct Profile {
     /// Start the spooler paused (the demo does, so the outbox can be seen before it drains).
     #[serde(default)]
     pub start_paused: bool,
+    /// At most this many MiB of hand-off copies are kept under the store's `sent/` (for the
+    /// Source tab and `export`); the oldest go first.
+    #[serde(default = "sent_copies_mib")]
+    pub sent_copies_mib: u64,
+}
+
+/// The default of [`Profile::sent_copies_mib`].
+pub const SENT_COPIES_MIB: u64 = 256;
+
+const fn sent_copies_mib() -> u64 {
+    SENT_COPIES_MIB
 }
 
 impl Default for Profile {
@@ -44,6 +55,7 @@ impl Default for Profile {
             retry: RetryPolicy::default(),
             deliver_for_real: false,
             start_paused: false,
+            sent_copies_mib: SENT_COPIES_MIB,
         }
     }
 }

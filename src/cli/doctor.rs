@@ -16,6 +16,14 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
     // read is reported, never called OK.
     store.verify_readable();
     let unreadable: Vec<_> = store.unreadable().cloned().collect();
+    // Names in the folders that are not the store's: moved aside, one batch per directory.
+    let mut junk_moved = Vec::new();
+    for j in &report.junk {
+        junk_moved.push(store.quarantine_junk(j)?);
+    }
+    // Hand-off copies under sent/ whose message is gone.
+    let orphans = store.sent_orphans();
+    store.remove_sent_orphans(&orphans)?;
     let locked = store.summaries().filter(|s| s.is_locked()).count();
     let sp = Spooler::new(store, Clock::system());
     let stale_notes: Vec<String> = Vec::new();
@@ -34,6 +42,9 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
                 "messages": report.messages,
                 "from_index": report.from_index,
                 "quarantined": report.quarantined,
+                "junk": report.junk,
+                "junk_quarantined": junk_moved,
+                "sent_orphans_removed": orphans,
                 "unreadable": unreadable,
                 "journal_replayed": report.journal_replayed,
                 "journal_damage": report.journal_damage,
@@ -52,7 +63,10 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
             queued,
             waiting
         );
-        outln!("quarantined now: {}", report.quarantined.len());
+        outln!(
+            "quarantined now: {}",
+            report.quarantined.len() + junk_moved.len()
+        );
         for q in &report.quarantined {
             outln!(
                 "  {} -> {}: {}",
@@ -61,6 +75,19 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
                 q.reason
             );
         }
+        for (j, q) in report.junk.iter().zip(&junk_moved) {
+            outln!(
+                "  {} name(s) that are not the store's in {} -> {} (one batch)",
+                j.count,
+                j.dir.display(),
+                q.moved_to.display()
+            );
+        }
+        outln!(
+            "sent copies whose message is gone, removed: {} ({} bytes)",
+            orphans.files.len(),
+            orphans.bytes
+        );
         outln!(
             "unreadable message files (left in place, out of the queue): {}",
             unreadable.len()
@@ -92,7 +119,11 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
             "{}",
             if !unreadable.is_empty() {
                 "store has unreadable message files (fix their permissions or the disk; they come back once readable)"
-            } else if report.quarantined.is_empty() && report.journal_damage.is_none() {
+            } else if report.quarantined.is_empty()
+                && report.journal_damage.is_none()
+                && junk_moved.is_empty()
+                && orphans.files.is_empty()
+            {
                 "store OK"
             } else {
                 "store repaired"

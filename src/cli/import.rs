@@ -29,7 +29,16 @@ pub(super) fn import(
         }
     }
     let eid = eid.context("the import created no draft")?;
-    if submit {
+    // Imported before (the same content) and submitted already: nothing to do twice.
+    let submitted = sp
+        .store()
+        .summary(eid)
+        .is_some_and(crate::store::Summary::is_submitted);
+    if submit && submitted {
+        if !cli.json {
+            outln!("message {eid} submitted already");
+        }
+    } else if submit {
         sp.handle(Command::Submit(eid));
         let mut failed = None;
         for e in sp.drain_events() {

@@ -89,6 +89,12 @@ fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
             u.reason
         );
     }
+    for j in &report.junk {
+        errln!(
+            "spoolbox: warning: {}; spoolbox doctor moves them to quarantine/",
+            j.describe()
+        );
+    }
     if let Some(d) = &report.journal_damage {
         errln!("spoolbox: warning: journal: {d}");
     }

@@ -383,6 +383,8 @@ properties! {
         "When the object was last saved.";
     PR_INTERNET_MESSAGE_ID = 0x1035001F, "PidTagInternetMessageId", None,
         "Internet Message-ID header of the message.";
+    PR_SEARCH_KEY = 0x300B0102, "PidTagSearchKey", None,
+        "Binary key that compares equal for the same content: on an imported message, a digest of the file it came from (importing that file again finds it).";
     PR_HASATTACH = 0x0E1B000B, "PidTagHasAttachments", None,
         "TRUE when the message has attachments.";
     PR_ATTACH_FILENAME = 0x3704001F, "PidTagAttachFilename", None,

@@ -66,7 +66,14 @@ pub fn run(cmd: Command) -> Vec<Event> {
             };
             vec![notice, Event::Password { key, state }]
         }
-        Command::LoadTimeline(root) => match timeline::read(&root, timeline::Filter::default()) {
+        // As many as the window keeps, read from the end: never the whole history at once.
+        Command::LoadTimeline(root) => match timeline::read(
+            &root,
+            timeline::Filter {
+                since: None,
+                last: Some(timeline::HISTORY_SPANS),
+            },
+        ) {
             Ok(r) => vec![Event::TimelineHistory(r.spans)],
             Err(e) => vec![Event::Error(format!(
                 "the recorded timeline could not be read: {e}"

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::eml;
-use crate::mapi::{EntryId, TraceCall};
+use crate::mapi::tags::PR_SEARCH_KEY;
+use crate::mapi::{EntryId, PropValue, TraceCall};
 use crate::spooler::error::SpoolerError;
 use crate::store::StoreError;
 
@@ -13,6 +14,11 @@ use super::{Event, Spooler};
 impl Spooler {
     /// Imports an `.eml` file as a draft in the Outbox (sent copy to Sent Items, as a new
     /// draft gets); answered with [`Event::DraftCreated`] and the draft's summary.
+    ///
+    /// Idempotent per file content: the draft remembers a digest of the file
+    /// (`PR_SEARCH_KEY`), and a file whose content was imported already (and not deleted
+    /// since) is answered with that message, made once. An import killed before its submit
+    /// is so finished by importing again, never doubled.
     ///
     /// # Errors
     /// An unreadable file, or one that is not a message ([`eml::ImportError`]).
@@ -33,11 +39,21 @@ impl Spooler {
             source,
         })?;
         let subject = parsed.subject.clone();
+        let key = import_key(&bytes);
+        if let Some(eid) = self.imported_before(&subject, &key) {
+            self.emit(Event::Notice(format!(
+                "{} was imported before, as message {eid}: not imported again",
+                path.display()
+            )));
+            self.emit(Event::DraftCreated(eid));
+            return Ok(eid);
+        }
         let unusable = parsed.unusable.clone();
         let m = self.create_draft(&subject, |m| {
             m.body = parsed.body;
             m.recipients = parsed.recipients;
             m.attachments = parsed.attachments;
+            m.props.set(PR_SEARCH_KEY, PropValue::Binary(key));
         })?;
         let eid = m.entry_id;
         let mut text = format!(
@@ -56,6 +72,24 @@ impl Spooler {
         }
         self.emit(Event::Notice(text));
         Ok(eid)
+    }
+
+    /// The message, outside Deleted Items, that an import of a file with digest `key` made
+    /// (only messages with the subject it would have are read).
+    fn imported_before(&self, subject: &str, key: &[u8]) -> Option<EntryId> {
+        let subject = eml::clean_header_text(subject);
+        let deleted = self.store.folder_of(crate::store::FolderKind::DeletedItems);
+        let candidates: Vec<EntryId> = self
+            .store
+            .summaries()
+            .filter(|s| s.subject == subject && s.folder != deleted)
+            .map(|s| s.eid)
+            .collect();
+        candidates.into_iter().find(|eid| {
+            self.store
+                .peek(*eid)
+                .is_ok_and(|m| m.props.binary(PR_SEARCH_KEY) == Some(key))
+        })
     }
 
     /// The message as RFC 5322 text, as `export` writes it (Bcc kept, non-Internet rows left
@@ -117,10 +151,7 @@ impl Spooler {
         let msg = self.store.peek(eid).ok()?;
         let rel = msg.trace.iter().rev().find_map(|c| c.bytes.clone())?;
         // Only a name under `sent/` that the transport wrote: never a path out of the store.
-        let name = rel.strip_prefix("sent/")?;
-        if name.contains('/') || name.starts_with('.') {
-            return None;
-        }
+        let name = crate::store::sent_name(&rel)?;
         let bytes =
             crate::durable::fs::read_regular(&self.store.root().join("sent").join(name)).ok()?;
         Some((rel, bytes))
@@ -211,4 +242,19 @@ pub fn trace_text(calls: &[TraceCall]) -> String {
         }
     }
     out
+}
+
+/// A digest of an imported file's bytes for [`PR_SEARCH_KEY`]: its length, CRC-32 and 64-bit
+/// FNV-1a (not a defence against a crafted collision, which could only make the importer's own
+/// second file be taken for the first).
+fn import_key(bytes: &[u8]) -> Vec<u8> {
+    let mut fnv: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        fnv = (fnv ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut key = b"eml1".to_vec();
+    key.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    key.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+    key.extend_from_slice(&fnv.to_le_bytes());
+    key
 }

@@ -8,6 +8,7 @@ pub mod aside;
 pub mod bulk;
 mod commands;
 pub mod demo;
+mod descriptors;
 pub mod error;
 pub mod events;
 mod files;
@@ -137,6 +138,8 @@ pub struct Spooler {
     unrecorded: Vec<stop::Unrecorded>,
     /// The store's timeline (`store::timeline`): what ran, when.
     timeline: timeline::Recording,
+    /// A shortage of file descriptors under way (see `descriptors.rs`).
+    descriptors: descriptors::Shortage,
 }
 
 impl std::fmt::Debug for Spooler {
@@ -178,6 +181,7 @@ impl Spooler {
             store_trouble: false,
             unrecorded: Vec::new(),
             timeline: recording,
+            descriptors: descriptors::Shortage::default(),
         };
         s.clear_stale_locks();
         s.requeue_deferred("the spooler started");

@@ -74,6 +74,13 @@ impl Spooler {
     /// and the spooler pauses with the error (the messages are back as they were).
     fn group_failed(&mut self, e: &StoreError) {
         self.drop_failed_groups();
+        if e.out_of_files() {
+            // A passing shortage of file descriptors: the members are back as they were and
+            // are filed again after a short pause (see `descriptors.rs`).
+            if self.wait_for_descriptor(e) {
+                return;
+            }
+        }
         self.mode = Mode::Paused;
         self.store_trouble = true;
         self.current = None;

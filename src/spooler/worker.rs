@@ -165,6 +165,12 @@ fn open_notes(r: &OpenReport) -> Vec<String> {
             u.reason
         ));
     }
+    for j in &r.junk {
+        notes.push(format!(
+            "{}; Doctor (spoolbox doctor) moves them to quarantine/",
+            j.describe()
+        ));
+    }
     if let Some(d) = &r.journal_damage {
         notes.push(format!(
             "journal: {d}; the good records before it were replayed"

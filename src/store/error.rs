@@ -42,6 +42,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when a file operation failed for want of a file descriptor (see
+    /// [`crate::durable::fs::out_of_files`]).
+    pub fn out_of_files(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if crate::durable::fs::out_of_files(source))
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: io::Error) -> Self {
         Self::Io {

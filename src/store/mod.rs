@@ -9,6 +9,7 @@
 //!   journal/journal.log                  per-step patches, checksummed lines
 //!   quarantine/     files read and found wrong (corrupt), each with a .why beside it
 //!   index.json      rebuildable summaries for a fast first frame
+//!   sent/           the exact bytes of each hand-off, going with their message (sent.rs)
 //! ```
 //!
 //! A message file that cannot be read at all (permissions, an I/O error, a FIFO) is not
@@ -28,6 +29,7 @@ mod meta;
 mod open;
 mod parse;
 mod quarantine;
+mod sent;
 pub mod summary;
 mod sync;
 pub mod timeline;
@@ -53,7 +55,8 @@ use journal::Journal;
 pub use journal::Patch;
 use meta::StoreMeta;
 pub use parse::{ParseError, parse_message};
-pub use quarantine::{Quarantined, Unreadable, quarantine, quarantine_in};
+pub use quarantine::{Junk, Quarantined, Unreadable, quarantine, quarantine_in};
+pub use sent::{SentOrphans, sent_name};
 pub use summary::Summary;
 
 /// Entry ids are reserved in blocks so that a crash never hands out an id twice without
@@ -107,6 +110,8 @@ pub struct OpenReport {
     pub from_index: usize,
     /// Message files that could not be read (left in place, out of the queue).
     pub unreadable: Vec<Unreadable>,
+    /// Names in the folders that are not the store's, counted per directory (left alone).
+    pub junk: Vec<Junk>,
 }
 
 /// What a new store starts with: its profile, then the messages `fill` adds (the demo seed
@@ -168,6 +173,8 @@ pub struct Store {
     fs: Arc<dyn FsLayer>,
     /// Message files that could not be read, by entry id (see [`Unreadable`]).
     unreadable: BTreeMap<EntryId, Unreadable>,
+    /// The copies under `sent/` (see [`sent`]), listed at the first one kept this session.
+    sent: Option<sent::SentCopies>,
 }
 
 /// A message file's bytes: pretty JSON, as the layout promises (human-readable).
@@ -240,6 +247,9 @@ impl Store {
         let path = self.message_path(folder, eid);
         let bytes = match self.fs.read(&path) {
             Ok(b) => b,
+            // Out of file descriptors says nothing of the file: it stays as it is, in the
+            // queue, and is read when one is free.
+            Err(e) if fs::out_of_files(&e) => return Err(StoreError::io(&path, e)),
             Err(e) => {
                 // Unreadable is not corrupt: the file stays, the message leaves the queue
                 // (so the spooler does not try it again and again) and comes back once it
@@ -308,6 +318,9 @@ impl Store {
         self.commit_saves()?;
         let s = self.summaries.get(&eid).ok_or(StoreError::NotFound(eid))?;
         let folder = s.folder;
+        // Its content goes with it: the bytes its hand-offs kept under `sent/` first (a copy
+        // a crash leaves behind is an orphan `doctor` removes).
+        self.remove_sent_copies(eid)?;
         let path = self.message_path(folder, eid);
         // An older copy of this message may still be durable in a folder it was moved out of
         // (the unlink there was lazy). While the newest copy exists the next open keeps it;

@@ -17,7 +17,7 @@ use super::index::{IndexEntry, IndexFile};
 use super::journal::{self, Journal};
 use super::meta::{new_meta, parse_meta, recover_meta};
 use super::parse::parse_message;
-use super::quarantine::quarantine_in;
+use super::quarantine::{Junk, quarantine_in};
 use super::{Folder, FolderKind, ID_BLOCK, OpenReport, Seed, Store, Summary};
 
 /// Refuses a store whose special files are anything but regular files (or missing), or
@@ -80,7 +80,7 @@ fn keep_damaged_journal(fs: &dyn FsLayer, root: &Path, journal_path: &Path, why:
 
 /// The entry id a file or directory name stands for, if it is exactly the name the store
 /// writes for that id (`file_stem` + `suffix`).
-fn canonical_id(name: &std::ffi::OsStr, suffix: &str) -> Option<EntryId> {
+pub(super) fn canonical_id(name: &std::ffi::OsStr, suffix: &str) -> Option<EntryId> {
     let stem = name.to_str()?.strip_suffix(suffix)?;
     let id = EntryId(stem.parse::<u64>().ok()?);
     (id.file_stem() == stem).then_some(id)
@@ -104,7 +104,10 @@ fn list_folders(
                     files
                         .into_iter()
                         .map(|f| {
-                            let fp = fs.fingerprint(&dir_path.join(&f.name)).ok();
+                            // Only the store's own names are looked at; others are junk,
+                            // counted and left alone (see `Store::scan_folder`).
+                            let fp = canonical_id(&f.name, ".json")
+                                .and_then(|_| fs.fingerprint(&dir_path.join(&f.name)).ok());
                             (f, fp)
                         })
                         .collect()
@@ -232,6 +235,7 @@ impl Store {
             committing: None,
             fs,
             unreadable: BTreeMap::new(),
+            sent: None,
         };
         // Reserve a fresh block at once: ids handed out before a crash are never reused.
         store.meta.id_reserved_until = store.next_id + ID_BLOCK;
@@ -280,9 +284,15 @@ impl Store {
         let index_len = index.len();
         let known: HashSet<EntryId> = self.meta.folders.iter().map(|f| f.entry_id).collect();
         let dirs = listing.map_err(io_err(&folders_dir))?;
+        let mut junk = Junk::new(folders_dir.clone());
         for (dir, files) in dirs {
+            if canonical_id(&dir.name, "").is_none() {
+                junk.add(&dir.name);
+                continue;
+            }
             self.scan_folder(&folders_dir, &dir, files, &known, &mut index, report)?;
         }
+        junk.report_to(report);
         // A message readable in another folder (two copies, one unreadable) is not missing.
         let summaries = &self.summaries;
         self.unreadable.retain(|e, _| !summaries.contains_key(e));
@@ -308,7 +318,7 @@ impl Store {
     ) -> Result<()> {
         let dir_path = folders_dir.join(&dir.name);
         // Only the exact names the store writes: "1" or "+1" would parse as folder 1 and
-        // then never be found at the path the store reads.
+        // then never be found at the path the store reads (the caller counts them as junk).
         let Some(fid) = canonical_id(&dir.name, "") else {
             return Ok(());
         };
@@ -329,16 +339,13 @@ impl Store {
             self.write_meta()?;
         }
         let files = files.map_err(io_err(&dir_path))?;
+        let mut junk = Junk::new(dir_path.clone());
         for (f, fp) in files {
             let path = dir_path.join(&f.name);
             let Some(eid) = canonical_id(&f.name, ".json") else {
-                let q = quarantine_in(
-                    &*self.fs,
-                    &self.root,
-                    &path,
-                    "not a message file name (expected <entry-id>.json)",
-                )?;
-                report.quarantined.push(q);
+                // Not a name the store writes: never read, never taken for a message, and
+                // cheap however many there are (counted; `doctor` moves them aside at once).
+                junk.add(&f.name);
                 continue;
             };
             if f.is_dir {
@@ -363,6 +370,7 @@ impl Store {
             self.fingerprints.insert(eid, fp);
             self.set_summary(summary);
         }
+        junk.report_to(report);
         Ok(())
     }
 

@@ -89,7 +89,118 @@ pub fn quarantine_in(fs: &dyn FsLayer, root: &Path, path: &Path, why: &str) -> R
     })
 }
 
+/// Names in `folders/` or a folder's directory that are not the store's own (anything but
+/// `<entry-id>` and `<entry-id>.json`): never read and never taken for a message. Opening a
+/// store counts them, one line per directory however many there are; `doctor` moves them
+/// aside in one batch ([`Store::quarantine_junk`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Junk {
+    /// The directory.
+    pub dir: PathBuf,
+    /// How many names in it are not the store's.
+    pub count: usize,
+    /// The first few of them.
+    pub examples: Vec<String>,
+}
+
+/// How many names a [`Junk`] shows.
+const JUNK_EXAMPLES: usize = 3;
+
+impl Junk {
+    pub(super) const fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            count: 0,
+            examples: Vec::new(),
+        }
+    }
+
+    pub(super) fn add(&mut self, name: &std::ffi::OsStr) {
+        self.count += 1;
+        if self.examples.len() < JUNK_EXAMPLES {
+            self.examples.push(name.to_string_lossy().into_owned());
+        }
+    }
+
+    pub(super) fn report_to(self, report: &mut super::OpenReport) {
+        if self.count > 0 {
+            report.junk.push(self);
+        }
+    }
+
+    /// One line for people: where, how many, which.
+    pub fn describe(&self) -> String {
+        let more = if self.count > self.examples.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        format!(
+            "{} holds {} name(s) that are not the store's ({}{more}): left alone, never read",
+            self.dir.display(),
+            self.count,
+            self.examples.join(", ")
+        )
+    }
+}
+
 impl Store {
+    /// Moves the names [`Junk`] counted in `junk.dir` (as they are now) into one new
+    /// directory under `quarantine/`, with one `.why` beside it: one rename each and a
+    /// handful of fsyncs, however many there are.
+    ///
+    /// # Errors
+    /// I/O errors creating the directory or moving a name.
+    pub fn quarantine_junk(&mut self, junk: &Junk) -> Result<Quarantined> {
+        let folders = self.root.join("folders");
+        let suffix = if junk.dir == folders { "" } else { ".json" };
+        let items = self.fs.read_dir(&junk.dir).map_err(io_err(&junk.dir))?;
+        let names: Vec<_> = items
+            .into_iter()
+            .filter(|i| super::open::canonical_id(&i.name, suffix).is_none())
+            .map(|i| i.name)
+            .collect();
+        let qdir = self.root.join("quarantine");
+        fs::create_dir_durable(&*self.fs, &qdir).map_err(io_err(&qdir))?;
+        let rel = junk.dir.strip_prefix(&self.root).unwrap_or(&junk.dir);
+        let flat = rel.to_string_lossy().replace(['/', '\\'], "-");
+        let stem = format!("{flat}-junk-{}", Timestamp::now().as_second());
+        let mut dest = qdir.join(&stem);
+        let mut n = 1;
+        while self.fs.exists(&dest) || !self.fs.create_dir(&dest).map_err(io_err(&dest))? {
+            dest = qdir.join(format!("{stem}.{n}"));
+            n += 1;
+        }
+        for name in &names {
+            let from = junk.dir.join(name);
+            self.fs
+                .rename(&from, &dest.join(name))
+                .map_err(io_err(&from))?;
+        }
+        let why = format!(
+            "{} name(s) that are not the store's (expected <entry-id>{suffix})",
+            names.len()
+        );
+        let why_path = PathBuf::from(format!("{}.why", dest.display()));
+        let text = format!(
+            "{why}\nmoved here together from {} at {}\n",
+            rel.display(),
+            Timestamp::now()
+        );
+        self.fs
+            .create_new(&why_path, text.as_bytes(), true)
+            .map_err(io_err(&why_path))?;
+        for d in [&junk.dir, &dest, &qdir] {
+            let _ = self.fs.sync_dir(d);
+        }
+        tracing::warn!("quarantined {}: {why}", rel.display());
+        Ok(Quarantined {
+            original: junk.dir.clone(),
+            moved_to: dest,
+            reason: why,
+        })
+    }
+
     /// Records a message file that could not be read (see [`Unreadable`]); its id is never
     /// handed out again.
     pub(super) fn note_unreadable(

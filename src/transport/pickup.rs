@@ -296,7 +296,19 @@ impl Transport for PickupTransport {
             }
         };
         let name = file_name(&tag, view.msg.entry_id, &good);
-        match write_once(&dir, &name, &bytes) {
+        // Out of file descriptors (a low `ulimit -n` while the store files a group): a
+        // passing local condition, waited out here for up to about 2 s.
+        let mut pause = std::time::Duration::from_millis(10);
+        let written = loop {
+            match write_once(&dir, &name, &bytes) {
+                Err(e) if crate::durable::fs::out_of_files(&e) && pause.as_secs() < 2 => {
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+                r => break r,
+            }
+        };
+        match written {
             Ok((name, fresh)) => {
                 let text = if fresh {
                     format!("written to {}", dir.join(&name).display())

@@ -78,6 +78,7 @@ fn queue(n: usize, fs: Arc<dyn FsLayer>) -> Run {
         .set_profile(Profile {
             transports: vec![TransportConfig::new("Null", TransportKind::Null, &["SMTP"])],
             start_paused: true,
+            sent_copies_mib: spoolbox::profile::SENT_COPIES_MIB,
             ..Profile::default()
         })
         .unwrap();

@@ -25,3 +25,4 @@ mod store;
 mod timeline;
 mod ui;
 mod ui_keys;
+mod upkeep;

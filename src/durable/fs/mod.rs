@@ -30,7 +30,7 @@ pub use composite::{
     write_tmp, write_tmp_in,
 };
 pub use fail::{fail_point, fail_points_armed};
-pub use real::RealFs;
+pub use real::{RealFs, out_of_files};
 pub use regular::{
     DIR_MODE, FILE_MODE, FileKind, kind_name, kind_of, not_regular, open_regular, read_regular,
 };

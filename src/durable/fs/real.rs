@@ -15,6 +15,17 @@ use super::sync::{
 use super::{AppendFile, BackgroundSync, DirItem, Fingerprint, FsLayer, NewFile};
 use crate::durable::lock::{LockError, StoreLock};
 
+/// True when `e` says the process (`EMFILE`) or the system (`ENFILE`) has no file descriptor
+/// left: a local condition that passes once others are closed, never a fault of the file.
+pub fn out_of_files(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    let codes = [libc::EMFILE, libc::ENFILE];
+    // ERROR_TOO_MANY_OPEN_FILES.
+    #[cfg(windows)]
+    let codes = [4];
+    e.raw_os_error().is_some_and(|c| codes.contains(&c))
+}
+
 /// The real file system (the default layer).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RealFs;
@@ -107,12 +118,23 @@ impl FsLayer for RealFs {
                 // Its blocks are reused too: written over, then cut to the new length, never
                 // truncated to nothing first (freeing and reallocating every block, with a
                 // discard each on a `discard` mount, made a group of 64 cost 3 times as much).
-                let opened = if nf.reuse {
-                    open_regular(&nf.path, OpenOptions::new().write(true))
-                } else {
-                    open_regular(&nf.path, OpenOptions::new().write(true).create_new(true))
+                let open = || {
+                    if nf.reuse {
+                        open_regular(&nf.path, OpenOptions::new().write(true))
+                    } else {
+                        open_regular(&nf.path, OpenOptions::new().write(true).create_new(true))
+                    }
                 };
-                let mut f = opened?;
+                let mut f = match open() {
+                    // Out of file descriptors (a low `ulimit -n`): what is open is made
+                    // durable and closed, and the group goes on with the descriptors freed.
+                    Err(e) if out_of_files(&e) && !handles.is_empty() => {
+                        handles.iter().try_for_each(sync_file)?;
+                        handles.clear();
+                        open()?
+                    }
+                    opened => opened?,
+                };
                 touched.push(&nf.path);
                 f.write_all(&nf.bytes)?;
                 if nf.reuse {

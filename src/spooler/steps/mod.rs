@@ -187,6 +187,14 @@ impl Spooler {
     pub(super) fn run_step(&mut self, eid: EntryId, step: Step) {
         let mut work = match self.store.load(eid) {
             Ok(m) => m,
+            Err(e) if e.out_of_files() => {
+                // Not read for want of a file descriptor: tried again after a short pause.
+                self.current = None;
+                if !self.wait_for_descriptor(&e) {
+                    self.emit(Event::Error(format!("message {eid}: {e}")));
+                }
+                return;
+            }
             Err(e) => {
                 self.current = None;
                 self.emit(Event::Error(format!("message {eid}: {e}")));
@@ -221,6 +229,9 @@ impl Spooler {
             Step::DoSentMail => self.do_sent_mail(&mut work, &mut tr),
         };
         let step_ok = res.is_ok();
+        if step_ok {
+            self.descriptors.over();
+        }
         let done = res.unwrap_or_else(|e| self.step_failed(&mut work, &mut tr, step, &e));
         if matches!(done.disposal, Disposal::InFlight) {
             let micros = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -414,6 +425,23 @@ impl Spooler {
         step: Step,
         e: &StoreError,
     ) -> StepDone {
+        if e.out_of_files() {
+            let tried_again = self.wait_for_descriptor(e);
+            if tried_again {
+                // Given back as it was, eligible at once: no attempt charged, no timer.
+                let next = if matches!(step, Step::FinishedMsg | Step::DoSentMail) {
+                    step
+                } else {
+                    unlock(msg, tr, "out of file descriptors, message given back");
+                    Step::SetLockState
+                };
+                return StepDone {
+                    outcome: StepOutcome::Waiting(format!("{step}: {e}; tried again")),
+                    next: Some(next),
+                    disposal: Disposal::Patch { sync: true },
+                };
+            }
+        }
         let now = self.now();
         let policy = self.store.profile().retry.clone();
         msg.spool.attempts += 1;

@@ -353,6 +353,10 @@ impl Spooler {
                 h.kept.clone(),
             );
             tr.set_last_at(answered_at(tr.now(), &h));
+            if let Some(kept) = &h.kept {
+                let cap = self.store.profile().sent_copies_mib.saturating_mul(1 << 20);
+                self.store.keep_sent_within(kept, cap);
+            }
             self.record_handoff(&view_msg, &name, rows, &h, start);
             if h.result == SubmitResult::Ok {
                 tr.call(

@@ -14,9 +14,12 @@
 //! goes on and the trouble is reported once.
 
 pub mod chrome;
+mod read;
+
+pub use read::{Filter, HISTORY_SPANS, MAX_LINE, Recorded, read};
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -414,59 +417,6 @@ pub fn is_recorded(root: &Path) -> std::io::Result<bool> {
     Ok(segments(&root.join(DIR))?
         .iter()
         .any(|(_, p)| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)))
-}
-
-/// Which recorded spans to read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// Only spans that end at or after this time (µs since the epoch).
-    pub since: Option<i64>,
-    /// Only the last this many (after `since`).
-    pub last: Option<usize>,
-}
-
-/// What [`read`] found.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Recorded {
-    /// The spans, in the order they were recorded.
-    pub spans: Vec<Span>,
-    /// Lines that were not spans (a torn last line after a crash), skipped.
-    pub skipped: usize,
-}
-
-/// Reads the timeline of the store at `root` (none recorded: empty). Read only: it takes no
-/// lock, so another process may read while the spooler records.
-///
-/// # Errors
-/// When a segment cannot be read.
-pub fn read(root: &Path, filter: Filter) -> std::io::Result<Recorded> {
-    let dir = root.join(DIR);
-    let mut out = Recorded::default();
-    for (_, path) in segments(&dir)? {
-        let f = match File::open(&path) {
-            Ok(f) => f,
-            // Rotated away while we read.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for line in BufReader::with_capacity(1 << 20, f).split(b'\n') {
-            let line = line?;
-            if line.is_empty() {
-                continue;
-            }
-            match serde_json::from_slice::<Span>(&line) {
-                Ok(s) if filter.since.is_none_or(|t| s.end() >= t) => out.spans.push(s),
-                Ok(_) => {}
-                Err(_) => out.skipped += 1,
-            }
-        }
-    }
-    if let Some(n) = filter.last
-        && out.spans.len() > n
-    {
-        out.spans.drain(..out.spans.len() - n);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

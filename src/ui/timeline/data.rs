@@ -11,7 +11,7 @@ use crate::mapi::{EntryId, Step};
 use crate::store::timeline::{Depth, Kind, Outcome, SPOOLER_LANE, Span};
 
 /// At most this many spans are kept in the window (the store keeps about as many).
-pub const MAX_SPANS: usize = 1_000_000;
+pub const MAX_SPANS: usize = crate::store::timeline::HISTORY_SPANS;
 
 /// Bin widths of the levels of detail, in µs: 1 ms, 10 ms, … 1000 s.
 pub const LEVELS: [i64; 7] = [

@@ -109,6 +109,7 @@ fn smtp_profile(port: u16) -> Profile {
         )],
         coupled_addrtypes: Vec::new(),
         start_paused: false,
+        sent_copies_mib: spoolbox::profile::SENT_COPIES_MIB,
         ..Profile::default()
     }
 }

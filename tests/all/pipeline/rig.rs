@@ -46,6 +46,7 @@ pub(crate) fn profile_for(specs: &[Spec]) -> Profile {
             .collect(),
         coupled_addrtypes: vec!["EX".into()],
         start_paused: false,
+        sent_copies_mib: spoolbox::profile::SENT_COPIES_MIB,
         ..Profile::default()
     }
 }

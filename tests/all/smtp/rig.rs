@@ -34,6 +34,7 @@ pub(crate) fn smtp_profile(host: &str, port: u16) -> Profile {
         },
         deliver_for_real: false,
         start_paused: false,
+        sent_copies_mib: spoolbox::profile::SENT_COPIES_MIB,
     }
 }
 

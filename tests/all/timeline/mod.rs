@@ -10,6 +10,9 @@
 )]
 
 mod cli;
+// Under `ulimit -v` through `sh`: Unix only.
+#[cfg(unix)]
+mod bounded;
 mod durable;
 
 use std::path::Path;
@@ -40,6 +43,7 @@ pub(crate) fn store_with(transports: Vec<TransportConfig>) -> (tempfile::TempDir
             transports,
             coupled_addrtypes: Vec::new(),
             start_paused: false,
+            sent_copies_mib: spoolbox::profile::SENT_COPIES_MIB,
             ..Profile::default()
         })
         .unwrap();

@@ -192,7 +192,7 @@ fn every_bit_flip_of_a_message_file_is_quarantined_with_a_reason_or_still_read()
 
 #[test]
 #[allow(clippy::too_many_lines, reason = "a scenario reads top to bottom")]
-fn bad_utf8_zeros_and_odd_names_in_message_folders_are_quarantined() {
+fn bad_utf8_and_zeros_are_quarantined_and_odd_names_counted_as_junk() {
     let (fs, a, b, v) = base_store(40);
     let path = message_path(v.folder, v.entry_id);
     let good = fs.read_file(&path).unwrap();
@@ -263,17 +263,18 @@ fn bad_utf8_zeros_and_odd_names_in_message_folders_are_quarantined() {
             report.quarantined[0].reason
         );
     }
-    // Names the store never writes: each quarantined (files) or ignored (directories), none
-    // mistaken for a message or a folder.
+    // Names the store never writes: counted as junk and left alone (never read, none mistaken
+    // for a message or a folder); a canonical name of the wrong kind is quarantined.
     let folder = root().join("folders").join(v.folder.file_stem());
     let f = fs.fork();
-    for name in [
+    let junk_names = [
         "17.json",
         "+0000000017.json",
         "0000000017.json.tmp",
         "notes.txt",
         ".hidden",
-    ] {
+    ];
+    for name in junk_names {
         f.put(&folder.join(name), &good);
     }
     f.put(
@@ -289,7 +290,7 @@ fn bad_utf8_zeros_and_odd_names_in_message_folders_are_quarantined() {
         b"a directory named like a message",
     );
     let (mut store, report) = Store::open_with_fs(&root(), Arc::new(f.clone())).unwrap();
-    let moved: Vec<String> = report
+    let mut moved: Vec<String> = report
         .quarantined
         .iter()
         .map(|q| {
@@ -300,18 +301,20 @@ fn bad_utf8_zeros_and_odd_names_in_message_folders_are_quarantined() {
                 .into_owned()
         })
         .collect();
-    for want in [
-        "17.json",
-        "+0000000017.json",
-        "0000000017.json.tmp",
-        "notes.txt",
-        ".hidden",
-        "0000000007",
-        "0000000042.json",
-    ] {
+    moved.sort();
+    assert_eq!(moved, ["0000000007", "0000000042.json"], "{report:?}");
+    let in_folder = report.junk.iter().find(|j| j.dir == folder).unwrap();
+    assert_eq!(in_folder.count, junk_names.len(), "{report:?}");
+    let in_folders = report
+        .junk
+        .iter()
+        .find(|j| j.dir == root().join("folders"))
+        .unwrap();
+    assert_eq!(in_folders.examples, ["7"], "{report:?}");
+    for name in junk_names {
         assert!(
-            moved.iter().any(|m| m == want),
-            "{want} not quarantined: {report:?}"
+            f.read_file(&folder.join(name)).is_some(),
+            "{name} left alone"
         );
     }
     assert_eq!(store.message_count(), 3, "{report:?}");
@@ -323,6 +326,7 @@ fn bad_utf8_zeros_and_odd_names_in_message_folders_are_quarantined() {
     drop(store);
     let (_, again) = Store::open_with_fs(&root(), Arc::new(f)).unwrap();
     assert!(again.quarantined.is_empty(), "{again:?}");
+    assert_eq!(again.junk, report.junk, "counted again, still left alone");
 }
 
 /// A store whose journal holds four unfolded patches of one draft.
