@@ -230,6 +230,12 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
         }
         if let TransportKind::Pickup(s) = &t.kind {
             outln!("       directory {}", s.dir);
+            let root = sp.store().root();
+            let dir = crate::transport::pickup::PickupTransport::new(&t.name, &[], s.clone())
+                .dir(root);
+            if let Some(why) = crate::transport::pickup::inside_store(root, &dir) {
+                outln!("       refused at every send: {why}");
+            }
         }
         if let Some(r) = row {
             outln!("       status: {}", r.text);
