@@ -478,8 +478,10 @@ mod tests {
     /// bytes and name.
     fn submit_to(dir: &Path, body: &str) -> (Vec<u8>, String) {
         let _ = fs::remove_dir_all(dir);
-        // The store exists before its tag is taken (canonical path; on Windows `\\?\C:\..`).
-        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        // The store exists before its tag is taken (canonical path; on Windows `\\?\C:\..`);
+        // the pickup folder is outside it (the store's root itself is refused).
+        let store = dir.join("store");
+        fs::create_dir_all(&store).unwrap_or_else(|e| panic!("{e}"));
         let mut t = PickupTransport::new(
             "Pickup folder",
             &["SMTP".to_owned()],
@@ -509,12 +511,12 @@ mod tests {
             begin_deferred: false,
             sender: ("Me".into(), "me@example.org".into()),
             deliver_for_real: false,
-            store_root: dir.to_path_buf(),
+            store_root: store.clone(),
             gate: None,
         };
         let h = t.submit_message(&view);
         assert_eq!(h.outcomes.len(), 2, "{h:?}");
-        let name = file_name(&store_tag(dir), EntryId(7), &[0, 1]);
+        let name = file_name(&store_tag(&store), EntryId(7), &[0, 1]);
         let bytes = fs::read(dir.join(&name)).unwrap_or_else(|e| {
             let there: Vec<_> = fs::read_dir(dir)
                 .into_iter()

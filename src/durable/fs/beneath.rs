@@ -28,7 +28,7 @@
 //! opens a [`Beneath`] itself. tests/all/doors.rs plants links, FIFOs, hard links and huge
 //! files at every kind of file under a store and fails on a kind it does not know.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read as _};
 use std::path::{Component, Path, PathBuf};
@@ -343,7 +343,7 @@ pub fn guard_of(path: &Path) -> Option<Arc<Beneath>> {
 
 #[cfg(unix)]
 mod sys {
-    use std::ffi::OsStr;
+    use std::ffi::{OsStr, OsString};
     use std::fs::File;
     use std::io;
     use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
@@ -352,7 +352,7 @@ mod sys {
 
     use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
-    use super::{Access, Beneath, DirItem, FileKind, OsString, Stat, link_refused};
+    use super::{Access, Beneath, DirItem, FileKind, Stat, link_refused};
     use crate::durable::fs::regular::{DIR_MODE, FILE_MODE, not_regular};
 
     /// An error of ours: a link on the way says so in words.

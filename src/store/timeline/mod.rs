@@ -330,6 +330,8 @@ impl Recorder {
         if let Some(f) = self.file.take() {
             let _ = f.sync_data();
         }
+        // The root is the user's (links allowed there); below it nothing is followed.
+        std::fs::create_dir_all(&self.root).map_err(|e| named(&self.root, e))?;
         let store = Beneath::new(&self.root).map_err(|e| named(&self.root, e))?;
         store
             .create_dir(&self.dir)
