@@ -230,7 +230,7 @@ fn age_atimes(dir: &Path) {
             let f = fs::File::options().write(true).open(&p).unwrap();
             f.set_times(
                 FileTimes::new()
-                    .set_accessed(m - Duration::from_secs(86_400))
+                    .set_accessed(m - Duration::from_hours(24))
                     .set_modified(m),
             )
             .unwrap();
@@ -246,7 +246,7 @@ fn running_as_root() -> bool {
 }
 
 /// Root reads and writes whatever a mode says: the mode-000 case then runs the commands as
-/// nobody (`setpriv`, as tests/all/hostile_fs.rs does), on a store and an outside folder
+/// nobody (`setpriv`, as `tests/all/hostile_fs.rs` does), on a store and an outside folder
 /// handed to nobody. `None`: no `setpriv` here, the case is skipped.
 fn hand_to_nobody(dir: &Path) -> Option<()> {
     Command::new("setpriv").arg("--version").output().ok()?;
@@ -616,9 +616,27 @@ fn a_re_export_never_writes_into_the_previous_export() {
     assert!(new.contains("Subject: message 0"), "{new}");
     let left: Vec<_> = walk(dir.path())
         .into_iter()
-        .filter(|r| r.ends_with(".tmp"))
+        .filter(|r| Path::new(r).extension().is_some_and(|x| x == "tmp"))
         .collect();
     assert!(left.is_empty(), "temp files left: {left:?}");
+}
+
+/// Points every pickup transport of a profile's JSON at `tmp`; how many it changed.
+fn point_at_tmp(v: &mut serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut n = 0;
+            if m.get("type").is_some_and(|t| t == "pickup")
+                && let Some(d) = m.get_mut("dir")
+            {
+                *d = serde_json::Value::from("tmp");
+                n += 1;
+            }
+            n + m.values_mut().map(point_at_tmp).sum::<usize>()
+        }
+        serde_json::Value::Array(a) => a.iter_mut().map(point_at_tmp).sum(),
+        _ => 0,
+    }
 }
 
 /// Finding 10: a pickup directory inside the store's own folders is refused at send, with
@@ -630,22 +648,6 @@ fn a_pickup_directory_inside_the_stores_tmp_is_refused_at_send() {
     ok(&store, &["list"]);
     let meta = store.join("store.json");
     let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&meta).unwrap()).unwrap();
-    fn point_at_tmp(v: &mut serde_json::Value) -> usize {
-        match v {
-            serde_json::Value::Object(m) => {
-                let mut n = 0;
-                if m.get("type").is_some_and(|t| t == "pickup")
-                    && let Some(d) = m.get_mut("dir")
-                {
-                    *d = serde_json::Value::from("tmp");
-                    n += 1;
-                }
-                n + m.values_mut().map(point_at_tmp).sum::<usize>()
-            }
-            serde_json::Value::Array(a) => a.iter_mut().map(point_at_tmp).sum(),
-            _ => 0,
-        }
-    }
     assert!(point_at_tmp(&mut v) > 0, "no pickup dir in {v}");
     fs::write(&meta, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
     let shown = ok(&store, &["profile"]);

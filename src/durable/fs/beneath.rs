@@ -78,7 +78,7 @@ impl std::error::Error for SharedLink {}
 /// True for the error [`Beneath::open`] gives a file with more than one link opened to be
 /// written in place: the caller writes a fresh file instead.
 pub fn is_shared_link(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<SharedLink>())
+    matches!(e.get_ref(), Some(inner) if inner.is::<SharedLink>())
 }
 
 /// What a symbolic link on the way is, for messages.

@@ -331,11 +331,11 @@ impl Recorder {
             let _ = f.sync_data();
         }
         // The root is the user's (links allowed there); below it nothing is followed.
-        std::fs::create_dir_all(&self.root).map_err(|e| named(&self.root, e))?;
-        let store = Beneath::new(&self.root).map_err(|e| named(&self.root, e))?;
+        std::fs::create_dir_all(&self.root).map_err(|e| named(&self.root, &e))?;
+        let store = Beneath::new(&self.root).map_err(|e| named(&self.root, &e))?;
         store
             .create_dir(&self.dir)
-            .map_err(|e| named(&self.dir, e))?;
+            .map_err(|e| named(&self.dir, &e))?;
         let existing = segments(&store, &self.dir)?;
         let first_write = self.segment == 0;
         let (mut n, mut fresh) = match existing.last() {
@@ -353,7 +353,7 @@ impl Recorder {
             }
             opened => opened,
         };
-        let mut f = f.map_err(|e| named(&path, e))?;
+        let mut f = f.map_err(|e| named(&path, &e))?;
         let len = f.metadata()?.len();
         if !fresh && len > 0 && last_byte(&store, &path)? != Some(b'\n') {
             // A torn last line (a crash mid-write): start on a line of our own.
@@ -392,13 +392,13 @@ fn segment_path(dir: &Path, n: u64) -> PathBuf {
 }
 
 /// `path: error`, the path said once.
-fn named(path: &Path, e: std::io::Error) -> std::io::Error {
+fn named(path: &Path, e: &std::io::Error) -> std::io::Error {
     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 fn last_byte(store: &Beneath, path: &Path) -> std::io::Result<Option<u8>> {
     use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut f = store.open(path, Access::Read).map_err(|e| named(path, e))?;
+    let mut f = store.open(path, Access::Read).map_err(|e| named(path, &e))?;
     if f.seek(SeekFrom::End(0))? == 0 {
         return Ok(None);
     }
@@ -414,7 +414,7 @@ fn segments(store: &Beneath, dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>>
     let items = match store.read_dir(dir) {
         Ok(items) => items,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(v),
-        Err(e) => return Err(named(dir, e)),
+        Err(e) => return Err(named(dir, &e)),
     };
     for item in items {
         let n = item
@@ -478,13 +478,13 @@ pub fn read(root: &Path, filter: Filter) -> std::io::Result<Recorded> {
             Ok(f) => f,
             // Rotated away while we read.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(named(&path, e)),
+            Err(e) => return Err(named(&path, &e)),
         };
         let len = f.metadata()?.len();
         if len > MAX_SEGMENT_BYTES {
             return Err(named(
                 &path,
-                std::io::Error::new(
+                &std::io::Error::new(
                     std::io::ErrorKind::FileTooLarge,
                     format!(
                         "{len} bytes, more than a timeline segment ever holds ({MAX_SEGMENT_BYTES}): refused, not read; move it away"
