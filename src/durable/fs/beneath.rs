@@ -261,7 +261,7 @@ struct Stat {
 
 /// Checks what `open` opened: a regular file, and for an in-place write one with a single
 /// link.
-fn vouch(file: File, access: Access) -> io::Result<File> {
+pub(super) fn vouch(file: File, access: Access) -> io::Result<File> {
     let md = file.metadata()?;
     if !md.is_file() {
         return Err(not_regular(super::regular::kind_name(md.file_type())));
@@ -697,5 +697,88 @@ mod sys {
         name: &OsStr,
     ) -> io::Result<()> {
         fs::hard_link(outside, way(b, dir)?.join(name))
+    }
+}
+
+// Symbolic links, FIFOs and hard links: Unix only.
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path().join("S");
+        let outside = dir.path().join("outside");
+        for d in [root.join("a"), outside.clone()] {
+            std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(outside.join("f"), b"outside").unwrap_or_else(|e| panic!("{e}"));
+        (dir, root, outside)
+    }
+
+    #[test]
+    fn a_link_on_any_component_below_the_root_is_never_followed() {
+        let (_dir, root, outside) = tree();
+        symlink(&outside, root.join("linked")).unwrap_or_else(|e| panic!("{e}"));
+        symlink(outside.join("f"), root.join("a/f")).unwrap_or_else(|e| panic!("{e}"));
+        let b = Beneath::new(&root).unwrap_or_else(|e| panic!("{e}"));
+        for (path, access) in [
+            (root.join("linked/f"), Access::Read),
+            (root.join("linked/new"), Access::CreateNew),
+            (root.join("linked/f"), Access::Append),
+            (root.join("a/f"), Access::Read),
+            (root.join("a/f"), Access::Write),
+        ] {
+            let e = b.open(&path, access).map(drop);
+            let e = e.err().unwrap_or_else(|| panic!("{} opened", path.display()));
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+        }
+        assert!(b.read_dir(&root.join("linked")).is_err());
+        assert!(b.remove(&root.join("linked/f")).is_err());
+        assert!(b.remove(&root.join("a/f")).is_err(), "a link is not vouched for");
+        assert!(b.create_dir(&root.join("linked")).is_err());
+        assert!(b.rename(&root.join("linked/f"), &root.join("a/g")).is_err());
+        assert!(b.fingerprint(&root.join("linked/f")).is_err());
+        assert_eq!(b.kind(&root.join("linked")).ok(), Some(FileKind::Other("a symbolic link")));
+        assert_eq!(std::fs::read(outside.join("f")).ok(), Some(b"outside".to_vec()));
+        assert!(outside.join("f").exists() && !outside.join("new").exists());
+        assert!(b.open(Path::new("/etc/passwd"), Access::Read).is_err(), "not under the root");
+        assert!(b.open(&root.join("a/../a/x"), Access::CreateNew).is_err(), "no ..");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_for_reading_and_writing() {
+        let (_dir, root, _) = tree();
+        let fifo = root.join("a/fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()));
+        let b = Beneath::new(&root).unwrap_or_else(|e| panic!("{e}"));
+        for access in [Access::Read, Access::Write, Access::Append, Access::Lock] {
+            let e = b.open(&fifo, access).map(drop).err();
+            assert!(
+                e.as_ref().is_some_and(|e| e.to_string().contains("FIFO")),
+                "{access:?}: {e:?}"
+            );
+        }
+        assert!(b.remove(&fifo).is_err(), "only a regular file is deleted");
+    }
+
+    #[test]
+    fn a_file_with_other_links_is_never_written_in_place_and_reads_are_bounded() {
+        let (_dir, root, outside) = tree();
+        let f = root.join("a/f");
+        std::fs::write(&f, b"shared").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::hard_link(&f, outside.join("g")).unwrap_or_else(|e| panic!("{e}"));
+        let b = Beneath::new(&root).unwrap_or_else(|e| panic!("{e}"));
+        for access in [Access::Write, Access::Append, Access::Lock] {
+            let e = b.open(&f, access).map(drop).err();
+            assert!(e.as_ref().is_some_and(is_shared_link), "{access:?}: {e:?}");
+        }
+        assert_eq!(b.read(&f, 6).ok(), Some(b"shared".to_vec()));
+        let e = b.read(&f, 5).err();
+        assert!(e.is_some_and(|e| e.kind() == io::ErrorKind::FileTooLarge));
+        b.remove(&f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::read(outside.join("g")).ok(), Some(b"shared".to_vec()));
     }
 }

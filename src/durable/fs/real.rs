@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 #[cfg(unix)]
 use super::regular::DIR_MODE;
-use super::beneath::{Access, guard_of, is_shared_link, read_bounded};
+use super::beneath::{Access, guard_of, is_shared_link, read_bounded, vouch};
 use super::regular::{FileKind, kind_of, open_regular};
 use super::sync::{
     SYNCFS_MIN_GROUP, SYNCFS_OFF, SYNCFS_SLOW_LIMIT, SYNCFS_SLOW_STREAK, SYNCFS_TOO_SLOW,
@@ -41,7 +41,7 @@ fn open_with(path: &Path, access: Access) -> io::Result<File> {
         Access::Append => opts.append(true).create(true),
         Access::Lock => opts.read(true).write(true).create(true),
     };
-    open_regular(path, &mut opts)
+    vouch(open_regular(path, &mut opts)?, access)
 }
 
 /// Replaces the file at `path`, which has other links, with a fresh copy of its bytes (a
@@ -369,6 +369,40 @@ mod tests {
         );
         assert_eq!(fs::read(&a).ok(), Some(b"same bytes".to_vec()));
         assert!(!RealFs.exists(&b));
+    }
+
+    // Hard links: Unix only.
+    #[cfg(unix)]
+    #[test]
+    fn a_spare_or_a_journal_with_other_links_is_replaced_never_written_in_place() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path().join("S");
+        fs::create_dir_all(root.join("tmp")).unwrap_or_else(|e| panic!("{e}"));
+        let _guard = super::super::beneath::register(&root).unwrap_or_else(|e| panic!("{e}"));
+        let (spare, journal) = (root.join("tmp/spare"), root.join("journal.log"));
+        let (copy, jcopy) = (dir.path().join("copy"), dir.path().join("jcopy"));
+        fs::write(&spare, b"a message in a copy made with cp -al").unwrap_or_else(|e| panic!("{e}"));
+        fs::write(&journal, b"records").unwrap_or_else(|e| panic!("{e}"));
+        fs::hard_link(&spare, &copy).unwrap_or_else(|e| panic!("{e}"));
+        fs::hard_link(&journal, &jcopy).unwrap_or_else(|e| panic!("{e}"));
+        let files = [NewFile {
+            path: spare.clone(),
+            bytes: b"new".to_vec(),
+            reuse: true,
+        }];
+        RealFs.create_many(&files).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read(&spare).ok(), Some(b"new".to_vec()));
+        let (mut f, created) = RealFs.open_append(&journal).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!created);
+        assert_eq!(f.size().ok(), Some(7), "the journal's bytes are kept");
+        f.write_at(7, b" more").unwrap_or_else(|e| panic!("{e}"));
+        f.set_len(3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read(&journal).ok(), Some(b"rec".to_vec()));
+        assert_eq!(
+            fs::read(&copy).ok(),
+            Some(b"a message in a copy made with cp -al".to_vec())
+        );
+        assert_eq!(fs::read(&jcopy).ok(), Some(b"records".to_vec()));
     }
 
     // Counts inodes: Unix only.
