@@ -1,5 +1,6 @@
 //! `doctor`: checking the store and repairing what it can.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -109,9 +110,10 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
             outln!("  {n}");
         }
         let qdir = sp.store().root().join("quarantine");
-        let earlier = std::fs::read_dir(&qdir).map_or(0, |d| {
-            d.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "why"))
+        // Through the store's layer: a symbolic link at quarantine/ is not followed.
+        let earlier = sp.store().fs().read_dir(&qdir).map_or(0, |d| {
+            d.iter()
+                .filter(|e| Path::new(&e.name).extension().is_some_and(|x| x == "why"))
                 .count()
         });
         outln!("files in quarantine/ (with a .why beside each): {earlier}");

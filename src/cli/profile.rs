@@ -229,7 +229,11 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
             }
         }
         if let TransportKind::Pickup(s) = &t.kind {
-            outln!("       directory {}", s.dir);
+            outln!(
+                "       directory {}{}",
+                s.dir,
+                pickup_note(sp.store().root(), s)
+            );
         }
         if let Some(r) = row {
             outln!("       status: {}", r.text);
@@ -245,6 +249,15 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
         p.retry.give_up_after_secs
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `profile` says under a pickup directory the transport refuses (inside the store's own
+/// folders): a line of its own, or nothing.
+fn pickup_note(root: &std::path::Path, s: &crate::profile::PickupSettings) -> String {
+    let dir = crate::transport::pickup::PickupTransport::new("", &[], s.clone()).dir(root);
+    crate::transport::pickup::inside_store(root, &dir)
+        .map(|why| format!("\n       refused at every send: {why}"))
+        .unwrap_or_default()
 }
 
 /// `profile test`: the saved settings' logon, step by step.

@@ -32,6 +32,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
+use super::fs::beneath::{self, Access, Beneath, Registration, is_shared_link};
 use super::fs::open_regular;
 
 /// Why the store's lock could not be taken. The store turns each into the `StoreError` of the
@@ -77,6 +78,9 @@ impl LockError {
 pub struct StoreLock {
     _dir: Option<File>,
     _file: Option<File>,
+    /// While the lock is held, the real file system reaches every path under the store
+    /// through its [`Beneath`] only (see [`super::fs::beneath`]).
+    _guard: Option<Registration>,
 }
 
 /// What a refused `store.lock` is: a clear error naming it.
@@ -96,24 +100,26 @@ impl StoreLock {
     pub fn acquire(root: &Path) -> Result<Self, LockError> {
         let path = root.join("store.lock");
         let dir = lock_dir(root, &path)?;
+        let store = Beneath::new(root).map_err(|e| LockError::io(root, e))?;
         // Holding the directory: no other Spoolbox of this kind touches store.lock now.
         for _ in 0..3 {
             // Never truncate before holding the lock: the pid inside belongs to the holder.
-            let mut opts = OpenOptions::new();
-            opts.read(true).write(true).create(true);
-            #[cfg(windows)]
-            {
-                use std::os::windows::fs::OpenOptionsExt as _;
-                // FILE_SHARE_READ | FILE_SHARE_WRITE, no FILE_SHARE_DELETE: see the module docs.
-                opts.share_mode(0x1 | 0x2);
-            }
-            let mut file = open_regular(&path, &mut opts).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::InvalidInput {
-                    lock_file_refused(&path, &e)
-                } else {
-                    LockError::io(&path, e)
+            // (On Windows without FILE_SHARE_DELETE: see the module docs.)
+            let mut file = match store.open(&path, Access::Lock) {
+                // A store.lock with other links (a hard link to a file elsewhere) is never
+                // cut to the pid: its name goes and a fresh file takes it.
+                Err(e) if is_shared_link(&e) => {
+                    store
+                        .remove(&path)
+                        .map_err(|e| lock_file_refused(&path, &e))?;
+                    continue;
                 }
-            })?;
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                    return Err(lock_file_refused(&path, &e));
+                }
+                Err(e) => return Err(LockError::io(&path, e)),
+                Ok(f) => f,
+            };
             lock_waiting_for_own_fork(&file, &path).map_err(|e| refused(root, &path, e))?;
             // The name must still lead to the inode locked: replaced in between, lock again.
             if !same_file(&file, &path).map_err(|e| LockError::io(&path, e))? {
@@ -125,9 +131,11 @@ impl StoreLock {
                 .and_then(|()| file.seek(SeekFrom::Start(0)))
                 .and_then(|_| file.write_all(pid.as_bytes()));
             write.map_err(|e| LockError::io(&path, e))?;
+            let guard = beneath::register(root).map_err(|e| LockError::io(root, e))?;
             return Ok(Self {
                 _dir: dir,
                 _file: Some(file),
+                _guard: Some(guard),
             });
         }
         Err(LockError::Refused(format!(
@@ -142,6 +150,7 @@ impl StoreLock {
         Self {
             _dir: None,
             _file: None,
+            _guard: None,
         }
     }
 }
@@ -241,7 +250,8 @@ fn holder(path: &Path) -> String {
     let mut who = String::new();
     if let Ok(mut f) = open_regular(path, OpenOptions::new().read(true)) {
         let _ = f.seek(SeekFrom::Start(0));
-        let _ = f.read_to_string(&mut who);
+        // A pid is short: a huge file there is never read whole.
+        let _ = (&mut f).take(64).read_to_string(&mut who);
     }
     who.trim().to_owned()
 }

@@ -25,15 +25,9 @@ impl Spooler {
     pub fn import_eml(&mut self, path: &std::path::Path) -> Result<EntryId, SpoolerError> {
         // At most one byte past the cap: enough to know the file is too large, never the
         // whole of `/dev/zero` or a disk image.
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(
-                std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?,
-                eml::MAX_IMPORT_BYTES as u64 + 1,
-            ),
-            &mut bytes,
-        )
-        .map_err(|e| StoreError::io(path, e))?;
+        // A FIFO or a device is refused at once, never waited on with the store locked.
+        let bytes = crate::durable::fs::read_user_file(path, eml::MAX_IMPORT_BYTES as u64 + 1)
+            .map_err(|e| StoreError::io(path, e))?;
         let parsed = eml::import(&bytes).map_err(|source| SpoolerError::Import {
             path: path.to_path_buf(),
             source,
@@ -152,8 +146,11 @@ impl Spooler {
         let rel = msg.trace.iter().rev().find_map(|c| c.bytes.clone())?;
         // Only a name under `sent/` that the transport wrote: never a path out of the store.
         let name = crate::store::sent_name(&rel)?;
-        let bytes =
-            crate::durable::fs::read_regular(&self.store.root().join("sent").join(name)).ok()?;
+        let bytes = self
+            .store
+            .fs()
+            .read(&self.store.root().join("sent").join(name))
+            .ok()?;
         Some((rel, bytes))
     }
 
@@ -163,7 +160,7 @@ impl Spooler {
         path: &std::path::Path,
     ) -> Result<(), SpoolerError> {
         if let Some((kept, bytes)) = self.kept_bytes(eid) {
-            std::fs::write(path, &bytes).map_err(|e| StoreError::io(path, e))?;
+            write_export(path, &bytes)?;
             self.emit(Event::Notice(format!(
                 "message {eid} exported to {}: the exact bytes of its last hand-off ({kept})",
                 path.display()
@@ -171,7 +168,7 @@ impl Spooler {
             return Ok(());
         }
         let out = self.render_export(eid)?;
-        std::fs::write(path, &out.bytes).map_err(|e| StoreError::io(path, e))?;
+        write_export(path, &out.bytes)?;
         let mut text = format!("message {eid} exported to {}", path.display());
         if !out.left_out.is_empty() {
             text = format!(
@@ -189,7 +186,7 @@ impl Spooler {
         path: &std::path::Path,
     ) -> Result<(), SpoolerError> {
         let text = self.trace_text(eid)?;
-        std::fs::write(path, text).map_err(|e| StoreError::io(path, e))?;
+        write_export(path, text.as_bytes())?;
         self.emit(Event::Notice(format!(
             "trace of message {eid} saved to {}",
             path.display()
@@ -217,6 +214,15 @@ impl Spooler {
         }
         Ok(self.store.kept_trace(eid)?)
     }
+}
+
+/// Writes an export atomically: a fresh file beside `path`, fsynced, renamed over it. A kill
+/// at any instant leaves the previous export or the new one, never a cut one (`std::fs::write`
+/// truncated the previous export first: killed then, 0 bytes were left).
+fn write_export(path: &std::path::Path, bytes: &[u8]) -> Result<(), SpoolerError> {
+    let fs = &crate::durable::fs::RealFs;
+    crate::durable::fs::write_atomic_in(fs, crate::durable::fs::parent(path), path, bytes)
+        .map_err(|e| StoreError::io(path, e).into())
 }
 
 /// One recorded call as a line of text: its time, its step and the call.

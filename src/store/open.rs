@@ -25,7 +25,15 @@ use super::{Folder, FolderKind, ID_BLOCK, OpenReport, Seed, Store, Summary};
 /// store read, copy or overwrite a file outside it, and a FIFO would hang the open.
 fn check_special_files(fs: &dyn FsLayer, root: &Path) -> Result<()> {
     let files = ["store.json", "index.json", "journal/journal.log"];
-    let dirs = ["tmp", "folders", "journal", "quarantine", "traces"];
+    let dirs = [
+        "tmp",
+        "folders",
+        "journal",
+        "quarantine",
+        "traces",
+        "sent",
+        "timeline",
+    ];
     for (name, want_dir) in files
         .iter()
         .map(|f| (*f, false))
@@ -44,7 +52,7 @@ fn check_special_files(fs: &dyn FsLayer, root: &Path) -> Result<()> {
         let (expected, kinds) = if want_dir {
             (
                 "a directory",
-                "tmp/, folders/, journal/, quarantine/ and traces/ are directories",
+                "tmp/, folders/, journal/, quarantine/, traces/, sent/ and timeline/ are directories",
             )
         } else {
             (

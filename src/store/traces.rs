@@ -36,7 +36,10 @@ impl Store {
     /// [`StoreError::NotFound`] when none was kept; [`StoreError::Invalid`] when it is unreadable.
     pub fn kept_trace(&self, eid: EntryId) -> Result<Vec<TraceCall>> {
         let path = self.kept_trace_path(eid);
-        let bytes = fs::read_regular(&path).map_err(|_| StoreError::NotFound(eid))?;
+        let bytes = self
+            .fs()
+            .read(&path)
+            .map_err(|_| StoreError::NotFound(eid))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))
     }

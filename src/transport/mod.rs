@@ -207,19 +207,17 @@ impl Handoff {
 }
 
 /// Writes the exact bytes handed over beside the message, as `sent/<message>-<time>.eml` under
-/// the store (private to its owner, never through a symbolic link, never over another file),
-/// and returns that path relative to the store. Not synced: it is a record for people, not a
-/// promise; `None` when it could not be written (the hand-off goes on regardless).
+/// the store (private to its owner, through the store's one way in: no symbolic link followed
+/// at `sent/` or below, never over another file), and returns that path relative to the store.
+/// Not synced: it is a record for people, not a promise; `None` when it could not be written
+/// (the hand-off goes on regardless).
 pub fn keep_sent_bytes(
     store_root: &std::path::Path,
     msg: &crate::mapi::Message,
     bytes: &[u8],
 ) -> Option<String> {
     use std::io::Write as _;
-    let dir = store_root.join("sent");
-    if !create_sent_dir(&dir) {
-        return None;
-    }
+    let (store, dir) = sent_dir(store_root)?;
     let micros = jiff::Timestamp::now().as_microsecond();
     for n in 0..4 {
         let stem = msg.entry_id.file_stem();
@@ -228,16 +226,10 @@ pub fn keep_sent_bytes(
         } else {
             format!("{stem}-{micros}-{n}.eml")
         };
-        // `create_new`: never through a symbolic link, never over another file.
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-        }
-        let opened = opts.open(dir.join(&name));
-        match opened {
+        match store.open(
+            &dir.join(&name),
+            crate::durable::fs::beneath::Access::CreateNew,
+        ) {
             Ok(mut f) => {
                 return f.write_all(bytes).ok().map(|()| format!("sent/{name}"));
             }
@@ -256,33 +248,36 @@ pub fn keep_sent_file(
     msg: &crate::mapi::Message,
     file: &std::path::Path,
 ) -> Option<String> {
-    let dir = store_root.join("sent");
-    if !create_sent_dir(&dir) {
-        return None;
-    }
+    let (store, dir) = sent_dir(store_root)?;
     let micros = jiff::Timestamp::now().as_microsecond();
     let name = format!("{}-{micros}.eml", msg.entry_id.file_stem());
     // link(2) never follows a link at the new name and never overwrites.
-    std::fs::hard_link(file, dir.join(&name))
+    store
+        .link_in(file, &dir.join(&name))
         .ok()
         .map(|()| format!("sent/{name}"))
 }
 
-/// Creates the store's `sent/` (0700 on Unix; on Windows it inherits the store's ACL); true
-/// when it exists afterwards.
-fn create_sent_dir(dir: &std::path::Path) -> bool {
-    #[cfg(unix)]
-    let builder = {
-        use std::os::unix::fs::DirBuilderExt as _;
-        let mut b = std::fs::DirBuilder::new();
-        b.mode(0o700);
-        b
-    };
-    #[cfg(not(unix))]
-    let builder = std::fs::DirBuilder::new();
-    match builder.create(dir) {
-        Ok(()) => true,
-        Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
+/// The store's `sent/`, created when missing (0700 on Unix; on Windows it inherits the
+/// store's ACL); `None` when it cannot be (something else at that name: a symbolic link is
+/// never followed).
+fn sent_dir(
+    store_root: &std::path::Path,
+) -> Option<(crate::durable::fs::beneath::Beneath, std::path::PathBuf)> {
+    let store = crate::durable::fs::beneath::Beneath::new(store_root).ok()?;
+    let dir = store_root.join("sent");
+    match store.create_dir(&dir) {
+        Ok(_) => Some((store, dir)),
+        // Out of file descriptors passes (a low `ulimit -n`): this copy is a record, not a
+        // promise, and the hand-off goes on without it; said only when debugging.
+        Err(e) if crate::durable::fs::out_of_files(&e) => {
+            tracing::debug!("{}: {e}; this hand-off's bytes are not kept", dir.display());
+            None
+        }
+        Err(e) => {
+            tracing::warn!("{}: {e}", dir.display());
+            None
+        }
     }
 }
 

@@ -48,6 +48,92 @@ impl PickupTransport {
     }
 }
 
+/// The names the store itself keeps under its root: a pickup directory there would have its
+/// files deleted (`tmp/` is emptied at every open), quarantined (`folders/`) or mixed with the
+/// store's own.
+pub const STORE_NAMES: [&str; 10] = [
+    "tmp",
+    "folders",
+    "journal",
+    "quarantine",
+    "traces",
+    "sent",
+    "timeline",
+    "store.json",
+    "index.json",
+    "store.lock",
+];
+
+/// Why `dir` (relative to the store, or absolute) cannot be a pickup directory of the store at
+/// `store_root`: it is the store's root itself or lies in one of the store's own folders
+/// ([`STORE_NAMES`]). A folder of its own under the root (the demo's `pickup`) is fine.
+pub fn inside_store(store_root: &Path, dir: &Path) -> Option<String> {
+    let rel = store_relative(store_root, dir)?;
+    let what = match rel.first() {
+        None => "the store's root itself".to_owned(),
+        Some(first) if STORE_NAMES.iter().any(|n| first == n) => {
+            format!("inside the store's own {first}")
+        }
+        Some(_) => return None,
+    };
+    Some(format!(
+        "the pickup directory {} is {what}: the store would delete or quarantine its files; choose a directory outside the store, or a folder of its own under it (such as pickup)",
+        dir.display()
+    ))
+}
+
+/// `dir`'s components below `store_root` (`..` resolved by name, links by
+/// `canonicalize` where the path exists), or `None` when it is not under the store.
+fn store_relative(store_root: &Path, dir: &Path) -> Option<Vec<String>> {
+    let lexical = |p: &Path| {
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    let full = lexical(&store_root.join(dir));
+    // The deepest part that exists, with its links resolved, and the rest as typed.
+    let canonical = |p: &Path| -> PathBuf {
+        let mut head = p.to_path_buf();
+        let mut tail = Vec::new();
+        while !head.as_os_str().is_empty() {
+            if let Ok(c) = fs::canonicalize(&head) {
+                return tail.iter().rev().fold(c, |acc: PathBuf, t| acc.join(t));
+            }
+            match (
+                head.file_name().map(std::ffi::OsStr::to_os_string),
+                head.parent(),
+            ) {
+                (Some(n), Some(parent)) => {
+                    tail.push(n);
+                    head = parent.to_path_buf();
+                }
+                _ => break,
+            }
+        }
+        p.to_path_buf()
+    };
+    let root = lexical(store_root);
+    let tries = [
+        (full.clone(), root.clone()),
+        (canonical(&full), canonical(&root)),
+    ];
+    tries.iter().find_map(|(d, r)| {
+        d.strip_prefix(r).ok().map(|rel| {
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+    })
+}
+
 /// At most this many characters of row ids in a file name; longer lists are hashed.
 const ROWS_IN_NAME: usize = 40;
 
@@ -287,6 +373,9 @@ impl Transport for PickupTransport {
             }
         };
         let dir = self.dir(&view.store_root);
+        if let Some(why) = inside_store(&view.store_root, &dir) {
+            return Handoff::refused(SubmitResult::NetworkError(0, why));
+        }
         let tag = match &self.tag {
             Some((root, tag)) if *root == view.store_root => tag.clone(),
             _ => {
@@ -336,6 +425,44 @@ impl Transport for PickupTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Plants a symbolic link: Unix only.
+    #[cfg(unix)]
+    #[test]
+    fn a_pickup_directory_in_the_stores_own_folders_or_at_its_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path().join("S");
+        fs::create_dir_all(root.join("folders/1")).unwrap_or_else(|e| panic!("{e}"));
+        for bad in [
+            "tmp",
+            "folders/1",
+            "./folders",
+            "pickup/../quarantine",
+            "",
+            ".",
+        ] {
+            let why = inside_store(&root, Path::new(bad));
+            assert!(
+                why.as_deref().is_some_and(|w| w.contains("store")),
+                "{bad:?}: {why:?}"
+            );
+        }
+        let abs = root.join("sent").join("x");
+        assert!(
+            inside_store(&root, &abs).is_some(),
+            "absolute, not yet there"
+        );
+        for good in ["pickup", "out/tmp"] {
+            assert_eq!(inside_store(&root, Path::new(good)), None, "{good:?}");
+        }
+        let elsewhere = dir.path().join("elsewhere");
+        assert_eq!(inside_store(&root, &elsewhere), None);
+        // A link from outside into the store's tmp/ is seen through.
+        fs::create_dir_all(root.join("tmp")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(root.join("tmp"), dir.path().join("via"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(inside_store(&root, &dir.path().join("via")).is_some());
+    }
     use crate::mapi::{EntryId, Message, Recipient, RecipientKind};
 
     #[test]
@@ -379,8 +506,10 @@ mod tests {
     /// bytes and name.
     fn submit_to(dir: &Path, body: &str) -> (Vec<u8>, String) {
         let _ = fs::remove_dir_all(dir);
-        // The store exists before its tag is taken (canonical path; on Windows `\\?\C:\..`).
-        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        // The store exists before its tag is taken (canonical path; on Windows `\\?\C:\..`);
+        // the pickup folder is outside it (the store's root itself is refused).
+        let store = dir.join("store");
+        fs::create_dir_all(&store).unwrap_or_else(|e| panic!("{e}"));
         let mut t = PickupTransport::new(
             "Pickup folder",
             &["SMTP".to_owned()],
@@ -410,12 +539,12 @@ mod tests {
             begin_deferred: false,
             sender: ("Me".into(), "me@example.org".into()),
             deliver_for_real: false,
-            store_root: dir.to_path_buf(),
+            store_root: store.clone(),
             gate: None,
         };
         let h = t.submit_message(&view);
         assert_eq!(h.outcomes.len(), 2, "{h:?}");
-        let name = file_name(&store_tag(dir), EntryId(7), &[0, 1]);
+        let name = file_name(&store_tag(&store), EntryId(7), &[0, 1]);
         let bytes = fs::read(dir.join(&name)).unwrap_or_else(|e| {
             let there: Vec<_> = fs::read_dir(dir)
                 .into_iter()

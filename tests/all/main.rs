@@ -5,6 +5,9 @@
 
 mod cli;
 mod crash;
+// Every door of the store: links, FIFOs, hard links, modes: Unix only.
+#[cfg(unix)]
+mod doors;
 mod drafts;
 mod fidelity;
 mod folders;

@@ -170,10 +170,15 @@ fn import_of_an_endless_file_reads_only_past_the_cap_and_says_it_is_too_large() 
     let dir = fast_tempdir();
     let store = dir.path().join("store");
     let t0 = Instant::now();
-    // Before the fix the whole "file" was read first: memory grew until it ran out.
+    // Before the fix the whole "file" was read first: memory grew until it ran out. A regular
+    // file past the cap (sparse: 1 GiB of nothing) is read only one byte past it...
+    let big = dir.path().join("big.eml");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(1 << 30))
+        .unwrap();
     let o = run_bounded(
         &store,
-        &["import", "/dev/zero"],
+        &["import", big.to_str().unwrap()],
         &[],
         Duration::from_mins(1),
     );
@@ -181,6 +186,23 @@ fn import_of_an_endless_file_reads_only_past_the_cap_and_says_it_is_too_large() 
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("larger than 64 MiB"), "{err}");
     assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+    // ... and an endless device is not a file to import at all (issue 27: nor is a FIFO,
+    // whose open blocked): refused at once, saying what it is.
+    #[cfg(unix)]
+    {
+        let o = run_bounded(
+            &store,
+            &["import", "/dev/zero"],
+            &[],
+            Duration::from_mins(1),
+        );
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("/dev/zero") && err.contains("not a regular file"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -10,7 +10,12 @@
 //! has the few POSIX primitives the store needs; the composite operations ([`write_atomic_in`],
 //! [`remove_durable_in`], ...) are written once, over the layer, so a simulated file system
 //! sees exactly the calls and fsyncs the real one gets.
+//!
+//! Under a store's root [`RealFs`] goes through [`beneath`], the store's one way in: no
+//! symbolic link followed on any component, no open that blocks on a FIFO, no in-place write
+//! into a file with more than one link, reads bounded.
 
+pub mod beneath;
 mod composite;
 mod fail;
 mod real;
@@ -30,9 +35,10 @@ pub use composite::{
     write_tmp, write_tmp_in,
 };
 pub use fail::{fail_point, fail_points_armed};
-pub use real::{RealFs, out_of_files};
+pub use real::{MAX_FILE_BYTES, RealFs, out_of_files};
 pub use regular::{
     DIR_MODE, FILE_MODE, FileKind, kind_name, kind_of, not_regular, open_regular, read_regular,
+    read_user_file,
 };
 pub use sync::{fsync_count, group_sync_path, sync_data, sync_dir, sync_file, sync_file_system};
 

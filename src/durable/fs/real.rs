@@ -5,9 +5,10 @@ use std::io::{self, Write as _};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use super::beneath::{Access, guard_of, is_shared_link, read_bounded, vouch};
 #[cfg(unix)]
 use super::regular::DIR_MODE;
-use super::regular::{FileKind, kind_of, open_regular, read_regular};
+use super::regular::{FileKind, kind_of, open_regular};
 use super::sync::{
     SYNCFS_MIN_GROUP, SYNCFS_OFF, SYNCFS_SLOW_LIMIT, SYNCFS_SLOW_STREAK, SYNCFS_TOO_SLOW,
     start_writeback, sync_data, sync_dir, sync_file, sync_whole_fs,
@@ -26,9 +27,50 @@ pub fn out_of_files(e: &io::Error) -> bool {
     e.raw_os_error().is_some_and(|c| codes.contains(&c))
 }
 
-/// The real file system (the default layer).
+/// The real file system (the default layer). Every path under a store whose lock this
+/// process holds goes through that store's [`Beneath`](super::beneath::Beneath) (see [`super::beneath`]): nothing
+/// followed below the root, nothing blocking, nothing written in place into a file with more
+/// than one link; other paths are opened without following their last component.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RealFs;
+
+/// The largest file [`RealFs::read`] reads whole (a message, the journal, `store.json`): a
+/// larger one (a huge sparse file planted in the store) is refused unread.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Opens `path` with `access`: through its store's [`Beneath`](super::beneath::Beneath) when it is under one, else
+/// without following its last component.
+fn open_with(path: &Path, access: Access) -> io::Result<File> {
+    if let Some(b) = guard_of(path) {
+        return b.open(path, access);
+    }
+    let mut opts = OpenOptions::new();
+    match access {
+        Access::Read => opts.read(true),
+        Access::CreateNew => opts.write(true).create_new(true),
+        Access::Write => opts.write(true),
+        Access::Append => opts.append(true).create(true),
+        Access::Lock => opts.read(true).write(true).create(true),
+    };
+    vouch(open_regular(path, &mut opts)?, access)
+}
+
+/// Replaces the file at `path`, which has other links, with a fresh copy of its bytes (a
+/// fresh inode under the same name, fsynced, renamed over it): what is written to it next
+/// leaves the other names' file alone.
+fn unshare(path: &Path) -> io::Result<()> {
+    let bytes = RealFs.read(path)?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".unshared");
+    let fresh = path.with_file_name(name);
+    let _ = RealFs.remove_file(&fresh);
+    RealFs.create_new(&fresh, &bytes, true)?;
+    if let Err(e) = RealFs.rename(&fresh, path) {
+        let _ = RealFs.remove_file(&fresh);
+        return Err(e);
+    }
+    RealFs.sync_dir(super::parent(path))
+}
 
 #[derive(Debug)]
 struct RealAppend {
@@ -80,28 +122,42 @@ impl AppendFile for RealAppend {
     }
 }
 
+#[cfg(not(windows))]
+fn rename_path(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)
+}
+
+/// `MoveFileExW` with `MOVEFILE_WRITE_THROUGH`: durable when it returns.
+#[cfg(windows)]
+fn rename_path(from: &Path, to: &Path) -> io::Result<()> {
+    crate::durable::windows::rename_write_through(from, to)
+}
+
 impl FsLayer for RealFs {
     fn concurrent(&self) -> bool {
         true
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        read_regular(path)
+        read_bounded(open_with(path, Access::Read)?, MAX_FILE_BYTES)
     }
 
     fn kind(&self, path: &Path) -> io::Result<Option<FileKind>> {
-        kind_of(path).map(Some)
+        match guard_of(path) {
+            Some(b) => b.kind(path).map(Some),
+            None => kind_of(path).map(Some),
+        }
     }
 
     fn create_new(&self, path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
-        let mut f = open_regular(path, OpenOptions::new().write(true).create_new(true))?;
+        let mut f = open_with(path, Access::CreateNew)?;
         let written = f
             .write_all(bytes)
             .and_then(|()| if sync { sync_file(&f) } else { Ok(()) });
         if let Err(e) = written {
             // A half-written file (a full disk) must not stay behind to be mistaken for data.
             drop(f);
-            let _ = fs::remove_file(path);
+            let _ = self.remove_file(path);
             return Err(e);
         }
         Ok(())
@@ -118,14 +174,22 @@ impl FsLayer for RealFs {
                 // Its blocks are reused too: written over, then cut to the new length, never
                 // truncated to nothing first (freeing and reallocating every block, with a
                 // discard each on a `discard` mount, made a group of 64 cost 3 times as much).
-                let open = || {
+                // A spare with other links (a copy of the store made with `cp -al`) is never
+                // written in place: its name goes, and a fresh file takes it.
+                let open = || -> io::Result<(File, bool)> {
                     if nf.reuse {
-                        open_regular(&nf.path, OpenOptions::new().write(true))
+                        match open_with(&nf.path, Access::Write) {
+                            Err(e) if is_shared_link(&e) => {
+                                self.remove_file(&nf.path)?;
+                                Ok((open_with(&nf.path, Access::CreateNew)?, false))
+                            }
+                            opened => Ok((opened?, true)),
+                        }
                     } else {
-                        open_regular(&nf.path, OpenOptions::new().write(true).create_new(true))
+                        Ok((open_with(&nf.path, Access::CreateNew)?, false))
                     }
                 };
-                let mut f = match open() {
+                let (mut f, in_place) = match open() {
                     // Out of file descriptors (a low `ulimit -n`): what is open is made
                     // durable and closed, and the group goes on with the descriptors freed.
                     Err(e) if out_of_files(&e) && !handles.is_empty() => {
@@ -137,7 +201,7 @@ impl FsLayer for RealFs {
                 };
                 touched.push(&nf.path);
                 f.write_all(&nf.bytes)?;
-                if nf.reuse {
+                if in_place {
                     f.set_len(nf.bytes.len() as u64)?;
                 }
                 // Start every file's write-back first, so the disk sees one batch and each
@@ -170,33 +234,43 @@ impl FsLayer for RealFs {
         };
         if let Err(e) = written() {
             for p in touched {
-                let _ = fs::remove_file(p);
+                let _ = self.remove_file(p);
             }
             return Err(e);
         }
         Ok(())
     }
 
-    #[cfg(not(windows))]
+    /// Under a store: both names resolved without following a link (and on Windows, as
+    /// below, written through).
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        fs::rename(from, to)
+        match guard_of(from) {
+            Some(b) if b.holds(to) => b.rename(from, to),
+            _ => rename_path(from, to),
+        }
     }
 
-    /// `MoveFileExW` with `MOVEFILE_WRITE_THROUGH`: durable when it returns.
-    #[cfg(windows)]
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        crate::durable::windows::rename_write_through(from, to)
-    }
-
+    /// Under a store only a regular file, reached without following a link, is deleted.
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        fs::remove_file(path)
+        match guard_of(path) {
+            Some(b) => b.remove(path),
+            None => fs::remove_file(path),
+        }
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        sync_dir(dir)
+        match guard_of(dir) {
+            Some(b) => b.sync_dir(dir),
+            None => sync_dir(dir),
+        }
     }
 
     fn create_dir(&self, dir: &Path) -> io::Result<bool> {
+        if let Some(b) = guard_of(dir)
+            && b.root() != dir
+        {
+            return b.create_dir(dir);
+        }
         #[cfg(unix)]
         let builder = {
             use std::os::unix::fs::DirBuilderExt as _;
@@ -215,6 +289,9 @@ impl FsLayer for RealFs {
     }
 
     fn read_dir(&self, dir: &Path) -> io::Result<Vec<DirItem>> {
+        if let Some(b) = guard_of(dir) {
+            return b.read_dir(dir);
+        }
         let mut out = Vec::new();
         for e in fs::read_dir(dir)? {
             let e = e?;
@@ -230,6 +307,9 @@ impl FsLayer for RealFs {
     #[cfg(unix)]
     fn fingerprint(&self, path: &Path) -> io::Result<Fingerprint> {
         use std::os::unix::fs::MetadataExt as _;
+        if let Some(b) = guard_of(path) {
+            return b.fingerprint(path);
+        }
         // The name's own inode: a symbolic link is told from the file it points to.
         let md = fs::symlink_metadata(path)?;
         Ok((
@@ -243,20 +323,35 @@ impl FsLayer for RealFs {
     /// over `path` has another index, as it would have another inode.
     #[cfg(windows)]
     fn fingerprint(&self, path: &Path) -> io::Result<Fingerprint> {
+        if let Some(b) = guard_of(path) {
+            return b.fingerprint(path);
+        }
         let id = crate::durable::windows::path_id(path)?;
         Ok((id.index, id.len, id.mtime_ns))
     }
 
     fn exists(&self, path: &Path) -> bool {
-        // A dangling symbolic link is something too: never a free name.
-        fs::symlink_metadata(path).is_ok()
+        // A dangling symbolic link is something too: never a free name. (A name that
+        // cannot be looked at, a link on the way, is not free either.)
+        match guard_of(path) {
+            Some(b) => !matches!(b.kind(path), Ok(FileKind::Missing)),
+            None => fs::symlink_metadata(path).is_ok(),
+        }
     }
 
+    /// The journal is written in place: one with other links (a copy of the store made with
+    /// `cp -al`) is first replaced by a fresh copy of itself.
     fn open_append(&self, path: &Path) -> io::Result<(Box<dyn AppendFile>, bool)> {
-        match open_regular(path, OpenOptions::new().write(true).create_new(true)) {
+        match open_with(path, Access::CreateNew) {
             Ok(file) => Ok((Box::new(RealAppend { file }), true)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let file = open_regular(path, OpenOptions::new().write(true))?;
+                let file = match open_with(path, Access::Write) {
+                    Err(e) if is_shared_link(&e) => {
+                        unshare(path)?;
+                        open_with(path, Access::Write)?
+                    }
+                    opened => opened?,
+                };
                 Ok((Box::new(RealAppend { file }), false))
             }
             Err(e) => Err(e),
@@ -297,6 +392,43 @@ mod tests {
         );
         assert_eq!(fs::read(&a).ok(), Some(b"same bytes".to_vec()));
         assert!(!RealFs.exists(&b));
+    }
+
+    // Hard links: Unix only.
+    #[cfg(unix)]
+    #[test]
+    fn a_spare_or_a_journal_with_other_links_is_replaced_never_written_in_place() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path().join("S");
+        fs::create_dir_all(root.join("tmp")).unwrap_or_else(|e| panic!("{e}"));
+        let _guard = super::super::beneath::register(&root).unwrap_or_else(|e| panic!("{e}"));
+        let (spare, journal) = (root.join("tmp/spare"), root.join("journal.log"));
+        let (copy, jcopy) = (dir.path().join("copy"), dir.path().join("jcopy"));
+        fs::write(&spare, b"a message in a copy made with cp -al")
+            .unwrap_or_else(|e| panic!("{e}"));
+        fs::write(&journal, b"records").unwrap_or_else(|e| panic!("{e}"));
+        fs::hard_link(&spare, &copy).unwrap_or_else(|e| panic!("{e}"));
+        fs::hard_link(&journal, &jcopy).unwrap_or_else(|e| panic!("{e}"));
+        let files = [NewFile {
+            path: spare.clone(),
+            bytes: b"new".to_vec(),
+            reuse: true,
+        }];
+        RealFs.create_many(&files).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read(&spare).ok(), Some(b"new".to_vec()));
+        let (mut f, created) = RealFs
+            .open_append(&journal)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!created);
+        assert_eq!(f.size().ok(), Some(7), "the journal's bytes are kept");
+        f.write_at(7, b" more").unwrap_or_else(|e| panic!("{e}"));
+        f.set_len(3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read(&journal).ok(), Some(b"rec".to_vec()));
+        assert_eq!(
+            fs::read(&copy).ok(),
+            Some(b"a message in a copy made with cp -al".to_vec())
+        );
+        assert_eq!(fs::read(&jcopy).ok(), Some(b"records".to_vec()));
     }
 
     // Counts inodes: Unix only.

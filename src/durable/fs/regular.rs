@@ -108,15 +108,39 @@ pub fn open_regular(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
     }
 }
 
-/// Reads a whole regular file, without following a symbolic link or blocking on a FIFO.
+/// Reads a whole regular file, without following a symbolic link or blocking on a FIFO, and
+/// refusing one larger than [`MAX_FILE_BYTES`](super::MAX_FILE_BYTES).
 ///
 /// # Errors
-/// As [`open_regular`].
+/// As [`open_regular`]; a larger file.
 pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    let f = open_regular(path, OpenOptions::new().read(true))?;
+    super::beneath::read_bounded(f, super::MAX_FILE_BYTES)
+}
+
+/// Reads the first `max` bytes of a file the user named (an `.eml` to import, a file to
+/// attach; one byte past the largest accepted tells a file too large): a symbolic link there
+/// is followed (the user chose it), but a FIFO, a device or a directory is refused at once,
+/// never waited on (`import` of a FIFO held the store's lock in `open()`).
+///
+/// # Errors
+/// Anything but a regular file (saying what); I/O errors.
+pub fn read_user_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read as _;
-    let mut f = open_regular(path, OpenOptions::new().read(true))?;
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = opts.open(path)?;
+    let ft = f.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(not_regular(kind_name(ft)));
+    }
     let mut out = Vec::new();
-    f.read_to_end(&mut out)?;
+    f.take(max).read_to_end(&mut out)?;
     Ok(out)
 }
 

@@ -247,7 +247,9 @@ pub fn attach_file(store: &mut Store, eid: EntryId, path: &std::path::Path) -> R
             limit: MAX_ATTACHMENT_BYTES,
         });
     }
-    let data = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
+    // Never waits on a FIFO put there after the check above.
+    let data = crate::durable::fs::read_user_file(path, MAX_ATTACHMENT_BYTES)
+        .map_err(|e| StoreError::io(path, e))?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

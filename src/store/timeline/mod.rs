@@ -12,19 +12,25 @@
 //! synced yet, and a torn last line is skipped on reading. The timeline is a record for
 //! people, never a promise the pipeline depends on: when it cannot be written, the pipeline
 //! goes on and the trouble is reported once.
+//!
+//! Every segment is reached through the store's one way in ([`Beneath`]): a symbolic link at
+//! `timeline/` or at a segment, a FIFO or a segment shared by hard links with a file
+//! elsewhere is never followed, waited on or written in place (a shared last segment is left
+//! as it is and a fresh one started); rotation deletes only regular files found so.
 
 pub mod chrome;
 mod read;
 
 pub use read::{Filter, HISTORY_SPANS, MAX_LINE, Recorded, read};
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::durable::fs::beneath::{Access, Beneath, is_shared_link};
 use crate::mapi::{EntryId, Step};
 
 /// The spooler's own lane (steps, breakpoints, pauses, queue samples); each transport has a
@@ -223,6 +229,7 @@ impl Default for Limits {
 /// Appends spans to the store's timeline (see the module documentation).
 #[derive(Debug)]
 pub struct Recorder {
+    root: PathBuf,
     dir: PathBuf,
     limits: Limits,
     file: Option<File>,
@@ -245,6 +252,7 @@ impl Recorder {
     /// As [`Recorder::new`], keeping what `limits` allow.
     pub fn with_limits(root: &Path, limits: Limits) -> Self {
         Self {
+            root: root.to_path_buf(),
             dir: root.join(DIR),
             limits,
             file: None,
@@ -279,10 +287,7 @@ impl Recorder {
             return;
         }
         if let Err(e) = self.append() {
-            self.broken = Some(format!(
-                "the timeline ({}) is no longer recorded: {e}",
-                self.dir.display()
-            ));
+            self.broken = Some(format!("the timeline is no longer recorded: {e}"));
         }
         self.buf.clear();
     }
@@ -323,28 +328,42 @@ impl Recorder {
     }
 
     /// Opens the last segment (on the first write) or starts the next one, dropping the
-    /// oldest beyond the limit.
+    /// oldest beyond the limit. An error names the file.
     fn roll(&mut self) -> std::io::Result<()> {
         if let Some(f) = self.file.take() {
             let _ = f.sync_data();
         }
-        std::fs::create_dir_all(&self.dir)?;
-        let existing = segments(&self.dir)?;
+        // The root is the user's (links allowed there); below it nothing is followed.
+        std::fs::create_dir_all(&self.root).map_err(|e| named(&self.root, &e))?;
+        let store = Beneath::new(&self.root).map_err(|e| named(&self.root, &e))?;
+        store
+            .create_dir(&self.dir)
+            .map_err(|e| named(&self.dir, &e))?;
+        let existing = segments(&store, &self.dir)?;
         let first_write = self.segment == 0;
-        let (n, fresh) = match existing.last() {
+        let (mut n, mut fresh) = match existing.last() {
             Some(&(n, _)) if first_write => (n, false),
             Some(&(n, _)) => (n + 1, true),
             None => (1, true),
         };
-        let path = segment_path(&self.dir, n);
-        let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut path = segment_path(&self.dir, n);
+        let f = match store.open(&path, Access::Append) {
+            // Shared with a file elsewhere (a copy made with `cp -al`): never appended to.
+            Err(e) if !fresh && is_shared_link(&e) => {
+                (n, fresh) = (n + 1, true);
+                path = segment_path(&self.dir, n);
+                store.open(&path, Access::Append)
+            }
+            opened => opened,
+        };
+        let mut f = f.map_err(|e| named(&path, &e))?;
         let len = f.metadata()?.len();
-        if !fresh && len > 0 && last_byte(&path)? != Some(b'\n') {
+        if !fresh && len > 0 && last_byte(&store, &path)? != Some(b'\n') {
             // A torn last line (a crash mid-write): start on a line of our own.
             f.write_all(b"\n")?;
         }
         if fresh {
-            crate::durable::fs::sync_dir(&self.dir).ok();
+            store.sync_dir(&self.dir).ok();
         }
         self.segment = n;
         self.segment_len = len;
@@ -354,10 +373,11 @@ impl Recorder {
             return self.roll();
         }
         let keep = self.limits.segments.max(1);
-        let all = segments(&self.dir)?;
+        let all = segments(&store, &self.dir)?;
         if all.len() > keep {
             for (_, p) in &all[..all.len() - keep] {
-                std::fs::remove_file(p).ok();
+                // Only a regular file, reached without following a link.
+                store.remove(p).ok();
             }
         }
         Ok(())
@@ -374,9 +394,16 @@ fn segment_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("{n:08}.jsonl"))
 }
 
-fn last_byte(path: &Path) -> std::io::Result<Option<u8>> {
+/// `path: error`, the path said once.
+fn named(path: &Path, e: &std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+fn last_byte(store: &Beneath, path: &Path) -> std::io::Result<Option<u8>> {
     use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut f = File::open(path)?;
+    let mut f = store
+        .open(path, Access::Read)
+        .map_err(|e| named(path, &e))?;
     if f.seek(SeekFrom::End(0))? == 0 {
         return Ok(None);
     }
@@ -386,23 +413,22 @@ fn last_byte(path: &Path) -> std::io::Result<Option<u8>> {
     Ok(Some(b[0]))
 }
 
-/// The segments under `dir`, oldest first.
-fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+/// The segments under `dir`, oldest first (a symbolic link at `dir` is refused).
+fn segments(store: &Beneath, dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     let mut v = Vec::new();
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
+    let items = match store.read_dir(dir) {
+        Ok(items) => items,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(v),
-        Err(e) => return Err(e),
+        Err(e) => return Err(named(dir, &e)),
     };
-    for entry in rd {
-        let p = entry?.path();
-        let n = p
-            .file_name()
-            .and_then(|n| n.to_str())
+    for item in items {
+        let n = item
+            .name
+            .to_str()
             .and_then(|n| n.strip_suffix(".jsonl"))
             .and_then(|n| n.parse::<u64>().ok());
         if let Some(n) = n {
-            v.push((n, p));
+            v.push((n, dir.join(&item.name)));
         }
     }
     v.sort_unstable_by_key(|(n, _)| *n);
@@ -414,9 +440,10 @@ fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
 /// # Errors
 /// When the timeline's folder cannot be listed.
 pub fn is_recorded(root: &Path) -> std::io::Result<bool> {
-    Ok(segments(&root.join(DIR))?
+    let store = Beneath::new(root)?;
+    Ok(segments(&store, &root.join(DIR))?
         .iter()
-        .any(|(_, p)| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)))
+        .any(|(_, p)| store.fingerprint(p).is_ok_and(|(_, len, _)| len > 0)))
 }
 
 #[cfg(test)]
@@ -448,7 +475,8 @@ mod tests {
         }
         let all = read(dir.path(), Filter::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(all.skipped, 0);
-        let files = segments(&dir.path().join(DIR)).unwrap_or_else(|e| panic!("{e}"));
+        let store = Beneath::new(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let files = segments(&store, &dir.path().join(DIR)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(files.len(), 3, "only the last segments are kept");
         // The newest spans are kept, in order, and the oldest are gone.
         let last = all.spans.last().map(|s| s.eid);
@@ -475,7 +503,7 @@ mod tests {
             r.record(&span(1));
         }
         let seg = segment_path(&dir.path().join(DIR), 1);
-        let mut f = OpenOptions::new()
+        let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(&seg)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -5,11 +5,12 @@
 //! bytes (a sparse file, the zeros a power cut leaves) separates lines like a newline. On
 //! Linux the holes of a sparse file are stepped over without reading them.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::Path;
 
 use super::{DIR, Span, segments};
+use crate::durable::fs::beneath::{Access, Beneath};
 
 /// The longest line read as a span; a longer one is skipped and counted. A span holds at most
 /// [`super::MAX_WHO`] names and one reason, a few KiB at most.
@@ -58,15 +59,17 @@ pub fn read(root: &Path, filter: Filter) -> std::io::Result<Recorded> {
         out: Recorded::default(),
         done: filter.last == Some(0),
     };
-    for (_, path) in segments(&root.join(DIR))?.iter().rev() {
+    // Through the store's one way in: nothing followed below the root, nothing waited on.
+    let store = Beneath::new(root)?;
+    for (_, path) in segments(&store, &root.join(DIR))?.iter().rev() {
         if reader.done {
             break;
         }
-        let f = match crate::durable::fs::open_regular(path, OpenOptions::new().read(true)) {
+        let f = match store.open(path, Access::Read) {
             Ok(f) => f,
             // Rotated away while we read.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(super::named(path, &e)),
         };
         read_back(f, &mut |line| reader.line(line))?;
     }

@@ -112,10 +112,25 @@ pub fn display_name(text: &str) -> Result<String, Invalid> {
 pub fn directory(text: &str) -> Result<String, Invalid> {
     let d = text.trim();
     if d.is_empty() {
-        Err("type a directory, or choose one".into())
-    } else {
-        Ok(d.to_owned())
+        return Err("type a directory, or choose one".into());
     }
+    // Relative to the store: one of the store's own folders is refused (the transport checks
+    // absolute ones against the store's root at every send).
+    let first = std::path::Path::new(d)
+        .components()
+        .find(|c| !matches!(c, std::path::Component::CurDir));
+    if let Some(std::path::Component::Normal(first)) = first
+        && crate::transport::pickup::STORE_NAMES
+            .iter()
+            .any(|n| first == std::ffi::OsStr::new(n))
+    {
+        return Err(format!(
+            "{} is the store's own: its files would be deleted or quarantined; choose another directory",
+            first.to_string_lossy()
+        )
+        .into());
+    }
+    Ok(d.to_owned())
 }
 
 /// A duration: `90` or `90s` seconds, `15m`, `2h`, `5d`; at least one second.

@@ -46,7 +46,7 @@ mod import_export;
 mod pipelining;
 mod replies;
 mod rig;
-mod server;
+pub(crate) mod server;
 mod tls;
 mod wire;
 
