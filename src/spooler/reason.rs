@@ -89,6 +89,9 @@ fn queued(
     transport: Option<&(String, Option<&StatusRow>)>,
     state: MessageState,
 ) -> String {
+    if let Some(why) = &cx.debug.held {
+        return format!("sending is held: {why}");
+    }
     if !cx.running {
         return "queued: the next `spoolbox send` (or the window) sends it".into();
     }

@@ -24,6 +24,7 @@ mod error;
 mod group;
 mod index;
 pub mod journal;
+mod json_path;
 mod meta;
 mod open;
 mod parse;
@@ -107,12 +108,16 @@ pub struct OpenReport {
     pub from_index: usize,
     /// Message files that could not be read (left in place, out of the queue).
     pub unreadable: Vec<Unreadable>,
+    /// Why sending is held: `store.json`'s profile does not read or holds a value out of
+    /// range (see [`Store::profile_hold`]).
+    pub profile_held: Option<String>,
 }
 
 /// What a new store starts with: its profile, then the messages `fill` adds (the demo seed
 /// lives above the store, in `spooler::demo`, since submitting is the spooler's job).
 pub struct Seed {
-    /// The profile written into a new `store.json` (and into a rebuilt one).
+    /// The profile written into a new `store.json` (never into one that exists: a
+    /// `store.json` that does not read holds sending instead, see `Store::profile_hold`).
     pub profile: fn() -> Profile,
     /// Adds the first messages to the new store.
     pub fill: fn(&mut Store) -> Result<()>,
@@ -168,6 +173,8 @@ pub struct Store {
     fs: Arc<dyn FsLayer>,
     /// Message files that could not be read, by entry id (see [`Unreadable`]).
     unreadable: BTreeMap<EntryId, Unreadable>,
+    /// Why sending is held, when `store.json`'s profile cannot be used (see `meta`).
+    profile_hold: Option<meta::ProfileHold>,
 }
 
 /// A message file's bytes: pretty JSON, as the layout promises (human-readable).
