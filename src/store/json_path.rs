@@ -279,7 +279,8 @@ fn describe(b: &[u8], stack: &[Frame], last: Option<(usize, usize)>) -> Spot {
     }
 }
 
-/// The value a `serde_json` message quotes (`integer `70000``, `string "x"`), as JSON writes it.
+/// The value a `serde_json` message quotes (the 70000 of "integer `70000`", the "x" of
+/// `string "x"`), as JSON writes it.
 fn quoted_value(message: &str) -> Option<String> {
     for kind in ["integer `", "floating point `", "boolean `"] {
         if let Some(rest) = message.split_once(kind).map(|(_, r)| r) {

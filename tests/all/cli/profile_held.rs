@@ -124,7 +124,7 @@ fn assert_held(store: &Path, reason: &str) {
 fn a_port_of_70000_in_store_json_holds_sending_until_doctor_fix_and_keeps_the_users_profile() {
     let (_dir, store) = users_store();
     edit_profile(&store, |p| {
-        p["transports"][0]["kind"]["port"] = 70_000.into()
+        p["transports"][0]["kind"]["port"] = 70_000.into();
     });
     let original = std::fs::read(store.join("store.json")).unwrap();
     assert_held(&store, "profile.transports[0].kind.port = 70000");
@@ -267,13 +267,17 @@ fn profile_set_smtp_refuses_a_host_with_cr_lf_and_port_0_with_the_forms_words() 
 #[test]
 fn a_malformed_sender_holds_the_queue_with_no_ndr_and_the_messages_go_once_it_is_fixed() {
     let (_dir, store) = users_store();
-    edit_profile(&store, |p| p["sender_address"] = "bob user@@example".into());
+    edit_profile(&store, |p| {
+        p["sender_address"] = "bob user@@example".into();
+    });
     assert_held(
         &store,
         "profile.sender_address = \"bob user@@example\": not an email address",
     );
     // Fixed by hand: the same messages go, as the user.
-    edit_profile(&store, |p| p["sender_address"] = "bob@example.org".into());
+    edit_profile(&store, |p| {
+        p["sender_address"] = "bob@example.org".into();
+    });
     ok(&spoolbox(&store, &["send", "--all"]));
     let rows = list(&store);
     assert_eq!(one(&rows, "Quarterly report")["state"], "Sent");
