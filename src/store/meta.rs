@@ -10,9 +10,8 @@
 
 use std::path::Path;
 
-use serde::de::IgnoredAny;
-
 use jiff::Timestamp;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::fs;
@@ -252,8 +251,8 @@ impl Store {
     }
 
     /// Replaces the profile (durably), after [`check`]: a value out of range is refused,
-    /// with its field and why. A good profile lifts the hold on sending; a `store.json` that
-    /// could not be read is kept in `quarantine/` before it is written over.
+    /// with its field and why. A good profile lifts the hold on sending; the `store.json`
+    /// that held it is kept in `quarantine/` before it is written over.
     ///
     /// # Errors
     /// A value out of range; I/O errors.
