@@ -516,6 +516,7 @@ mod tests {
             "jörg@exämple.org",
         ] {
             assert_eq!(sender_address(good), Ok(()), "{good}");
+            assert!(good.parse::<lettre::Address>().is_ok(), "lettre: {good}");
         }
         for bad in [
             "ann",
