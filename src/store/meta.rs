@@ -358,6 +358,12 @@ impl Store {
         if let Some(f) = self.folder_named(name) {
             return Ok(f.entry_id);
         }
+        if let Some(why) = self.profile_hold() {
+            // store.json is not written while sending is held: the folder's name would be lost.
+            return Err(StoreError::Invalid(format!(
+                "no folder is created while sending is held: {why}"
+            )));
+        }
         let id = self.new_entry_id()?;
         let dir = self.folder_dir(id);
         // Durable before store.json names it: messages fsynced into a folder whose own name

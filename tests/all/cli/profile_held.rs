@@ -285,3 +285,43 @@ fn a_malformed_sender_holds_the_queue_with_no_ndr_and_the_messages_go_once_it_is
     assert_eq!(picked_up(&store, "pickup"), 0);
     assert!(by_subject(&rows, "Undeliverable: Quarterly report").is_empty());
 }
+
+/// The spooler behind the CLI and the window, driven directly: on a store whose profile holds
+/// sending, Resume and Send all run nothing, say why, and change no message.
+#[test]
+fn the_spooler_itself_runs_nothing_while_the_profile_holds_sending() {
+    let (_dir, store) = users_store();
+    edit_profile(&store, |p| {
+        p["transports"][0]["kind"]["host"] = "smtp.example.org\r\nRSET".into();
+    });
+    let (st, report) = Store::open(&store).unwrap();
+    assert!(report.quarantined.is_empty());
+    let before: Vec<_> = st.summaries().cloned().collect();
+    let mut sp = spoolbox::spooler::Spooler::new(st, spoolbox::spooler::Clock::system());
+    sp.handle(spoolbox::spooler::Command::Resume);
+    sp.handle(spoolbox::spooler::Command::Flush);
+    let said: Vec<String> = sp
+        .drain_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            spoolbox::spooler::Event::Error(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        said.iter().any(|t| t.contains(
+            "nothing is sent: sending is held: store.json: profile.transports[0].kind.host"
+        )),
+        "{said:?}"
+    );
+    assert_eq!(sp.run_until_idle(), 0, "no step runs");
+    assert!(sp.debug_state().held.is_some());
+    let mut after: Vec<_> = sp.store().summaries().cloned().collect();
+    let mut before = before;
+    before.sort_by_key(|s| s.eid);
+    after.sort_by_key(|s| s.eid);
+    assert_eq!(before, after, "no message changed");
+    drop(sp);
+    assert_eq!(picked_up(&store, "user-pickup"), 0);
+    assert_eq!(picked_up(&store, "pickup"), 0);
+}
