@@ -13,22 +13,32 @@ use crate::store::{OpenReport, Store};
 use super::Cli;
 
 /// `doctor --fix` for a profile that holds sending: says what it would change, asks (unless
-/// `yes`), and saves. Returns what is left held (`None`: fixed or nothing held).
-fn fix_profile(store: &mut Store, yes: bool) -> Result<Option<String>> {
+/// `yes`), and saves. Returns what it changed (empty: nothing, or the user said no). With
+/// `--json` it prints nothing here and never asks: `--yes` is needed.
+fn fix_profile(cli: &Cli, store: &mut Store, yes: bool) -> Result<Vec<String>> {
     let Some((repaired, changes)) = store.repaired_profile() else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    outln!("the profile holds sending; --fix would:");
-    for c in &changes {
-        outln!("  {c}");
+    if cli.json && !yes {
+        anyhow::bail!(
+            "the profile holds sending; with --json, `doctor --fix` does not ask: add --yes"
+        );
+    }
+    if !cli.json {
+        outln!("the profile holds sending; --fix would:");
+        for c in &changes {
+            outln!("  {c}");
+        }
     }
     if !yes && !confirm("save the profile so?")? {
         outln!("profile not changed");
-        return Ok(store.profile_hold().map(str::to_owned));
+        return Ok(Vec::new());
     }
     store.set_profile(repaired)?;
-    outln!("profile saved: sending is no longer held");
-    Ok(None)
+    if !cli.json {
+        outln!("profile saved: sending is no longer held");
+    }
+    Ok(changes)
 }
 
 /// Asks a yes/no question on standard output and reads the answer, a line, from standard
@@ -61,11 +71,12 @@ pub(super) fn doctor(
     yes: bool,
 ) -> Result<ExitCode> {
     let now = Timestamp::now();
-    let held = if fix {
-        fix_profile(&mut store, yes)?
+    let fixed = if fix {
+        fix_profile(cli, &mut store, yes)?
     } else {
-        store.profile_hold().map(str::to_owned)
+        Vec::new()
     };
+    let held = store.profile_hold().map(str::to_owned);
     // Every message file is read (summaries from index.json were not): one that cannot be
     // read is reported, never called OK.
     store.verify_readable();
@@ -97,6 +108,7 @@ pub(super) fn doctor(
                 "queued": queued,
                 "waiting_retry": waiting,
                 "sending_held": held,
+                "profile_fixed": fixed,
             }))?
         );
     } else {

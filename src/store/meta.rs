@@ -88,8 +88,15 @@ const UNTIL_FIXED: &str = "nothing is sent until it is fixed (in store.json by h
 pub(super) fn load_meta(bytes: &[u8], root: &Path) -> Loaded {
     match parse_meta(bytes) {
         Ok(meta) => {
-            let hold = check::check(&meta.profile).err().map(|p| ProfileHold {
-                reason: format!("store.json: {p}; {UNTIL_FIXED}"),
+            let problems = check::problems(&meta.profile);
+            let hold = problems.first().map(|p| ProfileHold {
+                reason: match problems.len() {
+                    1 => format!("store.json: {p}; {UNTIL_FIXED}"),
+                    n => format!(
+                        "store.json: {p} (and {} more value(s) out of range); {UNTIL_FIXED}",
+                        n - 1
+                    ),
+                },
                 original: bytes.to_vec(),
                 unreadable: false,
             });
@@ -156,19 +163,15 @@ fn unreadable_reason(bytes: &[u8], why: &ParseError) -> String {
 }
 
 /// As much of the user's profile as reads: each member that does not is left out (it takes
-/// its default), then each value out of range is set to its default ([`check::repair`]).
-/// The default profile (never the demo's) when nothing of it reads. Only ever held in memory
-/// until the user confirms it (`doctor --fix`) or edits it (Settings).
+/// its default); values out of range are kept, for Settings to show and `doctor --fix` to
+/// offer to reset. The default profile (never the demo's) when nothing of it reads. Only ever
+/// held in memory until the user confirms it (`doctor --fix`) or saves it (Settings).
 fn readable_profile(bytes: &[u8]) -> Profile {
     let mut b = bytes.to_vec();
     // Each round takes one member out, so this ends; a bound all the same.
     for _ in 0..256 {
         match serde_json::from_slice::<ProfileOnly>(&b) {
-            Ok(p) => {
-                let mut p = p.profile;
-                check::repair(&mut p);
-                return p;
-            }
+            Ok(p) => return p.profile,
             Err(e) => {
                 let missing = e.to_string().starts_with("missing field");
                 let end = offset_of(&b, e.line(), e.column());

@@ -215,6 +215,27 @@ fn a_retry_delay_of_10_to_the_12_seconds_is_held_not_a_panic_and_nothing_stays_l
         &store,
         "profile.retry.first_delay_secs = 1000000000000: a retry delay is from 1 second to 7 days",
     );
+    // doctor --fix says each value it resets; then the failing hand-offs wait for a retry,
+    // none left Locked.
+    let o = spoolbox(&store, &["doctor", "--fix", "--yes"]);
+    let out = stdout(ok(&o));
+    for field in ["first_delay_secs", "max_delay_secs"] {
+        assert!(
+            out.contains(&format!(
+                "set profile.retry.{field} = 1000000000000 to its default"
+            )),
+            "{out}"
+        );
+    }
+    let o = spoolbox(&store, &["send", "--all"]);
+    assert_ne!(o.status.code(), Some(101), "{}", stderr(&o));
+    let rows = list(&store);
+    assert!(rows.iter().all(|r| r["state"] != "Locked"), "{rows:#?}");
+    assert_eq!(
+        one(&rows, "Quarterly report")["state"],
+        "Waiting retry",
+        "{rows:#?}"
+    );
 }
 
 #[test]
