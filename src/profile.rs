@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod check;
+
 /// Everything the spooler is configured with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -128,7 +130,7 @@ impl TransportKind {
 }
 
 /// SMTP connection settings. The password is never stored here.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SmtpSettings {
     /// Server host; empty = unconfigured (the transport is offline and declines).
     #[serde(default)]
@@ -153,6 +155,22 @@ pub struct SmtpSettings {
     /// final dot; 0 is the default, 1800.
     #[serde(default = "smtp_message_deadline")]
     pub message_deadline_secs: u64,
+}
+
+impl Default for SmtpSettings {
+    /// Unconfigured (no host), on port 25 with a 30 s timeout: the values a `store.json`
+    /// without them reads as, each within [`check`]'s bounds.
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: smtp_port(),
+            tls: TlsMode::default(),
+            username: None,
+            timeout_secs: smtp_timeout(),
+            command_deadline_secs: 0,
+            message_deadline_secs: 0,
+        }
+    }
 }
 
 /// The default of [`SmtpSettings::command_deadline_secs`].

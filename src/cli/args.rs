@@ -49,7 +49,15 @@ pub enum Cmd {
         id: EntryId,
     },
     /// Check the store, report and repair: quarantine, stale locks, journal replay.
-    Doctor,
+    Doctor {
+        /// Also fix a profile that holds sending (a `store.json` that does not read or holds a
+        /// value out of range): each such value set to its default, after asking.
+        #[arg(long)]
+        fix: bool,
+        /// With --fix: do not ask (for scripts).
+        #[arg(long, requires = "fix")]
+        yes: bool,
+    },
     /// Submit a draft (`IMessage::SubmitMessage`).
     Submit {
         /// Message id.

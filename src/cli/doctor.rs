@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use std::io::{BufRead as _, Write as _};
+
+use anyhow::{Context as _, Result};
 use jiff::Timestamp;
 
 use crate::spooler::{Clock, Spooler};
@@ -11,8 +13,71 @@ use crate::store::{OpenReport, Store};
 
 use super::Cli;
 
-pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result<ExitCode> {
+/// `doctor --fix` for a profile that holds sending: says what it would change, asks (unless
+/// `yes`), and saves. Returns what it changed (empty: nothing, or the user said no). With
+/// `--json` it prints nothing here and never asks: `--yes` is needed.
+fn fix_profile(cli: &Cli, store: &mut Store, yes: bool) -> Result<Vec<String>> {
+    let Some((repaired, changes)) = store.repaired_profile() else {
+        return Ok(Vec::new());
+    };
+    if cli.json && !yes {
+        anyhow::bail!(
+            "the profile holds sending; with --json, `doctor --fix` does not ask: add --yes"
+        );
+    }
+    if !cli.json {
+        outln!("the profile holds sending; --fix would:");
+        for c in &changes {
+            outln!("  {c}");
+        }
+    }
+    if !yes && !confirm("save the profile so?")? {
+        outln!("profile not changed");
+        return Ok(Vec::new());
+    }
+    store.set_profile(repaired)?;
+    if !cli.json {
+        outln!("profile saved: sending is no longer held");
+    }
+    Ok(changes)
+}
+
+/// Asks a yes/no question on standard output and reads the answer, a line, from standard
+/// input (typed on a terminal, or piped). Anything but "y" or "yes" is no; no answer at all
+/// (end of input) is an error that names `--yes`.
+fn confirm(question: &str) -> Result<bool> {
+    out!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    if std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the answer")?
+        == 0
+    {
+        outln!();
+        anyhow::bail!(
+            "no answer on standard input: run `spoolbox doctor --fix --yes` to fix without asking"
+        );
+    }
+    let answer = line.trim().to_ascii_lowercase();
+    Ok(answer == "y" || answer == "yes")
+}
+
+pub(super) fn doctor(
+    cli: &Cli,
+    mut store: Store,
+    report: &OpenReport,
+    fix: bool,
+    yes: bool,
+) -> Result<ExitCode> {
     let now = Timestamp::now();
+    let fixed = if fix {
+        fix_profile(cli, &mut store, yes)?
+    } else {
+        Vec::new()
+    };
+    let held = store.profile_hold().map(str::to_owned);
     // Every message file is read (summaries from index.json were not): one that cannot be
     // read is reported, never called OK.
     store.verify_readable();
@@ -54,6 +119,8 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
                 "stale_locks_cleared": locked,
                 "queued": queued,
                 "waiting_retry": waiting,
+                "sending_held": held,
+                "profile_fixed": fixed,
             }))?
         );
     } else {
@@ -117,18 +184,24 @@ pub(super) fn doctor(cli: &Cli, mut store: Store, report: &OpenReport) -> Result
                 .count()
         });
         outln!("files in quarantine/ (with a .why beside each): {earlier}");
+        match &held {
+            Some(why) => outln!("profile: sending is held: {why}"),
+            None => outln!("profile: OK"),
+        }
         outln!(
             "{}",
-            if !unreadable.is_empty() {
-                "store has unreadable message files (fix their permissions or the disk; they come back once readable)"
+            if let Some(why) = &held {
+                format!("sending is held: {why}")
+            } else if !unreadable.is_empty() {
+                "store has unreadable message files (fix their permissions or the disk; they come back once readable)".into()
             } else if report.quarantined.is_empty()
                 && report.journal_damage.is_none()
                 && junk_moved.is_empty()
                 && orphans.files.is_empty()
             {
-                "store OK"
+                "store OK".into()
             } else {
-                "store repaired"
+                "store repaired".into()
             }
         );
     }

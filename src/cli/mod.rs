@@ -98,6 +98,9 @@ fn open(cli: &Cli) -> Result<(Store, OpenReport)> {
     if let Some(d) = &report.journal_damage {
         errln!("spoolbox: warning: journal: {d}");
     }
+    if let Some(why) = &report.profile_held {
+        errln!("spoolbox: warning: sending is held: {why}");
+    }
     Ok((store, report))
 }
 
@@ -143,7 +146,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> Result<ExitCode> {
     match cmd {
         Cmd::List { folder } => list(cli, &store, folder.as_deref()),
         Cmd::Show { id } => show(cli, store, *id),
-        Cmd::Doctor => doctor(cli, store, &report),
+        Cmd::Doctor { fix, yes } => doctor(cli, store, &report, *fix, *yes),
         Cmd::Submit { id } => {
             let mut sp = Spooler::new(store, Clock::system());
             one_command(&mut sp, Command::Submit(*id))?;

@@ -15,6 +15,11 @@ use super::{Cli, output, signals};
 pub(super) fn send(cli: &Cli, store: Store, all: bool, id: Option<EntryId>) -> Result<ExitCode> {
     // From here SIGINT and SIGTERM stop the loop below instead of the process.
     signals::install();
+    if let Some(why) = store.profile_hold() {
+        // Said once, before anything runs: the profile is what is wrong, not the messages.
+        errln!("spoolbox: error: nothing is sent: sending is held: {why}");
+        return Ok(ExitCode::FAILURE);
+    }
     let mut sp = Spooler::new(store, Clock::system());
     let mut errors = 0;
     sp.handle(Command::Resume);

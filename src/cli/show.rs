@@ -38,7 +38,10 @@ pub(super) fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<Exi
         .unreadable()
         .filter(|u| only.is_none_or(|f| u.folder == f))
         .collect();
-    let debug = crate::spooler::DebugState::default();
+    let debug = crate::spooler::DebugState {
+        held: store.profile_hold().map(str::to_owned),
+        ..crate::spooler::DebugState::default()
+    };
     let why = |s: &crate::store::Summary| {
         crate::spooler::reason::reason(
             s,
@@ -88,6 +91,9 @@ pub(super) fn list(cli: &Cli, store: &Store, folder: Option<&str>) -> Result<Exi
             .collect();
         outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(why) = store.profile_hold() {
+        outln!("sending is held: {why}");
     }
     outln!(
         "{:>6}  {:<14} {:<22} {:>5}  SUBJECT",

@@ -65,6 +65,8 @@ impl Spooler {
                     let p = Box::new(self.store.profile().clone());
                     self.emit(Event::Profile(p));
                     self.emit_status();
+                    // A good profile lifts a hold on sending: the window's bar says so at once.
+                    self.emit_debug();
                 })
                 .map_err(SpoolerError::from),
             Command::SaveDraft(m) => {
@@ -171,6 +173,12 @@ impl Spooler {
     /// Send/Receive: clears the retry timer of every waiting message, once. Messages that
     /// run into trouble again wait again (a dead server never makes this spin).
     fn flush_queue(&mut self) -> Result<(), SpoolerError> {
+        if let Some(why) = self.store.profile_hold() {
+            // Nothing moves, not even a retry timer: the profile is what is wrong.
+            let text = format!("Send/Receive: nothing is sent: sending is held: {why}");
+            self.emit(Event::Error(text));
+            return Ok(());
+        }
         // "Send all" also tries message files that could not be read before: those readable
         // now come back into the queue.
         for eid in self.store.recheck_unreadable()? {

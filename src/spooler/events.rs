@@ -137,6 +137,9 @@ pub struct DebugState {
     pub paused: bool,
     /// Stopped before this step of this message.
     pub at: Option<(EntryId, Step)>,
+    /// Sending is held because the profile in `store.json` cannot be used: the file, the
+    /// field, the value and why (see `Store::profile_hold`). Nothing is sent meanwhile.
+    pub held: Option<String>,
     /// The breakpoints set.
     pub breakpoints: Vec<Step>,
     /// A hand-off under way on a transport's line (message, transport), also while stopped:

@@ -64,8 +64,10 @@ impl Spooler {
 
     /// The debugger state.
     pub fn debug_state(&self) -> DebugState {
+        let held = self.store.profile_hold().map(str::to_owned);
         DebugState {
-            paused: self.mode != Mode::Running,
+            paused: self.mode != Mode::Running || held.is_some(),
+            held,
             at: self.at,
             breakpoints: self.breakpoints.iter().copied().collect(),
             under_way: self

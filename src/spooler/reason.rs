@@ -89,6 +89,10 @@ fn queued(
     transport: Option<&(String, Option<&StatusRow>)>,
     state: MessageState,
 ) -> String {
+    if cx.debug.held.is_some() {
+        // The whole reason is said once (the status bar, the first line of `list`).
+        return "sending is held: the profile in store.json needs a fix".into();
+    }
     if !cx.running {
         return "queued: the next `spoolbox send` (or the window) sends it".into();
     }

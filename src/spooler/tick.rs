@@ -185,7 +185,10 @@ impl Spooler {
 
     fn tick_inner(&mut self) -> Tick {
         self.collect_sent_deferred();
-        if self.mode == Mode::Paused {
+        // A profile that cannot be used holds sending whatever the mode: the user's mail
+        // never goes out through settings nobody chose (see `Store::profile_hold`). An answer
+        // to a hand-off already under way is still recorded when it comes.
+        if self.mode == Mode::Paused || self.store.profile_hold().is_some() {
             return self.collect_while_stopped().unwrap_or(Tick::Paused);
         }
         // Answers the store refused to record go first, before any other step can write (a

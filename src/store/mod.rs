@@ -25,6 +25,7 @@ mod error;
 mod group;
 mod index;
 pub mod journal;
+mod json_path;
 mod meta;
 mod open;
 mod parse;
@@ -112,12 +113,16 @@ pub struct OpenReport {
     pub unreadable: Vec<Unreadable>,
     /// Names in the folders that are not the store's, counted per directory (left alone).
     pub junk: Vec<Junk>,
+    /// Why sending is held: `store.json`'s profile does not read or holds a value out of
+    /// range (see [`Store::profile_hold`]).
+    pub profile_held: Option<String>,
 }
 
 /// What a new store starts with: its profile, then the messages `fill` adds (the demo seed
 /// lives above the store, in `spooler::demo`, since submitting is the spooler's job).
 pub struct Seed {
-    /// The profile written into a new `store.json` (and into a rebuilt one).
+    /// The profile written into a new `store.json` (never into one that exists: a
+    /// `store.json` that does not read holds sending instead, see `Store::profile_hold`).
     pub profile: fn() -> Profile,
     /// Adds the first messages to the new store.
     pub fill: fn(&mut Store) -> Result<()>,
@@ -175,6 +180,8 @@ pub struct Store {
     unreadable: BTreeMap<EntryId, Unreadable>,
     /// The copies under `sent/` (see [`sent`]), listed at the first one kept this session.
     sent: Option<sent::SentCopies>,
+    /// Why sending is held, when `store.json`'s profile cannot be used (see `meta`).
+    profile_hold: Option<meta::ProfileHold>,
 }
 
 /// A message file's bytes: pretty JSON, as the layout promises (human-readable).

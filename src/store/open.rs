@@ -6,8 +6,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use jiff::Timestamp;
-
 use crate::durable::fs::{self, FsLayer, RealFs};
 use crate::durable::gate;
 use crate::mapi::{EntryId, IdMap, IdSet, SCHEMA_VERSION};
@@ -15,9 +13,9 @@ use crate::mapi::{EntryId, IdMap, IdSet, SCHEMA_VERSION};
 use super::error::{Result, StoreError, io_err};
 use super::index::{IndexEntry, IndexFile};
 use super::journal::{self, Journal};
-use super::meta::{new_meta, parse_meta, recover_meta};
+use super::meta::{Loaded, load_meta, new_meta};
 use super::parse::parse_message;
-use super::quarantine::{Junk, quarantine_in};
+use super::quarantine::{Junk, keep_copy, quarantine_in};
 use super::{Folder, FolderKind, ID_BLOCK, OpenReport, Seed, Store, Summary};
 
 /// Refuses a store whose special files are anything but regular files (or missing), or
@@ -72,17 +70,7 @@ fn check_special_files(fs: &dyn FsLayer, root: &Path) -> Result<()> {
 /// journal's damaged tail is cut off right after this.
 fn keep_damaged_journal(fs: &dyn FsLayer, root: &Path, journal_path: &Path, why: &str) {
     if let Ok(bytes) = fs.read(journal_path) {
-        let qdir = root.join("quarantine");
-        let mut stem = format!("journal-{}", Timestamp::now().as_second());
-        let mut n = 1;
-        while fs.exists(&qdir.join(format!("{stem}.log"))) {
-            stem = format!("journal-{}-{n}", Timestamp::now().as_second());
-            n += 1;
-        }
-        let dest = qdir.join(format!("{stem}.log"));
-        let _ = fs.create_new(&dest, &bytes, true);
-        let _ = fs.create_new(&dest.with_extension("why"), why.as_bytes(), true);
-        let _ = fs.sync_dir(&qdir);
+        let _ = keep_copy(fs, root, "journal", "log", &bytes, why);
     }
 }
 
@@ -191,26 +179,19 @@ impl Store {
         }
         let mut report = OpenReport::default();
         let meta_path = root.join("store.json");
-        let (meta, created) = match fs.read(&meta_path) {
-            Ok(bytes) => match parse_meta(&bytes) {
-                Ok(m) => (m, false),
-                Err(why) => {
-                    report.quarantined.push(quarantine_in(
-                        &*fs,
-                        root,
-                        &meta_path,
-                        &why.to_string(),
-                    )?);
-                    (recover_meta(root, seed.map(|s| (s.profile)())), false)
-                }
-            },
+        // A store.json that does not read is the user's all the same: never replaced by the
+        // seed's profile nor quarantined; sending is held with the reason (see `meta`). Only a
+        // missing one (a new store) gets the seed's.
+        let (Loaded { meta, hold }, created) = match fs.read(&meta_path) {
+            Ok(bytes) => (load_meta(&bytes, root), false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let m = new_meta(seed.map(|s| (s.profile)()));
-                (m, true)
+                let meta = new_meta(seed.map(|s| (s.profile)()));
+                (Loaded { meta, hold: None }, true)
             }
             Err(e) => return Err(StoreError::io(&meta_path, e)),
         };
         report.created = created;
+        report.profile_held = hold.as_ref().map(|h| h.reason.clone());
         let journal_path = root.join("journal").join("journal.log");
         let replay = Journal::read_in(&*fs, &journal_path).map_err(io_err(&journal_path))?;
         if let Some(why) = &replay.damage {
@@ -244,6 +225,7 @@ impl Store {
             fs,
             unreadable: BTreeMap::new(),
             sent: None,
+            profile_hold: hold,
         };
         // Reserve a fresh block at once: ids handed out before a crash are never reused.
         store.meta.id_reserved_until = store.next_id + ID_BLOCK;

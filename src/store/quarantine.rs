@@ -144,6 +144,40 @@ impl Junk {
     }
 }
 
+/// Keeps a copy of `bytes` in `quarantine/` as `<stem>-<unix time>.<ext>` with a `.why`
+/// beside it, durably: for a file about to be cut short or written over (a damaged journal,
+/// a `store.json` that did not read), so what it held can still be looked at.
+///
+/// # Errors
+/// I/O errors writing the copy.
+pub(super) fn keep_copy(
+    fs: &dyn FsLayer,
+    root: &Path,
+    stem: &str,
+    ext: &str,
+    bytes: &[u8],
+    why: &str,
+) -> Result<PathBuf> {
+    let qdir = root.join("quarantine");
+    fs::create_dir_durable(fs, &qdir).map_err(io_err(&qdir))?;
+    let now = Timestamp::now().as_second();
+    let mut name = format!("{stem}-{now}");
+    let mut n = 1;
+    while fs.exists(&qdir.join(format!("{name}.{ext}")))
+        || fs.exists(&qdir.join(format!("{name}.why")))
+    {
+        name = format!("{stem}-{now}-{n}");
+        n += 1;
+    }
+    let dest = qdir.join(format!("{name}.{ext}"));
+    fs.create_new(&dest, bytes, true).map_err(io_err(&dest))?;
+    let why_path = dest.with_extension("why");
+    fs.create_new(&why_path, format!("{why}\n").as_bytes(), true)
+        .map_err(io_err(&why_path))?;
+    let _ = fs.sync_dir(&qdir);
+    Ok(dest)
+}
+
 impl Store {
     /// Moves the names [`Junk`] counted in `junk.dir` (as they are now) into one new
     /// directory under `quarantine/`, with one `.why` beside it: one rename each and a

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use super::{EndFlag, Handoff, Preprocessed, RowOutcome, SubmitResult, SubmitView, Transport};
 use crate::mapi::{EntryId, Message};
@@ -70,10 +70,7 @@ impl Faulty {
             return tagged(h, text);
         }
         if self.faults.defer_secs > 0 && !view.begin_deferred {
-            let at = Timestamp::now()
-                + SignedDuration::from_secs(
-                    i64::try_from(self.faults.defer_secs).unwrap_or(i64::MAX),
-                );
+            let at = crate::profile::check::after(Timestamp::now(), self.faults.defer_secs);
             self.deferred.insert(view.msg.entry_id, at);
             return tagged(
                 Handoff::ended(EndFlag::DontResend),

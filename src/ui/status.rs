@@ -84,8 +84,14 @@ fn row_ui(ui: &mut egui::Ui, model: &Model) {
     }
 }
 
-/// Running, paused, idle, or stopped at a breakpoint.
+/// Running, paused, idle, stopped at a breakpoint, or held (the profile cannot be used: the
+/// reason names store.json, the field and the value).
 fn spooler_state(ui: &egui::Ui, model: &Model) -> RichText {
+    if let Some(why) = &model.debug.held {
+        return RichText::new(format!("Sending held: {why}"))
+            .color(theme::bad(ui))
+            .strong();
+    }
     match (&model.debug.at, model.debug.paused) {
         (Some((eid, step)), _) => RichText::new(format!("Stopped before {step} of message {eid}"))
             .color(theme::active(ui))

@@ -305,3 +305,39 @@ fn profile_test_on_the_command_line_prints_each_step_and_fails_on_a_refusal() {
         "{shown}"
     );
 }
+
+/// Types `text` into the text input named `field` (where a label of the same text is beside it).
+fn set_input(h: &mut Harness<'_, SpoolboxApp>, field: &str, text: &str) {
+    h.get_by_role_and_label(Role::TextInput, field)
+        .set_text_value_accesskit(text);
+    h.run_steps(2);
+}
+
+/// Issue 27: the form, `profile set-smtp` and the store's open share one check. A retry delay
+/// of 10^12 s (which the form took, and which panicked the spooler) and a host with CR/LF are
+/// refused with the reason; a week is the longest delay, 30 days the longest before giving up.
+#[test]
+fn the_form_refuses_a_retry_delay_past_a_week_and_a_host_with_a_line_break() {
+    let tmp = fast_tempdir();
+    let root = store_with(tmp.path(), smtp_profile("127.0.0.1", 2525));
+    let mut h = profile_window(&root);
+    set_input(&mut h, "First retry after", "1000000000000");
+    h.get_by_label("a retry delay is from 1 second to 7 days");
+    assert!(disabled(&h, "Save profile"));
+    set_input(&mut h, "First retry after", "7d");
+    set_input(&mut h, "Longest wait", "8d");
+    h.get_by_label("a retry delay is from 1 second to 7 days");
+    set_input(&mut h, "Longest wait", "7d");
+    set_input(&mut h, "Give up after", "31d");
+    h.get_by_label("giving up comes after 1 second to 30 days");
+    set_input(&mut h, "Give up after", "30d");
+    set(
+        &mut h,
+        "SMTP host",
+        "smtp.example.org\r\nMAIL FROM:<x@evil.test>",
+    );
+    h.get_by_label("not a host name or IP address (like smtp.example.org or 127.0.0.1)");
+    assert!(disabled(&h, "Save profile"));
+    set_input(&mut h, "SMTP host", "127.0.0.1");
+    assert!(!disabled(&h, "Save profile"));
+}

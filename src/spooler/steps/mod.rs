@@ -446,7 +446,10 @@ impl Spooler {
         let policy = self.store.profile().retry.clone();
         msg.spool.attempts += 1;
         msg.spool.last_error = Some(format!("{step}: {e}"));
-        msg.spool.next_retry = Some(now + secs(policy.delay_secs(msg.spool.attempts)));
+        msg.spool.next_retry = Some(crate::profile::check::after(
+            now,
+            policy.delay_secs(msg.spool.attempts),
+        ));
         let next = if matches!(step, Step::FinishedMsg | Step::DoSentMail) {
             step
         } else {

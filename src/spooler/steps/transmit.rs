@@ -574,7 +574,7 @@ impl Spooler {
         } else {
             profile.retry.delay_secs(msg.spool.attempts)
         };
-        let at = now + secs(delay);
+        let at = crate::profile::check::after(now, delay);
         msg.spool.trouble_since = Some(since);
         msg.spool.next_retry = Some(at);
         msg.spool.waiting_on = Some(t.clone());

@@ -358,7 +358,8 @@ fn deferred_send_by_number(msg: &Message, now: Timestamp) -> Option<Timestamp> {
         3 => 604_800,
         _ => return None,
     };
-    Some(now + SignedDuration::from_secs(i64::from(number) * unit_secs))
+    now.checked_add(SignedDuration::from_secs(i64::from(number) * unit_secs))
+        .ok()
 }
 
 /// `NEEDS_PREPROCESSING`: a transport that will receive a recipient registered a preprocessor.

@@ -3,6 +3,7 @@
 //! settings, SMTP deadlines) is kept from the profile it was opened with.
 
 use super::validate::{self, RetryField};
+use crate::profile::check;
 use crate::profile::{Profile, RetryPolicy, TlsMode, TransportConfig, TransportKind};
 use crate::transport::credentials;
 
@@ -220,17 +221,15 @@ impl Draft {
             profile.sender_address = a;
         }
         profile.deliver_for_real = self.deliver_for_real;
-        let first = check.take(
-            Field::Retry(RetryField::First),
-            validate::duration(&self.retry_first),
-        );
-        let max = check.take(
-            Field::Retry(RetryField::Max),
-            validate::duration(&self.retry_max),
-        );
+        let delay = |t: &str| {
+            validate::duration(t).and_then(|s| check::retry_delay(s).map_err(validate::Invalid))
+        };
+        let first = check.take(Field::Retry(RetryField::First), delay(&self.retry_first));
+        let max = check.take(Field::Retry(RetryField::Max), delay(&self.retry_max));
         let give_up = check.take(
             Field::Retry(RetryField::GiveUp),
-            validate::duration(&self.retry_give_up),
+            validate::duration(&self.retry_give_up)
+                .and_then(|s| check::give_up(s).map_err(validate::Invalid)),
         );
         if let (Some(first), Some(max), Some(give_up)) = (first, max, give_up) {
             if let Some((which, why)) = validate::retry_order(first, max, give_up) {
@@ -241,6 +240,14 @@ impl Draft {
                 max_delay_secs: max,
                 give_up_after_secs: give_up,
             };
+        }
+        // The one check the store and `profile set-smtp` apply too: whatever the fields above
+        // let through (values the form does not show, kept from the profile) is caught here.
+        for p in check::problems(&profile) {
+            let field = form_field(&p.field);
+            if !problems.iter().any(|(f, _)| *f == field) {
+                problems.push((field, format!("{}: {}", p.field, p.why)));
+            }
         }
         if problems.is_empty() {
             Ok(profile)
@@ -285,6 +292,30 @@ impl Draft {
             .iter()
             .find(|(f, _)| *f == field)
             .map(|(_, w)| w.as_str())
+    }
+}
+
+/// The form's field for a path of [`check::problems`]; what the form does not show goes
+/// under the transport's timeout (deadlines, a fault's deferral) or the sender's address.
+fn form_field(path: &str) -> Field {
+    let rest = path.strip_prefix("profile.").unwrap_or(path);
+    match rest {
+        "sender_name" => Field::SenderName,
+        "retry.first_delay_secs" => Field::Retry(RetryField::First),
+        "retry.max_delay_secs" => Field::Retry(RetryField::Max),
+        "retry.give_up_after_secs" => Field::Retry(RetryField::GiveUp),
+        _ => {
+            let transport = rest
+                .strip_prefix("transports[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f)));
+            match transport {
+                Some((i, ".kind.host")) => Field::Transport(i, TransportField::Host),
+                Some((i, ".kind.port")) => Field::Transport(i, TransportField::Port),
+                Some((i, _)) => Field::Transport(i, TransportField::Timeout),
+                None => Field::SenderAddress,
+            }
+        }
     }
 }
 

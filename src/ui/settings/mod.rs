@@ -291,7 +291,11 @@ fn save_bar(
             ),
             (None, _) => (None, "No store is open".into()),
         };
-        let changed = ok.is_some_and(|p| Some(p) != model.profile.as_ref()) || typed;
+        // A profile that holds sending (store.json did not read, or a value out of range) is
+        // saved as the form shows it, changed or not: that is what lifts the hold.
+        let held = model.debug.held.as_deref();
+        let changed =
+            ok.is_some_and(|p| Some(p) != model.profile.as_ref()) || typed || held.is_some();
         let save = ui
             .add_enabled(
                 ok.is_some() && changed,
@@ -305,7 +309,7 @@ fn save_bar(
         if save.clicked()
             && let Some(p) = ok
         {
-            if Some(p) != model.profile.as_ref() {
+            if Some(p) != model.profile.as_ref() || held.is_some() {
                 out.push(Intent::SaveProfile(Box::new(p.clone())));
             }
             if let Some(d) = s.draft.as_mut().filter(|_| s.view == View::Form) {
@@ -326,6 +330,11 @@ fn save_bar(
         }
         let (text, color) = if !why.is_empty() {
             (why, theme::bad(ui))
+        } else if let Some(h) = held {
+            (
+                format!("Sending is held until a good profile is saved: {h}"),
+                theme::bad(ui),
+            )
         } else if changed {
             ("Unsaved changes".to_owned(), theme::warn(ui))
         } else {

@@ -1,9 +1,7 @@
 //! The form's checks, one per kind of field: each takes the text as typed and returns the
 //! value, or what is wrong in words a user reads ("the port is a number from 1 to 65535").
 
-use std::net::IpAddr;
-
-use crate::spooler::view::is_smtp_address;
+use crate::profile::check;
 
 /// What is wrong with a field's text, in words a user reads ("the port is a number from 1 to
 /// 65535"); the form shows it under the field.
@@ -23,88 +21,49 @@ impl From<String> for Invalid {
     }
 }
 
-/// The port: 1 to 65535.
+/// The port: 1 to 65535 ([`check::port`]).
 pub fn port(text: &str) -> Result<u16, Invalid> {
-    match text.trim().parse::<u16>() {
-        Ok(p) if p > 0 => Ok(p),
-        _ => Err("the port is a number from 1 to 65535".into()),
-    }
+    let n = text.trim().parse::<u64>().unwrap_or(0);
+    check::port(n).map_err(Invalid)
 }
 
 /// The longest timeout the form takes, in seconds.
-pub const MAX_TIMEOUT: u64 = 3600;
+pub const MAX_TIMEOUT: u64 = check::MAX_TIMEOUT;
 
-/// The timeout: whole seconds, 1 to [`MAX_TIMEOUT`].
+/// The timeout: whole seconds, 1 to [`MAX_TIMEOUT`] ([`check::timeout`]).
 pub fn timeout(text: &str) -> Result<u64, Invalid> {
-    match text.trim().parse::<u64>() {
-        Ok(t) if (1..=MAX_TIMEOUT).contains(&t) => Ok(t),
-        _ => Err(format!("the timeout is a number of seconds from 1 to {MAX_TIMEOUT}").into()),
-    }
+    let n = text.trim().parse::<u64>().unwrap_or(0);
+    check::timeout(n).map_err(Invalid)
 }
 
 /// The server's host: a name or an address; empty leaves SMTP unconfigured (it declines and
-/// the next transport takes its recipients).
+/// the next transport takes its recipients). [`check::host`] of the text trimmed.
 pub fn host(text: &str) -> Result<String, Invalid> {
     let h = text.trim();
-    if h.is_empty() {
-        return Ok(String::new());
-    }
-    let bare = h.strip_prefix('[').and_then(|x| x.strip_suffix(']'));
-    if bare.unwrap_or(h).parse::<IpAddr>().is_ok() {
-        return Ok(h.to_owned());
-    }
-    if let Some((name, port)) = h.rsplit_once(':')
-        && !name.contains(':')
-        && port.parse::<u16>().is_ok()
-    {
-        return Err("the port goes in the Port field, not after the host".into());
-    }
-    if h.contains("://") || h.contains('/') {
-        return Err("only the server's name, like smtp.example.org (no smtp://, no path)".into());
-    }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
-    if h.len() <= 253 && h.trim_end_matches('.').split('.').all(label_ok) {
-        Ok(h.to_owned())
-    } else {
-        Err("not a host name or IP address (like smtp.example.org or 127.0.0.1)".into())
-    }
+    check::host(h).map_err(Invalid)?;
+    Ok(h.to_owned())
 }
 
 /// The AUTH user name: empty for none; no spaces or line breaks.
 pub fn user(text: &str) -> Result<Option<String>, Invalid> {
     let u = text.trim();
-    if u.chars().any(char::is_whitespace) {
+    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("a user name has no spaces".into());
     }
     Ok(Some(u.to_owned()).filter(|u| !u.is_empty()))
 }
 
-/// The sender's address.
+/// The sender's address ([`check::sender_address`] of the text trimmed).
 pub fn email(text: &str) -> Result<String, Invalid> {
     let a = text.trim();
-    if a.is_empty() {
-        return Err("the sender's address is needed, like name@example.org".into());
-    }
-    if is_smtp_address(a) {
-        Ok(a.to_owned())
-    } else {
-        Err("not an email address (like name@example.org)".into())
-    }
+    check::sender_address(a).map_err(Invalid)?;
+    Ok(a.to_owned())
 }
 
-/// The sender's display name: one line.
+/// The sender's display name: one line ([`check::display_name`]).
 pub fn display_name(text: &str) -> Result<String, Invalid> {
     let n = text.trim();
-    if n.chars().any(char::is_control) {
-        return Err("the name is one line, without tabs or line breaks".into());
-    }
+    check::display_name(n).map_err(Invalid)?;
     Ok(n.to_owned())
 }
 
@@ -170,19 +129,16 @@ pub fn format_duration(secs: u64) -> String {
 /// The retry policy's delays together: the first no longer than the longest, the longest
 /// no longer than the time before giving up. `None` when they agree.
 pub fn retry_order(first: u64, max: u64, give_up: u64) -> Option<(RetryField, String)> {
-    if first > max {
-        Some((
-            RetryField::Max,
-            "the longest delay is shorter than the first one".into(),
-        ))
-    } else if max > give_up {
-        Some((
-            RetryField::GiveUp,
-            "giving up comes before the longest delay has passed once".into(),
-        ))
-    } else {
-        None
-    }
+    check::retry_order(first, max, give_up).map(|(longest, why)| {
+        (
+            if longest {
+                RetryField::Max
+            } else {
+                RetryField::GiveUp
+            },
+            why,
+        )
+    })
 }
 
 /// The retry policy's fields.

@@ -458,6 +458,7 @@ fn send_with_an_id_sends_only_that_message() {
 }
 
 mod crash;
+mod profile_held;
 
 #[allow(unused_imports, reason = "helpers shared with the other parts")]
 pub(crate) use crash::*;

@@ -310,6 +310,28 @@ fn mapi_e_network_error_uses_the_seconds_the_transport_returned() {
     assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
 }
 
+/// Issue 27, finding 7: a retry delay past what a timestamp holds (10^12 s, ~31,700 years)
+/// panicked in `retry_or_give_up` (timestamp overflow) and left the message Locked. The retry
+/// time saturates at the latest time instead; the message waits, unlocked, and a flush sends it.
+#[test]
+fn a_retry_delay_of_10_to_the_12_seconds_saturates_and_leaves_nothing_locked() {
+    let mut rig = Rig::new(&[smtp().first(&[Reply::Net(1_000_000_000_000)])]);
+    let eid = rig.send("retry in 31,700 years", &[A]);
+    rig.run();
+    let m = rig.msg(eid);
+    assert_eq!(m.spool.next_retry, Some(Timestamp::MAX));
+    assert_eq!(
+        rig.summary(eid).unwrap().state(rig.now()),
+        MessageState::WaitingRetry
+    );
+    assert!(!rig.summary(eid).unwrap().is_locked());
+    // The next timer is that time; nothing panics in looking at it.
+    assert_eq!(rig.sp.tick(), Tick::Idle(Some(Timestamp::MAX)));
+    rig.sp.handle(Command::Flush);
+    rig.run();
+    assert_eq!(rig.folder_name(eid).as_deref(), Some("Sent Items"));
+}
+
 #[test]
 fn end_resend_now_submits_again_at_once() {
     let mut rig = Rig::new(&[smtp().first(&[Reply::ResendNow])]);

@@ -12,6 +12,7 @@ use spoolbox::ui::SpoolboxApp;
 
 mod basics;
 mod harness;
+mod held;
 mod remembers;
 mod selection;
 mod table_keys;
