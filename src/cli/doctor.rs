@@ -92,7 +92,6 @@ pub(super) fn doctor(
     store.remove_sent_orphans(&orphans)?;
     let locked = store.summaries().filter(|s| s.is_locked()).count();
     let sp = Spooler::new(store, Clock::system());
-    let stale_notes: Vec<String> = Vec::new();
     let queued = sp.store().queue().count();
     let waiting = sp
         .store()
@@ -173,9 +172,6 @@ pub(super) fn doctor(
             report.duplicates_resolved
         );
         outln!("stale locks cleared: {locked}");
-        for n in stale_notes {
-            outln!("  {n}");
-        }
         let qdir = sp.store().root().join("quarantine");
         // Through the store's layer: a symbolic link at quarantine/ is not followed.
         let earlier = sp.store().fs().read_dir(&qdir).map_or(0, |d| {
@@ -188,22 +184,21 @@ pub(super) fn doctor(
             Some(why) => outln!("profile: sending is held: {why}"),
             None => outln!("profile: OK"),
         }
-        outln!(
-            "{}",
-            if let Some(why) = &held {
-                format!("sending is held: {why}")
-            } else if !unreadable.is_empty() {
-                "store has unreadable message files (fix their permissions or the disk; they come back once readable)".into()
-            } else if report.quarantined.is_empty()
-                && report.journal_damage.is_none()
-                && junk_moved.is_empty()
-                && orphans.files.is_empty()
-            {
-                "store OK".into()
-            } else {
-                "store repaired".into()
-            }
-        );
+        let clean = report.quarantined.is_empty()
+            && report.journal_damage.is_none()
+            && junk_moved.is_empty()
+            && orphans.files.is_empty();
+        outln!("{}", verdict(held.as_deref(), unreadable.is_empty(), clean));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Doctor's last line: held, unreadable, OK or repaired.
+fn verdict(held: Option<&str>, readable: bool, clean: bool) -> String {
+    match held {
+        Some(why) => format!("sending is held: {why}"),
+        None if !readable => "store has unreadable message files (fix their permissions or the disk; they come back once readable)".into(),
+        None if clean => "store OK".into(),
+        None => "store repaired".into(),
+    }
 }

@@ -206,18 +206,7 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
             if t.enabled { "" } else { " (disabled)" }
         );
         if let TransportKind::Smtp(s) = &t.kind {
-            outln!(
-                "       host {}  port {}  tls {}  user {}  timeout {} s",
-                if s.host.is_empty() { "(none)" } else { &s.host },
-                s.port,
-                match s.tls {
-                    TlsMode::None => "none",
-                    TlsMode::StartTls => "starttls",
-                    TlsMode::Implicit => "implicit",
-                },
-                s.username.as_deref().unwrap_or("(none)"),
-                s.timeout_secs
-            );
+            outln!("{}", smtp_line(s));
             match password_state(s) {
                 None => {}
                 Some(Ok(p)) if p.stored => outln!("       password: {p}"),
@@ -249,6 +238,22 @@ fn show_profile(cli: &Cli, sp: &Spooler) -> Result<ExitCode> {
         p.retry.give_up_after_secs
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SMTP transport's settings on one line of `profile`.
+fn smtp_line(s: &SmtpSettings) -> String {
+    format!(
+        "       host {}  port {}  tls {}  user {}  timeout {} s",
+        if s.host.is_empty() { "(none)" } else { &s.host },
+        s.port,
+        match s.tls {
+            TlsMode::None => "none",
+            TlsMode::StartTls => "starttls",
+            TlsMode::Implicit => "implicit",
+        },
+        s.username.as_deref().unwrap_or("(none)"),
+        s.timeout_secs
+    )
 }
 
 /// What `profile` says under a pickup directory the transport refuses (inside the store's own

@@ -64,6 +64,16 @@ enum Offered {
     Answered { answer: Handoff, collected: bool },
 }
 
+impl Spooler {
+    /// The bytes a hand-off kept under `sent/` count against the profile's cap (oldest go).
+    fn cap_sent_copies(&mut self, h: &Handoff) {
+        if let Some(kept) = &h.kept {
+            let cap = self.store.profile().sent_copies_mib.saturating_mul(1 << 20);
+            self.store.keep_sent_within(kept, cap);
+        }
+    }
+}
+
 /// When the transport gave answer `h`: `now` less the time since its thread answered (a
 /// background hand-off collected later), else `now`.
 fn answered_at(now: jiff::Timestamp, h: &Handoff) -> jiff::Timestamp {
@@ -353,10 +363,7 @@ impl Spooler {
                 h.kept.clone(),
             );
             tr.set_last_at(answered_at(tr.now(), &h));
-            if let Some(kept) = &h.kept {
-                let cap = self.store.profile().sent_copies_mib.saturating_mul(1 << 20);
-                self.store.keep_sent_within(kept, cap);
-            }
+            self.cap_sent_copies(&h);
             self.record_handoff(&view_msg, &name, rows, &h, start);
             if h.result == SubmitResult::Ok {
                 tr.call(
