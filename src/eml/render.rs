@@ -12,6 +12,7 @@ use crate::mapi::{Message, RecipientKind};
 use super::file_name::sanitise_file_name;
 use super::headers::{
     clean_header_text, encode_mailbox, encode_unstructured, fold_address_headers,
+    with_ascii_domain,
 };
 
 /// What goes into a rendered message besides the content.
@@ -137,7 +138,7 @@ fn render_unguarded(
     })?;
     let from = Mailbox::new(
         Some(clean_header_text(&sender.0)).filter(|n| !n.is_empty()),
-        from_addr.clone(),
+        with_ascii_domain(&from_addr),
     );
     let mut b = lettre::Message::builder()
         .from(from)
@@ -269,20 +270,12 @@ fn attachment_body(data: &[u8]) -> Body {
     }
 }
 
-/// The text body, encoded in one pass: line endings made CRLF (a lone LF gets its CR, as
-/// lettre does, but without moving the rest of the string for each one), and a body with NUL
-/// bytes (never allowed raw in a 7bit or 8bit body, RFC 2045 section 2.7) quoted-printable,
-/// where they become `=00`.
+/// The text body, encoded in one pass: line endings made CRLF ([`super::mime::crlf`]: a
+/// lone CR as well as a lone LF, which lettre left raw, so that an imported body's
+/// `<CR>.<CR><LF>` can never reach the wire), and a body with NUL bytes (never allowed raw in
+/// a 7bit or 8bit body, RFC 2045 section 2.7) quoted-printable, where they become `=00`.
 fn text_body(text: &str) -> Body {
-    let mut crlf = String::with_capacity(text.len() + text.len() / 32 + 2);
-    let mut prev = '\0';
-    for c in text.chars() {
-        if c == '\n' && prev != '\r' {
-            crlf.push('\r');
-        }
-        crlf.push(c);
-        prev = c;
-    }
+    let crlf = super::mime::crlf(text);
     if crlf.contains('\0') {
         Body::new_with_encoding(crlf, ContentTransferEncoding::QuotedPrintable)
             .unwrap_or_else(Body::new)
