@@ -64,9 +64,9 @@ pub(super) fn crlf(text: &str) -> String {
 /// quoted-printable (RFC 2045 section 6.7), lines at most 76 characters.
 pub(super) fn text_part(text: &str) -> (&'static str, String) {
     let text = crlf(text);
-    let plain = text.split("\r\n").all(|l| {
-        l.len() < 900 && l.bytes().all(|b| b == b'\t' || (32..127).contains(&b))
-    });
+    let plain = text
+        .split("\r\n")
+        .all(|l| l.len() < 900 && l.bytes().all(|b| b == b'\t' || (32..127).contains(&b)));
     let mut out = String::with_capacity(text.len() + text.len() / 16 + 2);
     for line in text.trim_end_matches(['\r', '\n']).split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);

@@ -11,8 +11,7 @@ use crate::mapi::{Message, RecipientKind};
 
 use super::file_name::sanitise_file_name;
 use super::headers::{
-    clean_header_text, encode_mailbox, encode_unstructured, fold_address_headers,
-    with_ascii_domain,
+    clean_header_text, encode_mailbox, encode_unstructured, fold_address_headers, with_ascii_domain,
 };
 
 /// What goes into a rendered message besides the content.

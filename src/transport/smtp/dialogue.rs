@@ -216,7 +216,11 @@ impl Replies {
                 batch.push_str(&c);
                 self.unread.push_back((what, want));
             }
-            let what = self.unread.front().map(|(w, _)| w.clone()).unwrap_or_default();
+            let what = self
+                .unread
+                .front()
+                .map(|(w, _)| w.clone())
+                .unwrap_or_default();
             conn.send(batch.as_bytes(), &what)?;
         }
         let (what, want) = self

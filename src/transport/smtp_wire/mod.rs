@@ -482,3 +482,6 @@ fn is_timeout(e: &std::io::Error) -> bool {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     )
 }
+
+#[cfg(all(test, unix))]
+mod tests;

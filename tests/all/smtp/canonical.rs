@@ -66,7 +66,14 @@ fn a_bare_cr_in_an_imported_body_never_reaches_the_wire_the_pickup_file_or_an_ex
     let port = srv.port.to_string();
     ok(&spoolbox(
         &store,
-        &["profile", "set-smtp", "--host", "127.0.0.1", "--port", &port],
+        &[
+            "profile",
+            "set-smtp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+        ],
     ));
     let id = import_and_send(&store, &file);
     let sessions = srv.sessions();
@@ -92,7 +99,12 @@ fn a_bare_cr_in_an_imported_body_never_reaches_the_wire_the_pickup_file_or_an_ex
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| std::fs::read(p).unwrap().windows(9).any(|w| w == b"smuggling"))
+        .filter(|p| {
+            std::fs::read(p)
+                .unwrap()
+                .windows(9)
+                .any(|w| w == b"smuggling")
+        })
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let bytes = std::fs::read(&files[0]).unwrap();
@@ -115,7 +127,10 @@ fn a_bare_cr_in_an_imported_body_never_reaches_the_wire_the_pickup_file_or_an_ex
     let draft = v["id"].as_u64().unwrap().to_string();
     assert_ne!(draft, id2);
     let out = dir.path().join("draft-out.eml");
-    ok(&spoolbox(&store2, &["export", &draft, out.to_str().unwrap()]));
+    ok(&spoolbox(
+        &store2,
+        &["export", &draft, out.to_str().unwrap()],
+    ));
     assert_canonical(&std::fs::read(&out).unwrap(), "the export of a draft");
 }
 
@@ -150,11 +165,7 @@ fn a_3000_character_subject_goes_out_folded_and_reads_back_the_same() {
 
 #[test]
 fn idn_domains_go_as_punycode_where_smtputf8_is_not_offered_and_a_utf8_local_part_fails_alone() {
-    let to = [
-        "ann@bücher.example",
-        "jörg@example.org",
-        "cat@example.org",
-    ];
+    let to = ["ann@bücher.example", "jörg@example.org", "cat@example.org"];
     // No SMTPUTF8: the domain as punycode, the UTF-8 local part refused before RCPT.
     let srv = Scripted::start(vec![]);
     let mut r = Rig::new(smtp_profile("127.0.0.1", srv.port));
@@ -183,7 +194,10 @@ fn idn_domains_go_as_punycode_where_smtputf8_is_not_offered_and_a_utf8_local_par
         .collect();
     assert_eq!(
         rcpts,
-        ["RCPT TO:<ann@xn--bcher-kva.example>", "RCPT TO:<cat@example.org>"]
+        [
+            "RCPT TO:<ann@xn--bcher-kva.example>",
+            "RCPT TO:<cat@example.org>"
+        ]
     );
     for c in &sessions[0].commands {
         if c.starts_with("MAIL") {
@@ -207,8 +221,14 @@ fn idn_domains_go_as_punycode_where_smtputf8_is_not_offered_and_a_utf8_local_par
             .any(|x| x.starts_with("MAIL FROM:<sender@spoolbox.test>") && x.contains("SMTPUTF8")),
         "{c:#?}"
     );
-    assert!(c.iter().any(|x| x == "RCPT TO:<ann@bücher.example>"), "{c:#?}");
-    assert!(c.iter().any(|x| x == "RCPT TO:<jörg@example.org>"), "{c:#?}");
+    assert!(
+        c.iter().any(|x| x == "RCPT TO:<ann@bücher.example>"),
+        "{c:#?}"
+    );
+    assert!(
+        c.iter().any(|x| x == "RCPT TO:<jörg@example.org>"),
+        "{c:#?}"
+    );
 }
 
 #[cfg(unix)]

@@ -139,7 +139,11 @@ fn serve(sock: TcpStream, plan: &Plan) -> Session {
         let reply: String = match verb.as_str() {
             "EHLO" => format!(
                 "250-scripted.test\r\n{}250 8BITMIME\r\n",
-                if plan.smtp_utf8 { "250-SMTPUTF8\r\n" } else { "" }
+                if plan.smtp_utf8 {
+                    "250-SMTPUTF8\r\n"
+                } else {
+                    ""
+                }
             ),
             "HELO" => "250 scripted.test\r\n".into(),
             "MAIL" => "250 2.1.0 sender ok\r\n".into(),
@@ -304,7 +308,10 @@ fn input_waiting_on_a_kept_connection_before_mail_means_a_new_connection() {
         assert_eq!(r.outcomes(one), [RecipientState::Delivered]);
         // The late reply arrives while the connection is kept.
         std::thread::sleep(Duration::from_millis(500));
-        let two = r.submit("Second on the line", &["bob@example.org", "cat@example.org"]);
+        let two = r.submit(
+            "Second on the line",
+            &["bob@example.org", "cat@example.org"],
+        );
         r.run();
         assert_eq!(
             r.outcomes(two),
