@@ -60,8 +60,9 @@ pub(super) fn crlf(text: &str) -> String {
 }
 
 /// A text body for a MIME part: its `Content-Transfer-Encoding` and the encoded text, lines
-/// ending in CRLF (a lone CR or LF is a line end, [`crlf`]). 7bit when the text is ASCII with short lines and no NUL, else
-/// quoted-printable (RFC 2045 section 6.7), lines at most 76 characters.
+/// ending in CRLF (a lone CR or LF is a line end, [`crlf`]). 7bit when the text is ASCII with
+/// short lines and no NUL, else quoted-printable (RFC 2045 section 6.7), lines at most 76
+/// characters.
 pub(super) fn text_part(text: &str) -> (&'static str, String) {
     let text = crlf(text);
     let plain = text

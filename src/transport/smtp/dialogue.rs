@@ -67,7 +67,7 @@ impl SmtpCore {
             outcomes.extend(rcpts.iter().map(|(row, _)| (*row, o.clone())));
             let spent = is_421(&e) || replies.drain(conn);
             if !spent {
-                let _ = conn.command("RSET\r\n", "RSET");
+                reset(conn);
             }
             return Ok((outcomes, spent));
         }
@@ -90,7 +90,7 @@ impl SmtpCore {
         if accepted.is_empty() {
             let spent = replies.drain(conn);
             if !spent {
-                let _ = conn.command("RSET\r\n", "RSET");
+                reset(conn);
             }
             return Ok((outcomes, spent));
         }
@@ -100,7 +100,7 @@ impl SmtpCore {
             };
             outcomes.extend(accepted.iter().map(|row| (*row, o.clone())));
             if !is_421(&e) {
-                let _ = conn.command("RSET\r\n", "RSET");
+                reset(conn);
             }
             return Ok((outcomes, is_421(&e)));
         }
@@ -164,7 +164,7 @@ impl SmtpCore {
                     return Err(Abort::BeforeDot(error_text(&e)));
                 }
                 let why = format!(
-                    "outcome unknown: the connection broke after the message was sent (final DATA dot) and before a valid reply to it ({}); it will be sent again (at-least-once)",
+                    "outcome unknown: the message was sent (final DATA dot) but no valid reply to it came ({}); the connection is closed and it will be sent again (at-least-once)",
                     error_text(&e)
                 );
                 outcomes.extend(
@@ -176,6 +176,14 @@ impl SmtpCore {
                 Err(Abort::AfterDot(outcomes))
             }
         }
+    }
+}
+
+/// RSET after a transaction that ended early. Its reply must be a 2yz too: any other closes the
+/// connection (see [`Conn::in_step`]), and a connection that failed is never used again.
+fn reset(conn: &mut Conn) {
+    if let Ok(r) = conn.command("RSET\r\n", "RSET") {
+        let _ = conn.in_step(r, "RSET", Expect::Completion);
     }
 }
 

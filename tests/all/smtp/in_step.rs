@@ -19,6 +19,10 @@ pub(crate) struct Plan {
     pub(crate) after_dot: Vec<Vec<&'static str>>,
     /// The EHLO reply offers SMTPUTF8.
     pub(crate) smtp_utf8: bool,
+    /// The reply to every RCPT.
+    pub(crate) rcpt_reply: &'static str,
+    /// The reply to RSET.
+    pub(crate) rset_reply: &'static str,
 }
 
 impl Default for Plan {
@@ -27,6 +31,8 @@ impl Default for Plan {
             data_reply: "354 go ahead\r\n",
             after_dot: Vec::new(),
             smtp_utf8: false,
+            rcpt_reply: "250 2.1.5 recipient ok\r\n",
+            rset_reply: "250 2.0.0 reset\r\n",
         }
     }
 }
@@ -147,8 +153,8 @@ fn serve(sock: TcpStream, plan: &Plan) -> Session {
             ),
             "HELO" => "250 scripted.test\r\n".into(),
             "MAIL" => "250 2.1.0 sender ok\r\n".into(),
-            "RCPT" => "250 2.1.5 recipient ok\r\n".into(),
-            "RSET" => "250 2.0.0 reset\r\n".into(),
+            "RCPT" => plan.rcpt_reply.into(),
+            "RSET" => plan.rset_reply.into(),
             "QUIT" => {
                 let _ = w.write_all(b"221 2.0.0 bye\r\n");
                 break;
@@ -344,4 +350,41 @@ fn input_waiting_on_a_kept_connection_before_mail_means_a_new_connection() {
         );
         assert_eq!(sessions[1].subjects(), ["Second on the line"]);
     }
+}
+
+#[test]
+fn a_reply_to_rset_other_than_a_completion_closes_the_connection() {
+    // Every recipient refused, then RSET answered 354: the server thinks a message follows.
+    // Before the fix the connection was kept and message 2 went to it.
+    let srv = Scripted::start(vec![Plan {
+        rcpt_reply: "550 5.1.1 no such user\r\n",
+        rset_reply: "354 go ahead\r\n",
+        ..Plan::default()
+    }]);
+    let mut r = rig(&srv);
+    let one = r.submit("Refused", &["ann@example.org"]);
+    r.run();
+    assert_eq!(r.outcomes(one), [RecipientState::Failed]);
+    let two = r.submit("After the reset", &["bob@example.org"]);
+    r.run();
+    assert_eq!(r.outcomes(two), [RecipientState::Delivered]);
+    drop(r);
+    let sessions = srv.sessions();
+    assert_eq!(sessions.len(), 2, "{sessions:#?}");
+    assert!(
+        sessions[0].commands.iter().any(|c| c == "RSET"),
+        "{:#?}",
+        sessions[0].commands
+    );
+    assert_eq!(
+        sessions[0]
+            .commands
+            .iter()
+            .filter(|c| c.starts_with("MAIL"))
+            .count(),
+        1,
+        "{:#?}",
+        sessions[0].commands
+    );
+    assert_eq!(sessions[1].subjects(), ["After the reset"]);
 }
