@@ -1,5 +1,7 @@
 //! Address and text headers: display names cleaned and encoded, address lists folded.
 
+use std::borrow::Cow;
+
 /// Text fit for a header (a display name, a subject): every control character (CR, LF, TAB,
 /// NUL, ...) becomes a space, runs of them one space, and the ends are trimmed. A CR or LF in
 /// a display name (an imported encoded word can carry one) made lettre panic on every render.
@@ -64,7 +66,9 @@ pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
         return with_ascii_domain(addr).to_string();
     }
     let mut out = String::with_capacity(name.len() * 2 + AsRef::<str>::as_ref(addr).len() + 4);
-    let printable = name.chars().all(|c| matches!(c, ' '..='~'));
+    // A word too long to fold is written as encoded words, which can be.
+    let printable = name.chars().all(|c| matches!(c, ' '..='~'))
+        && name.split(' ').all(|w| w.len() <= LONGEST_PLAIN_WORD);
     if printable && !name.contains("=?") && name.chars().all(is_atext_or_space) {
         out.push_str(name);
     } else if printable && !name.contains("=?") {
@@ -80,7 +84,7 @@ pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
         push_encoded_words(name, &mut out);
     }
     out.push_str(" <");
-    out.push_str(AsRef::<str>::as_ref(&with_ascii_domain(addr)));
+    out.push_str(AsRef::<str>::as_ref(with_ascii_domain(addr).as_ref()));
     out.push('>');
     out
 }
@@ -91,14 +95,14 @@ pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
 /// a rendered message (sent, written to a pickup folder, exported) cannot know, and the A-label
 /// names the same domain for every reader. The SMTP envelope uses it for a server that does
 /// not offer SMTPUTF8. A domain that does not convert is left as it is (lettre checked it).
-pub fn with_ascii_domain(addr: &lettre::Address) -> lettre::Address {
+pub fn with_ascii_domain(addr: &lettre::Address) -> Cow<'_, lettre::Address> {
     if addr.domain().is_ascii() {
-        return addr.clone();
+        return Cow::Borrowed(addr);
     }
     idna::domain_to_ascii(addr.domain())
         .ok()
         .and_then(|d| lettre::Address::new(addr.user(), d).ok())
-        .unwrap_or_else(|| addr.clone())
+        .map_or(Cow::Borrowed(addr), Cow::Owned)
 }
 
 /// An unstructured header's value (`Subject:`) as it goes on the wire: printable ASCII as it

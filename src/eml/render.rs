@@ -135,12 +135,19 @@ fn render_unguarded(
         address: sender.1.clone(),
         reason,
     })?;
+    // Written as To and Cc are (lettre's own encoding left a long name one unfoldable line);
+    // lettre reads the plain form back to check there is a sender.
+    let from_name = clean_header_text(&sender.0);
     let from = Mailbox::new(
-        Some(clean_header_text(&sender.0)).filter(|n| !n.is_empty()),
-        with_ascii_domain(&from_addr),
+        Some(from_name.clone()).filter(|n| !n.is_empty()),
+        with_ascii_domain(&from_addr).into_owned(),
     );
     let mut b = lettre::Message::builder()
-        .from(from)
+        .raw_header(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str("From"),
+            from.to_string(),
+            encode_mailbox(&from_name, &from_addr),
+        ))
         .date(opts.date.unwrap_or_else(SystemTime::now))
         .message_id(Some(super::report::message_id(msg.entry_id)));
     if opts.keep_bcc {
@@ -238,7 +245,7 @@ fn render_unguarded(
                 .body(body),
         );
         for (i, a) in msg.attachments.iter().enumerate() {
-            let ct = ContentType::parse(&a.mime_type).unwrap_or(ContentType::TEXT_PLAIN);
+            let ct = content_type(&a.mime_type);
             let name = sanitise_file_name(&a.file_name, &format!("attachment-{}", i + 1));
             mp = mp.singlepart(MimeAttachment::new(name).body(attachment_body(&a.data), ct));
         }
@@ -249,6 +256,19 @@ fn render_unguarded(
         bytes: fold_address_headers(email.formatted()),
         left_out,
     })
+}
+
+/// An attachment's MIME type as its `Content-Type`: as the message has it, or only its
+/// `type/subtype` when its parameters would make a header line too long to fold (an imported
+/// file's type can carry anything), `text/plain` when it does not parse.
+fn content_type(mime: &str) -> ContentType {
+    const LONGEST: usize = 200;
+    let essence = mime.split(';').next().unwrap_or_default().trim();
+    let usable = if mime.len() <= LONGEST { mime } else { essence };
+    ContentType::parse(usable)
+        .ok()
+        .filter(|_| usable.len() <= LONGEST)
+        .unwrap_or(ContentType::TEXT_PLAIN)
 }
 
 /// An attachment's body: base64 when its bytes hold a line end other than CRLF (a text file

@@ -460,3 +460,40 @@ fn idn_domains_in_address_headers_are_written_as_punycode() {
     assert!(text.contains("ann@xn--bcher-kva.example"), "{text}");
     assert!(text.contains("ada@xn--mnchen-3ya.example"), "{text}");
 }
+
+#[test]
+fn no_header_line_passes_998_octets_whatever_the_names_and_types() {
+    let mut m = Message::draft(crate::mapi::EntryId(6), crate::mapi::EntryId(2), "parts");
+    m.body = "Hello".into();
+    m.recipients.push(Recipient::new(
+        0,
+        &"N".repeat(3000),
+        "a@example.com",
+        "SMTP",
+        RecipientKind::To,
+    ));
+    m.attachments.push(Attachment {
+        file_name: format!("{}.txt", "f".repeat(3000)),
+        mime_type: format!("text/plain; x={}", "t".repeat(3000)),
+        data: b"x\r\n".to_vec(),
+    });
+    m.attachments.push(Attachment {
+        file_name: format!("{}.txt", "ü".repeat(1500)),
+        mime_type: "text/plain".into(),
+        data: b"y\r\n".to_vec(),
+    });
+    let sender = ("S".repeat(3000), "ada@example.com".to_owned());
+    let bytes = render(&m, &[0], &sender).unwrap();
+    assert_crlf_only(&bytes);
+    for l in bytes.split(|b| *b == b'\n') {
+        assert!(l.len() <= 999, "a line of {} octets", l.len());
+    }
+    // The long names read back whole.
+    let back = import(&bytes).unwrap();
+    assert_eq!(back.recipients[0].display_name(), "N".repeat(3000));
+    let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    let from = parsed.from().unwrap().first().unwrap();
+    assert_eq!(from.name(), Some("S".repeat(3000).as_str()));
+    assert_eq!(from.address(), Some("ada@example.com"));
+    assert_eq!(back.attachments.len(), 2);
+}

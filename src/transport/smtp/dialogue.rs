@@ -486,12 +486,12 @@ fn envelope(
     let mut ascii = Vec::with_capacity(rcpts.len());
     for (row, a) in rcpts {
         if a.user().is_ascii() {
-            ascii.push((*row, eml::with_ascii_domain(a)));
+            ascii.push((*row, eml::with_ascii_domain(a).into_owned()));
         } else {
             refused.push((*row, RowOutcome::Failed(why(a, "the address"))));
         }
     }
-    Ok((eml::with_ascii_domain(from), ascii, refused))
+    Ok((eml::with_ascii_domain(from).into_owned(), ascii, refused))
 }
 
 /// The offered rows as envelope recipients, and a failed outcome for each row whose address
