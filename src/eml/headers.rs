@@ -1,5 +1,7 @@
 //! Address and text headers: display names cleaned and encoded, address lists folded.
 
+use std::borrow::Cow;
+
 /// Text fit for a header (a display name, a subject): every control character (CR, LF, TAB,
 /// NUL, ...) becomes a space, runs of them one space, and the ends are trimmed. A CR or LF in
 /// a display name (an imported encoded word can carry one) made lettre panic on every render.
@@ -54,16 +56,19 @@ fn push_encoded_words(text: &str, out: &mut String) {
     }
 }
 
-/// One mailbox as it goes in an address header: the address alone, or the name (bare when
+/// One mailbox as it goes in an address header (its domain as A-labels,
+/// [`with_ascii_domain`]): the address alone, or the name (bare when
 /// it is atoms, quoted when it is other printable ASCII, else RFC 2047 encoded words of at
 /// most 75 characters) and the address in angle brackets. Only ASCII comes out; spaces
 /// separate the encoded words so the header can be folded there.
 pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
     if name.is_empty() {
-        return addr.to_string();
+        return with_ascii_domain(addr).to_string();
     }
     let mut out = String::with_capacity(name.len() * 2 + AsRef::<str>::as_ref(addr).len() + 4);
-    let printable = name.chars().all(|c| matches!(c, ' '..='~'));
+    // A word too long to fold is written as encoded words, which can be.
+    let printable = name.chars().all(|c| matches!(c, ' '..='~'))
+        && name.split(' ').all(|w| w.len() <= LONGEST_PLAIN_WORD);
     if printable && !name.contains("=?") && name.chars().all(is_atext_or_space) {
         out.push_str(name);
     } else if printable && !name.contains("=?") {
@@ -79,9 +84,25 @@ pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
         push_encoded_words(name, &mut out);
     }
     out.push_str(" <");
-    out.push_str(AsRef::<str>::as_ref(addr));
+    out.push_str(AsRef::<str>::as_ref(with_ascii_domain(addr).as_ref()));
     out.push('>');
     out
+}
+
+/// `addr` with an internationalised domain as IDNA A-labels (`bücher.example` becomes
+/// `xn--bcher-kva.example`, RFC 5891), the local part as it is. Headers always carry this
+/// form: a message's headers must be ASCII unless every hop speaks SMTPUTF8 (RFC 6532), which
+/// a rendered message (sent, written to a pickup folder, exported) cannot know, and the A-label
+/// names the same domain for every reader. The SMTP envelope uses it for a server that does
+/// not offer SMTPUTF8. A domain that does not convert is left as it is (lettre checked it).
+pub fn with_ascii_domain(addr: &lettre::Address) -> Cow<'_, lettre::Address> {
+    if addr.domain().is_ascii() {
+        return Cow::Borrowed(addr);
+    }
+    idna::domain_to_ascii(addr.domain())
+        .ok()
+        .and_then(|d| lettre::Address::new(addr.user(), d).ok())
+        .map_or(Cow::Borrowed(addr), Cow::Owned)
 }
 
 /// An unstructured header's value (`Subject:`) as it goes on the wire: printable ASCII as it
@@ -89,14 +110,25 @@ pub(super) fn encode_mailbox(name: &str, addr: &lettre::Address) -> String {
 /// most 45 bytes each, separated by spaces a reader drops (section 6.2), so every character,
 /// runs of spaces included, reads back the same. lettre's own encoding splits at spaces and
 /// leaves them outside the words, where a reader may collapse them ("ö  0" read back "ö 0").
+///
+/// A word too long to fold (a 3,000-character subject without a space went out as one
+/// 3,009-byte line, past RFC 5322's 998) makes the whole text encoded words too: they can
+/// be folded between, and each fits a line.
 pub(super) fn encode_unstructured(text: &str) -> String {
-    if text.chars().all(|c| matches!(c, ' '..='~')) && !text.contains("=?") {
+    if text.chars().all(|c| matches!(c, ' '..='~'))
+        && !text.contains("=?")
+        && text.split(' ').all(|w| w.len() <= LONGEST_PLAIN_WORD)
+    {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len() * 2);
     push_encoded_words(text, &mut out);
     out
 }
+
+/// The longest word an unstructured header keeps as plain text: after `Subject: ` it still
+/// fits a line of [`HEADER_LINE`].
+const LONGEST_PLAIN_WORD: usize = HEADER_LINE - "Subject: ".len();
 
 /// The longest header line [`fold_address_headers`] leaves where it can (RFC 5322 section
 /// 2.1.1 recommends 78; 998 is the hard limit, and servers refuse a message past it).

@@ -2,7 +2,6 @@
 //! `multipart/report`): dates, unstructured header fields, folding, quoted-printable.
 //! Everything comes out as ASCII with CRLF line ends.
 
-use base64::Engine as _;
 use jiff::Timestamp;
 
 /// The longest header line written where a space allows a fold (RFC 5322 section 2.1.1).
@@ -32,46 +31,45 @@ pub(super) fn fold(name: &str, value: &str) -> String {
     out
 }
 
-/// An unstructured header field (a subject): plain when it is printable ASCII, else RFC 2047
-/// encoded words of at most 45 bytes of UTF-8 each, cut between characters, one per line.
+/// An unstructured header field (a subject), encoded as a rendered message's subject is
+/// ([`super::headers::encode_unstructured`]) and folded between its words.
 pub(super) fn unstructured(name: &str, value: &str) -> String {
-    let value = super::clean_header_text(value);
-    if value.chars().all(|c| matches!(c, ' '..='~')) && !value.contains("=?") {
-        return fold(name, &value);
-    }
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in value.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(encoded_word(&chunk));
-            chunk.clear();
-        }
-        chunk.push(c);
-    }
-    if !chunk.is_empty() {
-        words.push(encoded_word(&chunk));
-    }
-    format!("{name}: {}", words.join("\r\n "))
-}
-
-fn encoded_word(s: &str) -> String {
-    format!(
-        "=?utf-8?b?{}?=",
-        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+    fold(
+        name,
+        &super::headers::encode_unstructured(&super::clean_header_text(value)),
     )
 }
 
+/// `text` with every line ending CRLF: a CR alone and an LF alone each become CRLF (RFC 5322
+/// section 2.3: CR and LF occur only together). A bare CR was sent raw before: `<CR>.<CR><LF>`
+/// in a body is the SMTP smuggling form RFC 5321 section 4.1.1.4 forbids a client to send.
+pub(super) fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32 + 2);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push_str("\r\n");
+            }
+            '\n' => out.push_str("\r\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A text body for a MIME part: its `Content-Transfer-Encoding` and the encoded text, lines
-/// ending in CRLF. 7bit when the text is ASCII with short lines and no NUL, else
-/// quoted-printable (RFC 2045 section 6.7), lines at most 76 characters.
+/// ending in CRLF (a lone CR or LF is a line end, [`crlf`]). 7bit when the text is ASCII with
+/// short lines and no NUL, else quoted-printable (RFC 2045 section 6.7), lines at most 76
+/// characters.
 pub(super) fn text_part(text: &str) -> (&'static str, String) {
-    let plain = text.split('\n').all(|l| {
-        l.len() < 900
-            && l.bytes()
-                .all(|b| b == b'\t' || b == b'\r' || (32..127).contains(&b))
-    });
+    let text = crlf(text);
+    let plain = text
+        .split("\r\n")
+        .all(|l| l.len() < 900 && l.bytes().all(|b| b == b'\t' || (32..127).contains(&b)));
     let mut out = String::with_capacity(text.len() + text.len() / 16 + 2);
-    for line in text.trim_end_matches('\n').split('\n') {
+    for line in text.trim_end_matches(['\r', '\n']).split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if plain {
             out.push_str(line);

@@ -18,7 +18,7 @@ pub use dsn::{SmtpReply, diag_for_smtp, recipient_status, smtp_reply, status_for
 pub use file_name::{
     is_format_control, is_portable_file_name, is_windows_device_name, sanitise_file_name,
 };
-pub use headers::clean_header_text;
+pub use headers::{clean_header_text, with_ascii_domain};
 pub use import::{ImportError, Imported, MAX_IMPORT_BYTES, html_to_text, import};
 pub use render::{RenderError, RenderOptions, Rendered, panic_text, render, render_with};
 pub use report::{DEFAULT_REPORTING_HOST, is_delivery_report, message_id};

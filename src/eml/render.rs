@@ -11,7 +11,7 @@ use crate::mapi::{Message, RecipientKind};
 
 use super::file_name::sanitise_file_name;
 use super::headers::{
-    clean_header_text, encode_mailbox, encode_unstructured, fold_address_headers,
+    clean_header_text, encode_mailbox, encode_unstructured, fold_address_headers, with_ascii_domain,
 };
 
 /// What goes into a rendered message besides the content.
@@ -135,12 +135,19 @@ fn render_unguarded(
         address: sender.1.clone(),
         reason,
     })?;
+    // Written as To and Cc are (lettre's own encoding left a long name one unfoldable line);
+    // lettre reads the plain form back to check there is a sender.
+    let from_name = clean_header_text(&sender.0);
     let from = Mailbox::new(
-        Some(clean_header_text(&sender.0)).filter(|n| !n.is_empty()),
-        from_addr.clone(),
+        Some(from_name.clone()).filter(|n| !n.is_empty()),
+        with_ascii_domain(&from_addr).into_owned(),
     );
     let mut b = lettre::Message::builder()
-        .from(from)
+        .raw_header(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str("From"),
+            from.to_string(),
+            encode_mailbox(&from_name, &from_addr),
+        ))
         .date(opts.date.unwrap_or_else(SystemTime::now))
         .message_id(Some(super::report::message_id(msg.entry_id)));
     if opts.keep_bcc {
@@ -238,7 +245,7 @@ fn render_unguarded(
                 .body(body),
         );
         for (i, a) in msg.attachments.iter().enumerate() {
-            let ct = ContentType::parse(&a.mime_type).unwrap_or(ContentType::TEXT_PLAIN);
+            let ct = content_type(&a.mime_type);
             let name = sanitise_file_name(&a.file_name, &format!("attachment-{}", i + 1));
             mp = mp.singlepart(MimeAttachment::new(name).body(attachment_body(&a.data), ct));
         }
@@ -249,6 +256,19 @@ fn render_unguarded(
         bytes: fold_address_headers(email.formatted()),
         left_out,
     })
+}
+
+/// An attachment's MIME type as its `Content-Type`: as the message has it, or only its
+/// `type/subtype` when its parameters would make a header line too long to fold (an imported
+/// file's type can carry anything), `text/plain` when it does not parse.
+fn content_type(mime: &str) -> ContentType {
+    const LONGEST: usize = 200;
+    let essence = mime.split(';').next().unwrap_or_default().trim();
+    let usable = if mime.len() <= LONGEST { mime } else { essence };
+    ContentType::parse(usable)
+        .ok()
+        .filter(|_| usable.len() <= LONGEST)
+        .unwrap_or(ContentType::TEXT_PLAIN)
 }
 
 /// An attachment's body: base64 when its bytes hold a line end other than CRLF (a text file
@@ -269,20 +289,12 @@ fn attachment_body(data: &[u8]) -> Body {
     }
 }
 
-/// The text body, encoded in one pass: line endings made CRLF (a lone LF gets its CR, as
-/// lettre does, but without moving the rest of the string for each one), and a body with NUL
-/// bytes (never allowed raw in a 7bit or 8bit body, RFC 2045 section 2.7) quoted-printable,
-/// where they become `=00`.
+/// The text body, encoded in one pass: line endings made CRLF ([`super::mime::crlf`]: a
+/// lone CR as well as a lone LF, which lettre left raw, so that an imported body's
+/// `<CR>.<CR><LF>` can never reach the wire), and a body with NUL bytes (never allowed raw in
+/// a 7bit or 8bit body, RFC 2045 section 2.7) quoted-printable, where they become `=00`.
 fn text_body(text: &str) -> Body {
-    let mut crlf = String::with_capacity(text.len() + text.len() / 32 + 2);
-    let mut prev = '\0';
-    for c in text.chars() {
-        if c == '\n' && prev != '\r' {
-            crlf.push('\r');
-        }
-        crlf.push(c);
-        prev = c;
-    }
+    let crlf = super::mime::crlf(text);
     if crlf.contains('\0') {
         Body::new_with_encoding(crlf, ContentTransferEncoding::QuotedPrintable)
             .unwrap_or_else(Body::new)

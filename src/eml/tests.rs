@@ -377,3 +377,123 @@ fn a_text_attachment_with_bare_lfs_is_rendered_with_crlf_only_and_read_back_byte
     }
     assert_eq!(import(&bytes).unwrap().attachments[0].data, text);
 }
+
+/// Every line of `bytes` ends in CRLF: no CR or LF alone.
+fn assert_crlf_only(bytes: &[u8]) {
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' => assert!(i > 0 && bytes[i - 1] == b'\r', "a bare LF at byte {i}"),
+            b'\r' => assert_eq!(bytes.get(i + 1), Some(&b'\n'), "a bare CR at byte {i}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_bare_cr_in_the_body_becomes_a_line_end_so_the_smuggling_form_is_never_rendered() {
+    // Issue 27: `<CR>.<CR><LF>` went out raw, declared 7bit.
+    for body in [
+        "hello\r.\r\nMAIL FROM:<smuggled@evil.test>\r\nDATA\r\nx\r\n\r.\r\nend",
+        "caf\u{e9}\r.\r\nMAIL FROM:<smuggled@evil.test>\rlone\nLF",
+        "nul\u{0}\r.\r\nafter",
+    ] {
+        let mut m = Message::draft(crate::mapi::EntryId(3), crate::mapi::EntryId(2), "s\r.\r\n");
+        m.body = body.into();
+        m.recipients.push(Recipient::new(
+            0,
+            "",
+            "a@example.com",
+            "SMTP",
+            RecipientKind::To,
+        ));
+        let sender = (String::new(), "ada@example.com".to_owned());
+        let bytes = render(&m, &[0], &sender).unwrap();
+        assert_crlf_only(&bytes);
+        let back = import(&bytes).unwrap();
+        let want = body.replace("\r\n", "\n").replace('\r', "\n");
+        assert_eq!(back.body.replace("\r\n", "\n").trim_end(), want, "{body:?}");
+    }
+}
+
+#[test]
+fn a_3000_character_subject_is_folded_under_78_and_reads_back_the_same() {
+    for subject in [
+        "x".repeat(3000),
+        format!("Before {} after", "y".repeat(2990)),
+        "Grüße ".repeat(500).trim_end().to_owned(),
+        "word ".repeat(600).trim_end().to_owned(),
+    ] {
+        let mut m = Message::draft(crate::mapi::EntryId(4), crate::mapi::EntryId(2), &subject);
+        m.body = "Hello".into();
+        m.recipients.push(Recipient::new(
+            0,
+            "",
+            "a@example.com",
+            "SMTP",
+            RecipientKind::To,
+        ));
+        let sender = (String::new(), "ada@example.com".to_owned());
+        let bytes = render(&m, &[0], &sender).unwrap();
+        assert_crlf_only(&bytes);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let longest = text.split("\r\n").map(str::len).max().unwrap();
+        assert!(longest <= 78, "a line of {longest} characters");
+        assert_eq!(import(&bytes).unwrap().subject, subject);
+    }
+}
+
+#[test]
+fn idn_domains_in_address_headers_are_written_as_punycode() {
+    let mut m = Message::draft(crate::mapi::EntryId(5), crate::mapi::EntryId(2), "IDN");
+    m.body = "Hello".into();
+    m.recipients.push(Recipient::new(
+        0,
+        "Ann",
+        "ann@bücher.example",
+        "SMTP",
+        RecipientKind::To,
+    ));
+    let sender = (String::new(), "ada@münchen.example".to_owned());
+    let bytes = render(&m, &[0], &sender).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.is_ascii(), "{text}");
+    assert!(text.contains("ann@xn--bcher-kva.example"), "{text}");
+    assert!(text.contains("ada@xn--mnchen-3ya.example"), "{text}");
+}
+
+#[test]
+fn no_header_line_passes_998_octets_whatever_the_names_and_types() {
+    let mut m = Message::draft(crate::mapi::EntryId(6), crate::mapi::EntryId(2), "parts");
+    m.body = "Hello".into();
+    m.recipients.push(Recipient::new(
+        0,
+        &"N".repeat(3000),
+        "a@example.com",
+        "SMTP",
+        RecipientKind::To,
+    ));
+    m.attachments.push(Attachment {
+        file_name: format!("{}.txt", "f".repeat(3000)),
+        mime_type: format!("text/plain; x={}", "t".repeat(3000)),
+        data: b"x\r\n".to_vec(),
+    });
+    m.attachments.push(Attachment {
+        file_name: format!("{}.txt", "ü".repeat(1500)),
+        mime_type: "text/plain".into(),
+        data: b"y\r\n".to_vec(),
+    });
+    let sender = ("S".repeat(3000), "ada@example.com".to_owned());
+    let bytes = render(&m, &[0], &sender).unwrap();
+    assert_crlf_only(&bytes);
+    for l in bytes.split(|b| *b == b'\n') {
+        assert!(l.len() <= 999, "a line of {} octets", l.len());
+    }
+    // The long names read back whole.
+    let back = import(&bytes).unwrap();
+    assert_eq!(back.recipients[0].display_name(), "N".repeat(3000));
+    let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    let from = parsed.from().unwrap().first().unwrap();
+    assert_eq!(from.name(), Some("S".repeat(3000).as_str()));
+    assert_eq!(from.address(), Some("ada@example.com"));
+    assert_eq!(back.attachments.len(), 2);
+}

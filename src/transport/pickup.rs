@@ -243,6 +243,29 @@ fn create_pickup_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Gives a new pickup file its mode on Unix: read and write for the owner, and read for the
+/// group and for others exactly where the pickup folder gives them read (its `r` bits):
+/// 0644 in a 0755 folder, 0640 in a 0750 one, 0600 in a 0700 one. A pickup service usually
+/// runs as another user (IIS's, a mail system's), and cannot read the 0600 files the store
+/// writes for itself; a fixed 0644 would instead show every message to every local user even
+/// in a folder its owner made private, or shared with the service's group only. The folder's
+/// own permissions say who is meant to read what is put in it. Set on the open file (not
+/// subject to the umask), before a byte is written. On Windows a file inherits the folder's
+/// ACL, which says the same.
+#[cfg(unix)]
+fn readable_as_the_folder(f: &fs::File, dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let folder = fs::metadata(dir)?.permissions().mode();
+    f.set_permissions(fs::Permissions::from_mode(0o600 | (folder & 0o044)))
+}
+
+/// See the Unix version: on Windows the file inherits the folder's ACL.
+#[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps, reason = "the same signature as on Unix")]
+fn readable_as_the_folder(_: &fs::File, _: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Writes `bytes` under `name` (or `name` with `.1`, `.2`, ... before `.eml` when a file this
 /// store did not write holds the name) unless this store already wrote it; returns the name
 /// used and whether it was written now.
@@ -295,8 +318,8 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<(String, 
             }
             other => other?,
         };
-        let written = f
-            .write_all(mark.as_bytes())
+        let written = readable_as_the_folder(&f, dir)
+            .and_then(|()| f.write_all(mark.as_bytes()))
             .and_then(|()| f.write_all(bytes))
             .and_then(|()| crate::durable::fs::sync_file(&f));
         drop(f);

@@ -9,7 +9,7 @@ use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
 use super::{Abort, GATE_WAIT, Link, SmtpCore, error_text, is_421, row_outcome};
 use crate::durable::gate::CommitGate;
 use crate::eml;
-use crate::transport::smtp_wire::{Conn, WireError};
+use crate::transport::smtp_wire::{Conn, Expect, WireError};
 use crate::transport::{Handoff, RowOutcome, SubmitResult, SubmitView};
 
 impl SmtpCore {
@@ -25,12 +25,17 @@ impl SmtpCore {
         rcpts: &[(u32, lettre::Address)],
         body: &[u8],
         gate: Option<&CommitGate>,
-    ) -> Result<(Vec<(u32, RowOutcome)>, bool), Abort> {
+    ) -> Result<(Outcomes, bool), Abort> {
         // The whole transaction, MAIL to the reply after the final dot, within the message's
         // deadline.
         conn.set_message_deadline(
             std::time::Instant::now().checked_add(conn.limits().message_deadline),
         );
+        let (from, rcpts, mut outcomes) = match envelope(conn.offers.smtp_utf8, from, rcpts) {
+            Ok(e) if !e.1.is_empty() => e,
+            Ok((_, _, refused)) | Err(refused) => return Ok((refused, false)),
+        };
+        let (from, rcpts) = (&from, rcpts.as_slice());
         let mut params = Vec::new();
         if !body.is_ascii() && conn.offers.eight_bit_mime {
             params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
@@ -43,16 +48,17 @@ impl SmtpCore {
         let mut commands = vec![(
             Mail::new(Some(from.clone()), params).to_string(),
             "MAIL FROM".to_owned(),
+            Expect::Completion,
         )];
         commands.extend(rcpts.iter().map(|(_, a)| {
             (
                 Rcpt::new(a.clone(), Vec::new()).to_string(),
                 format!("RCPT TO:<{a}>"),
+                Expect::Completion,
             )
         }));
-        commands.push((Data.to_string(), "DATA".to_owned()));
+        commands.push((Data.to_string(), "DATA".to_owned(), Expect::StartData));
         let mut replies = Replies::new(commands, pipelining);
-        let mut outcomes = Vec::new();
         if let Err(e) = replies.next(conn) {
             let Some(o) = row_outcome(&e) else {
                 return Err(Abort::BeforeDot(error_text(&e)));
@@ -61,7 +67,7 @@ impl SmtpCore {
             outcomes.extend(rcpts.iter().map(|(row, _)| (*row, o.clone())));
             let spent = is_421(&e) || replies.drain(conn);
             if !spent {
-                let _ = conn.command("RSET\r\n", "RSET");
+                reset(conn);
             }
             return Ok((outcomes, spent));
         }
@@ -84,7 +90,7 @@ impl SmtpCore {
         if accepted.is_empty() {
             let spent = replies.drain(conn);
             if !spent {
-                let _ = conn.command("RSET\r\n", "RSET");
+                reset(conn);
             }
             return Ok((outcomes, spent));
         }
@@ -94,7 +100,7 @@ impl SmtpCore {
             };
             outcomes.extend(accepted.iter().map(|row| (*row, o.clone())));
             if !is_421(&e) {
-                let _ = conn.command("RSET\r\n", "RSET");
+                reset(conn);
             }
             return Ok((outcomes, is_421(&e)));
         }
@@ -109,6 +115,23 @@ impl SmtpCore {
                 "withdrawn before the final DATA dot: {why}; nothing was delivered"
             )));
         }
+        Self::message(conn, body, &accepted, outcomes)
+    }
+
+    /// After the 354 to DATA: the message, its final dot and the reply that decides the
+    /// accepted rows (`outcomes` holds the others'); true with them when the connection is
+    /// spent.
+    fn message(
+        conn: &mut Conn,
+        body: &[u8],
+        accepted: &[u32],
+        mut outcomes: Outcomes,
+    ) -> Result<(Outcomes, bool), Abort> {
+        // The server answered DATA with its 354 and must now wait for the message: anything
+        // it sent besides (a reply to the message before the message) is out of step.
+        if let Some(why) = conn.unasked_input() {
+            return Err(Abort::BeforeDot(format!("after its 354 to DATA, {why}")));
+        }
         // The message and its final dot go out in one write (a small second write for the dot
         // would wait for the ACK of the first, Nagle, which the server delays because it is
         // waiting for the dot). A failed write means the dot never left; a failure after it
@@ -116,7 +139,12 @@ impl SmtpCore {
         let data = dot_stuffed(body);
         let sent = conn.send(&data, "the message");
         let body_written = sent.is_ok();
-        let reply = sent.and_then(|()| conn.read_reply("the message (after the final dot)"));
+        let after_dot = "the message (after the final dot)";
+        // Only a 2yz after the dot is delivery (RFC 5321 section 4.2.1): any other positive
+        // reply leaves the outcome unknown.
+        let reply = sent
+            .and_then(|()| conn.read_reply(after_dot))
+            .and_then(|r| conn.in_step(r, after_dot, Expect::Completion));
         match reply {
             Ok(r) => {
                 let text = r.text();
@@ -136,7 +164,7 @@ impl SmtpCore {
                     return Err(Abort::BeforeDot(error_text(&e)));
                 }
                 let why = format!(
-                    "outcome unknown: the connection broke after the message was sent (final DATA dot) and before the server's reply ({}); it will be sent again (at-least-once)",
+                    "outcome unknown: the message was sent (final DATA dot) but no valid reply to it came ({}); the connection is closed and it will be sent again (at-least-once)",
                     error_text(&e)
                 );
                 outcomes.extend(
@@ -151,6 +179,14 @@ impl SmtpCore {
     }
 }
 
+/// RSET after a transaction that ended early. Its reply must be a 2yz too: any other closes the
+/// connection (see [`Conn::in_step`]), and a connection that failed is never used again.
+fn reset(conn: &mut Conn) {
+    if let Ok(r) = conn.command("RSET\r\n", "RSET") {
+        let _ = conn.in_step(r, "RSET", Expect::Completion);
+    }
+}
+
 /// At most this many bytes of pipelined commands are sent before their replies are read: far
 /// below any socket buffer, so that neither side can block writing while the other is not
 /// reading (RFC 2920 section 3.1; a message to thousands of recipients goes in batches).
@@ -159,15 +195,15 @@ const PIPELINE_BATCH: usize = 4096;
 /// The replies to a transaction's MAIL, RCPTs and DATA, in order: each command is sent as its
 /// reply is asked for, or (pipelined) with the ones after it, up to [`PIPELINE_BATCH`] bytes.
 struct Replies {
-    /// (command line, what it is called in an error).
-    commands: std::iter::Peekable<std::vec::IntoIter<(String, String)>>,
+    /// (command line, what it is called in an error, the reply it must get).
+    commands: std::iter::Peekable<std::vec::IntoIter<(String, String, Expect)>>,
     pipelined: bool,
-    /// Commands sent whose replies have not been read, by name.
-    unread: VecDeque<String>,
+    /// Commands sent whose replies have not been read, by name, with the reply each must get.
+    unread: VecDeque<(String, Expect)>,
 }
 
 impl Replies {
-    fn new(commands: Vec<(String, String)>, pipelined: bool) -> Self {
+    fn new(commands: Vec<(String, String, Expect)>, pipelined: bool) -> Self {
         Self {
             commands: commands.into_iter().peekable(),
             pipelined,
@@ -176,22 +212,31 @@ impl Replies {
     }
 
     /// The next command's reply (sending it, or the next batch of commands, first if not yet
-    /// sent).
+    /// sent). A positive reply other than the one the command must get is a protocol error
+    /// (see [`Conn::in_step`]).
     fn next(&mut self, conn: &mut Conn) -> Result<crate::transport::smtp_wire::Reply, WireError> {
         if self.unread.is_empty() {
             let mut batch = String::new();
             // At least one command; pipelined, more while the batch stays small.
-            while let Some((c, what)) = self.commands.next_if(|(c, _)| {
+            while let Some((c, what, want)) = self.commands.next_if(|(c, _, _)| {
                 batch.is_empty() || (self.pipelined && batch.len() + c.len() <= PIPELINE_BATCH)
             }) {
                 batch.push_str(&c);
-                self.unread.push_back(what);
+                self.unread.push_back((what, want));
             }
-            let what = self.unread.front().cloned().unwrap_or_default();
+            let what = self
+                .unread
+                .front()
+                .map(|(w, _)| w.clone())
+                .unwrap_or_default();
             conn.send(batch.as_bytes(), &what)?;
         }
-        let what = self.unread.pop_front().unwrap_or_default();
-        conn.read_reply(&what)
+        let (what, want) = self
+            .unread
+            .pop_front()
+            .unwrap_or((String::new(), Expect::Completion));
+        let reply = conn.read_reply(&what)?;
+        conn.in_step(reply, &what, want)
     }
 
     /// Reads the replies still due for commands already sent (the rest are never sent), after
@@ -326,6 +371,7 @@ impl SmtpCore {
         // A kept connection may have been closed by the server while idle: one reconnect,
         // and only when nothing of this message has been sent yet.
         for attempt in 0..2 {
+            self.check_kept_line();
             let reused = self.conn.as_ref().is_some_and(|c| !c.has_broken());
             if !reused {
                 match self.connect() {
@@ -388,8 +434,65 @@ impl SmtpCore {
     }
 }
 
+impl SmtpCore {
+    /// Before a transaction on a kept connection: the server must have nothing to say (see
+    /// [`Conn::unasked_input`]). Input already waiting means the dialogue is out of step (or
+    /// the server closed the line while idle): the connection is dropped, with the reason in
+    /// the transcript, and the transaction goes on a new one.
+    fn check_kept_line(&mut self) {
+        let Some(c) = self.conn.as_mut().filter(|c| !c.has_broken()) else {
+            return;
+        };
+        if let Some(why) = c.unasked_input() {
+            c.transcript
+                .note(&format!("({why}; closing it and connecting again)"));
+            self.drop_conn();
+        }
+    }
+}
+
 /// Envelope recipients by row.
 type Rcpts = Vec<(u32, lettre::Address)>;
+
+/// Rows with what became of them.
+type Outcomes = Vec<(u32, RowOutcome)>;
+
+/// The envelope as this server takes it: as written where it offers SMTPUTF8 (RFC 6531, with
+/// the parameter on MAIL); else ASCII only, each domain as A-labels
+/// ([`eml::with_ascii_domain`]), and a recipient whose local part is not ASCII (it has no
+/// ASCII form) failed alone with the reason, the others sent. Those failed rows come with the
+/// envelope; `Err` when the sender's own local part is not ASCII: every row failed so.
+fn envelope(
+    smtp_utf8: bool,
+    from: &lettre::Address,
+    rcpts: &[(u32, lettre::Address)],
+) -> Result<(lettre::Address, Rcpts, Outcomes), Outcomes> {
+    if smtp_utf8 {
+        return Ok((from.clone(), rcpts.to_vec(), Vec::new()));
+    }
+    let why = |a: &lettre::Address, whose: &str| {
+        format!(
+            "{whose} {a} has a local part that is not ASCII, and the server does not offer SMTPUTF8 (RFC 6531): there is no way to send it through this server"
+        )
+    };
+    if !from.user().is_ascii() {
+        let why = why(from, "the sender address");
+        return Err(rcpts
+            .iter()
+            .map(|(row, _)| (*row, RowOutcome::Failed(why.clone())))
+            .collect());
+    }
+    let mut refused = Vec::new();
+    let mut ascii = Vec::with_capacity(rcpts.len());
+    for (row, a) in rcpts {
+        if a.user().is_ascii() {
+            ascii.push((*row, eml::with_ascii_domain(a).into_owned()));
+        } else {
+            refused.push((*row, RowOutcome::Failed(why(a, "the address"))));
+        }
+    }
+    Ok((eml::with_ascii_domain(from).into_owned(), ascii, refused))
+}
 
 /// The offered rows as envelope recipients, and a failed outcome for each row whose address
 /// is not an Internet address.

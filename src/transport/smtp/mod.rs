@@ -11,6 +11,13 @@
 //! - Dropped (or timed out) after the final dot and before the reply → outcome unknown: the
 //!   server may have queued it. The rows are marked so, visibly, and retried: at-least-once,
 //!   as Postfix does (RFC 1047); never silently dropped, never silently assumed delivered.
+//! - In step (RFC 5321 sections 4.2.1, 4.3.2): only a 2yz after the dot is delivery, and DATA
+//!   must answer 354. Any other positive reply, or input waiting where no reply is due (after
+//!   the 354, or on a kept connection before MAIL), means the replies no longer answer the
+//!   commands: the connection is closed. Before the dot nothing was sent and the message
+//!   waits (or goes on a new connection); after it the outcome is unknown, as above.
+//! - The envelope to a server that does not offer SMTPUTF8 is ASCII: IDN domains as A-labels
+//!   (punycode), and a recipient whose local part is not ASCII is failed alone, saying why.
 //!
 //! When the server offers PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out in one write
 //! (batches of 4 KB for thousands of recipients) and their replies are read in order, as

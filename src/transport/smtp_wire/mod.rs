@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use commands::Offers;
 use reply::parse_line;
-pub use reply::{Reply, WireError};
+pub use reply::{Expect, Reply, WireError};
 use stream::{Stream, tls_stream};
 pub use stream::{TlsError, tls_config};
 pub use transcript::{TRANSCRIPT_LINES, Transcript};
@@ -314,6 +314,62 @@ impl Conn {
         }
     }
 
+    /// `reply` (to `what`) when it is the reply `want` names. Any other positive reply (a 354
+    /// after the final dot, a 250 to DATA) means the client and the server are out of step:
+    /// whatever the server meant, the replies that follow would answer other commands
+    /// (RFC 5321 sections 4.2.1 and 4.3.2). It is a protocol error and the connection is closed.
+    ///
+    /// # Errors
+    /// [`WireError::Protocol`] naming the reply and what was expected.
+    pub fn in_step(&mut self, reply: Reply, what: &str, want: Expect) -> Result<Reply, WireError> {
+        if want.admits(reply.code) {
+            return Ok(reply);
+        }
+        let e = WireError::Protocol(format!(
+            "the server answered {what} with \"{}\" where RFC 5321 expects {}: the dialogue is out of step, so the connection was closed",
+            reply.text().chars().take(120).collect::<String>(),
+            want.name()
+        ));
+        self.transcript.note(&format!("({e})"));
+        self.abort();
+        Err(e)
+    }
+
+    /// What the server sent that no command asked for, or that it closed the connection,
+    /// looked at without waiting: bytes left after the last reply, or arriving on the socket
+    /// (through TLS: received records too). Between transactions a kept connection must be
+    /// quiet; anything there (a late second reply to the last message, a 421 before an idle
+    /// close) means the next reply read would not be the next command's: the connection is
+    /// closed and `Some` says what was there. `None`: quiet, the connection may be used.
+    pub fn unasked_input(&mut self) -> Option<String> {
+        if self.buf.is_empty() {
+            let mut chunk = [0u8; 512];
+            let why = match self.stream.read_now(&mut chunk) {
+                Ok(None) => return None,
+                Ok(Some(0)) => Some("the server closed the connection".to_owned()),
+                Ok(Some(n)) => {
+                    self.buf
+                        .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                    None
+                }
+                Err(e) => Some(format!("the connection failed ({e})")),
+            };
+            if let Some(why) = why {
+                self.abort();
+                return Some(why);
+            }
+        }
+        let first = String::from_utf8_lossy(&self.buf);
+        let first = first.lines().next().unwrap_or_default();
+        let why = format!(
+            "the server sent {:?} that no command asked for: the dialogue is out of step",
+            first.chars().take(120).collect::<String>()
+        );
+        self.transcript.note(&format!("S: {first}"));
+        self.abort();
+        Some(why)
+    }
+
     fn read_reply_inner(&mut self, what: &str) -> Result<Reply, WireError> {
         let started = Instant::now();
         let mut code = None;
@@ -426,3 +482,6 @@ fn is_timeout(e: &std::io::Error) -> bool {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     )
 }
+
+#[cfg(all(test, unix))]
+mod tests;

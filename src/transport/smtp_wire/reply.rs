@@ -15,11 +15,43 @@ impl Reply {
         self.code < 400
     }
 
+    /// 2yz: the command completed (RFC 5321 section 4.2.1).
+    pub fn is_completion(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+
     /// "250 text text", all lines joined.
     pub fn text(&self) -> String {
         format!("{} {}", self.code, self.lines.join(" "))
             .trim_end()
             .to_owned()
+    }
+}
+
+/// The reply a command must get to go on (RFC 5321 section 4.3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// A 2yz completion: MAIL, RCPT, RSET, and the final dot of the message.
+    Completion,
+    /// 354: DATA, before the message may be sent.
+    StartData,
+}
+
+impl Expect {
+    /// True when `code` is the reply expected.
+    pub fn admits(self, code: u16) -> bool {
+        match self {
+            Self::Completion => (200..300).contains(&code),
+            Self::StartData => code == 354,
+        }
+    }
+
+    /// What was expected, for an error.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Completion => "a 2yz completion",
+            Self::StartData => "354",
+        }
     }
 }
 

@@ -31,6 +31,25 @@ impl Stream {
         }
     }
 
+    /// Reads what has already arrived, without waiting (the socket non-blocking for this one
+    /// read): `Ok(None)` when nothing has. Through TLS, records already received but not yet
+    /// decrypted count, and records that carry no data (a session ticket) do not.
+    pub(super) fn read_now(&mut self, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        let tcp = self
+            .tcp()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotConnected))?;
+        tcp.set_nonblocking(true)?;
+        let r = self.read(buf);
+        if let Some(t) = self.tcp() {
+            t.set_nonblocking(false)?;
+        }
+        match r {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(super) fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Self::Plain(s) => s.write(buf),

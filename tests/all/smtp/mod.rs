@@ -38,11 +38,13 @@ use crate::realfs::{Hooked, Hooks};
 use crate::store::fast_tempdir;
 
 mod auth;
+mod canonical;
 mod gate;
 mod guard;
 mod heavy;
 mod hostile;
 mod import_export;
+mod in_step;
 mod pipelining;
 mod replies;
 mod rig;
