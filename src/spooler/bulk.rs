@@ -65,6 +65,8 @@ impl Spooler {
             asked: items.clone(),
             ..BulkReport::default()
         };
+        // One report for all of them, not a notice each (20,000 "restored to Outbox").
+        self.in_bulk = true;
         for (i, (eid, op)) in items.into_iter().enumerate() {
             let before = self.store.summary(eid).map(|s| s.folder);
             let now = self.now();
@@ -94,6 +96,7 @@ impl Spooler {
                 self.flush_events();
             }
         }
+        self.in_bulk = false;
         if total > PROGRESS_EVERY
             && let Some((_, op)) = report.asked.first()
         {

@@ -98,6 +98,9 @@ pub enum Tick {
 
 /// The spooler engine. One per store; it owns the store.
 pub struct Spooler {
+    /// A bulk action is being applied: each message's own notice ("message 513 restored to
+    /// Outbox …") is not said, the one report for all of them is (`bulk.rs`).
+    in_bulk: bool,
     store: Store,
     transports: Vec<Box<dyn Transport>>,
     clock: Clock,
@@ -174,6 +177,7 @@ impl Spooler {
             held: held::Held::default(),
             released_at: None,
             flush_progress: None,
+            in_bulk: false,
             only: None,
             group_opened: None,
             handoff: handoff::HandoffState::default(),

@@ -20,6 +20,9 @@ impl Spooler {
     /// its details) waits while that state is not durable yet: the app only ever reports
     /// what survives a crash (SPEC 1). See [`Spooler::settle`].
     pub(super) fn emit(&mut self, e: Event) {
+        if self.in_bulk && matches!(e, Event::Notice(_)) {
+            return;
+        }
         let eid = match &e {
             Event::RecipientMarked { eid, .. }
             | Event::StepStarted { eid, .. }

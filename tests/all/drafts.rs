@@ -268,3 +268,46 @@ fn a_message_whose_only_recipient_failed_reads_failed_and_a_partial_one_partly_d
     assert_eq!(s.base_state, MessageState::Sent);
     assert_eq!(s.state_word(now), "Failed");
 }
+
+/// A bulk action is one command answered once: no notice per message (20,000 "restored to
+/// Outbox" toasts flooded the window under Xvfb), and the report names each message.
+#[test]
+fn a_bulk_restore_is_answered_once_without_a_notice_per_message() {
+    use spoolbox::spooler::{BulkOp, Command as C};
+    let mut r = rig();
+    let outbox = r.sp.store().folder_of(FolderKind::Outbox);
+    let mut eids = vec![r.draft];
+    for i in 0..4 {
+        r.sp.handle(C::NewDraft);
+        let e =
+            r.sp.drain_events()
+                .into_iter()
+                .find_map(|e| match e {
+                    Event::DraftCreated(d) => Some(d),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("draft {i}"));
+        eids.push(e);
+    }
+    r.sp.handle(C::Bulk(eids.iter().map(|e| (*e, BulkOp::Delete)).collect()));
+    r.sp.drain_events();
+    r.sp.handle(C::Bulk(
+        eids.iter().map(|e| (*e, BulkOp::Restore)).collect(),
+    ));
+    let events = r.sp.drain_events();
+    let notices: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Notice(_)))
+        .collect();
+    assert!(notices.is_empty(), "{notices:?}");
+    let reports: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BulkDone(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].done.len(), eids.len());
+    assert!(reports[0].done.iter().all(|(_, _, to)| *to == Some(outbox)));
+}

@@ -116,9 +116,13 @@ fn a_bare_cr_in_an_imported_body_never_reaches_the_wire_the_pickup_file_or_an_ex
         body.starts_with("hello\n.\nMAIL FROM:<smuggled@evil.test>\n"),
         "{body:?}"
     );
-    // And an export of a message not sent yet (rendered anew).
+    // And an export of a message not sent yet (rendered anew). Another subject: importing
+    // the same bytes again answers with the message imported before (import is idempotent).
     let eml = dir.path().join("draft.eml");
-    std::fs::write(&eml, SMUGGLING).unwrap();
+    let draft_bytes = String::from_utf8_lossy(SMUGGLING)
+        .replace("Subject: smuggling", "Subject: smuggling, as a draft")
+        .into_bytes();
+    std::fs::write(&eml, draft_bytes).unwrap();
     let v: Value = serde_json::from_str(&ok(&spoolbox(
         &store2,
         &["--json", "import", eml.to_str().unwrap()],
