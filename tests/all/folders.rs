@@ -27,7 +27,7 @@ fn loaded(h: &mut Harness<'_, SpoolboxApp>) {
 }
 
 /// The message with this subject in a folder of this kind.
-fn eid_in(a: &SpoolboxApp, kind: FolderKind, subject: &str) -> Option<EntryId> {
+pub(crate) fn eid_in(a: &SpoolboxApp, kind: FolderKind, subject: &str) -> Option<EntryId> {
     let folder = a.model.folder_of(kind)?;
     a.model
         .summaries
@@ -37,7 +37,7 @@ fn eid_in(a: &SpoolboxApp, kind: FolderKind, subject: &str) -> Option<EntryId> {
 }
 
 /// Shows the folder of this kind (by its entry in the folder list).
-fn open(h: &mut Harness<'_, SpoolboxApp>, name: &str, kind: FolderKind) {
+pub(crate) fn open(h: &mut Harness<'_, SpoolboxApp>, name: &str, kind: FolderKind) {
     h.get_by_label_contains(&format!("{name} (")).click();
     step_until(h, name, |a| a.model.folder_kind() == Some(kind));
     h.run_steps(2);
@@ -70,7 +70,7 @@ fn no_header(h: &Harness<'_, SpoolboxApp>, name: &str) -> bool {
 
 /// Clicks the row with this subject (the table is drawn before the detail's heading, which
 /// may carry the same subject) and waits for its detail.
-fn select(h: &mut Harness<'_, SpoolboxApp>, subject: &str, eid: EntryId) {
+pub(crate) fn select(h: &mut Harness<'_, SpoolboxApp>, subject: &str, eid: EntryId) {
     h.get_all_by_label(subject).next().unwrap().click();
     step_until(h, "the detail", |a| {
         a.model.detail.as_ref().is_some_and(|m| m.entry_id == eid)

@@ -8,28 +8,7 @@ use spoolbox::profile::Profile;
 use spoolbox::spooler::submit;
 use spoolbox::store::Store;
 
-fn eid_in(a: &SpoolboxApp, kind: FolderKind, subject: &str) -> Option<EntryId> {
-    let folder = a.model.folder_of(kind)?;
-    a.model
-        .summaries
-        .values()
-        .find(|s| s.folder == folder && s.subject == subject)
-        .map(|s| s.eid)
-}
-
-fn open(h: &mut Harness<'_, SpoolboxApp>, name: &str, kind: FolderKind) {
-    h.get_by_label_contains(&format!("{name} (")).click();
-    step_until(h, name, |a| a.model.folder_kind() == Some(kind));
-    h.run_steps(2);
-}
-
-fn select(h: &mut Harness<'_, SpoolboxApp>, subject: &str, eid: EntryId) {
-    h.get_all_by_label(subject).next().unwrap().click();
-    step_until(h, "the detail", |a| {
-        a.model.detail.as_ref().is_some_and(|m| m.entry_id == eid)
-    });
-    h.run_steps(2);
-}
+use crate::folders::{eid_in, open, select};
 
 /// Clicks the button with this label above the table (the detail may have one of its own).
 fn click_bar_button(h: &Harness<'_, SpoolboxApp>, label: &str) {
