@@ -41,6 +41,6 @@ cargo test --target "$target" --test all -- --test-threads=2 \
   store:: pipeline:: cli:: crash::process::abort_ crash::power crash::corruption \
   --skip store::journal::lock_of_a_killed_holder_is_released_by_the_kernel
 echo "windows: the CLI end to end under Wine"
-scripts/wine/cli.sh "target/$target/debug/spoolbox.exe"
+scripts/wine/cli.sh "${CARGO_TARGET_DIR:-target}/$target/debug/spoolbox.exe"
 t2=$(date +%s)
 echo "windows: done: build $((t1 - t0)) s, Wine runs $((t2 - t1)) s"
