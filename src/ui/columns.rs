@@ -107,7 +107,7 @@ pub const fn doc(k: SortKey) -> &'static str {
 /// A column's width at 1280 pixels, and the least it is made.
 pub const fn widths(k: SortKey) -> (f32, f32) {
     match k {
-        SortKey::State => (120.0, 70.0),
+        SortKey::State => (150.0, 70.0),
         SortKey::Submitted => (70.0, 50.0),
         SortKey::Subject => (230.0, 100.0),
         SortKey::To => (140.0, 60.0),
