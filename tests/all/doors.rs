@@ -27,7 +27,7 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 /// How a path under the store is named in the matrix: a pattern of its path relative to the
 /// root, `*` standing for one name. Every path under a store must match one.
-const KINDS: [(&str, Role); 21] = [
+const KINDS: [(&str, Role); 23] = [
     ("store.lock", Role::File),
     ("store.json", Role::File),
     ("index.json", Role::File),
@@ -40,6 +40,9 @@ const KINDS: [(&str, Role); 21] = [
     ("tmp/*", Role::File),
     ("quarantine", Role::Dir),
     ("quarantine/*.why", Role::File),
+    // Names that were not the store's, moved aside by `doctor` in one batch.
+    ("quarantine/*-junk-*", Role::Dir),
+    ("quarantine/*-junk-*/*", Role::File),
     ("quarantine/*", Role::File),
     ("traces", Role::Dir),
     ("traces/*.json", Role::File),
@@ -82,13 +85,27 @@ const CASES: [Case; 6] = [
 
 fn matches(pattern: &str, rel: &str) -> bool {
     let (p, r): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), rel.split('/').collect());
-    p.len() == r.len()
-        && p.iter().zip(&r).all(|(p, r)| match p.split_once('*') {
-            Some((pre, post)) => {
-                r.len() >= pre.len() + post.len() && r.starts_with(pre) && r.ends_with(post)
-            }
-            None => p == r,
-        })
+    p.len() == r.len() && p.iter().zip(&r).all(|(p, r)| segment_matches(p, r))
+}
+
+/// One path component against a pattern where each `*` stands for any run of characters.
+fn segment_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// The kind of `rel` (the first pattern it matches), if any.
@@ -308,6 +325,9 @@ fn template(dir: &Path, srv: &Server) -> PathBuf {
     )
     .unwrap();
     ok(&store, &["import", eml.to_str().unwrap(), "--submit"]);
+    // A name that is not the store's, moved aside by doctor: quarantine/<dir>-junk-<time>/.
+    fs::write(outbox.join("notes.txt"), b"not the store's").unwrap();
+    ok(&store, &["doctor"]);
     // What a crash leaves in tmp/ (a spare, a file not renamed yet): removed at the next open.
     fs::write(store.join("tmp").join("4242.0.tmp"), b"{}").unwrap();
     store
@@ -335,6 +355,7 @@ fn every_kind_under_the_store_is_in_the_matrix() {
         "journal/journal.log",
         "folders/*/*.json",
         "quarantine/*",
+        "quarantine/*-junk-*/*",
         "tmp/*",
         "traces/*.json",
         "sent/*.eml",
@@ -537,6 +558,14 @@ fn the_kind_patterns_match_as_meant() {
         Some("quarantine/*.why")
     );
     assert_eq!(kind_of("quarantine/x").map(|k| k.0), Some("quarantine/*"));
+    assert_eq!(
+        kind_of("quarantine/folders-0000000001-junk-1796000000/notes.txt").map(|k| k.0),
+        Some("quarantine/*-junk-*/*")
+    );
+    assert_eq!(
+        kind_of("quarantine/folders-0000000001-junk-1796000000.why").map(|k| k.0),
+        Some("quarantine/*.why")
+    );
     assert_eq!(kind_of("folders/1/2/3"), None);
 }
 
