@@ -3,9 +3,7 @@
 
 use egui::{RichText, Ui};
 
-use super::{
-    ADDRESS_TYPES, ComposeState, Content, Disposal, RowEdit, SaveState, parse_list, split_pasted,
-};
+use super::{ADDRESS_TYPES, ComposeState, Content, Disposal, RowEdit, SaveState, split_pasted};
 use crate::mapi::{Message, RecipientKind};
 use crate::ui::Intent;
 use crate::ui::dialogs::Purpose;
@@ -310,26 +308,12 @@ fn address_ui(
     None
 }
 
-/// What a left address field becomes: one row per address of a typed list, or the row with
-/// `Name <address>` taken apart (the name into its field when that is empty); `None` when it
-/// stays as it is (one bare address, a fax number, an X.500 name).
+/// What a left address field becomes: the rows it stands for ([`RowEdit::expanded`]: one per
+/// address of a typed list, or `Name <address>` taken apart); `None` when it stays as it is
+/// (one bare address, a fax number, an X.500 name).
 fn settled(r: &RowEdit) -> Option<Vec<RowEdit>> {
-    if r.addrtype != "SMTP" || !r.address.contains([',', ';', '<', '\n']) {
-        return None;
-    }
-    let mut rows = parse_list(&r.address);
-    if rows.is_empty() {
-        return None;
-    }
-    if let Some(first) = rows.first_mut()
-        && first.name.is_empty()
-    {
-        first.name.clone_from(&r.name);
-    }
-    for row in &mut rows {
-        row.kind = r.kind;
-    }
-    Some(rows)
+    let rows = r.expanded();
+    (rows.as_slice() != std::slice::from_ref(r)).then_some(rows)
 }
 
 fn options_ui(ui: &mut Ui, c: &mut ComposeState) {

@@ -104,7 +104,7 @@ impl RowEdit {
     /// The rows this field stands for: an SMTP field holding a typed list or
     /// `Name <address>` (not yet taken apart: the cursor is still in it) reads as what it
     /// becomes once left; any other field as itself.
-    fn expanded(&self) -> Vec<Self> {
+    pub(super) fn expanded(&self) -> Vec<Self> {
         if self.addrtype.trim() != "SMTP" || !self.address.contains([',', ';', '<', '\n']) {
             return vec![self.clone()];
         }
